@@ -1,0 +1,57 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs declarative experiments: is a thread pool or a process pool faster for this workload,
+/// by how much, and what does it cost in CPU and memory?
+///
+/// Exit codes: 0 every task ran; 1 the run could not start or continue (environment, I/O);
+/// 2 bad experiment file or command line; 3 the run finished but some tasks failed;
+/// 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "runner", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment (the default when a file is given).
+    Run(RunArgs),
+    /// List the cells an experiment would run, and run nothing.
+    Plan(CheckArgs),
+    /// Check an experiment file, and run nothing.
+    Validate(CheckArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// The experiment file (TOML).
+    pub file: Option<PathBuf>,
+    /// ONNX Runtime shared library to use (overrides the experiment's `classify.ort_library`).
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+    /// Write results under this folder instead of the experiment's `output.dir`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Lift the guards against absurd matrices (cells, workers).
+    #[arg(long)]
+    pub allow_large: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Lift the guards against absurd matrices (cells, workers).
+    #[arg(long)]
+    pub allow_large: bool,
+}

@@ -1,0 +1,313 @@
+//! A pool of worker processes forked from a single-threaded parent, talking over
+//! `SOCK_SEQPACKET` socket pairs (one message per write, boundaries kept by the kernel).
+//!
+//! Each worker builds its own state (and ORT session) after the fork. A worker that dies fails
+//! only the task it was running; the pool forks a replacement and goes on.
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::unistd::{fork, ForkResult, Pid};
+use serde::{Deserialize, Serialize};
+
+use super::{run_task, Executor, Job, PoolStats};
+use crate::measure::{thread_count, Usage};
+use crate::workload::{TaskRecord, Worker};
+
+pub struct ForkPool;
+
+/// Largest message a worker sends; longer error texts are cut to fit.
+const MAX_MSG: usize = 64 * 1024;
+
+#[derive(Serialize, Deserialize)]
+enum FromWorker {
+    Ready { session_s: f64 },
+    InitFailed(String),
+    Done(TaskRecord),
+}
+
+struct Slot {
+    id: usize,
+    pid: Pid,
+    sock: OwnedFd,
+    ready: bool,
+    /// The task this worker runs and when it was sent.
+    busy: Option<(usize, Instant)>,
+}
+
+impl Executor for ForkPool {
+    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
+        let start = Instant::now();
+        let mut pool = Pool { slots: Vec::new(), next_id: 0, stats: PoolStats::default(), init_error: None };
+        for _ in 0..job.workers {
+            pool.spawn(job)?;
+        }
+        // Wait until every worker is ready or has failed to start.
+        while pool.slots.iter().any(|s| !s.ready) {
+            pool.wait_events(job, None, &mut |_| {})?;
+        }
+        if pool.slots.is_empty() {
+            let why = pool.init_error.take().unwrap_or_else(|| "every worker died while starting".into());
+            pool.shutdown();
+            return Err(format!("no worker process could start: {why}"));
+        }
+        pool.stats.pool_start_s = start.elapsed().as_secs_f64();
+
+        let phase = Instant::now();
+        let n = job.tasks.len();
+        let (mut next, mut done) = (0usize, 0usize);
+        let mut respawns = 0usize;
+        while done < n {
+            for slot in pool.slots.iter_mut().filter(|s| s.ready && s.busy.is_none()) {
+                if next == n {
+                    break;
+                }
+                match send(slot.sock.as_raw_fd(), &(next as u32).to_le_bytes(), MsgFlags::MSG_NOSIGNAL) {
+                    Ok(_) => {
+                        slot.busy = Some((next, Instant::now()));
+                        next += 1;
+                    }
+                    Err(_) => slot.ready = false, // dead: the poll below reaps it
+                }
+            }
+            let before = pool.slots.len();
+            done += pool.wait_events(job, Some(phase), &mut |rec| on_task(rec))?;
+            let lost = before.saturating_sub(pool.slots.len());
+            for _ in 0..lost {
+                if next < n && respawns < n {
+                    respawns += 1;
+                    pool.spawn(job)?;
+                }
+            }
+            if pool.slots.is_empty() {
+                let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
+                for task in &job.tasks[next..] {
+                    on_task(TaskRecord::failed(task, usize::MAX, format!("not run: no worker left ({why})")));
+                }
+                done += n - next;
+                next = n;
+            }
+        }
+        pool.stats.task_phase_s = phase.elapsed().as_secs_f64();
+        let t = Instant::now();
+        pool.shutdown();
+        pool.stats.shutdown_s = t.elapsed().as_secs_f64();
+        Ok(pool.stats)
+    }
+}
+
+struct Pool {
+    slots: Vec<Slot>,
+    next_id: usize,
+    stats: PoolStats,
+    init_error: Option<String>,
+}
+
+impl Pool {
+    /// Forks one worker. Refuses if this process has more than one thread: a child of a threaded
+    /// parent can inherit a held lock and hang.
+    fn spawn(&mut self, job: &Job) -> Result<(), String> {
+        let threads = thread_count();
+        if threads > 1 {
+            return Err(format!("refusing to fork: this process has {threads} threads (it must be single-threaded)"));
+        }
+        let (parent_end, child_end) =
+            socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(|e| format!("socketpair failed: {e}"))?;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        let id = self.next_id;
+        // SAFETY: this process is single-threaded (checked above), so the child may run any code.
+        match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
+            ForkResult::Child => {
+                drop(parent_end);
+                // Close the other workers' sockets, or their EOF would never come.
+                for s in self.slots.drain(..) {
+                    drop(s.sock);
+                }
+                worker_main(job, id, child_end)
+            }
+            ForkResult::Parent { child } => {
+                drop(child_end);
+                self.next_id += 1;
+                self.stats.workers_started += 1;
+                self.slots.push(Slot { id, pid: child, sock: parent_end, ready: false, busy: None });
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for messages (or deaths) and handles them; returns how many tasks finished.
+    fn wait_events(&mut self, job: &Job, phase: Option<Instant>, on_task: &mut dyn FnMut(TaskRecord)) -> Result<usize, String> {
+        let timeout = self.poll_timeout(job);
+        let mut fds: Vec<PollFd> = self.slots.iter().map(|s| PollFd::new(s.sock.as_fd(), PollFlags::POLLIN)).collect();
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(format!("poll failed: {e}")),
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        drop(fds);
+        let mut finished = 0;
+        let mut buf = vec![0u8; MAX_MSG];
+        let mut dead: Vec<(usize, Option<String>)> = Vec::new();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if let (Some(limit), Some((_, sent))) = (job.task_timeout, slot.busy) {
+                if sent.elapsed() > limit {
+                    dead.push((i, Some(format!("timed out after {:.3} s; worker killed", limit.as_secs_f64()))));
+                    continue;
+                }
+            }
+            if !ready[i] {
+                continue;
+            }
+            let msg = match recv(slot.sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Ok(0) | Err(_) => {
+                    dead.push((i, None));
+                    continue;
+                }
+                Ok(len) => serde_json::from_slice::<FromWorker>(&buf[..len]),
+            };
+            match msg {
+                Ok(FromWorker::Ready { session_s }) => {
+                    slot.ready = true;
+                    self.stats.session_s = self.stats.session_s.max(session_s);
+                }
+                Ok(FromWorker::InitFailed(why)) => {
+                    self.init_error = Some(why.clone());
+                    dead.push((i, Some(format!("worker failed to start: {why}"))));
+                }
+                Ok(FromWorker::Done(mut rec)) => {
+                    if let (Some(start), Some((_, sent))) = (phase, slot.busy) {
+                        // Queueing happens here, in the parent: until the task was sent.
+                        rec.wait_ms = sent.saturating_duration_since(start).as_secs_f64() * 1e3;
+                    }
+                    slot.busy = None;
+                    finished += 1;
+                    on_task(rec);
+                }
+                Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)))),
+            }
+        }
+        for (i, reason) in dead.into_iter().rev() {
+            let slot = self.slots.remove(i);
+            let _ = kill(slot.pid, Signal::SIGKILL);
+            let status = self.reap(slot.pid);
+            self.stats.workers_lost += 1;
+            let why = reason.unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
+            if self.init_error.is_none() && !slot.ready {
+                self.init_error = Some(why.clone());
+            }
+            if let Some((task, _)) = slot.busy {
+                on_task(TaskRecord::failed(&job.tasks[task], slot.id, why));
+                finished += 1;
+            }
+        }
+        Ok(finished)
+    }
+
+    fn poll_timeout(&self, job: &Job) -> PollTimeout {
+        let Some(limit) = job.task_timeout else { return PollTimeout::NONE };
+        let soonest = self.slots.iter().filter_map(|s| s.busy.map(|(_, t)| limit.saturating_sub(t.elapsed()))).min();
+        match soonest {
+            Some(d) => PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        }
+    }
+
+    /// Waits for a worker and adds its CPU time and peak memory; returns its exit status.
+    fn reap(&mut self, pid: Pid) -> String {
+        let mut status = 0;
+        // SAFETY: wait4 writes only into the two out-parameters.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut ru) };
+        if r != pid.as_raw() {
+            return format!("could not be reaped ({})", std::io::Error::last_os_error());
+        }
+        let u = Usage::from_rusage(&ru);
+        self.stats.children.user_s += u.user_s;
+        self.stats.children.sys_s += u.sys_s;
+        self.stats.children_peak_kib += u.maxrss_kib;
+        describe_status(status)
+    }
+
+    /// Closes every socket (workers see EOF and exit) and reaps every worker.
+    fn shutdown(&mut self) {
+        let slots: Vec<Slot> = self.slots.drain(..).collect();
+        let pids: Vec<Pid> = slots.iter().map(|s| s.pid).collect();
+        drop(slots);
+        for pid in pids {
+            self.reap(pid);
+        }
+    }
+}
+
+pub fn describe_status(status: i32) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let name = Signal::try_from(sig).map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
+        format!("killed by signal {sig} ({name})")
+    } else {
+        format!("wait status {status:#x}")
+    }
+}
+
+fn worker_main(job: &Job, id: usize, sock: OwnedFd) -> ! {
+    let fd = sock.as_raw_fd();
+    let reply = |msg: &FromWorker| {
+        let bytes = serde_json::to_vec(msg).unwrap_or_default();
+        send(fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok()
+    };
+    let mut worker = match Worker::new(&job.ctx, id) {
+        Ok(w) => w,
+        Err(e) => {
+            reply(&FromWorker::InitFailed(truncate(e)));
+            exit(1)
+        }
+    };
+    if !reply(&FromWorker::Ready { session_s: worker.session_s }) {
+        exit(1);
+    }
+    let mut buf = [0u8; 16];
+    loop {
+        match recv(fd, &mut buf, MsgFlags::empty()) {
+            Ok(4) => {}
+            Ok(_) => break, // EOF: the parent closed the pool
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+        let index = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        let Some(task) = job.tasks.get(index) else { break };
+        let received = Instant::now();
+        let mut rec = run_task(&mut worker, &job.ctx, task, received);
+        rec.error = rec.error.map(truncate);
+        if !reply(&FromWorker::Done(rec)) {
+            break;
+        }
+    }
+    drop(worker);
+    exit(0)
+}
+
+fn truncate(mut s: String) -> String {
+    if s.len() > 4000 {
+        let mut end = 4000;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("…");
+    }
+    s
+}
+
+/// Leaves the worker without running the parent's destructors or flushing its buffers.
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process at once; nothing of the parent's state is touched.
+    unsafe { libc::_exit(code) }
+}

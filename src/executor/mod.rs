@@ -1,0 +1,77 @@
+//! How a repetition's tasks run: one closed enum picks the executor, one small trait runs it.
+
+mod fork;
+pub use fork::describe_status;
+mod sequential;
+mod threads;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::draw::Task;
+use crate::measure::{ms, Usage};
+use crate::plan::ExecutorKind;
+use crate::workload::{Context, TaskRecord, Worker};
+
+/// The work of one repetition.
+#[derive(Clone)]
+pub struct Job {
+    pub tasks: Arc<Vec<Task>>,
+    pub ctx: Arc<Context>,
+    pub workers: usize,
+    pub task_timeout: Option<Duration>,
+}
+
+/// What the pool itself cost, beside the tasks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolStats {
+    /// From the start until every worker is ready (sessions built).
+    pub pool_start_s: f64,
+    /// From the first dispatch until the last result.
+    pub task_phase_s: f64,
+    /// From the last result until every worker is gone.
+    pub shutdown_s: f64,
+    /// Longest session creation among the workers (0 without a model).
+    pub session_s: f64,
+    /// CPU time of reaped worker processes (process pool only; threads count in the parent).
+    pub children: Usage,
+    /// Sum of each worker process's own peak RSS, KiB.
+    pub children_peak_kib: u64,
+    pub workers_started: usize,
+    pub workers_lost: usize,
+}
+
+/// Runs every task of `job` exactly once and reports each result through `on_task` on the
+/// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
+pub trait Executor {
+    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String>;
+}
+
+pub fn executor(kind: ExecutorKind) -> &'static dyn Executor {
+    match kind {
+        ExecutorKind::Sequential => &sequential::Sequential,
+        ExecutorKind::Thread => &threads::Threads,
+        ExecutorKind::Process => &fork::ForkPool,
+    }
+}
+
+/// Runs a task, turning a panic into a failed record; `phase` is the task phase's start.
+fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> TaskRecord {
+    let wait_ms = ms(phase.elapsed());
+    let mut rec = match catch_unwind(AssertUnwindSafe(|| worker.run(ctx, task))) {
+        Ok(rec) => rec,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            TaskRecord::failed(task, worker.id, format!("task panicked: {msg}"))
+        }
+    };
+    rec.wait_ms = wait_ms;
+    rec
+}

@@ -1,0 +1,32 @@
+//! The baseline: every task in turn on the calling thread.
+
+use std::time::Instant;
+
+use super::{run_task, Executor, Job, PoolStats};
+use crate::workload::{TaskRecord, Worker};
+
+pub struct Sequential;
+
+impl Executor for Sequential {
+    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
+        let start = Instant::now();
+        let mut worker = Worker::new(&job.ctx, 0)?;
+        let pool_start_s = start.elapsed().as_secs_f64();
+        let phase = Instant::now();
+        for task in job.tasks.iter() {
+            on_task(run_task(&mut worker, &job.ctx, task, phase));
+        }
+        let task_phase_s = phase.elapsed().as_secs_f64();
+        let session_s = worker.session_s;
+        let t = Instant::now();
+        drop(worker);
+        Ok(PoolStats {
+            pool_start_s,
+            task_phase_s,
+            shutdown_s: t.elapsed().as_secs_f64(),
+            session_s,
+            workers_started: 1,
+            ..PoolStats::default()
+        })
+    }
+}

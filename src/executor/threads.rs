@@ -1,0 +1,79 @@
+//! A rayon pool of exactly `workers` threads, built for the repetition (never the global pool).
+
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{run_task, Executor, Job, PoolStats};
+use crate::workload::{TaskRecord, Worker};
+
+pub struct Threads;
+
+impl Executor for Threads {
+    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
+        let start = Instant::now();
+        let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let on_exit = exited.clone();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(job.workers)
+            .thread_name(|i| format!("runner-t{i}"))
+            .exit_handler(move |_| {
+                *on_exit.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                on_exit.1.notify_all();
+            })
+            .build()
+            .map_err(|e| format!("cannot build a pool of {} threads: {e}", job.workers))?;
+
+        // Each thread builds its own worker (and ORT session) on itself.
+        let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..job.workers).map(|_| Mutex::new(None)).collect());
+        let ctx = job.ctx.clone();
+        let inits: Vec<Result<f64, String>> = pool.broadcast(|b| {
+            let worker = Worker::new(&ctx, b.index())?;
+            let s = worker.session_s;
+            *slots[b.index()].lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
+            Ok(s)
+        });
+        let mut session_s = 0f64;
+        for init in inits {
+            session_s = session_s.max(init?);
+        }
+        let pool_start_s = start.elapsed().as_secs_f64();
+
+        let phase = Instant::now();
+        let (tx, rx) = mpsc::channel();
+        for i in 0..job.tasks.len() {
+            let (tx, slots, ctx, tasks) = (tx.clone(), slots.clone(), job.ctx.clone(), job.tasks.clone());
+            pool.spawn(move || {
+                let me = rayon::current_thread_index().expect("spawned on the pool");
+                let mut slot = slots[me].lock().unwrap_or_else(|e| e.into_inner());
+                let worker = slot.as_mut().expect("every thread has a worker");
+                let _ = tx.send(run_task(worker, &ctx, &tasks[i], phase));
+            });
+        }
+        drop(tx);
+        for rec in rx {
+            on_task(rec);
+        }
+        let task_phase_s = phase.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        drop(pool);
+        let (count, cvar) = &*exited;
+        let guard = count.lock().unwrap_or_else(|e| e.into_inner());
+        let (_guard, waited) = cvar
+            .wait_timeout_while(guard, Duration::from_secs(30), |n| *n < job.workers)
+            .unwrap_or_else(|e| e.into_inner());
+        if waited.timed_out() {
+            return Err("the thread pool did not shut down within 30 s".to_string());
+        }
+        drop(slots);
+        Ok(PoolStats {
+            pool_start_s,
+            task_phase_s,
+            shutdown_s: t.elapsed().as_secs_f64(),
+            session_s,
+            workers_started: job.workers,
+            ..PoolStats::default()
+        })
+    }
+}

@@ -1,0 +1,95 @@
+//! What a repetition costs: CPU time from rusage, peak memory, and latency percentiles.
+
+mod linux;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use linux::{peak_rss_kib, reset_peak_rss, thread_count};
+
+/// CPU seconds and peak resident memory of a process (or of reaped children).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub user_s: f64,
+    pub sys_s: f64,
+    /// Peak resident set, KiB (`ru_maxrss`).
+    pub maxrss_kib: u64,
+}
+
+impl Usage {
+    pub fn from_rusage(r: &libc::rusage) -> Usage {
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Usage { user_s: secs(r.ru_utime), sys_s: secs(r.ru_stime), maxrss_kib: r.ru_maxrss.max(0) as u64 }
+    }
+
+    /// This process, all its threads included.
+    pub fn of_self() -> Usage {
+        // SAFETY: getrusage only writes the struct we pass.
+        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut r) };
+        Usage::from_rusage(&r)
+    }
+
+    /// CPU time spent between `earlier` and `self`.
+    pub fn since(self, earlier: Usage) -> Usage {
+        Usage {
+            user_s: (self.user_s - earlier.user_s).max(0.0),
+            sys_s: (self.sys_s - earlier.sys_s).max(0.0),
+            maxrss_kib: self.maxrss_kib,
+        }
+    }
+
+    pub fn cpu_s(&self) -> f64 {
+        self.user_s + self.sys_s
+    }
+}
+
+/// Linear-interpolated percentile (as numpy's default) of unsorted values; `None` when empty.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = p.clamp(0.0, 100.0) / 100.0 * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (rank - lo as f64))
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Logical cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_matches_numpy() {
+        // numpy.percentile([1, 2, 3, 4, 10], [50, 95]) == [3.0, 8.8]
+        let v = [10.0, 2.0, 4.0, 1.0, 3.0];
+        assert_eq!(percentile(&v, 50.0), Some(3.0));
+        assert!((percentile(&v, 95.0).unwrap() - 8.8).abs() < 1e-12);
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
+    }
+
+    #[test]
+    fn own_cpu_time_grows_with_work() {
+        let before = Usage::of_self();
+        let mut x = 1u64;
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(60) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let spent = Usage::of_self().since(before);
+        assert!(spent.cpu_s() > 0.03, "{spent:?}");
+        assert!(spent.maxrss_kib > 0);
+    }
+}

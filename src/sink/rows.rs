@@ -1,0 +1,209 @@
+//! The rows of runs.csv and tasks.csv: typed structs whose field names are the CSV header.
+
+use serde::{Deserialize, Serialize};
+
+use crate::draw::{Rep, TaskKind};
+use crate::isolate::RepResult;
+use crate::measure::percentile;
+use crate::plan::Cell;
+use crate::workload::{Stages, TaskRecord};
+
+/// Facts shared by every row of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunMeta {
+    pub experiment: String,
+    pub seed: u64,
+    pub cores: usize,
+    pub model_sha256: Option<String>,
+}
+
+/// One row per (cell, repetition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub experiment: String,
+    pub cell: String,
+    pub workload: String,
+    pub executor: String,
+    pub workers: usize,
+    pub intra_op_threads: Option<usize>,
+    pub sets: usize,
+    pub rep: usize,
+    pub warmup: bool,
+    pub seed: u64,
+    pub tasks: usize,
+    pub tasks_ok: usize,
+    pub tasks_failed: usize,
+    pub wall_s: f64,
+    pub pool_start_s: f64,
+    pub task_phase_s: f64,
+    pub shutdown_s: f64,
+    pub session_s: f64,
+    pub throughput_tps: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub cpu_util_pct: f64,
+    pub peak_rss_mib: f64,
+    pub parent_peak_rss_mib: f64,
+    pub workers_started: usize,
+    pub workers_lost: usize,
+    pub task_p50_ms: Option<f64>,
+    pub task_p95_ms: Option<f64>,
+    pub wait_p50_ms: Option<f64>,
+    pub resize_tasks_ok: usize,
+    pub resize_task_ms: f64,
+    pub classify_tasks_ok: usize,
+    pub classify_task_ms: f64,
+    pub decode_ms: f64,
+    pub resize_ms: f64,
+    pub encode_ms: f64,
+    pub save_ms: f64,
+    pub preprocess_ms: f64,
+    pub inference_ms: f64,
+    pub cores: usize,
+    pub oversubscribed: bool,
+    pub model_sha256: Option<String>,
+    pub error: Option<String>,
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f + 0.0 // `+ 0.0` turns -0.0 into 0.0
+}
+
+impl RunRow {
+    pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
+        let m = result.measure.clone().unwrap_or_default();
+        let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
+        let ms_of = |kind| ok.iter().filter(|t| t.kind == kind).map(|t| t.ms).sum::<f64>();
+        let count_of = |kind| ok.iter().filter(|t| t.kind == kind).count();
+        let latencies: Vec<f64> = ok.iter().map(|t| t.ms).collect();
+        let waits: Vec<f64> = ok.iter().map(|t| t.wait_ms).collect();
+        let mut stages = Stages::default();
+        for t in &ok {
+            stages.add(&t.stages);
+        }
+        let cpu = m.user_s() + m.sys_s();
+        let failed = tasks.len() - ok.len();
+        let error = match (&result.error, failed) {
+            (Some(e), _) => Some(e.clone()),
+            (None, 0) => None,
+            (None, n) => Some(format!("{n} task(s) failed; see tasks.csv")),
+        };
+        RunRow {
+            experiment: meta.experiment.clone(),
+            cell: cell.id(),
+            workload: cell.workload.to_string(),
+            executor: cell.executor.to_string(),
+            workers: cell.workers.get(),
+            intra_op_threads: cell.intra_op_threads.map(|t| t.get()),
+            sets: cell.sets.get(),
+            rep: rep.index,
+            warmup: rep.warmup,
+            seed: meta.seed,
+            tasks: tasks.len(),
+            tasks_ok: ok.len(),
+            tasks_failed: failed,
+            wall_s: round(m.wall_s, 6),
+            pool_start_s: round(m.pool.pool_start_s, 6),
+            task_phase_s: round(m.pool.task_phase_s, 6),
+            shutdown_s: round(m.pool.shutdown_s, 6),
+            session_s: round(m.pool.session_s, 6),
+            throughput_tps: if m.wall_s > 0.0 { round(ok.len() as f64 / m.wall_s, 3) } else { 0.0 },
+            user_s: round(m.user_s(), 4),
+            sys_s: round(m.sys_s(), 4),
+            cpu_util_pct: if m.wall_s > 0.0 { round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2) } else { 0.0 },
+            peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
+            parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
+            workers_started: m.pool.workers_started,
+            workers_lost: m.pool.workers_lost,
+            task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),
+            task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
+            wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
+            resize_tasks_ok: count_of(TaskKind::Resize),
+            resize_task_ms: round(ms_of(TaskKind::Resize), 3),
+            classify_tasks_ok: count_of(TaskKind::Classify),
+            classify_task_ms: round(ms_of(TaskKind::Classify), 3),
+            decode_ms: round(stages.decode_ms, 3),
+            resize_ms: round(stages.resize_ms, 3),
+            encode_ms: round(stages.encode_ms, 3),
+            save_ms: round(stages.save_ms, 3),
+            preprocess_ms: round(stages.preprocess_ms, 3),
+            inference_ms: round(stages.inference_ms, 3),
+            cores: meta.cores,
+            oversubscribed: cell.compute_threads() > meta.cores,
+            model_sha256: if cell.workload.uses_model() { meta.model_sha256.clone() } else { None },
+            error,
+        }
+    }
+}
+
+/// One row per task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub cell: String,
+    pub rep: usize,
+    pub warmup: bool,
+    pub task: usize,
+    pub kind: String,
+    pub source: String,
+    pub image: String,
+    pub status: String,
+    pub ms: f64,
+    pub wait_ms: f64,
+    pub worker: Option<usize>,
+    pub decode_ms: f64,
+    pub resize_ms: f64,
+    pub encode_ms: f64,
+    pub save_ms: f64,
+    pub preprocess_ms: f64,
+    pub inference_ms: f64,
+    pub top1: Option<usize>,
+    pub top1_label: Option<String>,
+    pub top1_prob: Option<f32>,
+    pub error: Option<String>,
+}
+
+impl TaskRow {
+    pub fn new(cell: &Cell, rep: Rep, t: &TaskRecord) -> TaskRow {
+        let s = &t.stages;
+        TaskRow {
+            cell: cell.id(),
+            rep: rep.index,
+            warmup: rep.warmup,
+            task: t.task,
+            kind: t.kind.name().to_string(),
+            source: t.source.clone(),
+            image: t.image.clone(),
+            status: if t.ok() { "ok" } else { "failed" }.to_string(),
+            ms: round(t.ms, 3),
+            wait_ms: round(t.wait_ms, 3),
+            worker: (t.worker != usize::MAX).then_some(t.worker),
+            decode_ms: round(s.decode_ms, 3),
+            resize_ms: round(s.resize_ms, 3),
+            encode_ms: round(s.encode_ms, 3),
+            save_ms: round(s.save_ms, 3),
+            preprocess_ms: round(s.preprocess_ms, 3),
+            inference_ms: round(s.inference_ms, 3),
+            top1: t.top1.as_ref().map(|p| p.index),
+            top1_label: t.top1.as_ref().and_then(|p| p.label.clone()),
+            top1_prob: t.top1.as_ref().map(|p| (p.prob * 1e6).round() / 1e6),
+            error: t.error.clone(),
+        }
+    }
+
+    /// The human line for run.log.
+    pub fn log_line(&self) -> String {
+        let rep = if self.warmup { format!("warmup {}", self.rep) } else { format!("rep {}", self.rep) };
+        let head = format!("{} {rep} task {} {} {} [{}]", self.cell, self.task, self.kind, self.image, self.source);
+        match &self.error {
+            Some(e) => format!("{head}: FAILED: {e}"),
+            None => {
+                let top = match (self.top1, &self.top1_label, self.top1_prob) {
+                    (Some(i), l, Some(p)) => format!(" top1 {i}{} p={p:.4}", l.as_ref().map_or(String::new(), |l| format!(" ({l})"))),
+                    _ => String::new(),
+                };
+                format!("{head}: ok {:.2} ms{top}", self.ms)
+            }
+        }
+    }
+}

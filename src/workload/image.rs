@@ -1,0 +1,129 @@
+//! Image input: decoding with limits, generated noise, and safe output names.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use crate::draw::{noise_pixels, Input};
+
+/// Packed RGB8 pixels.
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+/// Reads a task's image: decodes a file, or generates its noise.
+pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, String> {
+    match input {
+        Input::File { path, .. } => decode(path, max_pixels),
+        Input::Noise { seed, width, height } => {
+            Ok(Pixels { width: *width, height: *height, rgb: noise_pixels(*seed, *width, *height) })
+        }
+        Input::None => Err("this task has no image".to_string()),
+    }
+}
+
+/// Decodes any supported format by its content (not its extension), refusing images larger
+/// than `max_pixels` before allocating for them.
+pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.is_empty() {
+        return Err(format!("{}: empty file (0 bytes)", path.display()));
+    }
+    let mut reader = ImageReader::new(Cursor::new(&bytes[..]))
+        .with_guessed_format()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if reader.format().is_none() {
+        return Err(format!("{}: not a supported image format (jpeg, png, webp)", path.display()));
+    }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(|e| format!("{}: {e}", path.display()))?;
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > max_pixels {
+        return Err(format!(
+            "{}: declares {w}x{h} pixels, more than images.max_pixels = {max_pixels}; refused (decompression bomb?)",
+            path.display()
+        ));
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rgb = img.into_rgb8();
+    Ok(Pixels { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
+}
+
+/// A file-name fragment from an input name: only `[A-Za-z0-9._-]`, no leading dot, at most 64
+/// characters, so no output can escape the output folder.
+pub fn safe_stem(name: &str) -> String {
+    let stem = Path::new(name).file_stem().map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned());
+    let mut s: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .take(64)
+        .collect();
+    while s.starts_with('.') {
+        s.replace_range(..1, "_");
+    }
+    if s.is_empty() {
+        s.push_str("image");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_stem_cannot_escape() {
+        assert_eq!(safe_stem("../../etc/passwd"), "passwd");
+        assert_eq!(safe_stem("..jpg"), "_");
+        assert_eq!(safe_stem("a b/c?.jpg"), "c_");
+        assert_eq!(safe_stem(""), "image");
+        assert!(!safe_stem("..").contains('/'));
+        assert_eq!(safe_stem(&"x".repeat(300)).len(), 64);
+    }
+
+    #[test]
+    fn bad_files_fail_with_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.jpg");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(decode(&empty, 1 << 30).unwrap_err().contains("empty file"));
+        let text = dir.path().join("text.jpg");
+        std::fs::write(&text, b"hello, not an image").unwrap();
+        assert!(decode(&text, 1 << 30).unwrap_err().contains("not a supported image format"));
+        assert!(decode(&dir.path().join("missing.jpg"), 1 << 30).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_before_allocation() {
+        // A valid PNG header declaring 100000 x 100000 pixels, with no data after it.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(100_000u32.to_be_bytes());
+        ihdr.extend(100_000u32.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = dir.path().join("bomb.png");
+        std::fs::write(&bomb, &png).unwrap();
+        let err = decode(&bomb, 50_000_000).unwrap_err();
+        assert!(err.contains("decompression bomb") || err.contains("limit"), "{err}");
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+}

@@ -1,0 +1,146 @@
+//! Finding and loading the ONNX Runtime shared library, without ever downloading it.
+//!
+//! Search order: an explicit path (experiment key `classify.ort_library` or `--ort-lib`),
+//! `ORT_DYLIB_PATH`, the project-local `.deps/onnxruntime/` made by `scripts/setup`, and last an
+//! importable Python `onnxruntime` package (whose wheel ships the library).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use ort::environment::Environment;
+
+/// The ONNX Runtime release this build is made and tested for (ort 2.0.0-rc.15, API 31).
+pub const ORT_VERSION: &str = "1.31.1";
+/// Where `scripts/setup` puts the library, relative to the project root.
+pub const LOCAL_DIR: &str = ".deps/onnxruntime";
+
+const HOW_TO_INSTALL: &str = "run `scripts/setup` (it installs ONNX Runtime from PyPI's onnxruntime wheel into .deps/), \
+or point ORT_DYLIB_PATH or `--ort-lib` at libonnxruntime.so.1.31.x";
+
+/// A library that was found, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    pub how: &'static str,
+}
+
+/// Looks for the library; `roots` are folders whose ancestors may hold the project's `.deps/`.
+pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String> {
+    if let Some(p) = explicit {
+        return exists(p, "explicit path");
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return exists(Path::new(&p), "ORT_DYLIB_PATH");
+    }
+    for root in roots {
+        for dir in root.ancestors() {
+            if let Some(p) = versioned_lib_in(&dir.join(LOCAL_DIR)) {
+                return Ok(Found { path: p, how: "project .deps" });
+            }
+        }
+    }
+    if let Some(p) = python_onnxruntime() {
+        return Ok(Found { path: p, how: "python onnxruntime" });
+    }
+    Err(format!("ONNX Runtime library not found; {HOW_TO_INSTALL}"))
+}
+
+fn exists(p: &Path, how: &'static str) -> Result<Found, String> {
+    if p.is_file() {
+        Ok(Found { path: p.to_path_buf(), how })
+    } else {
+        Err(format!("ONNX Runtime library {} (from {how}) does not exist; {HOW_TO_INSTALL}", p.display()))
+    }
+}
+
+/// `libonnxruntime.so.<version>` in `dir` (the wheel ships no unversioned name).
+fn versioned_lib_in(dir: &Path) -> Option<PathBuf> {
+    let mut libs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.")))
+        .collect();
+    libs.sort();
+    libs.pop()
+}
+
+fn python_onnxruntime() -> Option<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    versioned_lib_in(&dir.join("capi"))
+}
+
+static LOADED: Mutex<Option<String>> = Mutex::new(None);
+
+/// Loads the library into this process (dlopen only: no environment, no threads) and returns
+/// its version. Call it in the single-threaded parent; forked children inherit it.
+pub fn load(found: &Found) -> Result<String, String> {
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = &*loaded {
+        return Ok(v.clone());
+    }
+    // A failed load must stay a LoadDynamicError: building an `ort::Error` calls into the library.
+    ort::init_from(&found.path).map_err(|e| format!("cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}", found.how))?;
+    let version = version_of(ort::info()).unwrap_or_else(|| "unknown".to_string());
+    *loaded = Some(version.clone());
+    Ok(version)
+}
+
+/// "ORT Build Info: git-branch=rel-1.31.1, ..." → "1.31.1".
+fn version_of(info: &str) -> Option<String> {
+    let at = info.find("rel-")? + 4;
+    let v: String = info[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    (!v.is_empty()).then_some(v)
+}
+
+static ENV: Mutex<Option<Environment>> = Mutex::new(None);
+
+/// This process's ORT environment, built on first use. ORT allows one per process, ever, so it
+/// must first be built in the process (or forked worker) that runs sessions, never before a fork.
+pub fn environment() -> Result<Environment, String> {
+    if LOADED.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+        return Err(format!("ONNX Runtime is not loaded; {HOW_TO_INSTALL}"));
+    }
+    let mut env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = &*env {
+        return Ok(e.clone());
+    }
+    let built = ort::init().with_name("runner").build().map_err(|e| format!("cannot create the ORT environment: {e}"))?;
+    *env = Some(built.clone());
+    Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_build_info() {
+        assert_eq!(version_of("ORT Build Info: git-branch=rel-1.31.1, git-commit-id=abc").as_deref(), Some("1.31.1"));
+        assert_eq!(version_of("nothing here"), None);
+    }
+
+    #[test]
+    fn a_missing_explicit_path_says_how_to_install() {
+        let e = find(Some(Path::new("/nonexistent/libonnxruntime.so.1.31.1")), &[]).unwrap_err();
+        assert!(e.contains("does not exist") && e.contains("scripts/setup"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_library_file_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("libonnxruntime.so.1.31.1");
+        std::fs::write(&bad, b"not a shared object").unwrap();
+        let found = find(Some(&bad), &[]).unwrap();
+        let e = load(&found).unwrap_err();
+        assert!(e.contains("cannot load ONNX Runtime"), "{e}");
+    }
+}
