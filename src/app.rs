@@ -50,7 +50,11 @@ fn load(file: &Path, allow_large: bool) -> Result<(Experiment, Vec<Cell>)> {
     let exp = Experiment::load(file, &Overrides { allow_large })?;
     let cells = expand(&exp.axes, &exp.exclude);
     if cells.is_empty() {
-        return Err(UsageError(format!("{}: key `exclude`: every cell is excluded; nothing to run", exp.file.display())).into());
+        return Err(UsageError(format!(
+            "{}: key `exclude`: every cell is excluded; nothing to run",
+            exp.file.display()
+        ))
+        .into());
     }
     Ok((exp, cells))
 }
@@ -91,7 +95,8 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
             c.workload,
             c.executor,
             c.workers,
-            c.intra_op_threads.map_or("-".to_string(), |t| t.to_string()),
+            c.intra_op_threads
+                .map_or("-".to_string(), |t| t.to_string()),
             c.sets,
             per,
             per * reps
@@ -109,17 +114,31 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
 }
 
 fn run(args: RunArgs) -> Result<i32> {
-    let file = args.file.clone().ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
+    let file = args.file.clone().ok_or_else(|| {
+        UsageError("no experiment file given; try `runner experiments/smoke.toml`".into())
+    })?;
     let (exp, cells) = load(&file, args.allow_large)?;
     let started = SystemTime::now();
 
-    let (model, ort) = if exp.needs_model() { load_model(&exp, &args)? } else { (None, None) };
+    let loaded = if exp.needs_model() {
+        Some(load_model(&exp, &args)?)
+    } else {
+        None
+    };
+    let model = loaded.as_ref().map(|l| l.model.clone());
+    let ort = loaded
+        .as_ref()
+        .map(|l| (l.found.clone(), l.version.clone()));
 
     let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
     let dir = unique_dir(&out_root.join(&exp.name), &timestamp(started));
-    let mut sink = CsvSink::create(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
-    std::fs::write(dir.join("experiment.toml"), &exp.text).with_context(|| format!("cannot write into {}", dir.display()))?;
-    let meta_json = |end: Option<SystemTime>| crate::app::meta_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end);
+    let mut sink = CsvSink::create(&dir)
+        .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    std::fs::write(dir.join("experiment.toml"), &exp.text)
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    let meta_json = |end: Option<SystemTime>| {
+        crate::app::meta_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end)
+    };
     std::fs::write(dir.join("meta.json"), meta_json(None))?;
 
     let base = Context {
@@ -151,8 +170,16 @@ fn run(args: RunArgs) -> Result<i32> {
             bar.set_message(format!("{} {what} {}", p.cell.id(), p.rep.index));
         }
     };
-    let rows = runner::run(&exp, &schedule, &meta, &mut reps, &mut sink, &mut on_progress, &|| false)
-        .with_context(|| format!("writing results to {}", dir.display()))?;
+    let rows = runner::run(
+        &exp,
+        &schedule,
+        &meta,
+        &mut reps,
+        &mut sink,
+        &mut on_progress,
+        &|| false,
+    )
+    .with_context(|| format!("writing results to {}", dir.display()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -165,23 +192,41 @@ fn run(args: RunArgs) -> Result<i32> {
     let rep_errors = rows.iter().filter(|r| r.error.is_some()).count();
     println!("results: {}", dir.display());
     if failed > 0 || rep_errors > 0 {
-        eprintln!("runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}", dir.join("run.log").display());
+        eprintln!(
+            "runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}",
+            dir.join("run.log").display()
+        );
         return Ok(EXIT_TASKS_FAILED);
     }
     Ok(EXIT_OK)
 }
 
+/// The classifier as the orchestrator loaded it, and the ONNX Runtime library behind it.
+struct Loaded {
+    model: Arc<ModelSource>,
+    found: ort_lib::Found,
+    version: String,
+}
+
 /// Finds and loads ONNX Runtime and reads the model, once, in the orchestrator.
-fn load_model(exp: &Experiment, args: &RunArgs) -> Result<(Option<Arc<ModelSource>>, Option<(ort_lib::Found, String)>)> {
-    let explicit = args.ort_lib.as_deref().or(exp.classify.ort_library.as_deref());
-    let roots: Vec<PathBuf> = [exp.file.parent().map(Path::to_path_buf), std::env::current_exe().ok(), std::env::current_dir().ok()]
-        .into_iter()
-        .flatten()
-        .collect();
+fn load_model(exp: &Experiment, args: &RunArgs) -> Result<Loaded> {
+    let explicit = args
+        .ort_lib
+        .as_deref()
+        .or(exp.classify.ort_library.as_deref());
+    let roots: Vec<PathBuf> = [
+        exp.file.parent().map(Path::to_path_buf),
+        std::env::current_exe().ok(),
+        std::env::current_dir().ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let found = ort_lib::find(explicit, &roots).map_err(anyhow::Error::msg)?;
     let version = ort_lib::load(&found).map_err(anyhow::Error::msg)?;
     let s = &exp.classify;
-    let bytes = std::fs::read(&s.model).with_context(|| format!("cannot read the model {}", s.model.display()))?;
+    let bytes = std::fs::read(&s.model)
+        .with_context(|| format!("cannot read the model {}", s.model.display()))?;
     let labels = match &s.labels {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -193,7 +238,17 @@ fn load_model(exp: &Experiment, args: &RunArgs) -> Result<(Option<Arc<ModelSourc
         None => None,
     };
     let sha256 = crate::spec::hex(&Sha256::digest(&bytes));
-    Ok((Some(Arc::new(ModelSource { settings: s.clone(), bytes, sha256, labels })), Some((found, version))))
+    let model = Arc::new(ModelSource {
+        settings: s.clone(),
+        bytes,
+        sha256,
+        labels,
+    });
+    Ok(Loaded {
+        model,
+        found,
+        version,
+    })
 }
 
 fn progress_bar(quiet: bool, total: usize) -> Option<ProgressBar> {
@@ -233,7 +288,12 @@ pub fn timestamp(t: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn meta_json(

@@ -74,8 +74,14 @@ impl Input {
     /// The image's name for logs and output files.
     pub fn name(&self) -> String {
         match self {
-            Input::File { path, .. } => path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            Input::Noise { seed, width, height } => format!("noise-{width}x{height}-{:08x}", seed >> 32),
+            Input::File { path, .. } => path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            Input::Noise {
+                seed,
+                width,
+                height,
+            } => format!("noise-{width}x{height}-{:08x}", seed >> 32),
             Input::None => String::new(),
         }
     }
@@ -101,7 +107,13 @@ fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
 }
 
 /// The tasks of one repetition of a cell.
-pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Vec<Task> {
+pub fn draw(
+    seed: u64,
+    rep: Rep,
+    workload: WorkloadKind,
+    sets: usize,
+    images: &Images,
+) -> Vec<Task> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(rep.stream());
     let mut inputs = Vec::new();
@@ -109,10 +121,17 @@ pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &I
         if workload.uses_images() {
             for folder in &images.folders {
                 let path = folder.files[below(&mut rng, folder.files.len())].clone();
-                inputs.push(Input::File { source: folder.label.clone(), path });
+                inputs.push(Input::File {
+                    source: folder.label.clone(),
+                    path,
+                });
             }
             if let Some((width, height)) = images.noise {
-                inputs.push(Input::Noise { seed: rng.next_u64(), width, height });
+                inputs.push(Input::Noise {
+                    seed: rng.next_u64(),
+                    width,
+                    height,
+                });
             }
         } else {
             inputs.extend([Input::None, Input::None, Input::None]);
@@ -125,15 +144,21 @@ pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &I
         WorkloadKind::Spin => &[TaskKind::Spin],
         WorkloadKind::Sleep => &[TaskKind::Sleep],
     };
-    let mut tasks: Vec<(TaskKind, Input)> =
-        inputs.into_iter().flat_map(|input| kinds.iter().map(move |&k| (k, input.clone()))).collect();
+    let mut tasks: Vec<(TaskKind, Input)> = inputs
+        .into_iter()
+        .flat_map(|input| kinds.iter().map(move |&k| (k, input.clone())))
+        .collect();
     if kinds.len() > 1 {
         for i in (1..tasks.len()).rev() {
             let j = below(&mut rng, i + 1);
             tasks.swap(i, j);
         }
     }
-    tasks.into_iter().enumerate().map(|(index, (kind, input))| Task { index, kind, input }).collect()
+    tasks
+        .into_iter()
+        .enumerate()
+        .map(|(index, (kind, input))| Task { index, kind, input })
+        .collect()
 }
 
 /// Deterministic white noise: `width × height` RGB bytes from a ChaCha8 stream.
@@ -152,19 +177,46 @@ mod tests {
         let folder = |label: &str, n: usize| ImageFolder {
             label: label.into(),
             path: PathBuf::from(label),
-            files: (1..=n).map(|i| PathBuf::from(format!("{label}/{label}-{i}.jpg"))).collect(),
+            files: (1..=n)
+                .map(|i| PathBuf::from(format!("{label}/{label}-{i}.jpg")))
+                .collect(),
         };
-        Images { folders: vec![folder("high-res", 5), folder("low-res", 5)], noise: Some((64, 64)), max_pixels: 1 << 30 }
+        Images {
+            folders: vec![folder("high-res", 5), folder("low-res", 5)],
+            noise: Some((64, 64)),
+            max_pixels: 1 << 30,
+        }
     }
 
     fn names(tasks: &[Task]) -> Vec<String> {
-        tasks.iter().map(|t| format!("{} {}", t.kind.name(), t.input.name())).collect()
+        tasks
+            .iter()
+            .map(|t| format!("{} {}", t.kind.name(), t.input.name()))
+            .collect()
     }
 
     #[test]
     fn same_seed_same_draws_and_known_values() {
-        let a = draw(42, Rep { warmup: false, index: 0 }, WorkloadKind::Resize, 2, &images());
-        let b = draw(42, Rep { warmup: false, index: 0 }, WorkloadKind::Resize, 2, &images());
+        let a = draw(
+            42,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            WorkloadKind::Resize,
+            2,
+            &images(),
+        );
+        let b = draw(
+            42,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            WorkloadKind::Resize,
+            2,
+            &images(),
+        );
         assert_eq!(a, b);
         // Pinned: a change here changes every published comparison.
         insta::assert_yaml_snapshot!(names(&a));
@@ -173,10 +225,46 @@ mod tests {
     #[test]
     fn repetitions_and_seeds_draw_differently() {
         let img = images();
-        let r0 = draw(42, Rep { warmup: false, index: 0 }, WorkloadKind::Resize, 8, &img);
-        let r1 = draw(42, Rep { warmup: false, index: 1 }, WorkloadKind::Resize, 8, &img);
-        let w0 = draw(42, Rep { warmup: true, index: 0 }, WorkloadKind::Resize, 8, &img);
-        let s1 = draw(43, Rep { warmup: false, index: 0 }, WorkloadKind::Resize, 8, &img);
+        let r0 = draw(
+            42,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            WorkloadKind::Resize,
+            8,
+            &img,
+        );
+        let r1 = draw(
+            42,
+            Rep {
+                warmup: false,
+                index: 1,
+            },
+            WorkloadKind::Resize,
+            8,
+            &img,
+        );
+        let w0 = draw(
+            42,
+            Rep {
+                warmup: true,
+                index: 0,
+            },
+            WorkloadKind::Resize,
+            8,
+            &img,
+        );
+        let s1 = draw(
+            43,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            WorkloadKind::Resize,
+            8,
+            &img,
+        );
         assert_ne!(r0, r1);
         assert_ne!(r0, w0);
         assert_ne!(r0, s1);
@@ -184,7 +272,16 @@ mod tests {
 
     #[test]
     fn a_set_is_one_of_each_source() {
-        let t = draw(7, Rep { warmup: false, index: 3 }, WorkloadKind::Classify, 4, &images());
+        let t = draw(
+            7,
+            Rep {
+                warmup: false,
+                index: 3,
+            },
+            WorkloadKind::Classify,
+            4,
+            &images(),
+        );
         assert_eq!(t.len(), 12);
         for set in t.chunks(3) {
             let sources: Vec<&str> = set.iter().map(|t| t.input.source()).collect();
@@ -194,18 +291,41 @@ mod tests {
 
     #[test]
     fn mixed_has_each_image_once_per_kind_in_a_shuffled_order() {
-        let t = draw(1, Rep { warmup: false, index: 0 }, WorkloadKind::Mixed, 4, &images());
+        let t = draw(
+            1,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            WorkloadKind::Mixed,
+            4,
+            &images(),
+        );
         assert_eq!(t.len(), 24);
-        let resize: Vec<&Input> = t.iter().filter(|t| t.kind == TaskKind::Resize).map(|t| &t.input).collect();
-        let mut classify: Vec<&Input> = t.iter().filter(|t| t.kind == TaskKind::Classify).map(|t| &t.input).collect();
+        let resize: Vec<&Input> = t
+            .iter()
+            .filter(|t| t.kind == TaskKind::Resize)
+            .map(|t| &t.input)
+            .collect();
+        let mut classify: Vec<&Input> = t
+            .iter()
+            .filter(|t| t.kind == TaskKind::Classify)
+            .map(|t| &t.input)
+            .collect();
         assert_eq!(resize.len(), 12);
         for r in resize {
-            let at = classify.iter().position(|c| *c == r).expect("every resized image is also classified");
+            let at = classify
+                .iter()
+                .position(|c| *c == r)
+                .expect("every resized image is also classified");
             classify.remove(at);
         }
         let alternating = t.windows(2).all(|w| w[0].kind != w[1].kind);
         assert!(!alternating, "a seeded shuffle, not a fixed alternation");
-        assert_eq!(t.iter().map(|t| t.index).collect::<Vec<_>>(), (0..24).collect::<Vec<_>>());
+        assert_eq!(
+            t.iter().map(|t| t.index).collect::<Vec<_>>(),
+            (0..24).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -215,7 +335,10 @@ mod tests {
         for _ in 0..50_000 {
             counts[below(&mut rng, 5)] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

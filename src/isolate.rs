@@ -14,7 +14,7 @@ use nix::unistd::{fork, pipe2, ForkResult};
 use serde::{Deserialize, Serialize};
 
 use crate::draw::{Rep, Task};
-use crate::executor::{executor, describe_status, Job, PoolStats};
+use crate::executor::{describe_status, executor, Job, PoolStats};
 use crate::measure::{peak_rss_kib, reset_peak_rss, thread_count, Usage};
 use crate::plan::Cell;
 use crate::workload::{Context, TaskRecord};
@@ -53,7 +53,13 @@ pub struct RepResult {
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
 pub trait RepRunner {
-    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
+    fn run(
+        &mut self,
+        cell: &Cell,
+        rep: Rep,
+        tasks: Vec<Task>,
+        on_task: &mut dyn FnMut(TaskRecord),
+    ) -> RepResult;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,8 +79,17 @@ pub struct Forked {
 }
 
 impl RepRunner for Forked {
-    fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
-        let fail = |e: String| RepResult { measure: None, error: Some(e) };
+    fn run(
+        &mut self,
+        cell: &Cell,
+        _rep: Rep,
+        tasks: Vec<Task>,
+        on_task: &mut dyn FnMut(TaskRecord),
+    ) -> RepResult {
+        let fail = |e: String| RepResult {
+            measure: None,
+            error: Some(e),
+        };
         let mut ctx = self.base.clone();
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
         if let Some(root) = &self.images_root {
@@ -84,10 +99,17 @@ impl RepRunner for Forked {
             }
             ctx.out_dir = Some(dir);
         }
-        let job = Job { tasks: Arc::new(tasks), ctx: Arc::new(ctx), workers: cell.workers.get(), task_timeout: self.task_timeout };
+        let job = Job {
+            tasks: Arc::new(tasks),
+            ctx: Arc::new(ctx),
+            workers: cell.workers.get(),
+            task_timeout: self.task_timeout,
+        };
         let threads = thread_count();
         if threads > 1 {
-            return fail(format!("refusing to fork: the runner has {threads} threads"));
+            return fail(format!(
+                "refusing to fork: the runner has {threads} threads"
+            ));
         }
         let (rd, wr) = match pipe2(OFlag::O_CLOEXEC) {
             Ok(p) => p,
@@ -116,14 +138,20 @@ impl RepRunner for Forked {
                             result.measure = Some(measure);
                             result.error = Some(error);
                         }
-                        Err(e) => result.error = Some(format!("garbled message from the repetition process: {e}")),
+                        Err(e) => {
+                            result.error =
+                                Some(format!("garbled message from the repetition process: {e}"))
+                        }
                     }
                 }
                 let mut status = 0;
                 // SAFETY: waitpid writes only the status.
                 unsafe { libc::waitpid(child.as_raw(), &mut status, 0) };
                 if result.measure.is_none() && result.error.is_none() {
-                    result.error = Some(format!("the repetition process {}", describe_status(status)));
+                    result.error = Some(format!(
+                        "the repetition process {}",
+                        describe_status(status)
+                    ));
                 }
                 result
             }
@@ -146,7 +174,20 @@ fn child_main(cell: &Cell, job: &Job, wr: OwnedFd) {
     let parent = Usage::of_self().since(before);
     let parent_peak_kib = peak_rss_kib().unwrap_or(parent.maxrss_kib);
     match res {
-        Ok(pool) => send(&Msg::Done(RepMeasure { wall_s, pool, parent, parent_peak_kib })),
-        Err(error) => send(&Msg::Failed { error, measure: RepMeasure { wall_s, parent, parent_peak_kib, ..Default::default() } }),
+        Ok(pool) => send(&Msg::Done(RepMeasure {
+            wall_s,
+            pool,
+            parent,
+            parent_peak_kib,
+        })),
+        Err(error) => send(&Msg::Failed {
+            error,
+            measure: RepMeasure {
+                wall_s,
+                parent,
+                parent_peak_kib,
+                ..Default::default()
+            },
+        }),
     }
 }

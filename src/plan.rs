@@ -100,7 +100,11 @@ impl Cell {
 
     /// The sequential cell this one is compared against.
     pub fn baseline(&self) -> Cell {
-        Cell { executor: ExecutorKind::Sequential, workers: NonZeroUsize::MIN, ..*self }
+        Cell {
+            executor: ExecutorKind::Sequential,
+            workers: NonZeroUsize::MIN,
+            ..*self
+        }
     }
 
     /// Threads that may compute at once: workers × intra-op threads.
@@ -112,7 +116,8 @@ impl Cell {
         x.workload.is_none_or(|v| v == self.workload)
             && x.executor.is_none_or(|v| v == self.executor)
             && x.workers.is_none_or(|v| v == self.workers)
-            && x.intra_op_threads.is_none_or(|v| Some(v) == self.intra_op_threads)
+            && x.intra_op_threads
+                .is_none_or(|v| Some(v) == self.intra_op_threads)
             && x.sets.is_none_or(|v| v == self.sets)
     }
 }
@@ -131,7 +136,11 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
                         let cell = Cell {
                             workload,
                             executor,
-                            workers: if executor == ExecutorKind::Sequential { NonZeroUsize::MIN } else { workers },
+                            workers: if executor == ExecutorKind::Sequential {
+                                NonZeroUsize::MIN
+                            } else {
+                                workers
+                            },
                             intra_op_threads: workload.uses_model().then_some(intra),
                             sets,
                         };
@@ -153,7 +162,11 @@ pub fn tasks_per_repetition(exp: &Experiment, cell: &Cell) -> usize {
     } else {
         3
     };
-    let kinds = if cell.workload == WorkloadKind::Mixed { 2 } else { 1 };
+    let kinds = if cell.workload == WorkloadKind::Mixed {
+        2
+    } else {
+        1
+    };
     cell.sets.get() * per_set * kinds
 }
 
@@ -168,7 +181,11 @@ mod tests {
     fn axes() -> Axes {
         Axes {
             workload: vec![WorkloadKind::Resize, WorkloadKind::Classify],
-            executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+            executor: vec![
+                ExecutorKind::Sequential,
+                ExecutorKind::Thread,
+                ExecutorKind::Process,
+            ],
             workers: vec![n(1), n(2), n(4)],
             intra_op_threads: vec![n(1), n(2)],
             sets: vec![n(8)],
@@ -186,7 +203,9 @@ mod tests {
         let cells = expand(&axes(), &[]);
         let seq_resize = cells
             .iter()
-            .filter(|c| c.workload == WorkloadKind::Resize && c.executor == ExecutorKind::Sequential)
+            .filter(|c| {
+                c.workload == WorkloadKind::Resize && c.executor == ExecutorKind::Sequential
+            })
             .count();
         assert_eq!(seq_resize, 1);
         // resize: 1 sequential + 3 thread + 3 process; classify: twice that (intra 1, 2).
@@ -195,17 +214,28 @@ mod tests {
 
     #[test]
     fn exclude_drops_only_full_matches() {
-        let x = Exclude { executor: Some(ExecutorKind::Process), workers: Some(n(4)), ..Default::default() };
+        let x = Exclude {
+            executor: Some(ExecutorKind::Process),
+            workers: Some(n(4)),
+            ..Default::default()
+        };
         let cells = expand(&axes(), &[x]);
         assert_eq!(cells.len(), 21 - 3);
-        assert!(!cells.iter().any(|c| c.executor == ExecutorKind::Process && c.workers == n(4)));
-        assert!(cells.iter().any(|c| c.executor == ExecutorKind::Thread && c.workers == n(4)));
+        assert!(!cells
+            .iter()
+            .any(|c| c.executor == ExecutorKind::Process && c.workers == n(4)));
+        assert!(cells
+            .iter()
+            .any(|c| c.executor == ExecutorKind::Thread && c.workers == n(4)));
     }
 
     #[test]
     fn baseline_is_the_sequential_cell_with_the_same_work() {
         let c = expand(&axes(), &[])[5];
         let b = c.baseline();
-        assert_eq!((b.executor, b.workers, b.workload, b.sets), (ExecutorKind::Sequential, n(1), c.workload, c.sets));
+        assert_eq!(
+            (b.executor, b.workers, b.workload, b.sets),
+            (ExecutorKind::Sequential, n(1), c.workload, c.sets)
+        );
     }
 }

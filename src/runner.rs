@@ -21,10 +21,19 @@ pub struct Progress<'a> {
 /// Warm-ups first, then the measured repetitions, for each cell in turn.
 pub fn schedule(exp: &Experiment, cells: &[Cell]) -> Vec<(Cell, Rep)> {
     let reps: Vec<Rep> = (0..exp.warmup)
-        .map(|index| Rep { warmup: true, index })
-        .chain((0..exp.repetitions.get()).map(|index| Rep { warmup: false, index }))
+        .map(|index| Rep {
+            warmup: true,
+            index,
+        })
+        .chain((0..exp.repetitions.get()).map(|index| Rep {
+            warmup: false,
+            index,
+        }))
         .collect();
-    cells.iter().flat_map(|c| reps.iter().map(move |r| (*c, *r))).collect()
+    cells
+        .iter()
+        .flat_map(|c| reps.iter().map(move |r| (*c, *r)))
+        .collect()
 }
 
 /// Runs the schedule; stops early (keeping every row written) when `stop` says so.
@@ -42,7 +51,12 @@ pub fn run(
         if stop() {
             break;
         }
-        progress(&Progress { cell, rep: *rep, done, total: schedule.len() });
+        progress(&Progress {
+            cell,
+            rep: *rep,
+            done,
+            total: schedule.len(),
+        });
         let tasks = draw(exp.seed, *rep, cell.workload, cell.sets.get(), &exp.images);
         let n = tasks.len();
         let mut records: Vec<TaskRecord> = Vec::with_capacity(n);
@@ -59,7 +73,10 @@ pub fn run(
                 *s = true;
             }
         }
-        let why = result.error.clone().unwrap_or_else(|| "no result came back".to_string());
+        let why = result
+            .error
+            .clone()
+            .unwrap_or_else(|| "no result came back".to_string());
         for task in tasks.iter().filter(|t| !seen[t.index]) {
             let rec = TaskRecord::failed(task, usize::MAX, format!("not run: {why}"));
             sink.task(&TaskRow::new(cell, *rep, &rec))?;
@@ -79,6 +96,242 @@ pub fn run(
 
 fn progress_done(progress: &mut dyn FnMut(&Progress), schedule: &[(Cell, Rep)]) {
     if let Some((cell, rep)) = schedule.last() {
-        progress(&Progress { cell, rep: *rep, done: schedule.len(), total: schedule.len() });
+        progress(&Progress {
+            cell,
+            rep: *rep,
+            done: schedule.len(),
+            total: schedule.len(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::num::NonZeroUsize;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::draw::Task;
+    use crate::isolate::{RepMeasure, RepResult};
+    use crate::plan::{expand, ExecutorKind, WorkloadKind};
+    use crate::sink::MemorySink;
+    use crate::spec::{Experiment, Overrides};
+
+    /// Pretends to run: every task takes 1 ms, except that repetition 1 of process cells
+    /// "crashes" after its first task.
+    #[derive(Default)]
+    struct Mock {
+        seen: HashMap<(ExecutorKind, Rep), Vec<Task>>,
+    }
+
+    impl RepRunner for Mock {
+        fn run(
+            &mut self,
+            cell: &Cell,
+            rep: Rep,
+            tasks: Vec<Task>,
+            on_task: &mut dyn FnMut(TaskRecord),
+        ) -> RepResult {
+            self.seen.insert((cell.executor, rep), tasks.clone());
+            let crash = cell.executor == ExecutorKind::Process && !rep.warmup && rep.index == 1;
+            for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
+                let mut rec = TaskRecord::failed(t, 0, String::new());
+                rec.error = None;
+                rec.ms = 1.0;
+                on_task(rec);
+            }
+            let measure = RepMeasure {
+                wall_s: tasks.len() as f64 / 1000.0 / cell.workers.get() as f64,
+                ..Default::default()
+            };
+            if crash {
+                RepResult {
+                    measure: None,
+                    error: Some("the repetition process killed by signal 9 (SIGKILL)".into()),
+                }
+            } else {
+                RepResult {
+                    measure: Some(measure),
+                    error: None,
+                }
+            }
+        }
+    }
+
+    fn experiment() -> Experiment {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
+        let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
+        e.warmup = 1;
+        e.repetitions = NonZeroUsize::new(3).unwrap();
+        e
+    }
+
+    #[test]
+    fn every_cell_and_repetition_gets_a_row_and_crashes_lose_only_their_tasks() {
+        let exp = experiment();
+        let cells = expand(&exp.axes, &exp.exclude);
+        let sched = schedule(&exp, &cells);
+        assert_eq!(sched.len(), cells.len() * 4);
+        let meta = RunMeta {
+            experiment: "smoke".into(),
+            seed: exp.seed,
+            cores: 2,
+            model_sha256: None,
+        };
+        let (mut mock, mut sink) = (Mock::default(), MemorySink::default());
+        let mut ticks = 0;
+        let rows = run(
+            &exp,
+            &sched,
+            &meta,
+            &mut mock,
+            &mut sink,
+            &mut |_| ticks += 1,
+            &|| false,
+        )
+        .unwrap();
+
+        assert_eq!(rows, sink.runs);
+        assert_eq!(rows.len(), 12);
+        assert_eq!(ticks, 13, "one tick per repetition and one at the end");
+        assert_eq!(rows.iter().filter(|r| r.warmup).count(), 3);
+        assert!(rows[0].warmup && !rows[1].warmup);
+
+        let crashed = rows
+            .iter()
+            .find(|r| r.executor == "process" && !r.warmup && r.rep == 1)
+            .unwrap();
+        assert_eq!(
+            (crashed.tasks, crashed.tasks_ok, crashed.tasks_failed),
+            (6, 1, 5)
+        );
+        assert!(crashed.error.as_deref().unwrap().contains("SIGKILL"));
+        let lost: Vec<_> = sink
+            .tasks
+            .iter()
+            .filter(|t| t.cell == crashed.cell && t.rep == 1 && !t.warmup && t.status == "failed")
+            .collect();
+        assert_eq!(lost.len(), 5);
+        assert!(lost.iter().all(|t| t
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("not run: the repetition process killed")));
+        for r in rows.iter().filter(|r| r.error.is_none()) {
+            assert_eq!(r.tasks_ok, 6);
+            assert!(r.throughput_tps > 0.0);
+        }
+    }
+
+    #[test]
+    fn every_executor_gets_the_same_draws_and_repetitions_differ() {
+        let exp = experiment();
+        let cells = expand(&exp.axes, &exp.exclude);
+        let sched = schedule(&exp, &cells);
+        let meta = RunMeta::default();
+        let mut mock = Mock::default();
+        run(
+            &exp,
+            &sched,
+            &meta,
+            &mut mock,
+            &mut MemorySink::default(),
+            &mut |_| {},
+            &|| false,
+        )
+        .unwrap();
+        let rep = |index| Rep {
+            warmup: false,
+            index,
+        };
+        for r in [
+            rep(0),
+            rep(1),
+            Rep {
+                warmup: true,
+                index: 0,
+            },
+        ] {
+            let seq = &mock.seen[&(ExecutorKind::Sequential, r)];
+            assert_eq!(seq, &mock.seen[&(ExecutorKind::Thread, r)]);
+            assert_eq!(seq, &mock.seen[&(ExecutorKind::Process, r)]);
+        }
+        assert_ne!(
+            mock.seen[&(ExecutorKind::Thread, rep(0))],
+            mock.seen[&(ExecutorKind::Thread, rep(1))]
+        );
+        assert!(cells.iter().all(|c| c.workload == WorkloadKind::Resize));
+    }
+
+    #[test]
+    fn stop_ends_the_run_between_repetitions_keeping_rows() {
+        let exp = experiment();
+        let sched = schedule(&exp, &expand(&exp.axes, &exp.exclude));
+        let mut sink = MemorySink::default();
+        let calls = std::cell::Cell::new(0);
+        let stop = || {
+            calls.set(calls.get() + 1);
+            calls.get() > 2
+        };
+        let rows = run(
+            &exp,
+            &sched,
+            &RunMeta::default(),
+            &mut Mock::default(),
+            &mut sink,
+            &mut |_| {},
+            &stop,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(sink.runs.len(), 2);
+    }
+
+    #[test]
+    fn csv_headers_come_from_the_row_structs() {
+        let mut w = csv::Writer::from_writer(vec![]);
+        let exp = experiment();
+        let cell = expand(&exp.axes, &exp.exclude)[0];
+        let row = crate::sink::RunRow::new(
+            &RunMeta::default(),
+            &cell,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            &[],
+            &RepResult::default(),
+        );
+        w.serialize(&row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let header = text.lines().next().unwrap().replace(',', "\n");
+        insta::assert_snapshot!("runs_csv_header", header);
+        let mut w = csv::Writer::from_writer(vec![]);
+        let task = draw(
+            1,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            cell.workload,
+            1,
+            &exp.images,
+        )
+        .remove(0);
+        w.serialize(TaskRow::new(
+            &cell,
+            Rep {
+                warmup: false,
+                index: 0,
+            },
+            &TaskRecord::failed(&task, 0, "x".into()),
+        ))
+        .unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        insta::assert_snapshot!(
+            "tasks_csv_header",
+            text.lines().next().unwrap().replace(',', "\n")
+        );
     }
 }

@@ -42,7 +42,12 @@ struct Slot {
 impl Executor for ForkPool {
     fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
         let start = Instant::now();
-        let mut pool = Pool { slots: Vec::new(), next_id: 0, stats: PoolStats::default(), init_error: None };
+        let mut pool = Pool {
+            slots: Vec::new(),
+            next_id: 0,
+            stats: PoolStats::default(),
+            init_error: None,
+        };
         for _ in 0..job.workers {
             pool.spawn(job)?;
         }
@@ -51,7 +56,10 @@ impl Executor for ForkPool {
             pool.wait_events(job, None, &mut |_| {})?;
         }
         if pool.slots.is_empty() {
-            let why = pool.init_error.take().unwrap_or_else(|| "every worker died while starting".into());
+            let why = pool
+                .init_error
+                .take()
+                .unwrap_or_else(|| "every worker died while starting".into());
             pool.shutdown();
             return Err(format!("no worker process could start: {why}"));
         }
@@ -62,11 +70,19 @@ impl Executor for ForkPool {
         let (mut next, mut done) = (0usize, 0usize);
         let mut respawns = 0usize;
         while done < n {
-            for slot in pool.slots.iter_mut().filter(|s| s.ready && s.busy.is_none()) {
+            for slot in pool
+                .slots
+                .iter_mut()
+                .filter(|s| s.ready && s.busy.is_none())
+            {
                 if next == n {
                     break;
                 }
-                match send(slot.sock.as_raw_fd(), &(next as u32).to_le_bytes(), MsgFlags::MSG_NOSIGNAL) {
+                match send(
+                    slot.sock.as_raw_fd(),
+                    &(next as u32).to_le_bytes(),
+                    MsgFlags::MSG_NOSIGNAL,
+                ) {
                     Ok(_) => {
                         slot.busy = Some((next, Instant::now()));
                         next += 1;
@@ -84,9 +100,16 @@ impl Executor for ForkPool {
                 }
             }
             if pool.slots.is_empty() {
-                let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
+                let why = pool
+                    .init_error
+                    .clone()
+                    .unwrap_or_else(|| "every worker died".into());
                 for task in &job.tasks[next..] {
-                    on_task(TaskRecord::failed(task, usize::MAX, format!("not run: no worker left ({why})")));
+                    on_task(TaskRecord::failed(
+                        task,
+                        usize::MAX,
+                        format!("not run: no worker left ({why})"),
+                    ));
                 }
                 done += n - next;
                 next = n;
@@ -113,11 +136,17 @@ impl Pool {
     fn spawn(&mut self, job: &Job) -> Result<(), String> {
         let threads = thread_count();
         if threads > 1 {
-            return Err(format!("refusing to fork: this process has {threads} threads (it must be single-threaded)"));
+            return Err(format!(
+                "refusing to fork: this process has {threads} threads (it must be single-threaded)"
+            ));
         }
-        let (parent_end, child_end) =
-            socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-                .map_err(|e| format!("socketpair failed: {e}"))?;
+        let (parent_end, child_end) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| format!("socketpair failed: {e}"))?;
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         let id = self.next_id;
@@ -135,21 +164,39 @@ impl Pool {
                 drop(child_end);
                 self.next_id += 1;
                 self.stats.workers_started += 1;
-                self.slots.push(Slot { id, pid: child, sock: parent_end, ready: false, busy: None });
+                self.slots.push(Slot {
+                    id,
+                    pid: child,
+                    sock: parent_end,
+                    ready: false,
+                    busy: None,
+                });
                 Ok(())
             }
         }
     }
 
     /// Waits for messages (or deaths) and handles them; returns how many tasks finished.
-    fn wait_events(&mut self, job: &Job, phase: Option<Instant>, on_task: &mut dyn FnMut(TaskRecord)) -> Result<usize, String> {
+    fn wait_events(
+        &mut self,
+        job: &Job,
+        phase: Option<Instant>,
+        on_task: &mut dyn FnMut(TaskRecord),
+    ) -> Result<usize, String> {
         let timeout = self.poll_timeout(job);
-        let mut fds: Vec<PollFd> = self.slots.iter().map(|s| PollFd::new(s.sock.as_fd(), PollFlags::POLLIN)).collect();
+        let mut fds: Vec<PollFd> = self
+            .slots
+            .iter()
+            .map(|s| PollFd::new(s.sock.as_fd(), PollFlags::POLLIN))
+            .collect();
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(format!("poll failed: {e}")),
         }
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
         drop(fds);
         let mut finished = 0;
         let mut buf = vec![0u8; MAX_MSG];
@@ -157,7 +204,13 @@ impl Pool {
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if let (Some(limit), Some((_, sent))) = (job.task_timeout, slot.busy) {
                 if sent.elapsed() > limit {
-                    dead.push((i, Some(format!("timed out after {:.3} s; worker killed", limit.as_secs_f64()))));
+                    dead.push((
+                        i,
+                        Some(format!(
+                            "timed out after {:.3} s; worker killed",
+                            limit.as_secs_f64()
+                        )),
+                    ));
                     continue;
                 }
             }
@@ -189,7 +242,10 @@ impl Pool {
                     finished += 1;
                     on_task(rec);
                 }
-                Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)))),
+                Err(e) => dead.push((
+                    i,
+                    Some(format!("garbled message from worker {}: {e}", slot.id)),
+                )),
             }
         }
         for (i, reason) in dead.into_iter().rev() {
@@ -197,7 +253,8 @@ impl Pool {
             let _ = kill(slot.pid, Signal::SIGKILL);
             let status = self.reap(slot.pid);
             self.stats.workers_lost += 1;
-            let why = reason.unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
+            let why = reason
+                .unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
             if self.init_error.is_none() && !slot.ready {
                 self.init_error = Some(why.clone());
             }
@@ -210,10 +267,18 @@ impl Pool {
     }
 
     fn poll_timeout(&self, job: &Job) -> PollTimeout {
-        let Some(limit) = job.task_timeout else { return PollTimeout::NONE };
-        let soonest = self.slots.iter().filter_map(|s| s.busy.map(|(_, t)| limit.saturating_sub(t.elapsed()))).min();
+        let Some(limit) = job.task_timeout else {
+            return PollTimeout::NONE;
+        };
+        let soonest = self
+            .slots
+            .iter()
+            .filter_map(|s| s.busy.map(|(_, t)| limit.saturating_sub(t.elapsed())))
+            .min();
         match soonest {
-            Some(d) => PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX),
+            Some(d) => {
+                PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX)
+            }
             None => PollTimeout::NONE,
         }
     }
@@ -250,7 +315,8 @@ pub fn describe_status(status: i32) -> String {
         format!("exited with status {}", libc::WEXITSTATUS(status))
     } else if libc::WIFSIGNALED(status) {
         let sig = libc::WTERMSIG(status);
-        let name = Signal::try_from(sig).map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
+        let name = Signal::try_from(sig)
+            .map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
         format!("killed by signal {sig} ({name})")
     } else {
         format!("wait status {status:#x}")
@@ -270,7 +336,9 @@ fn worker_main(job: &Job, id: usize, sock: OwnedFd) -> ! {
             exit(1)
         }
     };
-    if !reply(&FromWorker::Ready { session_s: worker.session_s }) {
+    if !reply(&FromWorker::Ready {
+        session_s: worker.session_s,
+    }) {
         exit(1);
     }
     let mut buf = [0u8; 16];
@@ -282,7 +350,9 @@ fn worker_main(job: &Job, id: usize, sock: OwnedFd) -> ! {
             Err(_) => break,
         }
         let index = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let Some(task) = job.tasks.get(index) else { break };
+        let Some(task) = job.tasks.get(index) else {
+            break;
+        };
         let received = Instant::now();
         let mut rec = run_task(&mut worker, &job.ctx, task, received);
         rec.error = rec.error.map(truncate);
@@ -301,7 +371,7 @@ fn truncate(mut s: String) -> String {
             end -= 1;
         }
         s.truncate(end);
-        s.push_str("…");
+        s.push('…');
     }
     s
 }

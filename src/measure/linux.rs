@@ -14,7 +14,9 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 fn status_kib(key: &str) -> Option<u64> {
     let s = fs::read_to_string("/proc/self/status").ok()?;
-    s.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    s.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Threads in this process right now.

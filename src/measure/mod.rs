@@ -20,7 +20,11 @@ pub struct Usage {
 impl Usage {
     pub fn from_rusage(r: &libc::rusage) -> Usage {
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        Usage { user_s: secs(r.ru_utime), sys_s: secs(r.ru_stime), maxrss_kib: r.ru_maxrss.max(0) as u64 }
+        Usage {
+            user_s: secs(r.ru_utime),
+            sys_s: secs(r.ru_stime),
+            maxrss_kib: r.ru_maxrss.max(0) as u64,
+        }
     }
 
     /// This process, all its threads included.

@@ -26,7 +26,8 @@ impl CsvSink {
     pub fn create(dir: &Path) -> io::Result<CsvSink> {
         std::fs::create_dir_all(dir)?;
         let open = |name: &str| {
-            File::create(dir.join(name)).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display())))
+            File::create(dir.join(name))
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display())))
         };
         Ok(CsvSink {
             dir: dir.to_path_buf(),

@@ -71,10 +71,21 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 impl RunRow {
-    pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
+    pub fn new(
+        meta: &RunMeta,
+        cell: &Cell,
+        rep: Rep,
+        tasks: &[TaskRecord],
+        result: &RepResult,
+    ) -> RunRow {
         let m = result.measure.clone().unwrap_or_default();
         let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
-        let ms_of = |kind| ok.iter().filter(|t| t.kind == kind).map(|t| t.ms).sum::<f64>();
+        let ms_of = |kind| {
+            ok.iter()
+                .filter(|t| t.kind == kind)
+                .map(|t| t.ms)
+                .sum::<f64>()
+        };
         let count_of = |kind| ok.iter().filter(|t| t.kind == kind).count();
         let latencies: Vec<f64> = ok.iter().map(|t| t.ms).collect();
         let waits: Vec<f64> = ok.iter().map(|t| t.wait_ms).collect();
@@ -108,10 +119,18 @@ impl RunRow {
             task_phase_s: round(m.pool.task_phase_s, 6),
             shutdown_s: round(m.pool.shutdown_s, 6),
             session_s: round(m.pool.session_s, 6),
-            throughput_tps: if m.wall_s > 0.0 { round(ok.len() as f64 / m.wall_s, 3) } else { 0.0 },
+            throughput_tps: if m.wall_s > 0.0 {
+                round(ok.len() as f64 / m.wall_s, 3)
+            } else {
+                0.0
+            },
             user_s: round(m.user_s(), 4),
             sys_s: round(m.sys_s(), 4),
-            cpu_util_pct: if m.wall_s > 0.0 { round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2) } else { 0.0 },
+            cpu_util_pct: if m.wall_s > 0.0 {
+                round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2)
+            } else {
+                0.0
+            },
             peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
             parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
             workers_started: m.pool.workers_started,
@@ -131,7 +150,11 @@ impl RunRow {
             inference_ms: round(stages.inference_ms, 3),
             cores: meta.cores,
             oversubscribed: cell.compute_threads() > meta.cores,
-            model_sha256: if cell.workload.uses_model() { meta.model_sha256.clone() } else { None },
+            model_sha256: if cell.workload.uses_model() {
+                meta.model_sha256.clone()
+            } else {
+                None
+            },
             error,
         }
     }
@@ -193,13 +216,23 @@ impl TaskRow {
 
     /// The human line for run.log.
     pub fn log_line(&self) -> String {
-        let rep = if self.warmup { format!("warmup {}", self.rep) } else { format!("rep {}", self.rep) };
-        let head = format!("{} {rep} task {} {} {} [{}]", self.cell, self.task, self.kind, self.image, self.source);
+        let rep = if self.warmup {
+            format!("warmup {}", self.rep)
+        } else {
+            format!("rep {}", self.rep)
+        };
+        let head = format!(
+            "{} {rep} task {} {} {} [{}]",
+            self.cell, self.task, self.kind, self.image, self.source
+        );
         match &self.error {
             Some(e) => format!("{head}: FAILED: {e}"),
             None => {
                 let top = match (self.top1, &self.top1_label, self.top1_prob) {
-                    (Some(i), l, Some(p)) => format!(" top1 {i}{} p={p:.4}", l.as_ref().map_or(String::new(), |l| format!(" ({l})"))),
+                    (Some(i), l, Some(p)) => format!(
+                        " top1 {i}{} p={p:.4}",
+                        l.as_ref().map_or(String::new(), |l| format!(" ({l})"))
+                    ),
                     _ => String::new(),
                 };
                 format!("{head}: ok {:.2} ms{top}", self.ms)

@@ -115,7 +115,8 @@ pub enum Filter {
 }
 
 impl Filter {
-    pub const NAMES: &'static str = "nearest, box, bilinear, hamming, catmullrom, mitchell, lanczos3";
+    pub const NAMES: &'static str =
+        "nearest, box, bilinear, hamming, catmullrom, mitchell, lanczos3";
 
     pub fn parse(s: &str) -> Option<Filter> {
         Some(match s.to_ascii_lowercase().as_str() {
@@ -188,3 +189,6 @@ impl std::fmt::Display for SpecError {
         write!(f, ": {}", self.message)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,10 +31,19 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn line(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
     }
 
-    fn err<T>(&self, key: &str, span: Option<std::ops::Range<usize>>, msg: impl Display) -> Result<T, SpecError> {
+    fn err<T>(
+        &self,
+        key: &str,
+        span: Option<std::ops::Range<usize>>,
+        msg: impl Display,
+    ) -> Result<T, SpecError> {
         Err(SpecError {
             file: self.file.to_path_buf(),
             key: Some(key.to_string()),
@@ -44,16 +53,27 @@ impl Ctx<'_> {
     }
 
     fn count(&self, key: &str, v: &Spanned<i64>) -> Result<NonZeroUsize, SpecError> {
-        match usize::try_from(*v.get_ref()).ok().and_then(NonZeroUsize::new) {
+        match usize::try_from(*v.get_ref())
+            .ok()
+            .and_then(NonZeroUsize::new)
+        {
             Some(n) => Ok(n),
-            None => self.err(key, Some(v.span()), format!("must be a whole number of at least 1, got {}", v.get_ref())),
+            None => self.err(
+                key,
+                Some(v.span()),
+                format!("must be a whole number of at least 1, got {}", v.get_ref()),
+            ),
         }
     }
 
     fn non_negative(&self, key: &str, v: &Spanned<i64>) -> Result<u64, SpecError> {
         match u64::try_from(*v.get_ref()) {
             Ok(n) => Ok(n),
-            Err(_) => self.err(key, Some(v.span()), format!("must not be negative, got {}", v.get_ref())),
+            Err(_) => self.err(
+                key,
+                Some(v.span()),
+                format!("must not be negative, got {}", v.get_ref()),
+            ),
         }
     }
 
@@ -63,7 +83,9 @@ impl Ctx<'_> {
         v: Option<&Spanned<OneOrMany<T>>>,
         default: &[T],
     ) -> Result<Vec<T>, SpecError> {
-        let Some(v) = v else { return Ok(default.to_vec()) };
+        let Some(v) = v else {
+            return Ok(default.to_vec());
+        };
         if v.get_ref().0.is_empty() {
             return self.err(key, Some(v.span()), "must not be an empty list");
         }
@@ -76,7 +98,12 @@ impl Ctx<'_> {
         Ok(v.get_ref().0.clone())
     }
 
-    fn counts(&self, key: &str, v: Option<&Spanned<OneOrMany<i64>>>, default: usize) -> Result<Vec<NonZeroUsize>, SpecError> {
+    fn counts(
+        &self,
+        key: &str,
+        v: Option<&Spanned<OneOrMany<i64>>>,
+        default: usize,
+    ) -> Result<Vec<NonZeroUsize>, SpecError> {
         let values = self.list(key, v, &[default as i64])?;
         values
             .into_iter()
@@ -100,17 +127,35 @@ impl Ctx<'_> {
         out
     }
 
-    fn existing(&self, key: &str, span: Option<std::ops::Range<usize>>, s: &str, dir: bool) -> Result<PathBuf, SpecError> {
+    fn existing(
+        &self,
+        key: &str,
+        span: Option<std::ops::Range<usize>>,
+        s: &str,
+        dir: bool,
+    ) -> Result<PathBuf, SpecError> {
         let p = self.resolve(s);
         match std::fs::metadata(&p) {
             Ok(m) if m.is_dir() == dir => Ok(p),
-            Ok(_) => self.err(key, span, format!("{} is not a {}", p.display(), if dir { "folder" } else { "file" })),
+            Ok(_) => self.err(
+                key,
+                span,
+                format!(
+                    "{} is not a {}",
+                    p.display(),
+                    if dir { "folder" } else { "file" }
+                ),
+            ),
             Err(e) => self.err(key, span, format!("{}: {e}", p.display())),
         }
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Experiment, SpecError> {
+pub(super) fn parse(
+    path: &Path,
+    text: &str,
+    overrides: &Overrides,
+) -> Result<Experiment, SpecError> {
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cx = Ctx { file: &file, text };
     let raw: RawExperiment = toml::from_str(text).map_err(|e| SpecError {
@@ -136,7 +181,8 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     for e in &raw.exclude {
         let span = Some(e.span());
         let pos = |key: &str, v: Option<i64>| -> Result<Option<NonZeroUsize>, SpecError> {
-            v.map(|n| cx.count(&format!("exclude.{key}"), &Spanned::new(e.span(), n))).transpose()
+            v.map(|n| cx.count(&format!("exclude.{key}"), &Spanned::new(e.span(), n)))
+                .transpose()
         };
         let r = e.get_ref();
         let x = Exclude {
@@ -147,7 +193,11 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             sets: pos("sets", r.sets)?,
         };
         if x == Exclude::default() {
-            return cx.err("exclude", span, "an exclude entry must name at least one key");
+            return cx.err(
+                "exclude",
+                span,
+                "an exclude entry must name at least one key",
+            );
         }
         exclude.push(x);
     }
@@ -156,8 +206,18 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         Some(v) => cx.count("repetitions", v)?,
         None => NonZeroUsize::new(5).unwrap(),
     };
-    let warmup = raw.warmup.as_ref().map(|v| cx.non_negative("warmup", v)).transpose()?.unwrap_or(1) as usize;
-    let seed = raw.seed.as_ref().map(|v| cx.non_negative("seed", v)).transpose()?.unwrap_or(0);
+    let warmup = raw
+        .warmup
+        .as_ref()
+        .map(|v| cx.non_negative("warmup", v))
+        .transpose()?
+        .unwrap_or(1) as usize;
+    let seed = raw
+        .seed
+        .as_ref()
+        .map(|v| cx.non_negative("seed", v))
+        .transpose()?
+        .unwrap_or(0);
 
     let uses_images = axes.workload.iter().any(|w| w.uses_images());
     let images = images(&cx, &raw, uses_images)?;
@@ -168,13 +228,27 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         Some(v) => cx.count("spin.iterations", v)?.get() as u64,
         None => 3_000_000,
     };
-    let sleep_ms = raw.sleep.ms.as_ref().map(|v| cx.non_negative("sleep.ms", v)).transpose()?.unwrap_or(10);
+    let sleep_ms = raw
+        .sleep
+        .ms
+        .as_ref()
+        .map(|v| cx.non_negative("sleep.ms", v))
+        .transpose()?
+        .unwrap_or(10);
     if sleep_ms > 60_000 {
-        return cx.err("sleep.ms", raw.sleep.ms.as_ref().map(|v| v.span()), "must be at most 60000");
+        return cx.err(
+            "sleep.ms",
+            raw.sleep.ms.as_ref().map(|v| v.span()),
+            "must be at most 60000",
+        );
     }
     let task_timeout = match &raw.limits.task_timeout_s {
         Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => {
-            return cx.err("limits.task_timeout_s", Some(v.span()), "must be a positive number of seconds")
+            return cx.err(
+                "limits.task_timeout_s",
+                Some(v.span()),
+                "must be a positive number of seconds",
+            )
         }
         Some(v) => Some(Duration::from_secs_f64(*v.get_ref())),
         None => None,
@@ -203,16 +277,29 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
 
 fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Result<(), SpecError> {
     let limit = |v: &Option<Spanned<i64>>, key: &str, default: u64| -> Result<u64, SpecError> {
-        Ok(v.as_ref().map(|v| cx.count(key, v)).transpose()?.map_or(default, |n| n.get() as u64))
+        Ok(v.as_ref()
+            .map(|v| cx.count(key, v))
+            .transpose()?
+            .map_or(default, |n| n.get() as u64))
     };
     let max_cells = limit(&raw.limits.max_cells, "limits.max_cells", DEFAULT_MAX_CELLS)?;
-    let max_workers = limit(&raw.limits.max_workers, "limits.max_workers", DEFAULT_MAX_WORKERS)?;
+    let max_workers = limit(
+        &raw.limits.max_workers,
+        "limits.max_workers",
+        DEFAULT_MAX_WORKERS,
+    )?;
     if o.allow_large {
         return Ok(());
     }
-    let cells = [axes.workload.len(), axes.executor.len(), axes.workers.len(), axes.intra_op_threads.len(), axes.sets.len()]
-        .iter()
-        .fold(1u64, |acc, &n| acc.saturating_mul(n as u64));
+    let cells = [
+        axes.workload.len(),
+        axes.executor.len(),
+        axes.workers.len(),
+        axes.intra_op_threads.len(),
+        axes.sets.len(),
+    ]
+    .iter()
+    .fold(1u64, |acc, &n| acc.saturating_mul(n as u64));
     if cells > max_cells {
         return cx.err(
             "workers",
@@ -221,8 +308,16 @@ fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Resu
         );
     }
     for (key, values, span) in [
-        ("workers", &axes.workers, raw.workers.as_ref().map(|v| v.span())),
-        ("intra_op_threads", &axes.intra_op_threads, raw.intra_op_threads.as_ref().map(|v| v.span())),
+        (
+            "workers",
+            &axes.workers,
+            raw.workers.as_ref().map(|v| v.span()),
+        ),
+        (
+            "intra_op_threads",
+            &axes.intra_op_threads,
+            raw.intra_op_threads.as_ref().map(|v| v.span()),
+        ),
     ] {
         if let Some(big) = values.iter().find(|n| n.get() as u64 > max_workers) {
             return cx.err(
@@ -234,7 +329,11 @@ fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Resu
     }
     let sets = raw.sets.as_ref().map(|v| v.span());
     if let Some(big) = axes.sets.iter().find(|n| n.get() > 100_000) {
-        return cx.err("sets", sets, format!("{big} task sets per repetition is more than the limit of 100000"));
+        return cx.err(
+            "sets",
+            sets,
+            format!("{big} task sets per repetition is more than the limit of 100000"),
+        );
     }
     Ok(())
 }
@@ -252,7 +351,11 @@ fn images(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<Images, SpecErr
         (Some(v), true) => {
             let [w, h] = *v.get_ref();
             if !(1..=16384).contains(&w) || !(1..=16384).contains(&h) {
-                return cx.err("images.noise_size", Some(v.span()), "width and height must be between 1 and 16384");
+                return cx.err(
+                    "images.noise_size",
+                    Some(v.span()),
+                    "width and height must be between 1 and 16384",
+                );
             }
             Some((w as u32, h as u32))
         }
@@ -264,17 +367,28 @@ fn images(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<Images, SpecErr
     let mut folders = Vec::new();
     if needed {
         if names.is_empty() && noise.is_none() {
-            return cx.err("images.folders", span, "no image folders and no noise: there is nothing to draw");
+            return cx.err(
+                "images.folders",
+                span,
+                "no image folders and no noise: there is nothing to draw",
+            );
         }
         for name in &names {
             let path = cx.existing("images.folders", span.clone(), name, true)?;
             let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map_err(|e| cx.err::<()>("images.folders", span.clone(), format!("{}: {e}", path.display())).unwrap_err())?
+                .map_err(|e| {
+                    cx.err::<()>(
+                        "images.folders",
+                        span.clone(),
+                        format!("{}: {e}", path.display()),
+                    )
+                    .unwrap_err()
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    p.extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+                    p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                        IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str())
+                    })
                 })
                 .collect();
             files.sort();
@@ -282,22 +396,45 @@ fn images(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<Images, SpecErr
                 return cx.err(
                     "images.folders",
                     span,
-                    format!("{} holds no image files ({})", path.display(), IMAGE_EXTENSIONS.join(", ")),
+                    format!(
+                        "{} holds no image files ({})",
+                        path.display(),
+                        IMAGE_EXTENSIONS.join(", ")
+                    ),
                 );
             }
-            let label = path.file_name().map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
+            let label = path
+                .file_name()
+                .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
             folders.push(ImageFolder { label, path, files });
         }
     }
-    Ok(Images { folders, noise, max_pixels })
+    Ok(Images {
+        folders,
+        noise,
+        max_pixels,
+    })
 }
 
-fn filter(cx: &Ctx, key: &str, v: &Option<Spanned<String>>, default: Filter) -> Result<Filter, SpecError> {
+fn filter(
+    cx: &Ctx,
+    key: &str,
+    v: &Option<Spanned<String>>,
+    default: Filter,
+) -> Result<Filter, SpecError> {
     match v {
         None => Ok(default),
         Some(v) => match Filter::parse(v.get_ref()) {
             Some(f) => Ok(f),
-            None => cx.err(key, Some(v.span()), format!("unknown filter `{}`; expected one of {}", v.get_ref(), Filter::NAMES)),
+            None => cx.err(
+                key,
+                Some(v.span()),
+                format!(
+                    "unknown filter `{}`; expected one of {}",
+                    v.get_ref(),
+                    Filter::NAMES
+                ),
+            ),
         },
     }
 }
@@ -305,10 +442,20 @@ fn filter(cx: &Ctx, key: &str, v: &Option<Spanned<String>>, default: Filter) -> 
 fn resize(cx: &Ctx, raw: &RawExperiment) -> Result<ResizeSettings, SpecError> {
     let r = &raw.resize;
     let targets = match &r.targets {
-        None => vec![Target::Exact { width: 224, height: 224 }, Target::Percent(50)],
+        None => vec![
+            Target::Exact {
+                width: 224,
+                height: 224,
+            },
+            Target::Percent(50),
+        ],
         Some(v) => {
             if v.get_ref().is_empty() {
-                return cx.err("resize.targets", Some(v.span()), "must not be an empty list");
+                return cx.err(
+                    "resize.targets",
+                    Some(v.span()),
+                    "must not be an empty list",
+                );
             }
             let mut out = Vec::new();
             for t in v.get_ref() {
@@ -330,7 +477,13 @@ fn resize(cx: &Ctx, raw: &RawExperiment) -> Result<ResizeSettings, SpecError> {
     let quality = match &r.quality {
         None => 90,
         Some(v) if (1..=100).contains(v.get_ref()) => *v.get_ref() as u8,
-        Some(v) => return cx.err("resize.quality", Some(v.span()), format!("must be between 1 and 100, got {}", v.get_ref())),
+        Some(v) => {
+            return cx.err(
+                "resize.quality",
+                Some(v.span()),
+                format!("must be between 1 and 100, got {}", v.get_ref()),
+            )
+        }
     };
     Ok(ResizeSettings {
         targets,
@@ -348,13 +501,19 @@ fn parse_target(s: &str) -> Option<Target> {
     }
     let (w, h) = s.split_once(['x', 'X'])?;
     let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    ((1..=16384).contains(&w) && (1..=16384).contains(&h)).then_some(Target::Exact { width: w, height: h })
+    ((1..=16384).contains(&w) && (1..=16384).contains(&h)).then_some(Target::Exact {
+        width: w,
+        height: h,
+    })
 }
 
 fn classify(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<ClassifySettings, SpecError> {
     let c = &raw.classify;
     let model_span = c.model.as_ref().map(|v| v.span());
-    let model_name = c.model.as_ref().map_or("../models/resnet18.onnx", |v| v.get_ref().as_str());
+    let model_name = c
+        .model
+        .as_ref()
+        .map_or("../models/resnet18.onnx", |v| v.get_ref().as_str());
     let model = if needed {
         let p = cx.resolve(model_name);
         check_onnx(&p).or_else(|msg| cx.err("classify.model", model_span, msg))?;
@@ -367,7 +526,11 @@ fn classify(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<ClassifySetti
         Some(v) => {
             let [w, h] = *v.get_ref();
             if !(1..=4096).contains(&w) || !(1..=4096).contains(&h) {
-                return cx.err("classify.input_size", Some(v.span()), "width and height must be between 1 and 4096");
+                return cx.err(
+                    "classify.input_size",
+                    Some(v.span()),
+                    "width and height must be between 1 and 4096",
+                );
             }
             (w as u32, h as u32)
         }
@@ -375,10 +538,18 @@ fn classify(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<ClassifySetti
     let std = match &c.std {
         None => [0.229, 0.224, 0.225],
         Some(v) if v.get_ref().iter().all(|s| s.is_finite() && *s > 0.0) => *v.get_ref(),
-        Some(v) => return cx.err("classify.std", Some(v.span()), "every value must be a positive number"),
+        Some(v) => {
+            return cx.err(
+                "classify.std",
+                Some(v.span()),
+                "every value must be a positive number",
+            )
+        }
     };
     let labels = match &c.labels {
-        Some(v) if needed => Some(cx.existing("classify.labels", Some(v.span()), v.get_ref(), false)?),
+        Some(v) if needed => {
+            Some(cx.existing("classify.labels", Some(v.span()), v.get_ref(), false)?)
+        }
         Some(v) => Some(cx.resolve(v.get_ref())),
         None => None,
     };
@@ -402,12 +573,19 @@ fn check_onnx(p: &Path) -> Result<(), String> {
     use std::io::Read;
     let mut head = [0u8; 1];
     let mut f = std::fs::File::open(p).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound { " (run `scripts/setup` to build the default model)" } else { "" };
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            " (run `scripts/setup` to build the default model)"
+        } else {
+            ""
+        };
         format!("{}: {e}{hint}", p.display())
     })?;
     match f.read(&mut head) {
         Ok(1) if head[0] == 0x08 => Ok(()),
-        Ok(_) => Err(format!("{} is not an ONNX model (it does not start like an ONNX ModelProto)", p.display())),
+        Ok(_) => Err(format!(
+            "{} is not an ONNX model (it does not start like an ONNX ModelProto)",
+            p.display()
+        )),
         Err(e) => Err(format!("{}: {e}", p.display())),
     }
 }

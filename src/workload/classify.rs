@@ -25,7 +25,12 @@ pub struct Model {
 impl Model {
     pub fn new(src: Arc<ModelSource>, intra_op_threads: usize) -> Result<Model, String> {
         let env = ort_lib::environment()?;
-        let e = |e: ort::Error<_>| format!("cannot create the ORT session for {}: {e}", src.settings.model.display());
+        let e = |e: ort::Error<_>| {
+            format!(
+                "cannot create the ORT session for {}: {e}",
+                src.settings.model.display()
+            )
+        };
         let session = Session::builder(&env)
             .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
             .with_optimization_level(GraphOptimizationLevel::All)
@@ -35,8 +40,17 @@ impl Model {
             .with_inter_threads(1)
             .map_err(e)?
             .commit_from_memory(&src.bytes)
-            .map_err(|e| format!("cannot load the model {}: {e}", src.settings.model.display()))?;
-        Ok(Model { src, session, input: Vec::new() })
+            .map_err(|e| {
+                format!(
+                    "cannot load the model {}: {e}",
+                    src.settings.model.display()
+                )
+            })?;
+        Ok(Model {
+            src,
+            session,
+            input: Vec::new(),
+        })
     }
 
     pub fn classify(
@@ -66,9 +80,15 @@ impl Model {
     pub fn infer(&mut self) -> Result<Vec<f32>, String> {
         let (w, h) = self.src.settings.input;
         let shape = [1usize, 3, h as usize, w as usize];
-        let tensor = TensorRef::from_array_view((shape, &self.input[..])).map_err(|e| format!("bad input tensor: {e}"))?;
-        let outputs = self.session.run(ort::inputs![tensor]).map_err(|e| format!("inference failed: {e}"))?;
-        let (_, logits) = outputs[0].try_extract_tensor::<f32>().map_err(|e| format!("unexpected model output: {e}"))?;
+        let tensor = TensorRef::from_array_view((shape, &self.input[..]))
+            .map_err(|e| format!("bad input tensor: {e}"))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![tensor])
+            .map_err(|e| format!("inference failed: {e}"))?;
+        let (_, logits) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| format!("unexpected model output: {e}"))?;
         Ok(logits.to_vec())
     }
 
@@ -80,7 +100,12 @@ impl Model {
 
 /// Resizes to the model's input size, scales to [0, 1], normalises with mean/std and lays the
 /// result out as NCHW float32 in `out` (reused between tasks).
-pub fn preprocess_into(resizer: &mut Resizer, px: &Pixels, s: &ClassifySettings, out: &mut Vec<f32>) -> Result<(), String> {
+pub fn preprocess_into(
+    resizer: &mut Resizer,
+    px: &Pixels,
+    s: &ClassifySettings,
+    out: &mut Vec<f32>,
+) -> Result<(), String> {
     let (w, h) = s.input;
     let resized;
     let rgb = if (px.width, px.height) == (w, h) {
@@ -106,7 +131,10 @@ pub fn preprocess_into(resizer: &mut Resizer, px: &Pixels, s: &ClassifySettings,
 
 /// Index and softmax probability of the largest score.
 pub fn top1(logits: &[f32]) -> Option<(usize, f32)> {
-    let (index, &max) = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    let (index, &max) = logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))?;
     let sum: f64 = logits.iter().map(|&x| ((x - max) as f64).exp()).sum();
     Some((index, (1.0 / sum) as f32))
 }

@@ -8,6 +8,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use crate::draw::{noise_pixels, Input};
 
 /// Packed RGB8 pixels.
+#[derive(Debug)]
 pub struct Pixels {
     pub width: u32,
     pub height: u32,
@@ -18,9 +19,15 @@ pub struct Pixels {
 pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, String> {
     match input {
         Input::File { path, .. } => decode(path, max_pixels),
-        Input::Noise { seed, width, height } => {
-            Ok(Pixels { width: *width, height: *height, rgb: noise_pixels(*seed, *width, *height) })
-        }
+        Input::Noise {
+            seed,
+            width,
+            height,
+        } => Ok(Pixels {
+            width: *width,
+            height: *height,
+            rgb: noise_pixels(*seed, *width, *height),
+        }),
         Input::None => Err("this task has no image".to_string()),
     }
 }
@@ -36,12 +43,17 @@ pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
         .with_guessed_format()
         .map_err(|e| format!("{}: {e}", path.display()))?;
     if reader.format().is_none() {
-        return Err(format!("{}: not a supported image format (jpeg, png, webp)", path.display()));
+        return Err(format!(
+            "{}: not a supported image format (jpeg, png, webp)",
+            path.display()
+        ));
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(|e| format!("{}: {e}", path.display()))?;
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let (w, h) = decoder.dimensions();
     if w as u64 * h as u64 > max_pixels {
         return Err(format!(
@@ -49,18 +61,31 @@ pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
             path.display()
         ));
     }
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| format!("{}: {e}", path.display()))?;
+    let img =
+        DynamicImage::from_decoder(decoder).map_err(|e| format!("{}: {e}", path.display()))?;
     let rgb = img.into_rgb8();
-    Ok(Pixels { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
+    Ok(Pixels {
+        width: rgb.width(),
+        height: rgb.height(),
+        rgb: rgb.into_raw(),
+    })
 }
 
 /// A file-name fragment from an input name: only `[A-Za-z0-9._-]`, no leading dot, at most 64
 /// characters, so no output can escape the output folder.
 pub fn safe_stem(name: &str) -> String {
-    let stem = Path::new(name).file_stem().map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned());
+    let stem = Path::new(name)
+        .file_stem()
+        .map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned());
     let mut s: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     while s.starts_with('.') {
@@ -94,8 +119,12 @@ mod tests {
         assert!(decode(&empty, 1 << 30).unwrap_err().contains("empty file"));
         let text = dir.path().join("text.jpg");
         std::fs::write(&text, b"hello, not an image").unwrap();
-        assert!(decode(&text, 1 << 30).unwrap_err().contains("not a supported image format"));
-        assert!(decode(&dir.path().join("missing.jpg"), 1 << 30).unwrap_err().contains("cannot read"));
+        assert!(decode(&text, 1 << 30)
+            .unwrap_err()
+            .contains("not a supported image format"));
+        assert!(decode(&dir.path().join("missing.jpg"), 1 << 30)
+            .unwrap_err()
+            .contains("cannot read"));
     }
 
     #[test]
@@ -109,11 +138,24 @@ mod tests {
         png.extend(13u32.to_be_bytes());
         png.extend(&ihdr);
         png.extend(crc32(&ihdr).to_be_bytes());
+        for (kind, data) in [
+            (&b"IDAT"[..], &b"\x78\x9c\x03\x00\x00\x00\x00\x01"[..]),
+            (&b"IEND"[..], &b""[..]),
+        ] {
+            let chunk: Vec<u8> = kind.iter().chain(data).copied().collect();
+            png.extend((data.len() as u32).to_be_bytes());
+            png.extend(&chunk);
+            png.extend(crc32(&chunk).to_be_bytes());
+        }
+        assert!(png.len() < 100, "a tiny file");
         let dir = tempfile::tempdir().unwrap();
         let bomb = dir.path().join("bomb.png");
         std::fs::write(&bomb, &png).unwrap();
         let err = decode(&bomb, 50_000_000).unwrap_err();
-        assert!(err.contains("decompression bomb") || err.contains("limit"), "{err}");
+        assert!(
+            err.contains("decompression bomb") || err.contains("limit"),
+            "{err}"
+        );
     }
 
     fn crc32(data: &[u8]) -> u32 {
@@ -121,7 +163,11 @@ mod tests {
         for &b in data {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc

@@ -17,6 +17,7 @@ use crate::spec::{ClassifySettings, ResizeSettings};
 
 pub use self::classify::{preprocess_into, Model};
 pub use self::image::{decode, load_input, Pixels};
+pub use self::resize::resample;
 
 /// Read-only state every worker of a repetition shares.
 #[derive(Debug, Clone)]
@@ -133,7 +134,11 @@ impl Worker {
             resizer: fast_image_resize::Resizer::new(),
             model,
             encoded: Vec::new(),
-            session_s: if ctx.classify.is_some() { start.elapsed().as_secs_f64() } else { 0.0 },
+            session_s: if ctx.classify.is_some() {
+                start.elapsed().as_secs_f64()
+            } else {
+                0.0
+            },
         })
     }
 
@@ -144,10 +149,13 @@ impl Worker {
         let mut top1 = None;
         let result = match task.kind {
             TaskKind::Resize => {
-                resize::run(ctx, task, &mut self.resizer, &mut self.encoded, &mut stages).map_err(|e| e.to_string())
+                resize::run(ctx, task, &mut self.resizer, &mut self.encoded, &mut stages)
+                    .map_err(|e| e.to_string())
             }
             TaskKind::Classify => match &mut self.model {
-                Some(m) => m.classify(ctx, task, &mut self.resizer, &mut stages).map(|t| top1 = Some(t)),
+                Some(m) => m
+                    .classify(ctx, task, &mut self.resizer, &mut stages)
+                    .map(|t| top1 = Some(t)),
                 None => Err("this workload has no model".to_string()),
             },
             TaskKind::Spin => {

@@ -15,7 +15,8 @@ pub const ORT_VERSION: &str = "1.31.1";
 /// Where `scripts/setup` puts the library, relative to the project root.
 pub const LOCAL_DIR: &str = ".deps/onnxruntime";
 
-const HOW_TO_INSTALL: &str = "run `scripts/setup` (it installs ONNX Runtime from PyPI's onnxruntime wheel into .deps/), \
+const HOW_TO_INSTALL: &str =
+    "run `scripts/setup` (it installs ONNX Runtime from PyPI's onnxruntime wheel into .deps/), \
 or point ORT_DYLIB_PATH or `--ort-lib` at libonnxruntime.so.1.31.x";
 
 /// A library that was found, and how.
@@ -36,21 +37,33 @@ pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String>
     for root in roots {
         for dir in root.ancestors() {
             if let Some(p) = versioned_lib_in(&dir.join(LOCAL_DIR)) {
-                return Ok(Found { path: p, how: "project .deps" });
+                return Ok(Found {
+                    path: p,
+                    how: "project .deps",
+                });
             }
         }
     }
     if let Some(p) = python_onnxruntime() {
-        return Ok(Found { path: p, how: "python onnxruntime" });
+        return Ok(Found {
+            path: p,
+            how: "python onnxruntime",
+        });
     }
     Err(format!("ONNX Runtime library not found; {HOW_TO_INSTALL}"))
 }
 
 fn exists(p: &Path, how: &'static str) -> Result<Found, String> {
     if p.is_file() {
-        Ok(Found { path: p.to_path_buf(), how })
+        Ok(Found {
+            path: p.to_path_buf(),
+            how,
+        })
     } else {
-        Err(format!("ONNX Runtime library {} (from {how}) does not exist; {HOW_TO_INSTALL}", p.display()))
+        Err(format!(
+            "ONNX Runtime library {} (from {how}) does not exist; {HOW_TO_INSTALL}",
+            p.display()
+        ))
     }
 }
 
@@ -59,7 +72,11 @@ fn versioned_lib_in(dir: &Path) -> Option<PathBuf> {
     let mut libs: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libonnxruntime.so."))
+        })
         .collect();
     libs.sort();
     libs.pop()
@@ -67,7 +84,10 @@ fn versioned_lib_in(dir: &Path) -> Option<PathBuf> {
 
 fn python_onnxruntime() -> Option<PathBuf> {
     let out = Command::new("python3")
-        .args(["-c", "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))"])
+        .args([
+            "-c",
+            "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))",
+        ])
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
@@ -88,7 +108,12 @@ pub fn load(found: &Found) -> Result<String, String> {
         return Ok(v.clone());
     }
     // A failed load must stay a LoadDynamicError: building an `ort::Error` calls into the library.
-    ort::init_from(&found.path).map_err(|e| format!("cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}", found.how))?;
+    ort::init_from(&found.path).map_err(|e| {
+        format!(
+            "cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}",
+            found.how
+        )
+    })?;
     let version = version_of(ort::info()).unwrap_or_else(|| "unknown".to_string());
     *loaded = Some(version.clone());
     Ok(version)
@@ -97,7 +122,10 @@ pub fn load(found: &Found) -> Result<String, String> {
 /// "ORT Build Info: git-branch=rel-1.31.1, ..." → "1.31.1".
 fn version_of(info: &str) -> Option<String> {
     let at = info.find("rel-")? + 4;
-    let v: String = info[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let v: String = info[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     (!v.is_empty()).then_some(v)
 }
 
@@ -113,7 +141,10 @@ pub fn environment() -> Result<Environment, String> {
     if let Some(e) = &*env {
         return Ok(e.clone());
     }
-    let built = ort::init().with_name("runner").build().map_err(|e| format!("cannot create the ORT environment: {e}"))?;
+    let built = ort::init()
+        .with_name("runner")
+        .build()
+        .map_err(|e| format!("cannot create the ORT environment: {e}"))?;
     *env = Some(built.clone());
     Ok(built)
 }
@@ -124,14 +155,24 @@ mod tests {
 
     #[test]
     fn version_from_build_info() {
-        assert_eq!(version_of("ORT Build Info: git-branch=rel-1.31.1, git-commit-id=abc").as_deref(), Some("1.31.1"));
+        assert_eq!(
+            version_of("ORT Build Info: git-branch=rel-1.31.1, git-commit-id=abc").as_deref(),
+            Some("1.31.1")
+        );
         assert_eq!(version_of("nothing here"), None);
     }
 
     #[test]
     fn a_missing_explicit_path_says_how_to_install() {
-        let e = find(Some(Path::new("/nonexistent/libonnxruntime.so.1.31.1")), &[]).unwrap_err();
-        assert!(e.contains("does not exist") && e.contains("scripts/setup"), "{e}");
+        let e = find(
+            Some(Path::new("/nonexistent/libonnxruntime.so.1.31.1")),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("does not exist") && e.contains("scripts/setup"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub(super) fn run(
     for &target in &ctx.resize.targets {
         let (w, h) = target.dims(px.width, px.height);
         if w > u16::MAX as u32 || h > u16::MAX as u32 {
-            return Err(format!("target {} gives {w}x{h}, larger than JPEG allows (65535)", target.label()));
+            return Err(format!(
+                "target {} gives {w}x{h}, larger than JPEG allows (65535)",
+                target.label()
+            ));
         }
         let t = Instant::now();
         let out = resample(resizer, &px, w, h, ctx.resize.filter)?;
@@ -41,7 +44,8 @@ pub(super) fn run(
         if let Some(dir) = &ctx.out_dir {
             let t = Instant::now();
             let path = dir.join(format!("{:04}-{name}-{}.jpg", task.index, target.label()));
-            std::fs::write(&path, &encoded[..]).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+            std::fs::write(&path, &encoded[..])
+                .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
             stages.save_ms += ms(t.elapsed());
         }
     }
@@ -49,8 +53,15 @@ pub(super) fn run(
 }
 
 /// Resamples packed RGB8 pixels to `w × h` with the chosen filter (convolution, as Pillow does).
-pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filter) -> Result<Vec<u8>, String> {
-    let src = ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3).map_err(|e| format!("bad source image: {e}"))?;
+pub fn resample(
+    resizer: &mut Resizer,
+    px: &Pixels,
+    w: u32,
+    h: u32,
+    filter: Filter,
+) -> Result<Vec<u8>, String> {
+    let src = ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3)
+        .map_err(|e| format!("bad source image: {e}"))?;
     let mut dst = Image::new(w, h, PixelType::U8x3);
     let alg = match filter {
         Filter::Nearest => ResizeAlg::Nearest,

@@ -1,0 +1,204 @@
+//! Classification checked against an independent implementation (Pillow + onnxruntime's Python
+//! API, tests/golden/make_golden.py) and across executors. These run for real: they need
+//! `scripts/setup` (ONNX Runtime and the model), which `scripts/test` runs first.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::*;
+use runner::spec::{ClassifySettings, Filter};
+use runner::workload::{decode, ort_lib, preprocess_into, resample, Model, ModelSource};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Deserialize)]
+struct Golden {
+    model_sha256: String,
+    items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    image: String,
+    pillow_png: String,
+    top1: usize,
+    logits: Vec<f32>,
+}
+
+fn golden() -> Golden {
+    let text = std::fs::read_to_string(project().join("tests/golden/logits.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn settings() -> ClassifySettings {
+    ClassifySettings {
+        model: project().join("models/resnet18.onnx"),
+        input: (224, 224),
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+        labels: None,
+        filter: Filter::Bilinear,
+        ort_library: None,
+    }
+}
+
+fn model_source() -> Arc<ModelSource> {
+    let found = ort_lib::find(None, &[project()]).expect("ONNX Runtime: run scripts/setup first");
+    ort_lib::load(&found).expect("ONNX Runtime loads");
+    let s = settings();
+    let bytes = std::fs::read(&s.model).expect("models/resnet18.onnx: run scripts/setup first");
+    let sha256 = runner::spec::hex(&Sha256::digest(&bytes));
+    Arc::new(ModelSource {
+        settings: s,
+        bytes,
+        sha256,
+        labels: None,
+    })
+}
+
+#[test]
+fn the_model_is_the_one_the_golden_files_were_made_with() {
+    let committed = std::fs::read_to_string(project().join("models/resnet18.onnx.sha256")).unwrap();
+    assert_eq!(
+        model_source().sha256,
+        committed.split_whitespace().next().unwrap()
+    );
+    assert_eq!(
+        model_source().sha256,
+        golden().model_sha256,
+        "re-run tests/golden/make_golden.py"
+    );
+}
+
+/// The runner's 224x224 input (decode + bilinear resample) against Pillow's, before
+/// normalisation: mean absolute difference at most 0.5 grey levels per image.
+#[test]
+fn preprocessing_matches_pillow() {
+    let mut resizer = fast_image_resize::Resizer::new();
+    for item in golden().items {
+        let px = decode(&project().join("assets").join(&item.image), 1 << 30).unwrap();
+        let ours = resample(&mut resizer, &px, 224, 224, Filter::Bilinear).unwrap();
+        let pillow = decode(
+            &project().join("tests/golden").join(&item.pillow_png),
+            1 << 30,
+        )
+        .unwrap();
+        assert_eq!((pillow.width, pillow.height), (224, 224));
+        let diffs: Vec<f64> = ours
+            .iter()
+            .zip(&pillow.rgb)
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .collect();
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        let max = diffs.iter().cloned().fold(0.0, f64::max);
+        println!(
+            "{:32} mean |diff| {mean:.3} grey levels, max {max}",
+            item.image
+        );
+        assert!(
+            mean <= 0.5,
+            "{}: mean |diff| {mean} > 0.5 (max {max})",
+            item.image
+        );
+    }
+}
+
+/// The same input tensor through the runner's ORT session and through onnxruntime's Python
+/// API: logits within 1e-4 relative error (max |diff| / max |logit|) and the same top-1.
+#[test]
+fn inference_matches_onnxruntime_python() {
+    let mut model = Model::new(model_source(), 1).unwrap();
+    let mut resizer = fast_image_resize::Resizer::new();
+    for item in golden().items {
+        let pillow = decode(
+            &project().join("tests/golden").join(&item.pillow_png),
+            1 << 30,
+        )
+        .unwrap();
+        let mut input = Vec::new();
+        preprocess_into(&mut resizer, &pillow, &settings(), &mut input).unwrap();
+        model.set_input(input);
+        let logits = model.infer().unwrap();
+        assert_eq!(logits.len(), 1000);
+        let max_diff = logits
+            .iter()
+            .zip(&item.logits)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        let scale = item.logits.iter().map(|v| v.abs()).fold(0.0, f32::max);
+        let rel = max_diff / scale;
+        let top1 = logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        println!(
+            "{:32} relative error {rel:.2e}, top-1 {top1} (python {})",
+            item.image, item.top1
+        );
+        assert!(rel <= 1e-4, "{}: relative error {rel}", item.image);
+        assert_eq!(top1, item.top1, "{}", item.image);
+    }
+}
+
+/// Every executor classifies the same draws to the same top-1 with the same probability.
+#[test]
+fn top1_is_identical_across_executors() {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"cls\"\nworkload = [\"classify\", \"mixed\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
+         workers = 2\nsets = 2\nrepetitions = 2\nwarmup = 0\nseed = 11\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    runner().arg(&file).assert().success();
+    let dir = results_dir(out.path());
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    // (workload, rep, task) -> (image, top1, prob) from each executor
+    type Key = (String, String, String);
+    let mut by_task: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
+    for t in tasks.iter().filter(|t| t["kind"] == "classify") {
+        assert_eq!(t["status"], "ok", "{t:?}");
+        let workload = t["cell"].split('-').next().unwrap().to_string();
+        by_task
+            .entry((workload, t["rep"].clone(), t["task"].clone()))
+            .or_default()
+            .push((
+                t["image"].clone(),
+                t["top1"].clone(),
+                t["top1_prob"].clone(),
+            ));
+    }
+    assert_eq!(
+        by_task.len(),
+        2 * 6 + 2 * 6,
+        "classify: 2 reps x 6; mixed: 2 reps x 6 classify tasks"
+    );
+    for (key, results) in &by_task {
+        assert_eq!(results.len(), 3, "{key:?}: one result per executor");
+        assert!(
+            results.iter().all(|r| r == &results[0]),
+            "{key:?}: {results:?}"
+        );
+    }
+    let runs = read_csv(&dir.join("runs.csv"));
+    let sha = model_source().sha256.clone();
+    for r in &runs {
+        assert_eq!(r["model_sha256"], sha);
+        assert!(
+            num(r, "inference_ms") > 0.0
+                && num(r, "preprocess_ms") > 0.0
+                && num(r, "session_s") > 0.0
+        );
+        if r["workload"] == "mixed" {
+            assert_eq!(
+                (num(r, "resize_tasks_ok"), num(r, "classify_tasks_ok")),
+                (6.0, 6.0),
+                "{r:?}"
+            );
+            assert!(num(r, "resize_task_ms") > 0.0 && num(r, "classify_task_ms") > 0.0);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The binary end to end: the smoke experiment on every executor, plan, validate, bad input.
+
+mod common;
+
+use common::*;
+use predicates::str::contains;
+
+#[test]
+fn smoke_runs_every_executor_and_writes_whole_rows() {
+    let out = tempfile::tempdir().unwrap();
+    runner()
+        .arg(project().join("experiments/smoke.toml"))
+        .arg("--out")
+        .arg(out.path())
+        .current_dir("/")
+        .assert()
+        .success()
+        .stdout(contains("resize-sequential-w1-s2"))
+        .stdout(contains("resize-process-w2-s2"))
+        .stdout(contains("results: "));
+    let dir = results_dir(out.path());
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 6, "3 executors x 2 repetitions");
+    for r in &runs {
+        let workers = if r["executor"] == "sequential" {
+            1.0
+        } else {
+            2.0
+        };
+        assert_eq!(num(r, "workers"), workers, "{r:?}");
+        assert_eq!(num(r, "tasks"), 6.0);
+        assert_eq!(r["tasks_ok"], r["tasks"], "{r:?}");
+        assert_eq!(r["error"], "");
+        assert_eq!(r["warmup"], "false");
+        assert_eq!(num(r, "seed"), 7.0);
+        assert!(num(r, "wall_s") > 0.0 && num(r, "wall_s") >= num(r, "task_phase_s"));
+        assert!(
+            num(r, "user_s") + num(r, "sys_s") > 0.0,
+            "CPU seconds measured: {r:?}"
+        );
+        assert!(num(r, "throughput_tps") > 0.0);
+        assert!(num(r, "cpu_util_pct") > 0.0 && num(r, "cpu_util_pct") <= 100.0 * 1.05);
+        assert!(num(r, "peak_rss_mib") > 1.0);
+        assert!(num(r, "task_p95_ms") >= num(r, "task_p50_ms"));
+        assert_eq!(num(r, "resize_tasks_ok"), 6.0);
+        assert!(
+            num(r, "decode_ms") > 0.0 && num(r, "resize_ms") > 0.0 && num(r, "encode_ms") > 0.0
+        );
+        assert_eq!(num(r, "workers_started"), workers);
+    }
+    // Process-pool memory is summed over the parent and each worker.
+    let process = runs.iter().find(|r| r["executor"] == "process").unwrap();
+    assert!(num(process, "peak_rss_mib") > num(process, "parent_peak_rss_mib"));
+
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    assert_eq!(tasks.len(), 36);
+    assert!(tasks
+        .iter()
+        .all(|t| t["status"] == "ok" && t["error"].is_empty()));
+    let sources: std::collections::BTreeSet<&str> =
+        tasks.iter().map(|t| t["source"].as_str()).collect();
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        ["high-res", "low-res", "noise"]
+    );
+    // Same draws for every executor: the (rep, task) -> image map is identical.
+    let draws = |exec: &str| -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = tasks
+            .iter()
+            .filter(|t| t["cell"].contains(exec))
+            .map(|t| (t["rep"].clone(), t["task"].clone(), t["image"].clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(draws("sequential"), draws("thread"));
+    assert_eq!(draws("sequential"), draws("process"));
+
+    let log = std::fs::read_to_string(dir.join("run.log")).unwrap();
+    assert_eq!(log.lines().count(), 36);
+    assert!(log.lines().all(|l| l.contains(": ok ")));
+    let saved = std::fs::read_dir(dir.join("images/resize-thread-w2-s2"))
+        .unwrap()
+        .count();
+    assert!(saved >= 2 * 3, "resized images are saved: {saved}");
+    assert!(dir.join("meta.json").exists() && dir.join("experiment.toml").exists());
+}
+
+#[test]
+fn plan_lists_cells_and_runs_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"p\"\nworkload = [\"resize\", \"classify\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
+         workers = [1, 2, 4]\nintra_op_threads = [1, 2]\nsets = 2\nrepetitions = 3\nwarmup = 1\n\
+         [[exclude]]\nexecutor = \"process\"\nworkers = 4\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    runner()
+        .arg("plan")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(contains("classify-thread-w4-i2-s2"))
+        .stdout(contains("resize-sequential-w1-s2"))
+        .stdout(contains(
+            "18 cells x (1 warm-up + 3 measured) repetitions = 72 repetitions, 432 tasks",
+        ));
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "plan writes nothing"
+    );
+    runner()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(contains("ok: 18 cells"));
+}
+
+#[test]
+fn bad_experiments_exit_2_naming_file_key_and_line_and_run_nothing() {
+    let cases = [
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 0\n", "key `workers`", ":4"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworker = 2\n", "unknown field `worker`", ":4"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = \"2\"\n", "invalid type", ":4"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = []\n", "key `executor`", ":3"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../missing\"]\n", "key `images.folders`", ":5"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = [1, 1]\n", "twice", ":4"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 1000000\n", "--allow-large", ":4"),
+        ("name = \"b\"\nworkload = \"resize\n", "x.toml", ":2"),
+        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[[exclude]]\nworkload = \"resize\"\n", "every cell is excluded", ""),
+    ];
+    for (body, says, line) in cases {
+        let out = tempfile::tempdir().unwrap();
+        let (_d, file) = experiment(body);
+        let assert = runner()
+            .arg(&file)
+            .arg("--out")
+            .arg(out.path())
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        assert!(err.contains("x.toml"), "names the file: {err}");
+        assert!(err.contains(says), "{body:?} should say {says:?}: {err}");
+        assert!(
+            err.contains(&format!("x.toml{line}")),
+            "{body:?} should give line {line:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "nothing written for {body:?}"
+        );
+        runner().arg("validate").arg(&file).assert().code(2);
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    runner()
+        .assert()
+        .code(2)
+        .stderr(contains("no experiment file"));
+    runner()
+        .arg("/nonexistent/exp.toml")
+        .assert()
+        .code(2)
+        .stderr(contains("cannot read"));
+    assert_cmd::Command::cargo_bin("runner")
+        .unwrap()
+        .arg("--bogus")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn a_results_folder_that_cannot_be_created_is_a_clear_error() {
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    runner()
+        .arg(project().join("experiments/smoke.toml"))
+        .arg("--out")
+        .arg(blocker.path())
+        .assert()
+        .code(1)
+        .stderr(contains("cannot create the results folder"));
+}
+
+#[test]
+fn synthetic_spin_and_sleep_run_on_every_executor() {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"syn\"\nworkload = [\"spin\", \"sleep\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
+         workers = 2\nsets = 2\nrepetitions = 1\nwarmup = 0\n[spin]\niterations = 200000\n[sleep]\nms = 20\n\
+         [output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    runner().arg(&file).assert().success();
+    let runs = read_csv(&results_dir(out.path()).join("runs.csv"));
+    assert_eq!(runs.len(), 6);
+    for r in &runs {
+        assert_eq!(r["tasks_ok"], "6", "{r:?}");
+    }
+    // Sleeping: 6 x 20 ms in sequence, about half of it with two workers.
+    let sleep = |exec: &str| {
+        num(
+            runs.iter()
+                .find(|r| r["workload"] == "sleep" && r["executor"] == exec)
+                .unwrap(),
+            "task_phase_s",
+        )
+    };
+    assert!(sleep("sequential") >= 0.12, "{}", sleep("sequential"));
+    assert!(sleep("thread") < sleep("sequential") * 0.8);
+    assert!(sleep("process") < sleep("sequential") * 0.8);
+}

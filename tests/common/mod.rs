@@ -1,0 +1,63 @@
+//! Helpers shared by the CLI tests: run the binary, read the CSVs it wrote.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn runner() -> assert_cmd::Command {
+    // stderr is a pipe here, so no progress bar is drawn.
+    assert_cmd::Command::cargo_bin("runner").unwrap()
+}
+
+/// The one results folder a run wrote under `out`.
+pub fn results_dir(out: &Path) -> PathBuf {
+    let exp: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(exp.len(), 1, "one experiment folder: {exp:?}");
+    let runs: Vec<_> = std::fs::read_dir(&exp[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "one run folder: {runs:?}");
+    runs[0].clone()
+}
+
+pub type Row = HashMap<String, String>;
+
+pub fn read_csv(path: &Path) -> Vec<Row> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+pub fn num(row: &Row, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?} is not a number", row[key]))
+}
+
+/// Writes an experiment into a temporary folder that mirrors the project (assets, models),
+/// so `../assets/...` paths work; returns the folder and the file.
+pub fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    std::os::unix::fs::symlink(project().join("assets"), dir.path().join("assets")).unwrap();
+    std::os::unix::fs::symlink(project().join("models"), dir.path().join("models")).unwrap();
+    let file = dir.path().join("experiments/x.toml");
+    std::fs::write(&file, body).unwrap();
+    (dir, file)
+}

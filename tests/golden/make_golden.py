@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Makes the golden files the classify tests compare against, with an independent
+implementation: Pillow for preprocessing and onnxruntime's Python API for inference.
+
+For each image: Pillow's RGB bilinear resize to 224x224 (saved as <name>.png, lossless), then
+the ImageNet normalisation in numpy float32, NCHW, and the logits of models/resnet18.onnx for
+that tensor (logits.json, with the model's SHA-256).
+
+Run with the set-up's venv:  .deps/venv/bin/python tests/golden/make_golden.py
+"""
+import hashlib
+import json
+import os
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+IMAGES = [
+    "classify/espresso.jpg", "classify/ladybug.jpg", "classify/missile.jpg",
+    "classify/paintbrush.jpg", "classify/tabby-cat.jpg",
+    "high-res/high-res-1.jpg", "low-res/low-res-1.jpg",
+    "mixed-formats/mixed-2.png", "mixed-formats/mixed-3.webp",
+]
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def main():
+    model = os.path.join(ROOT, "models", "resnet18.onnx")
+    with open(model, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    items = []
+    for rel in IMAGES:
+        img = Image.open(os.path.join(ROOT, "assets", rel)).convert("RGB").resize((224, 224), Image.BILINEAR)
+        name = rel.replace("/", "__").rsplit(".", 1)[0] + ".png"
+        img.save(os.path.join(os.path.dirname(__file__), name))
+        x = (np.asarray(img, dtype=np.float32) / np.float32(255) - MEAN) / STD
+        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+        logits = session.run(None, {"input": x})[0][0]
+        items.append({"image": rel, "pillow_png": name, "top1": int(logits.argmax()),
+                      "logits": [float(v) for v in logits]})
+    out = {"model_sha256": sha, "onnxruntime": ort.__version__, "pillow": Image.__version__,
+           "resize": "Pillow RGB resize((224, 224), BILINEAR)", "mean": MEAN.tolist(), "std": STD.tolist(),
+           "items": items}
+    with open(os.path.join(os.path.dirname(__file__), "logits.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"wrote {len(items)} golden items for model {sha[:12]}")
+
+
+if __name__ == "__main__":
+    main()
