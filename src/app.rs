@@ -1,5 +1,6 @@
 //! The commands: experiment file → plan → repetitions → results folder, and exit codes.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,11 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use crate::cli::{CheckArgs, Cli, Command, RunArgs};
+use crate::interrupt;
 use crate::isolate::Forked;
 use crate::measure::cores;
 use crate::plan::{expand, tasks_per_repetition, Cell};
 use crate::runner::{self, Progress};
-use crate::sink::{CsvSink, RunMeta};
+use crate::sink::{drop_orphan_tasks, read_runs, CsvSink, RunMeta, RunRow};
 use crate::spec::{Experiment, Overrides, SpecError};
 use crate::summary::{summarize, table};
 use crate::workload::{ort_lib, Context, ModelSource};
@@ -23,6 +25,7 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_TASKS_FAILED: i32 = 3;
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A mistake in what the user asked for (exit 2), as opposed to a failure to carry it out.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,12 @@ fn run(args: RunArgs) -> Result<i32> {
     let (exp, cells) = load(&file, args.allow_large)?;
     let started = SystemTime::now();
 
+    // Resuming: the same experiment (by hash), and only what runs.csv lacks.
+    let previous = match &args.resume {
+        Some(dir) => resume_state(&exp, dir, args.force)?,
+        None => Vec::new(),
+    };
+
     let loaded = if exp.needs_model() {
         Some(load_model(&exp, &args)?)
     } else {
@@ -130,16 +139,24 @@ fn run(args: RunArgs) -> Result<i32> {
         .as_ref()
         .map(|l| (l.found.clone(), l.version.clone()));
 
-    let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
-    let dir = unique_dir(&out_root.join(&exp.name), &timestamp(started));
-    let mut sink = CsvSink::create(&dir)
+    let dir = match &args.resume {
+        Some(dir) => dir.clone(),
+        None => {
+            let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
+            unique_dir(&out_root.join(&exp.name), &timestamp(started))
+        }
+    };
+    let mut sink = CsvSink::open(&dir)
         .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
-    std::fs::write(dir.join("experiment.toml"), &exp.text)
-        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    if args.resume.is_none() {
+        std::fs::write(dir.join("experiment.toml"), &exp.text)
+            .with_context(|| format!("cannot write into {}", dir.display()))?;
+    }
     let meta_json = |end: Option<SystemTime>| {
         crate::app::meta_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end)
     };
-    std::fs::write(dir.join("meta.json"), meta_json(None))?;
+    std::fs::write(dir.join("meta.json"), meta_json(None))
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
 
     let base = Context {
         resize: exp.resize.clone(),
@@ -154,6 +171,7 @@ fn run(args: RunArgs) -> Result<i32> {
         base,
         images_root: exp.resize.save.then(|| dir.join("images")),
         task_timeout: exp.task_timeout,
+        repetition_timeout: exp.repetition_timeout,
     };
     let meta = RunMeta {
         experiment: exp.name.clone(),
@@ -161,7 +179,14 @@ fn run(args: RunArgs) -> Result<i32> {
         cores: cores(),
         model_sha256: model.as_ref().map(|m| m.sha256.clone()),
     };
-    let schedule = runner::schedule(&exp, &cells);
+    let done: HashSet<(String, bool, usize)> = previous
+        .iter()
+        .map(|r| (r.cell.clone(), r.warmup, r.rep))
+        .collect();
+    let schedule: Vec<_> = runner::schedule(&exp, &cells)
+        .into_iter()
+        .filter(|(c, r)| !done.contains(&(c.id(), r.warmup, r.index)))
+        .collect();
     let bar = progress_bar(args.quiet, schedule.len());
     let mut on_progress = |p: &Progress| {
         if let Some(bar) = &bar {
@@ -170,14 +195,24 @@ fn run(args: RunArgs) -> Result<i32> {
             bar.set_message(format!("{} {what} {}", p.cell.id(), p.rep.index));
         }
     };
-    let rows = runner::run(
+    interrupt::install();
+    let stop = || {
+        let stop = interrupt::stop_requested();
+        if stop && !interrupt::stop_now() {
+            eprintln!(
+                "runner: interrupted; stopping after this repetition (Ctrl-C again to stop now)"
+            );
+        }
+        stop
+    };
+    let new_rows = runner::run(
         &exp,
         &schedule,
         &meta,
         &mut reps,
         &mut sink,
         &mut on_progress,
-        &|| false,
+        &stop,
     )
     .with_context(|| format!("writing results to {}", dir.display()))?;
     if let Some(bar) = bar {
@@ -185,12 +220,25 @@ fn run(args: RunArgs) -> Result<i32> {
     }
     std::fs::write(dir.join("meta.json"), meta_json(Some(SystemTime::now())))?;
 
+    let rows: Vec<RunRow> = previous.into_iter().chain(new_rows).collect();
     let summary = table(&summarize(&rows));
     std::fs::write(dir.join("summary.txt"), &summary)?;
     print!("{summary}");
+    println!("results: {}", dir.display());
+    if interrupt::stop_requested() {
+        eprintln!(
+            "runner: interrupted: {} of {} repetitions ran; every finished row is in {}.\n\
+             runner: to run the rest: runner {} --resume {}",
+            rows.len(),
+            runner::schedule(&exp, &cells).len(),
+            dir.join("runs.csv").display(),
+            exp.file.display(),
+            dir.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
     let failed: usize = rows.iter().map(|r| r.tasks_failed).sum();
     let rep_errors = rows.iter().filter(|r| r.error.is_some()).count();
-    println!("results: {}", dir.display());
     if failed > 0 || rep_errors > 0 {
         eprintln!(
             "runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}",
@@ -199,6 +247,37 @@ fn run(args: RunArgs) -> Result<i32> {
         return Ok(EXIT_TASKS_FAILED);
     }
     Ok(EXIT_OK)
+}
+
+/// The rows a results folder already holds, after checking that it ran this same experiment.
+fn resume_state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
+    let old = std::fs::read_to_string(dir.join("experiment.toml")).map_err(|e| {
+        UsageError(format!(
+            "{}: not a results folder to resume ({e})",
+            dir.display()
+        ))
+    })?;
+    if crate::spec::hex(&Sha256::digest(old.as_bytes())) != exp.sha256 && !force {
+        return Err(UsageError(format!(
+            "{} has changed since {} was run (its SHA-256 differs); resuming would mix two experiments. \
+             Pass --force to resume anyway.",
+            exp.file.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    let rows = if dir.join("runs.csv").exists() {
+        read_runs(dir)?
+    } else {
+        Vec::new()
+    };
+    let dropped = drop_orphan_tasks(dir, &rows)?;
+    if dropped > 0 {
+        eprintln!(
+            "runner: resume: dropped {dropped} task row(s) of a repetition that never finished"
+        );
+    }
+    Ok(rows)
 }
 
 /// The classifier as the orchestrator loaded it, and the ONNX Runtime library behind it.

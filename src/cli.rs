@@ -45,6 +45,13 @@ pub struct RunArgs {
     /// Lift the guards against absurd matrices (cells, workers).
     #[arg(long)]
     pub allow_large: bool,
+    /// Continue the run in this results folder: run only the (cell, repetition) pairs its
+    /// runs.csv lacks, with the same seeds, appending rows.
+    #[arg(long, value_name = "RESULTS_DIR", conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// With --resume: resume even though the experiment file changed.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -3,20 +3,23 @@
 //! loses only that repetition. Results stream back over a pipe, one JSON line per message.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::os::fd::OwnedFd;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
-use nix::unistd::{fork, pipe2, ForkResult};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::{fork, pipe2, setpgid, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
 use crate::draw::{Rep, Task};
-use crate::executor::{describe_status, executor, Job, PoolStats};
+use crate::executor::{describe_status, executor, Job, PoolStats, TaskEvent};
+use crate::interrupt;
 use crate::measure::{peak_rss_kib, reset_peak_rss, thread_count, Usage};
-use crate::plan::Cell;
+use crate::plan::{Cell, ExecutorKind};
 use crate::workload::{Context, TaskRecord};
 
 /// Everything measured about one repetition, beside its tasks.
@@ -64,18 +67,23 @@ pub trait RepRunner {
 
 #[derive(Serialize, Deserialize)]
 enum Msg {
+    Started(usize),
     Task(TaskRecord),
     Done(RepMeasure),
     Failed { error: String, measure: RepMeasure },
 }
 
-/// The real runner: one forked process per repetition.
+/// The real runner: one forked process (and process group) per repetition.
 pub struct Forked {
     /// Shared settings; intra-op threads and the output folder are set per cell.
     pub base: Context,
     /// Resized images go to `<images_root>/<cell id>/` when saving is on.
     pub images_root: Option<PathBuf>,
+    /// A task running longer fails. The process pool kills and replaces its worker; threads
+    /// cannot be cancelled, so for them the repetition's process is killed instead.
     pub task_timeout: Option<Duration>,
+    /// A repetition running longer is killed.
+    pub repetition_timeout: Option<Duration>,
 }
 
 impl RepRunner for Forked {
@@ -111,6 +119,8 @@ impl RepRunner for Forked {
                 "refusing to fork: the runner has {threads} threads"
             ));
         }
+        // Workers orphaned by a dying repetition are re-parented here, to be reaped.
+        let _ = nix::sys::prctl::set_child_subreaper(true);
         let (rd, wr) = match pipe2(OFlag::O_CLOEXEC) {
             Ok(p) => p,
             Err(e) => return fail(format!("pipe failed: {e}")),
@@ -122,45 +132,153 @@ impl RepRunner for Forked {
             Err(e) => fail(format!("fork failed: {e}")),
             Ok(ForkResult::Child) => {
                 drop(rd);
+                // Its own process group: a terminal's Ctrl-C reaches only the orchestrator,
+                // which decides, and one signal reaches the repetition and all its workers.
+                let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                interrupt::reset_in_child();
                 child_main(cell, &job, wr);
                 // SAFETY: leave without running the orchestrator's destructors (its CSV writers).
                 unsafe { libc::_exit(0) }
             }
             Ok(ForkResult::Parent { child }) => {
                 drop(wr);
-                let mut result = RepResult::default();
-                for line in BufReader::new(File::from(rd)).lines() {
-                    let Ok(line) = line else { break };
-                    match serde_json::from_str::<Msg>(&line) {
-                        Ok(Msg::Task(rec)) => on_task(rec),
-                        Ok(Msg::Done(m)) => result.measure = Some(m),
-                        Ok(Msg::Failed { error, measure }) => {
-                            result.measure = Some(measure);
-                            result.error = Some(error);
+                let _ = setpgid(child, child);
+                let watch = Watch {
+                    // The pool enforces task timeouts itself; this is only its backstop.
+                    task: self.task_timeout.map(|t| {
+                        if cell.executor == ExecutorKind::Process {
+                            t * 2 + Duration::from_secs(1)
+                        } else {
+                            t
                         }
-                        Err(e) => {
-                            result.error =
-                                Some(format!("garbled message from the repetition process: {e}"))
-                        }
-                    }
-                }
+                    }),
+                    repetition: self.repetition_timeout,
+                };
+                let result = supervise(rd, &watch, on_task);
+                // Whatever happened, nothing of this repetition may outlive it.
+                let _ = killpg(child, Signal::SIGKILL);
                 let mut status = 0;
                 // SAFETY: waitpid writes only the status.
                 unsafe { libc::waitpid(child.as_raw(), &mut status, 0) };
-                if result.measure.is_none() && result.error.is_none() {
-                    result.error = Some(format!(
-                        "the repetition process {}",
-                        describe_status(status)
-                    ));
-                }
-                result
+                reap_orphans();
+                finish(result, status)
             }
+        }
+    }
+}
+
+struct Watch {
+    task: Option<Duration>,
+    repetition: Option<Duration>,
+}
+
+/// Reads the repetition's messages until its pipe closes, killing it on a timeout or an
+/// immediate stop; returns what it learnt.
+fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+    let start = Instant::now();
+    let mut result = RepResult::default();
+    let mut running: Vec<(usize, Instant)> = Vec::new();
+    let mut pipe = File::from(rd);
+    let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
+    let mut killed: Option<String> = None;
+    loop {
+        if killed.is_none() {
+            let late = watch.task.and_then(|t| {
+                running
+                    .iter()
+                    .find(|(_, s)| s.elapsed() > t)
+                    .map(|(i, _)| (*i, t))
+            });
+            killed = if interrupt::stop_now() {
+                Some("interrupted".to_string())
+            } else if let Some((task, t)) = late {
+                Some(format!(
+                    "task {task} timed out after {:.3} s; the repetition was stopped",
+                    t.as_secs_f64()
+                ))
+            } else {
+                watch
+                    .repetition
+                    .filter(|t| start.elapsed() > *t)
+                    .map(|t| format!("the repetition timed out after {:.3} s", t.as_secs_f64()))
+            };
+            if killed.is_some() {
+                // The caller kills the repetition's process group.
+                return RepResult {
+                    measure: result.measure,
+                    error: killed,
+                };
+            }
+        }
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                return RepResult {
+                    measure: None,
+                    error: Some(format!("poll failed: {e}")),
+                }
+            }
+        }
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return RepResult {
+                    measure: None,
+                    error: Some(format!("reading the repetition's results: {e}")),
+                }
+            }
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=end).collect();
+            match serde_json::from_slice::<Msg>(&line) {
+                Ok(Msg::Started(i)) => running.push((i, Instant::now())),
+                Ok(Msg::Task(rec)) => {
+                    running.retain(|(i, _)| *i != rec.task);
+                    on_task(rec);
+                }
+                Ok(Msg::Done(m)) => result.measure = Some(m),
+                Ok(Msg::Failed { error, measure }) => {
+                    result.measure = Some(measure);
+                    result.error = Some(error);
+                }
+                Err(e) => {
+                    result.error = Some(format!("garbled message from the repetition process: {e}"))
+                }
+            }
+        }
+    }
+    result
+}
+
+fn finish(mut result: RepResult, status: i32) -> RepResult {
+    if result.measure.is_none() && result.error.is_none() {
+        result.error = Some(format!(
+            "the repetition process {}",
+            describe_status(status)
+        ));
+    }
+    result
+}
+
+/// Reaps any worker that outlived its repetition (we are their subreaper).
+fn reap_orphans() {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes only the status.
+        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
+            break;
         }
     }
 }
 
 fn child_main(cell: &Cell, job: &Job, wr: OwnedFd) {
     let mut out = File::from(wr);
+    let watched = job.task_timeout.is_some();
     let mut send = |msg: &Msg| {
         let mut line = serde_json::to_vec(msg).unwrap_or_default();
         line.push(b'\n');
@@ -169,7 +287,11 @@ fn child_main(cell: &Cell, job: &Job, wr: OwnedFd) {
     reset_peak_rss();
     let before = Usage::of_self();
     let start = Instant::now();
-    let res = executor(cell.executor).run(job, &mut |rec| send(&Msg::Task(rec)));
+    let res = executor(cell.executor).run(job, &mut |event| match event {
+        TaskEvent::Started(i) if watched => send(&Msg::Started(i)),
+        TaskEvent::Started(_) => {}
+        TaskEvent::Finished(rec) => send(&Msg::Task(rec)),
+    });
     let wall_s = start.elapsed().as_secs_f64();
     let parent = Usage::of_self().since(before);
     let parent_peak_kib = peak_rss_kib().unwrap_or(parent.maxrss_kib);

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod draw;
 pub mod executor;
+pub mod interrupt;
 pub mod isolate;
 pub mod measure;
 pub mod plan;

@@ -14,7 +14,7 @@ use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag
 use nix::unistd::{fork, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
-use super::{run_task, Executor, Job, PoolStats};
+use super::{run_task, Executor, Job, PoolStats, TaskEvent};
 use crate::measure::{thread_count, Usage};
 use crate::workload::{TaskRecord, Worker};
 
@@ -40,7 +40,7 @@ struct Slot {
 }
 
 impl Executor for ForkPool {
-    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
         let mut pool = Pool {
             slots: Vec::new(),
@@ -84,6 +84,7 @@ impl Executor for ForkPool {
                     MsgFlags::MSG_NOSIGNAL,
                 ) {
                     Ok(_) => {
+                        on_event(TaskEvent::Started(next));
                         slot.busy = Some((next, Instant::now()));
                         next += 1;
                     }
@@ -91,7 +92,9 @@ impl Executor for ForkPool {
                 }
             }
             let before = pool.slots.len();
-            done += pool.wait_events(job, Some(phase), &mut |rec| on_task(rec))?;
+            done += pool.wait_events(job, Some(phase), &mut |rec| {
+                on_event(TaskEvent::Finished(rec))
+            })?;
             let lost = before.saturating_sub(pool.slots.len());
             for _ in 0..lost {
                 if next < n && respawns < n {
@@ -105,11 +108,11 @@ impl Executor for ForkPool {
                     .clone()
                     .unwrap_or_else(|| "every worker died".into());
                 for task in &job.tasks[next..] {
-                    on_task(TaskRecord::failed(
+                    on_event(TaskEvent::Finished(TaskRecord::failed(
                         task,
                         usize::MAX,
                         format!("not run: no worker left ({why})"),
-                    ));
+                    )));
                 }
                 done += n - next;
                 next = n;

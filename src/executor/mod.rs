@@ -44,10 +44,18 @@ pub struct PoolStats {
     pub workers_lost: usize,
 }
 
-/// Runs every task of `job` exactly once and reports each result through `on_task` on the
+/// What an executor reports, on the calling thread, while it runs.
+#[derive(Debug)]
+pub enum TaskEvent {
+    /// A worker took task `n` (lets a watchdog see a task that never ends).
+    Started(usize),
+    Finished(TaskRecord),
+}
+
+/// Runs every task of `job` exactly once and reports its events through `on_event` on the
 /// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
 pub trait Executor {
-    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String>;
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String>;
 }
 
 pub fn executor(kind: ExecutorKind) -> &'static dyn Executor {

@@ -2,19 +2,25 @@
 
 use std::time::Instant;
 
-use super::{run_task, Executor, Job, PoolStats};
-use crate::workload::{TaskRecord, Worker};
+use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use crate::workload::Worker;
 
 pub struct Sequential;
 
 impl Executor for Sequential {
-    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
         let mut worker = Worker::new(&job.ctx, 0)?;
         let pool_start_s = start.elapsed().as_secs_f64();
         let phase = Instant::now();
         for task in job.tasks.iter() {
-            on_task(run_task(&mut worker, &job.ctx, task, phase));
+            on_event(TaskEvent::Started(task.index));
+            on_event(TaskEvent::Finished(run_task(
+                &mut worker,
+                &job.ctx,
+                task,
+                phase,
+            )));
         }
         let task_phase_s = phase.elapsed().as_secs_f64();
         let session_s = worker.session_s;

@@ -4,13 +4,13 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{run_task, Executor, Job, PoolStats};
-use crate::workload::{TaskRecord, Worker};
+use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use crate::workload::Worker;
 
 pub struct Threads;
 
 impl Executor for Threads {
-    fn run(&self, job: &Job, on_task: &mut dyn FnMut(TaskRecord)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
         let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
         let on_exit = exited.clone();
@@ -53,12 +53,15 @@ impl Executor for Threads {
                 let me = rayon::current_thread_index().expect("spawned on the pool");
                 let mut slot = slots[me].lock().unwrap_or_else(|e| e.into_inner());
                 let worker = slot.as_mut().expect("every thread has a worker");
-                let _ = tx.send(run_task(worker, &ctx, &tasks[i], phase));
+                let _ = tx.send(TaskEvent::Started(i));
+                let _ = tx.send(TaskEvent::Finished(run_task(
+                    worker, &ctx, &tasks[i], phase,
+                )));
             });
         }
         drop(tx);
-        for rec in rx {
-            on_task(rec);
+        for event in rx {
+            on_event(event);
         }
         let task_phase_s = phase.elapsed().as_secs_f64();
 

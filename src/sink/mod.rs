@@ -1,61 +1,177 @@
-//! Where results go: runs.csv, tasks.csv and run.log, each row flushed as soon as it exists.
+//! Where results go: runs.csv, tasks.csv and run.log. A repetition's task rows and its run row
+//! are appended together when it ends, each row whole or not at all, so a crash, a full disk
+//! or an interrupt loses nothing already measured and leaves no broken row.
 
 mod rows;
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 pub use rows::{RunMeta, RunRow, TaskRow};
 
 /// Receives rows as they are measured.
 pub trait Sink {
+    /// A finished task (logged now, committed with its repetition).
     fn task(&mut self, row: &TaskRow) -> io::Result<()>;
+    /// The end of a repetition: commits its task rows, then its run row.
     fn run(&mut self, row: &RunRow) -> io::Result<()>;
+}
+
+/// A CSV file appended one whole row at a time.
+struct RowFile {
+    path: PathBuf,
+    file: File,
+    ino: u64,
+    len: u64,
+}
+
+impl RowFile {
+    fn open(path: PathBuf) -> io::Result<RowFile> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let meta = file.metadata()?;
+        Ok(RowFile {
+            path,
+            file,
+            ino: meta.ino(),
+            len: meta.len(),
+        })
+    }
+
+    /// Appends `bytes` (whole rows); on failure truncates back, so no partial row remains.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.ino() == self.ino => {}
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "{} vanished or was replaced during the run",
+                        self.path.display()
+                    ),
+                ))
+            }
+        }
+        if let Err(e) = self.file.write_all(bytes).and_then(|_| self.file.flush()) {
+            let _ = self.file.set_len(self.len);
+            return Err(io::Error::new(
+                e.kind(),
+                format!("writing {}: {e}", self.path.display()),
+            ));
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One row as CSV bytes, with the header first when `header` is set.
+fn csv_bytes<T: Serialize>(row: &T, header: bool) -> io::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(header)
+        .from_writer(Vec::new());
+    w.serialize(row)?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// The results folder of one run.
 pub struct CsvSink {
     pub dir: PathBuf,
-    runs: csv::Writer<File>,
-    tasks: csv::Writer<BufWriter<File>>,
-    log: BufWriter<File>,
+    runs: RowFile,
+    tasks: RowFile,
+    log: File,
+    pending: Vec<TaskRow>,
 }
 
 impl CsvSink {
-    pub fn create(dir: &Path) -> io::Result<CsvSink> {
+    /// Opens (or, to resume, reopens for appending) the three files in `dir`.
+    pub fn open(dir: &Path) -> io::Result<CsvSink> {
         std::fs::create_dir_all(dir)?;
-        let open = |name: &str| {
-            File::create(dir.join(name))
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display())))
-        };
+        let log_path = dir.join("run.log");
         Ok(CsvSink {
             dir: dir.to_path_buf(),
-            runs: csv::Writer::from_writer(open("runs.csv")?),
-            tasks: csv::Writer::from_writer(BufWriter::new(open("tasks.csv")?)),
-            log: BufWriter::new(open("run.log")?),
+            runs: RowFile::open(dir.join("runs.csv"))?,
+            tasks: RowFile::open(dir.join("tasks.csv"))?,
+            log: OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", log_path.display())))?,
+            pending: Vec::new(),
         })
-    }
-
-    pub fn runs_csv(&self) -> PathBuf {
-        self.dir.join("runs.csv")
     }
 }
 
 impl Sink for CsvSink {
     fn task(&mut self, row: &TaskRow) -> io::Result<()> {
-        self.tasks.serialize(row)?;
-        writeln!(self.log, "{}", row.log_line())
+        writeln!(self.log, "{}", row.log_line())?;
+        self.pending.push(row.clone());
+        Ok(())
     }
 
-    /// Writes the repetition's row, and flushes its tasks and log lines first, so that a crash
-    /// later loses nothing already measured.
     fn run(&mut self, row: &RunRow) -> io::Result<()> {
-        self.tasks.flush()?;
-        self.log.flush()?;
-        self.runs.serialize(row)?;
-        self.runs.flush()
+        let mut bytes = Vec::new();
+        for (i, t) in self.pending.iter().enumerate() {
+            bytes.extend(csv_bytes(t, i == 0 && self.tasks.is_empty())?);
+        }
+        self.pending.clear();
+        self.tasks.append(&bytes)?;
+        let header = self.runs.is_empty();
+        self.runs.append(&csv_bytes(row, header)?)
     }
+}
+
+/// Rows already in a results folder (to resume it).
+pub fn read_runs(dir: &Path) -> io::Result<Vec<RunRow>> {
+    let path = dir.join("runs.csv");
+    let mut r = csv::Reader::from_path(&path)
+        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+    r.deserialize()
+        .map(|row| row.map_err(|e| io::Error::other(format!("{}: {e}", path.display()))))
+        .collect()
+}
+
+/// Drops task rows whose repetition has no run row (cut off by a crash between the two
+/// appends), so a resumed repetition does not list its tasks twice. Finished rows stay as they are.
+pub fn drop_orphan_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<usize> {
+    let path = dir.join("tasks.csv");
+    if !path.exists() {
+        return Ok(0);
+    }
+    let done: std::collections::HashSet<(String, bool, usize)> = runs
+        .iter()
+        .map(|r| (r.cell.clone(), r.warmup, r.rep))
+        .collect();
+    let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(e.to_string()))?;
+    let rows: Vec<TaskRow> = r
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let keep: Vec<&TaskRow> = rows
+        .iter()
+        .filter(|t| done.contains(&(t.cell.clone(), t.warmup, t.rep)))
+        .collect();
+    let dropped = rows.len() - keep.len();
+    if dropped > 0 {
+        let tmp = dir.join("tasks.csv.tmp");
+        let mut w = csv::Writer::from_path(&tmp)?;
+        for t in keep {
+            w.serialize(t)?;
+        }
+        w.flush()?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(dropped)
 }
 
 /// Collects rows in memory (tests, and the summary).
@@ -73,5 +189,51 @@ impl Sink for MemorySink {
     fn run(&mut self, row: &RunRow) -> io::Result<()> {
         self.runs.push(row.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_file_is_an_error_not_a_silent_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = RowFile::open(dir.path().join("runs.csv")).unwrap();
+        f.append(b"a,b\n").unwrap();
+        std::fs::remove_file(dir.path().join("runs.csv")).unwrap();
+        let e = f.append(b"1,2\n").unwrap_err();
+        assert!(e.to_string().contains("vanished"), "{e}");
+    }
+
+    #[test]
+    fn rows_append_whole_and_a_reopened_file_keeps_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = RowFile::open(dir.path().join("x.csv")).unwrap();
+        assert!(f.is_empty());
+        f.append(b"h\n1\n").unwrap();
+        drop(f);
+        let mut f = RowFile::open(dir.path().join("x.csv")).unwrap();
+        assert!(!f.is_empty());
+        f.append(b"2\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("x.csv")).unwrap(),
+            "h\n1\n2\n"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_leaves_no_partial_row() {
+        // /dev/full accepts the open and fails every write with ENOSPC.
+        let mut f = RowFile {
+            path: "/dev/full".into(),
+            file: File::options().append(true).open("/dev/full").unwrap(),
+            ino: std::fs::metadata("/dev/full").unwrap().ino(),
+            len: 0,
+        };
+        let e = f.append(b"1,2,3\n").unwrap_err();
+        assert!(e.to_string().contains("No space left"), "{e}");
+        assert_eq!(f.len, 0);
     }
 }

@@ -36,6 +36,7 @@ pub struct Experiment {
     pub sleep: Duration,
     pub output_dir: PathBuf,
     pub task_timeout: Option<Duration>,
+    pub repetition_timeout: Option<Duration>,
 }
 
 /// The values each axis takes; the plan is their cartesian product.

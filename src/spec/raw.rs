@@ -148,6 +148,7 @@ pub struct RawOutput {
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     pub task_timeout_s: Option<Spanned<f64>>,
+    pub repetition_timeout_s: Option<Spanned<f64>>,
     pub max_cells: Option<Spanned<i64>>,
     pub max_workers: Option<Spanned<i64>>,
 }

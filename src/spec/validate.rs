@@ -242,17 +242,12 @@ pub(super) fn parse(
             "must be at most 60000",
         );
     }
-    let task_timeout = match &raw.limits.task_timeout_s {
-        Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => {
-            return cx.err(
-                "limits.task_timeout_s",
-                Some(v.span()),
-                "must be a positive number of seconds",
-            )
-        }
-        Some(v) => Some(Duration::from_secs_f64(*v.get_ref())),
-        None => None,
-    };
+    let task_timeout = seconds(&cx, "limits.task_timeout_s", &raw.limits.task_timeout_s)?;
+    let repetition_timeout = seconds(
+        &cx,
+        "limits.repetition_timeout_s",
+        &raw.limits.repetition_timeout_s,
+    )?;
 
     Ok(Experiment {
         name: raw.name.clone(),
@@ -271,8 +266,19 @@ pub(super) fn parse(
         sleep: Duration::from_millis(sleep_ms),
         output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or("../results")),
         task_timeout,
+        repetition_timeout,
         file,
     })
+}
+
+fn seconds(cx: &Ctx, key: &str, v: &Option<Spanned<f64>>) -> Result<Option<Duration>, SpecError> {
+    match v {
+        Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() < 1e9) => {
+            cx.err(key, Some(v.span()), "must be a positive number of seconds")
+        }
+        Some(v) => Ok(Some(Duration::from_secs_f64(*v.get_ref()))),
+        None => Ok(None),
+    }
 }
 
 fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Result<(), SpecError> {
