@@ -98,8 +98,7 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
             c.workload,
             c.executor,
             c.workers,
-            c.intra_op_threads
-                .map_or("-".to_string(), |t| t.to_string()),
+            c.intra_op_threads.map_or("-".to_string(), |t| t.to_string()),
             c.sets,
             per,
             per * reps
@@ -117,9 +116,10 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
 }
 
 fn run(args: RunArgs) -> Result<i32> {
-    let file = args.file.clone().ok_or_else(|| {
-        UsageError("no experiment file given; try `runner experiments/smoke.toml`".into())
-    })?;
+    let file = args
+        .file
+        .clone()
+        .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
     let (exp, cells) = load(&file, args.allow_large)?;
     let started = SystemTime::now();
 
@@ -135,9 +135,7 @@ fn run(args: RunArgs) -> Result<i32> {
         None
     };
     let model = loaded.as_ref().map(|l| l.model.clone());
-    let ort = loaded
-        .as_ref()
-        .map(|l| (l.found.clone(), l.version.clone()));
+    let ort = loaded.as_ref().map(|l| (l.found.clone(), l.version.clone()));
 
     let dir = match &args.resume {
         Some(dir) => dir.clone(),
@@ -146,15 +144,14 @@ fn run(args: RunArgs) -> Result<i32> {
             unique_dir(&out_root.join(&exp.name), &timestamp(started))
         }
     };
-    let mut sink = CsvSink::open(&dir)
-        .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    let mut sink =
+        CsvSink::open(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
     if args.resume.is_none() {
         std::fs::write(dir.join("experiment.toml"), &exp.text)
             .with_context(|| format!("cannot write into {}", dir.display()))?;
     }
-    let meta_json = |end: Option<SystemTime>| {
-        crate::app::meta_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end)
-    };
+    let meta_json =
+        |end: Option<SystemTime>| crate::app::meta_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end);
     std::fs::write(dir.join("meta.json"), meta_json(None))
         .with_context(|| format!("cannot write into {}", dir.display()))?;
 
@@ -179,10 +176,7 @@ fn run(args: RunArgs) -> Result<i32> {
         cores: cores(),
         model_sha256: model.as_ref().map(|m| m.sha256.clone()),
     };
-    let done: HashSet<(String, bool, usize)> = previous
-        .iter()
-        .map(|r| (r.cell.clone(), r.warmup, r.rep))
-        .collect();
+    let done: HashSet<(String, bool, usize)> = previous.iter().map(|r| (r.cell.clone(), r.warmup, r.rep)).collect();
     let schedule: Vec<_> = runner::schedule(&exp, &cells)
         .into_iter()
         .filter(|(c, r)| !done.contains(&(c.id(), r.warmup, r.index)))
@@ -199,22 +193,12 @@ fn run(args: RunArgs) -> Result<i32> {
     let stop = || {
         let stop = interrupt::stop_requested();
         if stop && !interrupt::stop_now() {
-            eprintln!(
-                "runner: interrupted; stopping after this repetition (Ctrl-C again to stop now)"
-            );
+            eprintln!("runner: interrupted; stopping after this repetition (Ctrl-C again to stop now)");
         }
         stop
     };
-    let new_rows = runner::run(
-        &exp,
-        &schedule,
-        &meta,
-        &mut reps,
-        &mut sink,
-        &mut on_progress,
-        &stop,
-    )
-    .with_context(|| format!("writing results to {}", dir.display()))?;
+    let new_rows = runner::run(&exp, &schedule, &meta, &mut reps, &mut sink, &mut on_progress, &stop)
+        .with_context(|| format!("writing results to {}", dir.display()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -251,12 +235,8 @@ fn run(args: RunArgs) -> Result<i32> {
 
 /// The rows a results folder already holds, after checking that it ran this same experiment.
 fn resume_state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
-    let old = std::fs::read_to_string(dir.join("experiment.toml")).map_err(|e| {
-        UsageError(format!(
-            "{}: not a results folder to resume ({e})",
-            dir.display()
-        ))
-    })?;
+    let old = std::fs::read_to_string(dir.join("experiment.toml"))
+        .map_err(|e| UsageError(format!("{}: not a results folder to resume ({e})", dir.display())))?;
     if crate::spec::hex(&Sha256::digest(old.as_bytes())) != exp.sha256 && !force {
         return Err(UsageError(format!(
             "{} has changed since {} was run (its SHA-256 differs); resuming would mix two experiments. \
@@ -273,9 +253,7 @@ fn resume_state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>
     };
     let dropped = drop_orphan_tasks(dir, &rows)?;
     if dropped > 0 {
-        eprintln!(
-            "runner: resume: dropped {dropped} task row(s) of a repetition that never finished"
-        );
+        eprintln!("runner: resume: dropped {dropped} task row(s) of a repetition that never finished");
     }
     Ok(rows)
 }
@@ -289,10 +267,7 @@ struct Loaded {
 
 /// Finds and loads ONNX Runtime and reads the model, once, in the orchestrator.
 fn load_model(exp: &Experiment, args: &RunArgs) -> Result<Loaded> {
-    let explicit = args
-        .ort_lib
-        .as_deref()
-        .or(exp.classify.ort_library.as_deref());
+    let explicit = args.ort_lib.as_deref().or(exp.classify.ort_library.as_deref());
     let roots: Vec<PathBuf> = [
         exp.file.parent().map(Path::to_path_buf),
         std::env::current_exe().ok(),
@@ -304,8 +279,7 @@ fn load_model(exp: &Experiment, args: &RunArgs) -> Result<Loaded> {
     let found = ort_lib::find(explicit, &roots).map_err(anyhow::Error::msg)?;
     let version = ort_lib::load(&found).map_err(anyhow::Error::msg)?;
     let s = &exp.classify;
-    let bytes = std::fs::read(&s.model)
-        .with_context(|| format!("cannot read the model {}", s.model.display()))?;
+    let bytes = std::fs::read(&s.model).with_context(|| format!("cannot read the model {}", s.model.display()))?;
     let labels = match &s.labels {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -323,11 +297,7 @@ fn load_model(exp: &Experiment, args: &RunArgs) -> Result<Loaded> {
         sha256,
         labels,
     });
-    Ok(Loaded {
-        model,
-        found,
-        version,
-    })
+    Ok(Loaded { model, found, version })
 }
 
 fn progress_bar(quiet: bool, total: usize) -> Option<ProgressBar> {

@@ -77,11 +77,7 @@ impl Input {
             Input::File { path, .. } => path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            Input::Noise {
-                seed,
-                width,
-                height,
-            } => format!("noise-{width}x{height}-{:08x}", seed >> 32),
+            Input::Noise { seed, width, height } => format!("noise-{width}x{height}-{:08x}", seed >> 32),
             Input::None => String::new(),
         }
     }
@@ -107,13 +103,7 @@ fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
 }
 
 /// The tasks of one repetition of a cell.
-pub fn draw(
-    seed: u64,
-    rep: Rep,
-    workload: WorkloadKind,
-    sets: usize,
-    images: &Images,
-) -> Vec<Task> {
+pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Vec<Task> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(rep.stream());
     let mut inputs = Vec::new();
@@ -245,16 +235,7 @@ mod tests {
             8,
             &img,
         );
-        let w0 = draw(
-            42,
-            Rep {
-                warmup: true,
-                index: 0,
-            },
-            WorkloadKind::Resize,
-            8,
-            &img,
-        );
+        let w0 = draw(42, Rep { warmup: true, index: 0 }, WorkloadKind::Resize, 8, &img);
         let s1 = draw(
             43,
             Rep {
@@ -335,10 +316,7 @@ mod tests {
         for _ in 0..50_000 {
             counts[below(&mut rng, 5)] += 1;
         }
-        assert!(
-            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
-            "{counts:?}"
-        );
+        assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
     }
 
     #[test]

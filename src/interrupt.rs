@@ -15,11 +15,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Installs the handlers (no `SA_RESTART`, so blocking calls return `EINTR` and the loop looks).
 pub fn install() {
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for sig in [Signal::SIGINT, Signal::SIGTERM] {
         // SAFETY: the handler only touches an atomic.
         let _ = unsafe { sigaction(sig, &action) };

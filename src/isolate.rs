@@ -56,13 +56,7 @@ pub struct RepResult {
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
 pub trait RepRunner {
-    fn run(
-        &mut self,
-        cell: &Cell,
-        rep: Rep,
-        tasks: Vec<Task>,
-        on_task: &mut dyn FnMut(TaskRecord),
-    ) -> RepResult;
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -87,13 +81,7 @@ pub struct Forked {
 }
 
 impl RepRunner for Forked {
-    fn run(
-        &mut self,
-        cell: &Cell,
-        _rep: Rep,
-        tasks: Vec<Task>,
-        on_task: &mut dyn FnMut(TaskRecord),
-    ) -> RepResult {
+    fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         let fail = |e: String| RepResult {
             measure: None,
             error: Some(e),
@@ -115,9 +103,7 @@ impl RepRunner for Forked {
         };
         let threads = thread_count();
         if threads > 1 {
-            return fail(format!(
-                "refusing to fork: the runner has {threads} threads"
-            ));
+            return fail(format!("refusing to fork: the runner has {threads} threads"));
         }
         // Workers orphaned by a dying repetition are re-parented here, to be reaped.
         let _ = nix::sys::prctl::set_child_subreaper(true);
@@ -183,12 +169,9 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
     let mut killed: Option<String> = None;
     loop {
         if killed.is_none() {
-            let late = watch.task.and_then(|t| {
-                running
-                    .iter()
-                    .find(|(_, s)| s.elapsed() > t)
-                    .map(|(i, _)| (*i, t))
-            });
+            let late = watch
+                .task
+                .and_then(|t| running.iter().find(|(_, s)| s.elapsed() > t).map(|(i, _)| (*i, t)));
             killed = if interrupt::stop_now() {
                 Some("interrupted".to_string())
             } else if let Some((task, t)) = late {
@@ -246,9 +229,7 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
                     result.measure = Some(measure);
                     result.error = Some(error);
                 }
-                Err(e) => {
-                    result.error = Some(format!("garbled message from the repetition process: {e}"))
-                }
+                Err(e) => result.error = Some(format!("garbled message from the repetition process: {e}")),
             }
         }
     }
@@ -257,10 +238,7 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
 
 fn finish(mut result: RepResult, status: i32) -> RepResult {
     if result.measure.is_none() && result.error.is_none() {
-        result.error = Some(format!(
-            "the repetition process {}",
-            describe_status(status)
-        ));
+        result.error = Some(format!("the repetition process {}", describe_status(status)));
     }
     result
 }

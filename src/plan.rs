@@ -116,8 +116,7 @@ impl Cell {
         x.workload.is_none_or(|v| v == self.workload)
             && x.executor.is_none_or(|v| v == self.executor)
             && x.workers.is_none_or(|v| v == self.workers)
-            && x.intra_op_threads
-                .is_none_or(|v| Some(v) == self.intra_op_threads)
+            && x.intra_op_threads.is_none_or(|v| Some(v) == self.intra_op_threads)
             && x.sets.is_none_or(|v| v == self.sets)
     }
 }
@@ -162,11 +161,7 @@ pub fn tasks_per_repetition(exp: &Experiment, cell: &Cell) -> usize {
     } else {
         3
     };
-    let kinds = if cell.workload == WorkloadKind::Mixed {
-        2
-    } else {
-        1
-    };
+    let kinds = if cell.workload == WorkloadKind::Mixed { 2 } else { 1 };
     cell.sets.get() * per_set * kinds
 }
 
@@ -181,11 +176,7 @@ mod tests {
     fn axes() -> Axes {
         Axes {
             workload: vec![WorkloadKind::Resize, WorkloadKind::Classify],
-            executor: vec![
-                ExecutorKind::Sequential,
-                ExecutorKind::Thread,
-                ExecutorKind::Process,
-            ],
+            executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![n(1), n(2), n(4)],
             intra_op_threads: vec![n(1), n(2)],
             sets: vec![n(8)],
@@ -203,9 +194,7 @@ mod tests {
         let cells = expand(&axes(), &[]);
         let seq_resize = cells
             .iter()
-            .filter(|c| {
-                c.workload == WorkloadKind::Resize && c.executor == ExecutorKind::Sequential
-            })
+            .filter(|c| c.workload == WorkloadKind::Resize && c.executor == ExecutorKind::Sequential)
             .count();
         assert_eq!(seq_resize, 1);
         // resize: 1 sequential + 3 thread + 3 process; classify: twice that (intra 1, 2).

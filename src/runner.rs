@@ -21,19 +21,10 @@ pub struct Progress<'a> {
 /// Warm-ups first, then the measured repetitions, for each cell in turn.
 pub fn schedule(exp: &Experiment, cells: &[Cell]) -> Vec<(Cell, Rep)> {
     let reps: Vec<Rep> = (0..exp.warmup)
-        .map(|index| Rep {
-            warmup: true,
-            index,
-        })
-        .chain((0..exp.repetitions.get()).map(|index| Rep {
-            warmup: false,
-            index,
-        }))
+        .map(|index| Rep { warmup: true, index })
+        .chain((0..exp.repetitions.get()).map(|index| Rep { warmup: false, index }))
         .collect();
-    cells
-        .iter()
-        .flat_map(|c| reps.iter().map(move |r| (*c, *r)))
-        .collect()
+    cells.iter().flat_map(|c| reps.iter().map(move |r| (*c, *r))).collect()
 }
 
 /// Runs the schedule; stops early (keeping every row written) when `stop` says so.
@@ -126,13 +117,7 @@ mod tests {
     }
 
     impl RepRunner for Mock {
-        fn run(
-            &mut self,
-            cell: &Cell,
-            rep: Rep,
-            tasks: Vec<Task>,
-            on_task: &mut dyn FnMut(TaskRecord),
-        ) -> RepResult {
+        fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
             self.seen.insert((cell.executor, rep), tasks.clone());
             let crash = cell.executor == ExecutorKind::Process && !rep.warmup && rep.index == 1;
             for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
@@ -181,15 +166,9 @@ mod tests {
         };
         let (mut mock, mut sink) = (Mock::default(), MemorySink::default());
         let mut ticks = 0;
-        let rows = run(
-            &exp,
-            &sched,
-            &meta,
-            &mut mock,
-            &mut sink,
-            &mut |_| ticks += 1,
-            &|| false,
-        )
+        let rows = run(&exp, &sched, &meta, &mut mock, &mut sink, &mut |_| ticks += 1, &|| {
+            false
+        })
         .unwrap();
 
         assert_eq!(rows, sink.runs);
@@ -202,10 +181,7 @@ mod tests {
             .iter()
             .find(|r| r.executor == "process" && !r.warmup && r.rep == 1)
             .unwrap();
-        assert_eq!(
-            (crashed.tasks, crashed.tasks_ok, crashed.tasks_failed),
-            (6, 1, 5)
-        );
+        assert_eq!((crashed.tasks, crashed.tasks_ok, crashed.tasks_failed), (6, 1, 5));
         assert!(crashed.error.as_deref().unwrap().contains("SIGKILL"));
         let lost: Vec<_> = sink
             .tasks
@@ -241,18 +217,8 @@ mod tests {
             &|| false,
         )
         .unwrap();
-        let rep = |index| Rep {
-            warmup: false,
-            index,
-        };
-        for r in [
-            rep(0),
-            rep(1),
-            Rep {
-                warmup: true,
-                index: 0,
-            },
-        ] {
+        let rep = |index| Rep { warmup: false, index };
+        for r in [rep(0), rep(1), Rep { warmup: true, index: 0 }] {
             let seq = &mock.seen[&(ExecutorKind::Sequential, r)];
             assert_eq!(seq, &mock.seen[&(ExecutorKind::Thread, r)]);
             assert_eq!(seq, &mock.seen[&(ExecutorKind::Process, r)]);
@@ -329,9 +295,6 @@ mod tests {
         ))
         .unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        insta::assert_snapshot!(
-            "tasks_csv_header",
-            text.lines().next().unwrap().replace(',', "\n")
-        );
+        insta::assert_snapshot!("tasks_csv_header", text.lines().next().unwrap().replace(',', "\n"));
     }
 }

@@ -60,15 +60,11 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             }
         })
         .collect();
-    let baselines: Vec<CellSummary> = out
-        .iter()
-        .filter(|c| c.executor == "sequential")
-        .cloned()
-        .collect();
+    let baselines: Vec<CellSummary> = out.iter().filter(|c| c.executor == "sequential").cloned().collect();
     for c in &mut out {
-        let base = baselines.iter().find(|b| {
-            b.workload == c.workload && b.sets == c.sets && b.intra_op_threads == c.intra_op_threads
-        });
+        let base = baselines
+            .iter()
+            .find(|b| b.workload == c.workload && b.sets == c.sets && b.intra_op_threads == c.intra_op_threads);
         if let Some(b) = base {
             if c.wall_s > 0.0 && b.wall_s.is_finite() {
                 c.speedup = Some(b.wall_s / c.wall_s);
@@ -87,9 +83,7 @@ pub fn table(cells: &[CellSummary]) -> String {
         "cell", "reps", "wall_s", "tasks/s", "speedup", "cpu_%", "peak_MiB", "failed"
     );
     for c in cells {
-        let speedup = c
-            .speedup
-            .map_or_else(|| "-".to_string(), |x| format!("{x:.2}x"));
+        let speedup = c.speedup.map_or_else(|| "-".to_string(), |x| format!("{x:.2}x"));
         let mark = if c.oversubscribed {
             " (oversubscribed: workers x intra-op threads > cores)"
         } else {
@@ -98,14 +92,7 @@ pub fn table(cells: &[CellSummary]) -> String {
         let _ = writeln!(
             s,
             "{:<34} {:>4} {:>9.3} {:>10.2} {:>8} {:>7.1} {:>9.1} {:>6}{mark}",
-            c.cell,
-            c.reps,
-            c.wall_s,
-            c.throughput_tps,
-            speedup,
-            c.cpu_util_pct,
-            c.peak_rss_mib,
-            c.tasks_failed
+            c.cell, c.reps, c.wall_s, c.throughput_tps, speedup, c.cpu_util_pct, c.peak_rss_mib, c.tasks_failed
         );
     }
     s

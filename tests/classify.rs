@@ -61,10 +61,7 @@ fn model_source() -> Arc<ModelSource> {
 #[test]
 fn the_model_is_the_one_the_golden_files_were_made_with() {
     let committed = std::fs::read_to_string(project().join("models/resnet18.onnx.sha256")).unwrap();
-    assert_eq!(
-        model_source().sha256,
-        committed.split_whitespace().next().unwrap()
-    );
+    assert_eq!(model_source().sha256, committed.split_whitespace().next().unwrap());
     assert_eq!(
         model_source().sha256,
         golden().model_sha256,
@@ -80,11 +77,7 @@ fn preprocessing_matches_pillow() {
     for item in golden().items {
         let px = decode(&project().join("assets").join(&item.image), 1 << 30).unwrap();
         let ours = resample(&mut resizer, &px, 224, 224, Filter::Bilinear).unwrap();
-        let pillow = decode(
-            &project().join("tests/golden").join(&item.pillow_png),
-            1 << 30,
-        )
-        .unwrap();
+        let pillow = decode(&project().join("tests/golden").join(&item.pillow_png), 1 << 30).unwrap();
         assert_eq!((pillow.width, pillow.height), (224, 224));
         let diffs: Vec<f64> = ours
             .iter()
@@ -93,15 +86,8 @@ fn preprocessing_matches_pillow() {
             .collect();
         let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
         let max = diffs.iter().cloned().fold(0.0, f64::max);
-        println!(
-            "{:32} mean |diff| {mean:.3} grey levels, max {max}",
-            item.image
-        );
-        assert!(
-            mean <= 0.5,
-            "{}: mean |diff| {mean} > 0.5 (max {max})",
-            item.image
-        );
+        println!("{:32} mean |diff| {mean:.3} grey levels, max {max}", item.image);
+        assert!(mean <= 0.5, "{}: mean |diff| {mean} > 0.5 (max {max})", item.image);
     }
 }
 
@@ -112,11 +98,7 @@ fn inference_matches_onnxruntime_python() {
     let mut model = Model::new(model_source(), 1).unwrap();
     let mut resizer = fast_image_resize::Resizer::new();
     for item in golden().items {
-        let pillow = decode(
-            &project().join("tests/golden").join(&item.pillow_png),
-            1 << 30,
-        )
-        .unwrap();
+        let pillow = decode(&project().join("tests/golden").join(&item.pillow_png), 1 << 30).unwrap();
         let mut input = Vec::new();
         preprocess_into(&mut resizer, &pillow, &settings(), &mut input).unwrap();
         model.set_input(input);
@@ -129,12 +111,7 @@ fn inference_matches_onnxruntime_python() {
             .fold(0.0, f32::max);
         let scale = item.logits.iter().map(|v| v.abs()).fold(0.0, f32::max);
         let rel = max_diff / scale;
-        let top1 = logits
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap()
-            .0;
+        let top1 = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         println!(
             "{:32} relative error {rel:.2e}, top-1 {top1} (python {})",
             item.image, item.top1
@@ -165,11 +142,7 @@ fn top1_is_identical_across_executors() {
         by_task
             .entry((workload, t["rep"].clone(), t["task"].clone()))
             .or_default()
-            .push((
-                t["image"].clone(),
-                t["top1"].clone(),
-                t["top1_prob"].clone(),
-            ));
+            .push((t["image"].clone(), t["top1"].clone(), t["top1_prob"].clone()));
     }
     assert_eq!(
         by_task.len(),
@@ -178,20 +151,13 @@ fn top1_is_identical_across_executors() {
     );
     for (key, results) in &by_task {
         assert_eq!(results.len(), 3, "{key:?}: one result per executor");
-        assert!(
-            results.iter().all(|r| r == &results[0]),
-            "{key:?}: {results:?}"
-        );
+        assert!(results.iter().all(|r| r == &results[0]), "{key:?}: {results:?}");
     }
     let runs = read_csv(&dir.join("runs.csv"));
     let sha = model_source().sha256.clone();
     for r in &runs {
         assert_eq!(r["model_sha256"], sha);
-        assert!(
-            num(r, "inference_ms") > 0.0
-                && num(r, "preprocess_ms") > 0.0
-                && num(r, "session_s") > 0.0
-        );
+        assert!(num(r, "inference_ms") > 0.0 && num(r, "preprocess_ms") > 0.0 && num(r, "session_s") > 0.0);
         if r["workload"] == "mixed" {
             assert_eq!(
                 (num(r, "resize_tasks_ok"), num(r, "classify_tasks_ok")),

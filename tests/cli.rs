@@ -22,11 +22,7 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
     let runs = read_csv(&dir.join("runs.csv"));
     assert_eq!(runs.len(), 6, "3 executors x 2 repetitions");
     for r in &runs {
-        let workers = if r["executor"] == "sequential" {
-            1.0
-        } else {
-            2.0
-        };
+        let workers = if r["executor"] == "sequential" { 1.0 } else { 2.0 };
         assert_eq!(num(r, "workers"), workers, "{r:?}");
         assert_eq!(num(r, "tasks"), 6.0);
         assert_eq!(r["tasks_ok"], r["tasks"], "{r:?}");
@@ -34,18 +30,13 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
         assert_eq!(r["warmup"], "false");
         assert_eq!(num(r, "seed"), 7.0);
         assert!(num(r, "wall_s") > 0.0 && num(r, "wall_s") >= num(r, "task_phase_s"));
-        assert!(
-            num(r, "user_s") + num(r, "sys_s") > 0.0,
-            "CPU seconds measured: {r:?}"
-        );
+        assert!(num(r, "user_s") + num(r, "sys_s") > 0.0, "CPU seconds measured: {r:?}");
         assert!(num(r, "throughput_tps") > 0.0);
         assert!(num(r, "cpu_util_pct") > 0.0 && num(r, "cpu_util_pct") <= 100.0 * 1.05);
         assert!(num(r, "peak_rss_mib") > 1.0);
         assert!(num(r, "task_p95_ms") >= num(r, "task_p50_ms"));
         assert_eq!(num(r, "resize_tasks_ok"), 6.0);
-        assert!(
-            num(r, "decode_ms") > 0.0 && num(r, "resize_ms") > 0.0 && num(r, "encode_ms") > 0.0
-        );
+        assert!(num(r, "decode_ms") > 0.0 && num(r, "resize_ms") > 0.0 && num(r, "encode_ms") > 0.0);
         assert_eq!(num(r, "workers_started"), workers);
     }
     // Process-pool memory is summed over the parent and each worker.
@@ -54,11 +45,8 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
 
     let tasks = read_csv(&dir.join("tasks.csv"));
     assert_eq!(tasks.len(), 36);
-    assert!(tasks
-        .iter()
-        .all(|t| t["status"] == "ok" && t["error"].is_empty()));
-    let sources: std::collections::BTreeSet<&str> =
-        tasks.iter().map(|t| t["source"].as_str()).collect();
+    assert!(tasks.iter().all(|t| t["status"] == "ok" && t["error"].is_empty()));
+    let sources: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t["source"].as_str()).collect();
     assert_eq!(
         sources.into_iter().collect::<Vec<_>>(),
         ["high-res", "low-res", "noise"]
@@ -105,11 +93,7 @@ fn plan_lists_cells_and_runs_nothing() {
         .stdout(contains(
             "18 cells x (1 warm-up + 3 measured) repetitions = 72 repetitions, 432 tasks",
         ));
-    assert_eq!(
-        std::fs::read_dir(out.path()).unwrap().count(),
-        0,
-        "plan writes nothing"
-    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "plan writes nothing");
     runner()
         .arg("validate")
         .arg(&file)
@@ -121,25 +105,52 @@ fn plan_lists_cells_and_runs_nothing() {
 #[test]
 fn bad_experiments_exit_2_naming_file_key_and_line_and_run_nothing() {
     let cases = [
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 0\n", "key `workers`", ":4"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworker = 2\n", "unknown field `worker`", ":4"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = \"2\"\n", "invalid type", ":4"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = []\n", "key `executor`", ":3"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../missing\"]\n", "key `images.folders`", ":5"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = [1, 1]\n", "twice", ":4"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 1000000\n", "--allow-large", ":4"),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 0\n",
+            "key `workers`",
+            ":4",
+        ),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworker = 2\n",
+            "unknown field `worker`",
+            ":4",
+        ),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = \"2\"\n",
+            "invalid type",
+            ":4",
+        ),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = []\n",
+            "key `executor`",
+            ":3",
+        ),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../missing\"]\n",
+            "key `images.folders`",
+            ":5",
+        ),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = [1, 1]\n",
+            "twice",
+            ":4",
+        ),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 1000000\n",
+            "--allow-large",
+            ":4",
+        ),
         ("name = \"b\"\nworkload = \"resize\n", "x.toml", ":2"),
-        ("name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[[exclude]]\nworkload = \"resize\"\n", "every cell is excluded", ""),
+        (
+            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[[exclude]]\nworkload = \"resize\"\n",
+            "every cell is excluded",
+            "",
+        ),
     ];
     for (body, says, line) in cases {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(body);
-        let assert = runner()
-            .arg(&file)
-            .arg("--out")
-            .arg(out.path())
-            .assert()
-            .code(2);
+        let assert = runner().arg(&file).arg("--out").arg(out.path()).assert().code(2);
         let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
         assert!(err.contains("x.toml"), "names the file: {err}");
         assert!(err.contains(says), "{body:?} should say {says:?}: {err}");
@@ -159,10 +170,7 @@ fn bad_experiments_exit_2_naming_file_key_and_line_and_run_nothing() {
 
 #[test]
 fn usage_errors_exit_2() {
-    runner()
-        .assert()
-        .code(2)
-        .stderr(contains("no experiment file"));
+    runner().assert().code(2).stderr(contains("no experiment file"));
     runner()
         .arg("/nonexistent/exp.toml")
         .assert()

@@ -70,11 +70,7 @@ impl Executor for ForkPool {
         let (mut next, mut done) = (0usize, 0usize);
         let mut respawns = 0usize;
         while done < n {
-            for slot in pool
-                .slots
-                .iter_mut()
-                .filter(|s| s.ready && s.busy.is_none())
-            {
+            for slot in pool.slots.iter_mut().filter(|s| s.ready && s.busy.is_none()) {
                 if next == n {
                     break;
                 }
@@ -92,9 +88,7 @@ impl Executor for ForkPool {
                 }
             }
             let before = pool.slots.len();
-            done += pool.wait_events(job, Some(phase), &mut |rec| {
-                on_event(TaskEvent::Finished(rec))
-            })?;
+            done += pool.wait_events(job, Some(phase), &mut |rec| on_event(TaskEvent::Finished(rec)))?;
             let lost = before.saturating_sub(pool.slots.len());
             for _ in 0..lost {
                 if next < n && respawns < n {
@@ -103,10 +97,7 @@ impl Executor for ForkPool {
                 }
             }
             if pool.slots.is_empty() {
-                let why = pool
-                    .init_error
-                    .clone()
-                    .unwrap_or_else(|| "every worker died".into());
+                let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
                 for task in &job.tasks[next..] {
                     on_event(TaskEvent::Finished(TaskRecord::failed(
                         task,
@@ -143,13 +134,9 @@ impl Pool {
                 "refusing to fork: this process has {threads} threads (it must be single-threaded)"
             ));
         }
-        let (parent_end, child_end) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| format!("socketpair failed: {e}"))?;
+        let (parent_end, child_end) =
+            socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(|e| format!("socketpair failed: {e}"))?;
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         let id = self.next_id;
@@ -196,10 +183,7 @@ impl Pool {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(format!("poll failed: {e}")),
         }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);
         let mut finished = 0;
         let mut buf = vec![0u8; MAX_MSG];
@@ -209,10 +193,7 @@ impl Pool {
                 if sent.elapsed() > limit {
                     dead.push((
                         i,
-                        Some(format!(
-                            "timed out after {:.3} s; worker killed",
-                            limit.as_secs_f64()
-                        )),
+                        Some(format!("timed out after {:.3} s; worker killed", limit.as_secs_f64())),
                     ));
                     continue;
                 }
@@ -245,10 +226,7 @@ impl Pool {
                     finished += 1;
                     on_task(rec);
                 }
-                Err(e) => dead.push((
-                    i,
-                    Some(format!("garbled message from worker {}: {e}", slot.id)),
-                )),
+                Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)))),
             }
         }
         for (i, reason) in dead.into_iter().rev() {
@@ -256,8 +234,7 @@ impl Pool {
             let _ = kill(slot.pid, Signal::SIGKILL);
             let status = self.reap(slot.pid);
             self.stats.workers_lost += 1;
-            let why = reason
-                .unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
+            let why = reason.unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
             if self.init_error.is_none() && !slot.ready {
                 self.init_error = Some(why.clone());
             }
@@ -279,9 +256,7 @@ impl Pool {
             .filter_map(|s| s.busy.map(|(_, t)| limit.saturating_sub(t.elapsed())))
             .min();
         match soonest {
-            Some(d) => {
-                PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX)
-            }
+            Some(d) => PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX),
             None => PollTimeout::NONE,
         }
     }
@@ -318,8 +293,7 @@ pub fn describe_status(status: i32) -> String {
         format!("exited with status {}", libc::WEXITSTATUS(status))
     } else if libc::WIFSIGNALED(status) {
         let sig = libc::WTERMSIG(status);
-        let name = Signal::try_from(sig)
-            .map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
+        let name = Signal::try_from(sig).map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
         format!("killed by signal {sig} ({name})")
     } else {
         format!("wait status {status:#x}")

@@ -25,8 +25,7 @@ impl Executor for Threads {
             .map_err(|e| format!("cannot build a pool of {} threads: {e}", job.workers))?;
 
         // Each thread builds its own worker (and ORT session) on itself.
-        let slots: Arc<Vec<Mutex<Option<Worker>>>> =
-            Arc::new((0..job.workers).map(|_| Mutex::new(None)).collect());
+        let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..job.workers).map(|_| Mutex::new(None)).collect());
         let ctx = job.ctx.clone();
         let inits: Vec<Result<f64, String>> = pool.broadcast(|b| {
             let worker = Worker::new(&ctx, b.index())?;
@@ -43,20 +42,13 @@ impl Executor for Threads {
         let phase = Instant::now();
         let (tx, rx) = mpsc::channel();
         for i in 0..job.tasks.len() {
-            let (tx, slots, ctx, tasks) = (
-                tx.clone(),
-                slots.clone(),
-                job.ctx.clone(),
-                job.tasks.clone(),
-            );
+            let (tx, slots, ctx, tasks) = (tx.clone(), slots.clone(), job.ctx.clone(), job.tasks.clone());
             pool.spawn(move || {
                 let me = rayon::current_thread_index().expect("spawned on the pool");
                 let mut slot = slots[me].lock().unwrap_or_else(|e| e.into_inner());
                 let worker = slot.as_mut().expect("every thread has a worker");
                 let _ = tx.send(TaskEvent::Started(i));
-                let _ = tx.send(TaskEvent::Finished(run_task(
-                    worker, &ctx, &tasks[i], phase,
-                )));
+                let _ = tx.send(TaskEvent::Finished(run_task(worker, &ctx, &tasks[i], phase)));
             });
         }
         drop(tx);

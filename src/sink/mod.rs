@@ -52,10 +52,7 @@ impl RowFile {
             _ => {
                 return Err(io::Error::new(
                     io::ErrorKind::NotFound,
-                    format!(
-                        "{} vanished or was replaced during the run",
-                        self.path.display()
-                    ),
+                    format!("{} vanished or was replaced during the run", self.path.display()),
                 ))
             }
         }
@@ -77,9 +74,7 @@ impl RowFile {
 
 /// One row as CSV bytes, with the header first when `header` is set.
 fn csv_bytes<T: Serialize>(row: &T, header: bool) -> io::Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(header)
-        .from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().has_headers(header).from_writer(Vec::new());
     w.serialize(row)?;
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
@@ -134,8 +129,7 @@ impl Sink for CsvSink {
 /// Rows already in a results folder (to resume it).
 pub fn read_runs(dir: &Path) -> io::Result<Vec<RunRow>> {
     let path = dir.join("runs.csv");
-    let mut r = csv::Reader::from_path(&path)
-        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+    let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
     r.deserialize()
         .map(|row| row.map_err(|e| io::Error::other(format!("{}: {e}", path.display()))))
         .collect()
@@ -148,10 +142,8 @@ pub fn drop_orphan_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<usize> {
     if !path.exists() {
         return Ok(0);
     }
-    let done: std::collections::HashSet<(String, bool, usize)> = runs
-        .iter()
-        .map(|r| (r.cell.clone(), r.warmup, r.rep))
-        .collect();
+    let done: std::collections::HashSet<(String, bool, usize)> =
+        runs.iter().map(|r| (r.cell.clone(), r.warmup, r.rep)).collect();
     let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(e.to_string()))?;
     let rows: Vec<TaskRow> = r
         .deserialize()
@@ -216,10 +208,7 @@ mod tests {
         let mut f = RowFile::open(dir.path().join("x.csv")).unwrap();
         assert!(!f.is_empty());
         f.append(b"2\n").unwrap();
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("x.csv")).unwrap(),
-            "h\n1\n2\n"
-        );
+        assert_eq!(std::fs::read_to_string(dir.path().join("x.csv")).unwrap(), "h\n1\n2\n");
     }
 
     #[cfg(target_os = "linux")]

@@ -71,21 +71,10 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 impl RunRow {
-    pub fn new(
-        meta: &RunMeta,
-        cell: &Cell,
-        rep: Rep,
-        tasks: &[TaskRecord],
-        result: &RepResult,
-    ) -> RunRow {
+    pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
         let m = result.measure.clone().unwrap_or_default();
         let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
-        let ms_of = |kind| {
-            ok.iter()
-                .filter(|t| t.kind == kind)
-                .map(|t| t.ms)
-                .sum::<f64>()
-        };
+        let ms_of = |kind| ok.iter().filter(|t| t.kind == kind).map(|t| t.ms).sum::<f64>();
         let count_of = |kind| ok.iter().filter(|t| t.kind == kind).count();
         let latencies: Vec<f64> = ok.iter().map(|t| t.ms).collect();
         let waits: Vec<f64> = ok.iter().map(|t| t.wait_ms).collect();

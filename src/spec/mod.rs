@@ -116,8 +116,7 @@ pub enum Filter {
 }
 
 impl Filter {
-    pub const NAMES: &'static str =
-        "nearest, box, bilinear, hamming, catmullrom, mitchell, lanczos3";
+    pub const NAMES: &'static str = "nearest, box, bilinear, hamming, catmullrom, mitchell, lanczos3";
 
     pub fn parse(s: &str) -> Option<Filter> {
         Some(match s.to_ascii_lowercase().as_str() {

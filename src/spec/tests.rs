@@ -39,11 +39,7 @@ fn minimal_file_gets_the_documented_defaults() {
     assert_eq!(e.axes.sets[0].get(), 16);
     assert_eq!((e.repetitions.get(), e.warmup, e.seed), (5, 1, 0));
     assert_eq!(
-        e.images
-            .folders
-            .iter()
-            .map(|f| f.label.as_str())
-            .collect::<Vec<_>>(),
+        e.images.folders.iter().map(|f| f.label.as_str()).collect::<Vec<_>>(),
         ["high-res", "low-res"]
     );
     assert_eq!(e.images.folders[0].files.len(), 5);
@@ -74,10 +70,7 @@ fn lists_become_axes_and_scalars_single_values() {
     )
     .unwrap();
     assert_eq!(e.axes.workload.len(), 2);
-    assert_eq!(
-        e.axes.workers.iter().map(|w| w.get()).collect::<Vec<_>>(),
-        [1, 2, 4]
-    );
+    assert_eq!(e.axes.workers.iter().map(|w| w.get()).collect::<Vec<_>>(), [1, 2, 4]);
     assert_eq!(e.axes.intra_op_threads[0].get(), 2);
     assert_eq!(e.axes.sets.len(), 2);
 }
@@ -118,10 +111,7 @@ fn wrong_types_are_refused() {
     let e = err("name = \"t\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = \"two\"\n");
     assert_eq!(e.line, Some(4), "{e}");
     let e = err("name = \"t\"\nworkload = \"resize\"\nexecutor = \"fibers\"\n");
-    assert!(
-        e.message.contains("fibers") && e.message.contains("process"),
-        "{e}"
-    );
+    assert!(e.message.contains("fibers") && e.message.contains("process"), "{e}");
     let e = err(&format!("{MIN}repetitions = 2.5\n"));
     assert_eq!(e.line, Some(4), "{e}");
 }
@@ -185,39 +175,39 @@ fn missing_or_empty_image_folder_is_refused() {
 
 #[test]
 fn synthetic_workloads_need_no_images() {
-    let e = load("name = \"t\"\nworkload = \"spin\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../nowhere\"]\n").unwrap();
+    let e = load("name = \"t\"\nworkload = \"spin\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../nowhere\"]\n")
+        .unwrap();
     assert!(e.images.folders.is_empty());
 }
 
 #[test]
 fn model_must_exist_and_look_like_onnx_when_used() {
-    let e = err("name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[classify]\nmodel = \"../models/none.onnx\"\n");
+    let e = err(
+        "name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[classify]\nmodel = \"../models/none.onnx\"\n",
+    );
     assert_eq!(e.key.as_deref(), Some("classify.model"));
-    let (dir, file) = write("name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[classify]\nmodel = \"../models/fake.onnx\"\n");
+    let (dir, file) = write(
+        "name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[classify]\nmodel = \"../models/fake.onnx\"\n",
+    );
     std::fs::write(dir.path().join("models/fake.onnx"), "this is text").unwrap();
     let e = Experiment::load(&file, &Overrides::default()).unwrap_err();
     assert!(e.message.contains("not an ONNX model"), "{e}");
-    let ok = load("name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[classify]\nmodel = \"../models/tiny.onnx\"\n");
+    let ok = load(
+        "name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[classify]\nmodel = \"../models/tiny.onnx\"\n",
+    );
     assert!(ok.is_ok(), "{ok:?}");
     // Not used, not checked:
-    assert!(load(&format!(
-        "{MIN}[classify]\nmodel = \"../models/none.onnx\"\n"
-    ))
-    .is_ok());
+    assert!(load(&format!("{MIN}[classify]\nmodel = \"../models/none.onnx\"\n")).is_ok());
 }
 
 #[test]
 fn resize_settings_are_checked() {
     assert_eq!(
-        err(&format!("{MIN}[resize]\nquality = 101\n"))
-            .key
-            .as_deref(),
+        err(&format!("{MIN}[resize]\nquality = 101\n")).key.as_deref(),
         Some("resize.quality")
     );
     assert_eq!(
-        err(&format!("{MIN}[resize]\nfilter = \"blurry\"\n"))
-            .key
-            .as_deref(),
+        err(&format!("{MIN}[resize]\nfilter = \"blurry\"\n")).key.as_deref(),
         Some("resize.filter")
     );
     let e = err(&format!("{MIN}[resize]\ntargets = [\"224x\"]\n"));
@@ -228,13 +218,7 @@ fn resize_settings_are_checked() {
     .unwrap();
     assert_eq!(
         e.resize.targets,
-        vec![
-            Target::Exact {
-                width: 64,
-                height: 32
-            },
-            Target::Percent(10)
-        ]
+        vec![Target::Exact { width: 64, height: 32 }, Target::Percent(10)]
     );
     assert_eq!(Target::Percent(50).dims(1792, 1024), (896, 512));
 }
@@ -247,10 +231,7 @@ fn bad_names_and_excludes_are_refused() {
             .as_deref(),
         Some("name")
     );
-    assert_eq!(
-        err(&format!("{MIN}[[exclude]]\n")).key.as_deref(),
-        Some("exclude")
-    );
+    assert_eq!(err(&format!("{MIN}[[exclude]]\n")).key.as_deref(), Some("exclude"));
     let e = err(&format!("{MIN}[[exclude]]\nworkers = 0\n"));
     assert_eq!(e.key.as_deref(), Some("exclude.workers"));
     let e = load(&format!("{MIN}executor = [\"thread\"]\n"));
@@ -259,11 +240,7 @@ fn bad_names_and_excludes_are_refused() {
 
 #[test]
 fn a_missing_file_is_a_spec_error() {
-    let e = Experiment::load(
-        std::path::Path::new("/nonexistent/x.toml"),
-        &Overrides::default(),
-    )
-    .unwrap_err();
+    let e = Experiment::load(std::path::Path::new("/nonexistent/x.toml"), &Overrides::default()).unwrap_err();
     assert!(e.message.contains("cannot read"), "{e}");
 }
 

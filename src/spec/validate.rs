@@ -31,19 +31,10 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn line(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
     }
 
-    fn err<T>(
-        &self,
-        key: &str,
-        span: Option<std::ops::Range<usize>>,
-        msg: impl Display,
-    ) -> Result<T, SpecError> {
+    fn err<T>(&self, key: &str, span: Option<std::ops::Range<usize>>, msg: impl Display) -> Result<T, SpecError> {
         Err(SpecError {
             file: self.file.to_path_buf(),
             key: Some(key.to_string()),
@@ -53,10 +44,7 @@ impl Ctx<'_> {
     }
 
     fn count(&self, key: &str, v: &Spanned<i64>) -> Result<NonZeroUsize, SpecError> {
-        match usize::try_from(*v.get_ref())
-            .ok()
-            .and_then(NonZeroUsize::new)
-        {
+        match usize::try_from(*v.get_ref()).ok().and_then(NonZeroUsize::new) {
             Some(n) => Ok(n),
             None => self.err(
                 key,
@@ -140,22 +128,14 @@ impl Ctx<'_> {
             Ok(_) => self.err(
                 key,
                 span,
-                format!(
-                    "{} is not a {}",
-                    p.display(),
-                    if dir { "folder" } else { "file" }
-                ),
+                format!("{} is not a {}", p.display(), if dir { "folder" } else { "file" }),
             ),
             Err(e) => self.err(key, span, format!("{}: {e}", p.display())),
         }
     }
 }
 
-pub(super) fn parse(
-    path: &Path,
-    text: &str,
-    overrides: &Overrides,
-) -> Result<Experiment, SpecError> {
+pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Experiment, SpecError> {
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cx = Ctx { file: &file, text };
     let raw: RawExperiment = toml::from_str(text).map_err(|e| SpecError {
@@ -166,7 +146,11 @@ pub(super) fn parse(
     })?;
 
     if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
-        return cx.err("name", None, "must be a non-empty name without slashes or a leading dot (it names the results folder)");
+        return cx.err(
+            "name",
+            None,
+            "must be a non-empty name without slashes or a leading dot (it names the results folder)",
+        );
     }
     let axes = Axes {
         workload: cx.list("workload", Some(&raw.workload), &[])?,
@@ -193,11 +177,7 @@ pub(super) fn parse(
             sets: pos("sets", r.sets)?,
         };
         if x == Exclude::default() {
-            return cx.err(
-                "exclude",
-                span,
-                "an exclude entry must name at least one key",
-            );
+            return cx.err("exclude", span, "an exclude entry must name at least one key");
         }
         exclude.push(x);
     }
@@ -243,11 +223,7 @@ pub(super) fn parse(
         );
     }
     let task_timeout = seconds(&cx, "limits.task_timeout_s", &raw.limits.task_timeout_s)?;
-    let repetition_timeout = seconds(
-        &cx,
-        "limits.repetition_timeout_s",
-        &raw.limits.repetition_timeout_s,
-    )?;
+    let repetition_timeout = seconds(&cx, "limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?;
 
     Ok(Experiment {
         name: raw.name.clone(),
@@ -289,11 +265,7 @@ fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Resu
             .map_or(default, |n| n.get() as u64))
     };
     let max_cells = limit(&raw.limits.max_cells, "limits.max_cells", DEFAULT_MAX_CELLS)?;
-    let max_workers = limit(
-        &raw.limits.max_workers,
-        "limits.max_workers",
-        DEFAULT_MAX_WORKERS,
-    )?;
+    let max_workers = limit(&raw.limits.max_workers, "limits.max_workers", DEFAULT_MAX_WORKERS)?;
     if o.allow_large {
         return Ok(());
     }
@@ -314,11 +286,7 @@ fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Resu
         );
     }
     for (key, values, span) in [
-        (
-            "workers",
-            &axes.workers,
-            raw.workers.as_ref().map(|v| v.span()),
-        ),
+        ("workers", &axes.workers, raw.workers.as_ref().map(|v| v.span())),
         (
             "intra_op_threads",
             &axes.intra_op_threads,
@@ -329,7 +297,9 @@ fn check_size(cx: &Ctx, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Resu
             return cx.err(
                 key,
                 span,
-                format!("{big} is more than the limit of {max_workers}; raise `limits.max_workers` or pass --allow-large"),
+                format!(
+                    "{big} is more than the limit of {max_workers}; raise `limits.max_workers` or pass --allow-large"
+                ),
             );
         }
     }
@@ -383,18 +353,14 @@ fn images(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<Images, SpecErr
             let path = cx.existing("images.folders", span.clone(), name, true)?;
             let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
                 .map_err(|e| {
-                    cx.err::<()>(
-                        "images.folders",
-                        span.clone(),
-                        format!("{}: {e}", path.display()),
-                    )
-                    .unwrap_err()
+                    cx.err::<()>("images.folders", span.clone(), format!("{}: {e}", path.display()))
+                        .unwrap_err()
                 })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                        IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str())
-                    })
+                    p.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
                 })
                 .collect();
             files.sort();
@@ -422,12 +388,7 @@ fn images(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<Images, SpecErr
     })
 }
 
-fn filter(
-    cx: &Ctx,
-    key: &str,
-    v: &Option<Spanned<String>>,
-    default: Filter,
-) -> Result<Filter, SpecError> {
+fn filter(cx: &Ctx, key: &str, v: &Option<Spanned<String>>, default: Filter) -> Result<Filter, SpecError> {
     match v {
         None => Ok(default),
         Some(v) => match Filter::parse(v.get_ref()) {
@@ -435,11 +396,7 @@ fn filter(
             None => cx.err(
                 key,
                 Some(v.span()),
-                format!(
-                    "unknown filter `{}`; expected one of {}",
-                    v.get_ref(),
-                    Filter::NAMES
-                ),
+                format!("unknown filter `{}`; expected one of {}", v.get_ref(), Filter::NAMES),
             ),
         },
     }
@@ -457,11 +414,7 @@ fn resize(cx: &Ctx, raw: &RawExperiment) -> Result<ResizeSettings, SpecError> {
         ],
         Some(v) => {
             if v.get_ref().is_empty() {
-                return cx.err(
-                    "resize.targets",
-                    Some(v.span()),
-                    "must not be an empty list",
-                );
+                return cx.err("resize.targets", Some(v.span()), "must not be an empty list");
             }
             let mut out = Vec::new();
             for t in v.get_ref() {
@@ -507,10 +460,7 @@ fn parse_target(s: &str) -> Option<Target> {
     }
     let (w, h) = s.split_once(['x', 'X'])?;
     let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    ((1..=16384).contains(&w) && (1..=16384).contains(&h)).then_some(Target::Exact {
-        width: w,
-        height: h,
-    })
+    ((1..=16384).contains(&w) && (1..=16384).contains(&h)).then_some(Target::Exact { width: w, height: h })
 }
 
 fn classify(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<ClassifySettings, SpecError> {
@@ -544,18 +494,10 @@ fn classify(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<ClassifySetti
     let std = match &c.std {
         None => [0.229, 0.224, 0.225],
         Some(v) if v.get_ref().iter().all(|s| s.is_finite() && *s > 0.0) => *v.get_ref(),
-        Some(v) => {
-            return cx.err(
-                "classify.std",
-                Some(v.span()),
-                "every value must be a positive number",
-            )
-        }
+        Some(v) => return cx.err("classify.std", Some(v.span()), "every value must be a positive number"),
     };
     let labels = match &c.labels {
-        Some(v) if needed => {
-            Some(cx.existing("classify.labels", Some(v.span()), v.get_ref(), false)?)
-        }
+        Some(v) if needed => Some(cx.existing("classify.labels", Some(v.span()), v.get_ref(), false)?),
         Some(v) => Some(cx.resolve(v.get_ref())),
         None => None,
     };

@@ -40,12 +40,7 @@ impl Model {
             .with_inter_threads(1)
             .map_err(e)?
             .commit_from_memory(&src.bytes)
-            .map_err(|e| {
-                format!(
-                    "cannot load the model {}: {e}",
-                    src.settings.model.display()
-                )
-            })?;
+            .map_err(|e| format!("cannot load the model {}: {e}", src.settings.model.display()))?;
         Ok(Model {
             src,
             session,
@@ -80,8 +75,8 @@ impl Model {
     pub fn infer(&mut self) -> Result<Vec<f32>, String> {
         let (w, h) = self.src.settings.input;
         let shape = [1usize, 3, h as usize, w as usize];
-        let tensor = TensorRef::from_array_view((shape, &self.input[..]))
-            .map_err(|e| format!("bad input tensor: {e}"))?;
+        let tensor =
+            TensorRef::from_array_view((shape, &self.input[..])).map_err(|e| format!("bad input tensor: {e}"))?;
         let outputs = self
             .session
             .run(ort::inputs![tensor])
@@ -131,10 +126,7 @@ pub fn preprocess_into(
 
 /// Index and softmax probability of the largest score.
 pub fn top1(logits: &[f32]) -> Option<(usize, f32)> {
-    let (index, &max) = logits
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))?;
+    let (index, &max) = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
     let sum: f64 = logits.iter().map(|&x| ((x - max) as f64).exp()).sum();
     Some((index, (1.0 / sum) as f32))
 }

@@ -19,11 +19,7 @@ pub struct Pixels {
 pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, String> {
     match input {
         Input::File { path, .. } => decode(path, max_pixels),
-        Input::Noise {
-            seed,
-            width,
-            height,
-        } => Ok(Pixels {
+        Input::Noise { seed, width, height } => Ok(Pixels {
             width: *width,
             height: *height,
             rgb: noise_pixels(*seed, *width, *height),
@@ -42,18 +38,23 @@ pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
     let mut reader = ImageReader::new(Cursor::new(&bytes[..]))
         .with_guessed_format()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    if reader.format().is_none() {
-        return Err(format!(
-            "{}: not a supported image format (jpeg, png, webp)",
-            path.display()
-        ));
+    match reader.format() {
+        None => {
+            return Err(format!(
+                "{}: not a supported image format (jpeg, png, webp)",
+                path.display()
+            ))
+        }
+        // The JPEG decoder pads a cut-off file with grey and calls it a success: refuse it.
+        Some(image::ImageFormat::Jpeg) if !ends_with_eoi(&bytes) => {
+            return Err(format!("{}: truncated JPEG (no end-of-image marker)", path.display()))
+        }
+        Some(_) => {}
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let decoder = reader
-        .into_decoder()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let decoder = reader.into_decoder().map_err(|e| format!("{}: {e}", path.display()))?;
     let (w, h) = decoder.dimensions();
     if w as u64 * h as u64 > max_pixels {
         return Err(format!(
@@ -61,14 +62,19 @@ pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
             path.display()
         ));
     }
-    let img =
-        DynamicImage::from_decoder(decoder).map_err(|e| format!("{}: {e}", path.display()))?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| format!("{}: {e}", path.display()))?;
     let rgb = img.into_rgb8();
     Ok(Pixels {
         width: rgb.width(),
         height: rgb.height(),
         rgb: rgb.into_raw(),
     })
+}
+
+/// A whole JPEG ends with the EOI marker `FF D9` (trailing zero padding allowed).
+fn ends_with_eoi(bytes: &[u8]) -> bool {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes[..end].ends_with(&[0xFF, 0xD9])
 }
 
 /// A file-name fragment from an input name: only `[A-Za-z0-9._-]`, no leading dot, at most 64
@@ -128,6 +134,18 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_jpeg_is_refused() {
+        let good = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/low-res/low-res-1.jpg")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join("cut.jpg");
+        std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
+        assert!(decode(&cut, 1 << 30).unwrap_err().contains("truncated JPEG"));
+        let padded = dir.path().join("padded.jpg");
+        std::fs::write(&padded, [&good[..], &[0, 0, 0]].concat()).unwrap();
+        assert!(decode(&padded, 1 << 30).is_ok());
+    }
+
+    #[test]
     fn a_decompression_bomb_is_refused_before_allocation() {
         // A valid PNG header declaring 100000 x 100000 pixels, with no data after it.
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -152,10 +170,7 @@ mod tests {
         let bomb = dir.path().join("bomb.png");
         std::fs::write(&bomb, &png).unwrap();
         let err = decode(&bomb, 50_000_000).unwrap_err();
-        assert!(
-            err.contains("decompression bomb") || err.contains("limit"),
-            "{err}"
-        );
+        assert!(err.contains("decompression bomb") || err.contains("limit"), "{err}");
     }
 
     fn crc32(data: &[u8]) -> u32 {

@@ -149,8 +149,7 @@ impl Worker {
         let mut top1 = None;
         let result = match task.kind {
             TaskKind::Resize => {
-                resize::run(ctx, task, &mut self.resizer, &mut self.encoded, &mut stages)
-                    .map_err(|e| e.to_string())
+                resize::run(ctx, task, &mut self.resizer, &mut self.encoded, &mut stages).map_err(|e| e.to_string())
             }
             TaskKind::Classify => match &mut self.model {
                 Some(m) => m

@@ -108,12 +108,8 @@ pub fn load(found: &Found) -> Result<String, String> {
         return Ok(v.clone());
     }
     // A failed load must stay a LoadDynamicError: building an `ort::Error` calls into the library.
-    ort::init_from(&found.path).map_err(|e| {
-        format!(
-            "cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}",
-            found.how
-        )
-    })?;
+    ort::init_from(&found.path)
+        .map_err(|e| format!("cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}", found.how))?;
     let version = version_of(ort::info()).unwrap_or_else(|| "unknown".to_string());
     *loaded = Some(version.clone());
     Ok(version)
@@ -164,15 +160,8 @@ mod tests {
 
     #[test]
     fn a_missing_explicit_path_says_how_to_install() {
-        let e = find(
-            Some(Path::new("/nonexistent/libonnxruntime.so.1.31.1")),
-            &[],
-        )
-        .unwrap_err();
-        assert!(
-            e.contains("does not exist") && e.contains("scripts/setup"),
-            "{e}"
-        );
+        let e = find(Some(Path::new("/nonexistent/libonnxruntime.so.1.31.1")), &[]).unwrap_err();
+        assert!(e.contains("does not exist") && e.contains("scripts/setup"), "{e}");
     }
 
     #[test]

@@ -44,8 +44,7 @@ pub(super) fn run(
         if let Some(dir) = &ctx.out_dir {
             let t = Instant::now();
             let path = dir.join(format!("{:04}-{name}-{}.jpg", task.index, target.label()));
-            std::fs::write(&path, &encoded[..])
-                .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+            std::fs::write(&path, &encoded[..]).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
             stages.save_ms += ms(t.elapsed());
         }
     }
@@ -53,15 +52,9 @@ pub(super) fn run(
 }
 
 /// Resamples packed RGB8 pixels to `w × h` with the chosen filter (convolution, as Pillow does).
-pub fn resample(
-    resizer: &mut Resizer,
-    px: &Pixels,
-    w: u32,
-    h: u32,
-    filter: Filter,
-) -> Result<Vec<u8>, String> {
-    let src = ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3)
-        .map_err(|e| format!("bad source image: {e}"))?;
+pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filter) -> Result<Vec<u8>, String> {
+    let src =
+        ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3).map_err(|e| format!("bad source image: {e}"))?;
     let mut dst = Image::new(w, h, PixelType::U8x3);
     let alg = match filter {
         Filter::Nearest => ResizeAlg::Nearest,

@@ -15,15 +15,9 @@ pub fn runner() -> assert_cmd::Command {
 
 /// The one results folder a run wrote under `out`.
 pub fn results_dir(out: &Path) -> PathBuf {
-    let exp: Vec<_> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let exp: Vec<_> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(exp.len(), 1, "one experiment folder: {exp:?}");
-    let runs: Vec<_> = std::fs::read_dir(&exp[0])
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let runs: Vec<_> = std::fs::read_dir(&exp[0]).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(runs.len(), 1, "one run folder: {runs:?}");
     runs[0].clone()
 }

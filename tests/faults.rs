@@ -1,0 +1,345 @@
+//! What real machines and users do to a long run: killed workers, stuck tasks, interrupts,
+//! resume, hostile images. After each run the process table must hold no runner process.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// These tests look at the whole process table: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_runner"))
+}
+
+/// (pid, ppid, state) of every process running the runner binary.
+fn runner_processes() -> Vec<(i32, i32, char)> {
+    let me = bin().canonicalize().unwrap();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let exe = std::fs::read_link(e.path().join("exe")).ok();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // Zombies have no exe link; match them by name.
+        let is_runner = exe.as_ref().is_some_and(|x| *x == me) || stat.contains("(runner)");
+        if !is_runner {
+            continue;
+        }
+        let after = stat
+            .rsplit_once(')')
+            .map(|(_, s)| s.trim().to_string())
+            .unwrap_or_default();
+        let mut f = after.split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        out.push((pid, ppid, state));
+    }
+    out
+}
+
+fn assert_no_runner_left() {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = runner_processes();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "runner processes left behind (pid, ppid, state): {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Worker processes: runner processes whose parent's parent is `top`.
+fn workers_of(top: i32) -> Vec<i32> {
+    let all = runner_processes();
+    let reps: Vec<i32> = all.iter().filter(|p| p.1 == top).map(|p| p.0).collect();
+    all.iter()
+        .filter(|p| reps.contains(&p.1) && p.2 != 'Z')
+        .map(|p| p.0)
+        .collect()
+}
+
+fn spawn(file: &std::path::Path, extra: &[&str]) -> Child {
+    Command::new(bin())
+        .arg(file)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn sleep_experiment(
+    out: &std::path::Path,
+    executor: &str,
+    sleep_ms: u64,
+    extra: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    experiment(&format!(
+        "name = \"f\"\nworkload = \"sleep\"\nexecutor = \"{executor}\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
+         warmup = 0\n[sleep]\nms = {sleep_ms}\n[output]\ndir = \"{}\"\n{extra}",
+        out.display()
+    ))
+}
+
+#[test]
+fn a_killed_worker_fails_only_its_task_and_is_replaced() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = sleep_experiment(out.path(), "process", 400, "");
+    let child = spawn(&file, &[]);
+    let top = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let victim = loop {
+        let w = workers_of(top);
+        if w.len() == 2 {
+            break w[0];
+        }
+        assert!(Instant::now() < deadline, "workers never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(150)); // mid-task
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = results_dir(out.path());
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 3, "every repetition has its row");
+    let hit = &runs[0];
+    assert_eq!((num(hit, "tasks_ok"), num(hit, "tasks_failed")), (5.0, 1.0), "{hit:?}");
+    assert_eq!(
+        (num(hit, "workers_started"), num(hit, "workers_lost")),
+        (3.0, 1.0),
+        "{hit:?}"
+    );
+    assert!(
+        runs[1..].iter().all(|r| r["tasks_ok"] == "6"),
+        "later repetitions are whole"
+    );
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    let failed: Vec<_> = tasks.iter().filter(|t| t["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["error"].contains("SIGKILL"), "{:?}", failed[0]);
+    assert_no_runner_left();
+}
+
+#[test]
+fn a_stuck_task_in_the_process_pool_is_failed_and_its_worker_replaced() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = sleep_experiment(out.path(), "process", 2000, "[limits]\ntask_timeout_s = 0.2\n");
+    let start = Instant::now();
+    let output = spawn(&file, &[]).wait_with_output().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "timeouts cut the run short: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(3));
+    let tasks = read_csv(&results_dir(out.path()).join("tasks.csv"));
+    assert_eq!(tasks.len(), 18);
+    assert!(
+        tasks.iter().all(|t| t["error"].contains("timed out after 0.200 s")),
+        "{:?}",
+        tasks[0]
+    );
+    assert_no_runner_left();
+}
+
+#[test]
+fn a_stuck_thread_task_stops_its_repetition_and_the_run_goes_on() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = sleep_experiment(out.path(), "thread", 5000, "[limits]\ntask_timeout_s = 0.3\n");
+    let start = Instant::now();
+    let output = spawn(&file, &[]).wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(8), "{:?}", start.elapsed());
+    assert_eq!(output.status.code(), Some(3));
+    let runs = read_csv(&results_dir(out.path()).join("runs.csv"));
+    assert_eq!(runs.len(), 3);
+    assert!(
+        runs.iter().all(|r| r["error"].contains("timed out after 0.300 s")),
+        "{:?}",
+        runs[0]
+    );
+    assert_no_runner_left();
+}
+
+#[test]
+fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = sleep_experiment(out.path(), "process", 150, "");
+    let child = spawn(&file, &[]);
+    std::thread::sleep(Duration::from_millis(700)); // inside the second repetition
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "says how to resume: {stderr}");
+    assert_no_runner_left();
+    let dir = results_dir(out.path());
+    let first = read_csv(&dir.join("runs.csv"));
+    assert!(
+        !first.is_empty() && first.len() < 3,
+        "stopped early with whole rows: {}",
+        first.len()
+    );
+    assert!(first.iter().all(|r| r["tasks_ok"] == "6" && r["error"].is_empty()));
+
+    Command::new(bin())
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 3);
+    let mut reps: Vec<&str> = runs.iter().map(|r| r["rep"].as_str()).collect();
+    reps.sort();
+    assert_eq!(reps, ["0", "1", "2"], "each repetition once");
+    assert_eq!(&runs[..first.len()], &first[..], "finished rows untouched");
+    assert_eq!(read_csv(&dir.join("tasks.csv")).len(), 18, "no task listed twice");
+    assert_no_runner_left();
+
+    // Nothing left to run: resuming again changes nothing.
+    let again = Command::new(bin())
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(read_csv(&dir.join("runs.csv")).len(), 3);
+}
+
+#[test]
+fn sigterm_stops_at_once_and_reaps_everything() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = sleep_experiment(out.path(), "process", 3000, "");
+    let child = spawn(&file, &[]);
+    let top = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while workers_of(top).len() < 2 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let start = Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(top), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_no_runner_left();
+}
+
+#[test]
+fn resume_refuses_a_changed_experiment_unless_forced() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = sleep_experiment(out.path(), "thread", 1, "");
+    assert!(Command::new(bin()).arg(&file).output().unwrap().status.success());
+    let dir = results_dir(out.path());
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("repetitions = 3", "repetitions = 4");
+    std::fs::write(&file, text).unwrap();
+    let refused = Command::new(bin())
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert_eq!(read_csv(&dir.join("runs.csv")).len(), 3);
+    let forced = Command::new(bin())
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+    assert_eq!(read_csv(&dir.join("runs.csv")).len(), 4, "only the new repetition ran");
+}
+
+#[test]
+fn hostile_images_fail_their_tasks_with_reasons_and_the_run_goes_on() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment(&format!(
+        "name = \"h\"\nworkload = \"resize\"\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\nsets = 12\n\
+         repetitions = 1\nwarmup = 0\n[images]\nfolders = [\"../bad\"]\nnoise = false\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let bad = d.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    let good = std::fs::read(project().join("assets/low-res/low-res-1.jpg")).unwrap();
+    std::fs::write(bad.join("good.jpg"), &good).unwrap();
+    std::fs::write(bad.join("zero.jpg"), b"").unwrap();
+    std::fs::write(bad.join("truncated.jpg"), &good[..good.len() / 3]).unwrap();
+    std::fs::write(bad.join("text.webp"), b"not an image at all").unwrap();
+    let png = std::fs::read(project().join("assets/mixed-formats/mixed-2.png")).unwrap();
+    let mut corrupt = png.clone();
+    for b in corrupt.iter_mut().skip(200).take(5000) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(bad.join("corrupt.png"), &corrupt).unwrap();
+    std::fs::write(bad.join(".._..escape.jpg"), &good).unwrap();
+    let output = Command::new(bin()).arg(&file).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = results_dir(out.path());
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    assert_eq!(tasks.len(), 24, "every task has its row");
+    for t in &tasks {
+        let reason = &t["error"];
+        match t["image"].as_str() {
+            "good.jpg" | ".._..escape.jpg" => assert_eq!(t["status"], "ok", "{t:?}"),
+            "zero.jpg" => assert!(reason.contains("empty file"), "{t:?}"),
+            "text.webp" => assert!(reason.contains("not a supported image format"), "{t:?}"),
+            "truncated.jpg" | "corrupt.png" => {
+                assert!(!reason.is_empty() && reason.contains(t["image"].as_str()), "{t:?}")
+            }
+            other => panic!("unexpected image {other}"),
+        }
+    }
+    // Outputs stay inside the output folder.
+    for cell in std::fs::read_dir(dir.join("images")).unwrap().flatten() {
+        for f in std::fs::read_dir(cell.path()).unwrap().flatten() {
+            assert!(!f.file_name().to_string_lossy().starts_with('.'), "{:?}", f.path());
+        }
+    }
+    assert!(!d.path().join("escape.jpg").exists());
+    let log = std::fs::read_to_string(dir.join("run.log")).unwrap();
+    assert!(log.contains("zero.jpg [bad]: FAILED: ") && log.contains(": ok "));
+    assert_no_runner_left();
+}
