@@ -25,6 +25,7 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_TASKS_FAILED: i32 = 3;
+pub const EXIT_REGRESSION: i32 = 4;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// A mistake in what the user asked for (exit 2), as opposed to a failure to carry it out.
@@ -45,6 +46,35 @@ pub fn main(cli: Cli) -> Result<i32> {
         Some(Command::Run(args)) => run(args),
         Some(Command::Plan(args)) => plan(args),
         Some(Command::Validate(args)) => validate(args),
+        Some(Command::Report { dir }) => {
+            let title = dir
+                .parent()
+                .and_then(|p| p.file_name())
+                .map_or("results".into(), |n| n.to_string_lossy().into_owned());
+            for f in
+                crate::report::write_report(&dir, &title).with_context(|| format!("reporting on {}", dir.display()))?
+            {
+                println!("{}", f.display());
+            }
+            Ok(EXIT_OK)
+        }
+        Some(Command::Compare { old, new, threshold }) => {
+            let read = |d: &PathBuf| read_runs(d).with_context(|| format!("reading {}", d.display()));
+            let changes = crate::report::compare(&read(&old)?, &read(&new)?);
+            if changes.is_empty() {
+                return Err(UsageError("the two results folders have no cell in common".into()).into());
+            }
+            print!("{}", crate::report::compare_markdown(&changes, threshold));
+            let regressions = changes
+                .iter()
+                .filter(|c| crate::report::is_regression(c, threshold))
+                .count();
+            if regressions > 0 {
+                eprintln!("runner: {regressions} cell(s) slower by more than {threshold} %");
+                return Ok(EXIT_REGRESSION);
+            }
+            Ok(EXIT_OK)
+        }
         None => run(cli.run),
     }
 }
@@ -150,9 +180,9 @@ fn run(args: RunArgs) -> Result<i32> {
         std::fs::write(dir.join("experiment.toml"), &exp.text)
             .with_context(|| format!("cannot write into {}", dir.display()))?;
     }
-    let meta_json =
-        |end: Option<SystemTime>| crate::app::meta_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end);
-    std::fs::write(dir.join("meta.json"), meta_json(None))
+    let env_json =
+        |end: Option<SystemTime>| crate::app::env_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end);
+    std::fs::write(dir.join("env.json"), env_json(None))
         .with_context(|| format!("cannot write into {}", dir.display()))?;
 
     let base = Context {
@@ -161,6 +191,8 @@ fn run(args: RunArgs) -> Result<i32> {
         intra_op_threads: 1,
         spin_iterations: exp.spin_iterations,
         sleep: exp.sleep,
+        alloc_bytes: exp.alloc_mib << 20,
+        alloc_hold: exp.alloc_hold,
         max_pixels: exp.images.max_pixels,
         out_dir: None,
     };
@@ -169,6 +201,7 @@ fn run(args: RunArgs) -> Result<i32> {
         images_root: exp.resize.save.then(|| dir.join("images")),
         task_timeout: exp.task_timeout,
         repetition_timeout: exp.repetition_timeout,
+        wait_for_idle: exp.wait_for_idle,
     };
     let meta = RunMeta {
         experiment: exp.name.clone(),
@@ -202,12 +235,21 @@ fn run(args: RunArgs) -> Result<i32> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    std::fs::write(dir.join("meta.json"), meta_json(Some(SystemTime::now())))?;
+    std::fs::write(dir.join("env.json"), env_json(Some(SystemTime::now())))?;
 
     let rows: Vec<RunRow> = previous.into_iter().chain(new_rows).collect();
-    let summary = table(&summarize(&rows));
-    std::fs::write(dir.join("summary.txt"), &summary)?;
-    print!("{summary}");
+    print!("{}", table(&summarize(&rows)));
+    let noisy = rows.iter().filter(|r| r.noisy).count();
+    if noisy > 0 {
+        eprintln!(
+            "runner: warning: in {noisy} repetition(s) other processes used more than {:.0} % of the machine (column other_cpu_s); \
+             consider wait_for_idle_s or a quieter machine",
+            crate::sink::NOISY_SHARE * 100.0
+        );
+    }
+    if let Err(e) = crate::report::write_report(&dir, &exp.name) {
+        eprintln!("runner: warning: the report could not be written: {e:#}");
+    }
     println!("results: {}", dir.display());
     if interrupt::stop_requested() {
         eprintln!(
@@ -345,7 +387,7 @@ pub fn timestamp(t: SystemTime) -> String {
     )
 }
 
-fn meta_json(
+fn env_json(
     exp: &Experiment,
     args: &RunArgs,
     ort: Option<&(ort_lib::Found, String)>,
@@ -358,9 +400,11 @@ fn meta_json(
     sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
     let v = serde_json::json!({
         "runner_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": env!("RUNNER_GIT_COMMIT"),
         "command_line": std::env::args().collect::<Vec<_>>(),
         "experiment_file": exp.file,
         "experiment_sha256": exp.sha256,
+        "experiment_text": exp.text,
         "seed": exp.seed,
         "start_utc": timestamp(start),
         "end_utc": end.map(timestamp),

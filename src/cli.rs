@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Exit codes: 0 every task ran; 1 the run could not start or continue (environment, I/O);
 /// 2 bad experiment file or command line; 3 the run finished but some tasks failed;
-/// 130 interrupted.
+/// 4 `compare` found a regression; 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -27,6 +27,19 @@ pub enum Command {
     Plan(CheckArgs),
     /// Check an experiment file, and run nothing.
     Validate(CheckArgs),
+    /// Write summary.md and SVG charts for a results folder.
+    Report {
+        /// A results folder (results/<experiment>/<timestamp>).
+        dir: PathBuf,
+    },
+    /// Compare median throughput per cell between two results folders.
+    Compare {
+        old: PathBuf,
+        new: PathBuf,
+        /// Exit with code 4 when a cell is slower by more than this many percent (interval included).
+        #[arg(long, default_value_t = 5.0)]
+        threshold: f64,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]

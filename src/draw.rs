@@ -39,6 +39,7 @@ pub enum TaskKind {
     Classify,
     Spin,
     Sleep,
+    Alloc,
 }
 
 impl TaskKind {
@@ -48,6 +49,7 @@ impl TaskKind {
             TaskKind::Classify => "classify",
             TaskKind::Spin => "spin",
             TaskKind::Sleep => "sleep",
+            TaskKind::Alloc => "alloc",
         }
     }
 }
@@ -133,6 +135,7 @@ pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &I
         WorkloadKind::Mixed => &[TaskKind::Resize, TaskKind::Classify],
         WorkloadKind::Spin => &[TaskKind::Spin],
         WorkloadKind::Sleep => &[TaskKind::Sleep],
+        WorkloadKind::Alloc => &[TaskKind::Alloc],
     };
     let mut tasks: Vec<(TaskKind, Input)> = inputs
         .into_iter()

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::draw::{Rep, Task};
 use crate::executor::{describe_status, executor, Job, PoolStats, TaskEvent};
 use crate::interrupt;
-use crate::measure::{peak_rss_kib, reset_peak_rss, thread_count, Usage};
+use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, thread_count, Usage};
 use crate::plan::{Cell, ExecutorKind};
 use crate::workload::{Context, TaskRecord};
 
@@ -52,6 +52,8 @@ impl RepMeasure {
 pub struct RepResult {
     pub measure: Option<RepMeasure>,
     pub error: Option<String>,
+    /// CPU seconds other processes used on the machine while the repetition ran.
+    pub other_cpu_s: Option<f64>,
 }
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
@@ -78,6 +80,25 @@ pub struct Forked {
     pub task_timeout: Option<Duration>,
     /// A repetition running longer is killed.
     pub repetition_timeout: Option<Duration>,
+    /// Before each repetition, wait up to this long for other processes to go quiet.
+    pub wait_for_idle: Option<Duration>,
+}
+
+/// Waits until other processes use under 5 % of the machine over a 200 ms window, or `limit`.
+fn wait_for_idle(limit: Duration) {
+    let start = Instant::now();
+    let window = Duration::from_millis(200);
+    let capacity = window.as_secs_f64() * crate::measure::cores() as f64;
+    while start.elapsed() < limit {
+        let (a, me) = (machine_busy_s(), Usage::of_self());
+        std::thread::sleep(window);
+        let ours = Usage::of_self().since(me).cpu_s();
+        match a.zip(machine_busy_s()) {
+            Some((a, b)) if (b - a - ours) / capacity < 0.05 => return,
+            Some(_) => {}
+            None => return,
+        }
+    }
 }
 
 impl RepRunner for Forked {
@@ -85,6 +106,7 @@ impl RepRunner for Forked {
         let fail = |e: String| RepResult {
             measure: None,
             error: Some(e),
+            other_cpu_s: None,
         };
         let mut ctx = self.base.clone();
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
@@ -111,8 +133,12 @@ impl RepRunner for Forked {
             Ok(p) => p,
             Err(e) => return fail(format!("pipe failed: {e}")),
         };
+        if let Some(limit) = self.wait_for_idle {
+            wait_for_idle(limit);
+        }
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
+        let (busy_before, me_before) = (machine_busy_s(), Usage::of_self());
         // SAFETY: the orchestrator is single-threaded (checked above).
         match unsafe { fork() } {
             Err(e) => fail(format!("fork failed: {e}")),
@@ -144,10 +170,16 @@ impl RepRunner for Forked {
                 // Whatever happened, nothing of this repetition may outlive it.
                 let _ = killpg(child, Signal::SIGKILL);
                 let mut status = 0;
-                // SAFETY: waitpid writes only the status.
-                unsafe { libc::waitpid(child.as_raw(), &mut status, 0) };
+                // SAFETY: wait4 writes only the status and the usage.
+                let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+                unsafe { libc::wait4(child.as_raw(), &mut status, 0, &mut ru) };
                 reap_orphans();
-                finish(result, status)
+                let mut result = finish(result, status);
+                // Other processes' CPU: the machine's busy time minus the repetition's whole
+                // process tree (wait4 counts its reaped workers) and this orchestrator's own.
+                let ours = Usage::from_rusage(&ru).cpu_s() + Usage::of_self().since(me_before).cpu_s();
+                result.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
+                result
             }
         }
     }
@@ -190,6 +222,7 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
                 return RepResult {
                     measure: result.measure,
                     error: killed,
+                    other_cpu_s: None,
                 };
             }
         }
@@ -201,6 +234,7 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
                 return RepResult {
                     measure: None,
                     error: Some(format!("poll failed: {e}")),
+                    other_cpu_s: None,
                 }
             }
         }
@@ -212,6 +246,7 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
                 return RepResult {
                     measure: None,
                     error: Some(format!("reading the repetition's results: {e}")),
+                    other_cpu_s: None,
                 }
             }
         };

@@ -21,6 +21,8 @@ pub enum WorkloadKind {
     Spin,
     /// Pure waiting, like I/O.
     Sleep,
+    /// Memory calibration: allocate and touch a known amount, hold it, free it.
+    Alloc,
 }
 
 impl WorkloadKind {
@@ -37,6 +39,7 @@ impl WorkloadKind {
             Self::Mixed => "mixed",
             Self::Spin => "spin",
             Self::Sleep => "sleep",
+            Self::Alloc => "alloc",
         }
     }
 }

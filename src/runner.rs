@@ -6,8 +6,10 @@ use crate::draw::{draw, Rep};
 use crate::isolate::RepRunner;
 use crate::plan::Cell;
 use crate::sink::{RunMeta, RunRow, Sink, TaskRow};
-use crate::spec::Experiment;
+use crate::spec::{Experiment, Order};
 use crate::workload::TaskRecord;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Where the run is, for a progress display.
 pub struct Progress<'a> {
@@ -18,13 +20,35 @@ pub struct Progress<'a> {
     pub total: usize,
 }
 
-/// Warm-ups first, then the measured repetitions, for each cell in turn.
+/// The (cell, repetition) pairs in the experiment's order. A cell's warm-ups come before its
+/// measured repetitions; in interleaved and random order every warm-up runs first.
 pub fn schedule(exp: &Experiment, cells: &[Cell]) -> Vec<(Cell, Rep)> {
-    let reps: Vec<Rep> = (0..exp.warmup)
-        .map(|index| Rep { warmup: true, index })
-        .chain((0..exp.repetitions.get()).map(|index| Rep { warmup: false, index }))
-        .collect();
-    cells.iter().flat_map(|c| reps.iter().map(move |r| (*c, *r))).collect()
+    let (w, n) = (exp.warmup, exp.repetitions.get());
+    let warmups = move |c: &Cell| {
+        let c = *c;
+        (0..w).map(move |index| (c, Rep { warmup: true, index }))
+    };
+    let measured = move |c: &Cell| {
+        let c = *c;
+        (0..n).map(move |index| (c, Rep { warmup: false, index }))
+    };
+    match exp.order {
+        Order::Cells => cells.iter().flat_map(|c| warmups(c).chain(measured(c))).collect(),
+        Order::Interleaved => {
+            let mut out: Vec<(Cell, Rep)> = cells.iter().flat_map(warmups).collect();
+            out.extend((0..n).flat_map(|index| cells.iter().map(move |c| (*c, Rep { warmup: false, index }))));
+            out
+        }
+        Order::Random => {
+            let mut rest: Vec<(Cell, Rep)> = cells.iter().flat_map(measured).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(exp.seed);
+            rng.set_stream(u64::MAX); // apart from every repetition's draws
+            for i in (1..rest.len()).rev() {
+                rest.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+            }
+            cells.iter().flat_map(warmups).chain(rest).collect()
+        }
+    }
 }
 
 /// Runs the schedule; stops early (keeping every row written) when `stop` says so.
@@ -134,11 +158,13 @@ mod tests {
                 RepResult {
                     measure: None,
                     error: Some("the repetition process killed by signal 9 (SIGKILL)".into()),
+                    other_cpu_s: None,
                 }
             } else {
                 RepResult {
                     measure: Some(measure),
                     error: None,
+                    other_cpu_s: None,
                 }
             }
         }
@@ -228,6 +254,35 @@ mod tests {
             mock.seen[&(ExecutorKind::Thread, rep(1))]
         );
         assert!(cells.iter().all(|c| c.workload == WorkloadKind::Resize));
+    }
+
+    #[test]
+    fn orders_cover_the_same_pairs_with_warmups_first() {
+        let mut exp = experiment();
+        let cells = expand(&exp.axes, &exp.exclude);
+        let by_cells = schedule(&exp, &cells);
+        exp.order = Order::Interleaved;
+        let inter = schedule(&exp, &cells);
+        exp.order = Order::Random;
+        let random = schedule(&exp, &cells);
+        assert_eq!(random, schedule(&exp, &cells), "seeded");
+        for s in [&by_cells, &inter, &random] {
+            let mut sorted = s.clone();
+            sorted.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
+            let mut want = by_cells.clone();
+            want.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
+            assert_eq!(sorted, want);
+        }
+        assert!(
+            by_cells[0].1.warmup && !by_cells[1].1.warmup && by_cells[4].1.warmup,
+            "each cell's warm-up first"
+        );
+        for s in [&inter, &random] {
+            assert!(s[..3].iter().all(|(_, r)| r.warmup), "all warm-ups first");
+        }
+        assert_eq!(inter[3].0, cells[0]);
+        assert_eq!(inter[4].0, cells[1], "interleaved: one repetition of each cell in turn");
+        assert_ne!(random, inter);
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use predicates::str::contains;
+use sha2::Digest;
 
 #[test]
 fn smoke_runs_every_executor_and_writes_whole_rows() {
@@ -71,7 +72,32 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
         .unwrap()
         .count();
     assert!(saved >= 2 * 3, "resized images are saved: {saved}");
-    assert!(dir.join("meta.json").exists() && dir.join("experiment.toml").exists());
+    assert!(dir.join("experiment.toml").exists() && dir.join("summary.md").exists());
+    assert!(dir.join("throughput-resize.svg").exists() && dir.join("cost-resize.svg").exists());
+    for r in &runs {
+        assert!(num(r, "pss_mib") > 1.0 && num(r, "other_cpu_s") >= 0.0, "{r:?}");
+        assert!(r["noisy"] == "true" || r["noisy"] == "false");
+    }
+    let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();
+    assert!(env["cores"].as_u64().unwrap() >= 1);
+    assert!(env["memory_total_bytes"].as_u64().unwrap() > 0);
+    for key in [
+        "git_commit",
+        "runner_version",
+        "kernel",
+        "os",
+        "start_utc",
+        "end_utc",
+        "experiment_text",
+    ] {
+        assert!(env[key].is_string(), "env.json {key}: {}", env[key]);
+    }
+    let text = std::fs::read(project().join("experiments/smoke.toml")).unwrap();
+    assert_eq!(
+        env["experiment_sha256"].as_str().unwrap(),
+        runner::spec::hex(&sha2::Sha256::digest(&text))
+    );
+    assert!(env["command_line"].as_array().unwrap().len() >= 2);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use nix::unistd::{fork, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 
 use super::{run_task, Executor, Job, PoolStats, TaskEvent};
-use crate::measure::{thread_count, Usage};
+use crate::measure::{pss_kib, thread_count, Usage};
 use crate::workload::{TaskRecord, Worker};
 
 pub struct ForkPool;
@@ -110,6 +110,12 @@ impl Executor for ForkPool {
             }
         }
         pool.stats.task_phase_s = phase.elapsed().as_secs_f64();
+        pool.stats.pss_kib = pss_kib(None).unwrap_or(0)
+            + pool
+                .slots
+                .iter()
+                .filter_map(|s| pss_kib(Some(s.pid.as_raw())))
+                .sum::<u64>();
         let t = Instant::now();
         pool.shutdown();
         pool.stats.shutdown_s = t.elapsed().as_secs_f64();
@@ -221,6 +227,7 @@ impl Pool {
                     if let (Some(start), Some((_, sent))) = (phase, slot.busy) {
                         // Queueing happens here, in the parent: until the task was sent.
                         rec.wait_ms = sent.saturating_duration_since(start).as_secs_f64() * 1e3;
+                        rec.ipc_ms = (sent.elapsed().as_secs_f64() * 1e3 - rec.ms).max(0.0);
                     }
                     slot.busy = None;
                     finished += 1;

@@ -42,6 +42,8 @@ pub struct PoolStats {
     pub children_peak_kib: u64,
     pub workers_started: usize,
     pub workers_lost: usize,
+    /// PSS summed over the pool's processes at the end of the task phase, KiB.
+    pub pss_kib: u64,
 }
 
 /// What an executor reports, on the calling thread, while it runs.

@@ -18,6 +18,7 @@ impl Executor for Sequential {
             on_event(TaskEvent::Finished(run_task(&mut worker, &job.ctx, task, phase)));
         }
         let task_phase_s = phase.elapsed().as_secs_f64();
+        let pss_kib = crate::measure::pss_kib(None).unwrap_or(0);
         let session_s = worker.session_s;
         let t = Instant::now();
         drop(worker);
@@ -27,6 +28,7 @@ impl Executor for Sequential {
             shutdown_s: t.elapsed().as_secs_f64(),
             session_s,
             workers_started: 1,
+            pss_kib,
             ..PoolStats::default()
         })
     }

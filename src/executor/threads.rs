@@ -56,6 +56,7 @@ impl Executor for Threads {
             on_event(event);
         }
         let task_phase_s = phase.elapsed().as_secs_f64();
+        let pss_kib = crate::measure::pss_kib(None).unwrap_or(0);
 
         let t = Instant::now();
         drop(pool);
@@ -74,6 +75,7 @@ impl Executor for Threads {
             shutdown_s: t.elapsed().as_secs_f64(),
             session_s,
             workers_started: job.workers,
+            pss_kib,
             ..PoolStats::default()
         })
     }

@@ -44,3 +44,48 @@ mod tests {
         assert!(peak_rss_kib().unwrap() < after);
     }
 }
+
+/// Busy CPU seconds of the whole machine since boot (user, nice, system, irq, softirq, steal
+/// from `/proc/stat`), at jiffy resolution.
+pub fn machine_busy_s() -> Option<f64> {
+    let s = fs::read_to_string("/proc/stat").ok()?;
+    let line = s.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7).unwrap_or(&0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(busy as f64 / hz)
+}
+
+/// Proportional set size of a process (this one for `None`), KiB: shared pages split among the
+/// processes that map them, so a pool's PSS adds up to what it really occupies.
+pub fn pss_kib(pid: Option<i32>) -> Option<u64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/smaps_rollup"),
+        None => "/proc/self/smaps_rollup".to_string(),
+    };
+    let s = fs::read_to_string(path).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod proc_tests {
+    use super::*;
+
+    #[test]
+    fn machine_busy_time_grows_and_pss_is_read() {
+        let a = machine_busy_s().unwrap();
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        assert!(machine_busy_s().unwrap() - a >= 0.05);
+        let pss = pss_kib(None).unwrap();
+        assert!(pss > 100, "{pss}");
+        assert!(pss_kib(Some(1 << 30)).is_none());
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use linux::{peak_rss_kib, reset_peak_rss, thread_count};
+pub use linux::{machine_busy_s, peak_rss_kib, pss_kib, reset_peak_rss, thread_count};
 
 /// CPU seconds and peak resident memory of a process (or of reaped children).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

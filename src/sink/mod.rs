@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use rows::{RunMeta, RunRow, TaskRow};
+pub use rows::{RunMeta, RunRow, TaskRow, NOISY_SHARE};
 
 /// Receives rows as they are measured.
 pub trait Sink {

@@ -8,6 +8,9 @@ use crate::measure::percentile;
 use crate::plan::Cell;
 use crate::workload::{Stages, TaskRecord};
 
+/// Above this share of the machine used by other processes, a repetition is `noisy`.
+pub const NOISY_SHARE: f64 = 0.10;
+
 /// Facts shared by every row of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunMeta {
@@ -44,11 +47,15 @@ pub struct RunRow {
     pub cpu_util_pct: f64,
     pub peak_rss_mib: f64,
     pub parent_peak_rss_mib: f64,
+    /// PSS summed over the pool's processes at the end of the task phase (shared pages split).
+    pub pss_mib: f64,
     pub workers_started: usize,
     pub workers_lost: usize,
     pub task_p50_ms: Option<f64>,
     pub task_p95_ms: Option<f64>,
     pub wait_p50_ms: Option<f64>,
+    /// Process pool: summed dispatch and IPC time beyond the tasks' own time.
+    pub ipc_ms: f64,
     pub resize_tasks_ok: usize,
     pub resize_task_ms: f64,
     pub classify_tasks_ok: usize,
@@ -59,6 +66,10 @@ pub struct RunRow {
     pub save_ms: f64,
     pub preprocess_ms: f64,
     pub inference_ms: f64,
+    /// CPU seconds other processes used during the repetition (from /proc/stat).
+    pub other_cpu_s: Option<f64>,
+    /// Other processes used more than 10 % of the machine during the repetition.
+    pub noisy: bool,
     pub cores: usize,
     pub oversubscribed: bool,
     pub model_sha256: Option<String>,
@@ -122,11 +133,13 @@ impl RunRow {
             },
             peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
             parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
+            pss_mib: round(m.pool.pss_kib as f64 / 1024.0, 2),
             workers_started: m.pool.workers_started,
             workers_lost: m.pool.workers_lost,
             task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),
             task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
             wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
+            ipc_ms: round(ok.iter().map(|t| t.ipc_ms).sum::<f64>(), 3),
             resize_tasks_ok: count_of(TaskKind::Resize),
             resize_task_ms: round(ms_of(TaskKind::Resize), 3),
             classify_tasks_ok: count_of(TaskKind::Classify),
@@ -137,6 +150,10 @@ impl RunRow {
             save_ms: round(stages.save_ms, 3),
             preprocess_ms: round(stages.preprocess_ms, 3),
             inference_ms: round(stages.inference_ms, 3),
+            other_cpu_s: result.other_cpu_s.map(|v| round(v, 3)),
+            noisy: result
+                .other_cpu_s
+                .is_some_and(|o| m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64),
             cores: meta.cores,
             oversubscribed: cell.compute_threads() > meta.cores,
             model_sha256: if cell.workload.uses_model() {
@@ -162,6 +179,7 @@ pub struct TaskRow {
     pub status: String,
     pub ms: f64,
     pub wait_ms: f64,
+    pub ipc_ms: f64,
     pub worker: Option<usize>,
     pub decode_ms: f64,
     pub resize_ms: f64,
@@ -189,6 +207,7 @@ impl TaskRow {
             status: if t.ok() { "ok" } else { "failed" }.to_string(),
             ms: round(t.ms, 3),
             wait_ms: round(t.wait_ms, 3),
+            ipc_ms: round(t.ipc_ms, 3),
             worker: (t.worker != usize::MAX).then_some(t.worker),
             decode_ms: round(s.decode_ms, 3),
             resize_ms: round(s.resize_ms, 3),

@@ -34,9 +34,27 @@ pub struct Experiment {
     pub classify: ClassifySettings,
     pub spin_iterations: u64,
     pub sleep: Duration,
+    /// Alloc tasks: MiB each allocates and touches, and how long it holds them.
+    pub alloc_mib: usize,
+    pub alloc_hold: Duration,
     pub output_dir: PathBuf,
     pub task_timeout: Option<Duration>,
     pub repetition_timeout: Option<Duration>,
+    pub order: Order,
+    /// Before each repetition, wait up to this long for the machine to be idle.
+    pub wait_for_idle: Option<Duration>,
+}
+
+/// The order repetitions run in. A cell's warm-ups always come before its measured repetitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Every repetition of a cell, then the next cell.
+    Cells,
+    /// Repetition 0 of every cell, then repetition 1 of every cell, ...: drift hits all alike.
+    Interleaved,
+    /// All (cell, repetition) pairs in a seeded random order.
+    Random,
 }
 
 /// The values each axis takes; the plan is their cartesian product.

@@ -67,6 +67,8 @@ pub struct RawExperiment {
     pub repetitions: Option<Spanned<i64>>,
     pub warmup: Option<Spanned<i64>>,
     pub seed: Option<Spanned<i64>>,
+    pub order: Option<Spanned<String>>,
+    pub wait_for_idle_s: Option<Spanned<f64>>,
     #[serde(default)]
     pub exclude: Vec<Spanned<RawExclude>>,
     #[serde(default)]
@@ -79,6 +81,8 @@ pub struct RawExperiment {
     pub spin: RawSpin,
     #[serde(default)]
     pub sleep: RawSleep,
+    #[serde(default)]
+    pub alloc: RawAlloc,
     #[serde(default)]
     pub output: RawOutput,
     #[serde(default)]
@@ -136,6 +140,13 @@ pub struct RawSpin {
 #[serde(deny_unknown_fields)]
 pub struct RawSleep {
     pub ms: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlloc {
+    pub mib: Option<Spanned<i64>>,
+    pub hold_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -222,8 +222,52 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             "must be at most 60000",
         );
     }
+    let alloc_mib = raw
+        .alloc
+        .mib
+        .as_ref()
+        .map(|v| cx.non_negative("alloc.mib", v))
+        .transpose()?
+        .unwrap_or(64);
+    if alloc_mib > 16384 {
+        return cx.err(
+            "alloc.mib",
+            raw.alloc.mib.as_ref().map(|v| v.span()),
+            "must be at most 16384",
+        );
+    }
+    let alloc_hold_ms = raw
+        .alloc
+        .hold_ms
+        .as_ref()
+        .map(|v| cx.non_negative("alloc.hold_ms", v))
+        .transpose()?
+        .unwrap_or(50);
+    if alloc_hold_ms > 60_000 {
+        return cx.err(
+            "alloc.hold_ms",
+            raw.alloc.hold_ms.as_ref().map(|v| v.span()),
+            "must be at most 60000",
+        );
+    }
     let task_timeout = seconds(&cx, "limits.task_timeout_s", &raw.limits.task_timeout_s)?;
     let repetition_timeout = seconds(&cx, "limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?;
+    let wait_for_idle = seconds(&cx, "wait_for_idle_s", &raw.wait_for_idle_s)?;
+    let order = match &raw.order {
+        None => Order::Cells,
+        Some(v) => match v.get_ref().as_str() {
+            "cells" => Order::Cells,
+            "interleaved" => Order::Interleaved,
+            "random" => Order::Random,
+            other => {
+                return cx.err(
+                    "order",
+                    Some(v.span()),
+                    format!("unknown order `{other}`; expected cells, interleaved or random"),
+                )
+            }
+        },
+    };
 
     Ok(Experiment {
         name: raw.name.clone(),
@@ -240,9 +284,13 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         classify,
         spin_iterations,
         sleep: Duration::from_millis(sleep_ms),
+        alloc_mib: alloc_mib as usize,
+        alloc_hold: Duration::from_millis(alloc_hold_ms),
         output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or("../results")),
         task_timeout,
         repetition_timeout,
+        order,
+        wait_for_idle,
         file,
     })
 }

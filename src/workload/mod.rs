@@ -27,6 +27,9 @@ pub struct Context {
     pub intra_op_threads: usize,
     pub spin_iterations: u64,
     pub sleep: Duration,
+    /// Alloc tasks: bytes to allocate and touch, and how long to hold them.
+    pub alloc_bytes: usize,
+    pub alloc_hold: Duration,
     pub max_pixels: u64,
     /// Where resized images are saved; `None` when saving is off.
     pub out_dir: Option<PathBuf>,
@@ -84,6 +87,9 @@ pub struct TaskRecord {
     pub ms: f64,
     /// Time from the start of the task phase until a worker started it (queueing and dispatch).
     pub wait_ms: f64,
+    /// Process pool: round trip minus the task's own time (dispatch, IPC, result decoding).
+    #[serde(default)]
+    pub ipc_ms: f64,
     pub stages: Stages,
     pub top1: Option<Top1>,
 }
@@ -104,6 +110,7 @@ impl TaskRecord {
             error: Some(error),
             ms: 0.0,
             wait_ms: 0.0,
+            ipc_ms: 0.0,
             stages: Stages::default(),
             top1: None,
         }
@@ -165,6 +172,10 @@ impl Worker {
                 std::thread::sleep(ctx.sleep);
                 Ok(())
             }
+            TaskKind::Alloc => {
+                alloc(ctx.alloc_bytes, ctx.alloc_hold);
+                Ok(())
+            }
         };
         TaskRecord {
             task: task.index,
@@ -175,10 +186,22 @@ impl Worker {
             error: result.err(),
             ms: ms(start.elapsed()),
             wait_ms: 0.0,
+            ipc_ms: 0.0,
             stages,
             top1,
         }
     }
+}
+
+/// Allocates `bytes`, writes every page so it is resident, holds it, frees it.
+pub fn alloc(bytes: usize, hold: Duration) {
+    // Zeroed memory comes lazily from the kernel: only the writes below make it resident.
+    let mut v = vec![0u8; bytes];
+    for page in v.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    std::hint::black_box(&v);
+    std::thread::sleep(hold);
 }
 
 /// A fixed count of dependent integer operations: pure CPU, no memory traffic.

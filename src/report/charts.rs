@@ -1,0 +1,222 @@
+//! SVG charts of a run: throughput against workers per executor, and CPU and memory per cell.
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use crate::summary::CellSummary;
+
+fn color(executor: &str) -> RGBColor {
+    match executor {
+        "thread" => RGBColor(31, 119, 180),
+        "process" => RGBColor(214, 39, 40),
+        _ => RGBColor(60, 60, 60),
+    }
+}
+
+type Err = Box<dyn std::error::Error>;
+/// A bar series: its name, colour, and value per cell.
+type Metric<'a> = (&'a str, RGBColor, &'a dyn Fn(&CellSummary) -> f64);
+
+/// Writes one throughput chart and one cost chart per workload; returns the files written.
+pub fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
+    let mut workloads: Vec<&str> = Vec::new();
+    for c in cells {
+        if !workloads.contains(&c.workload.as_str()) {
+            workloads.push(&c.workload);
+        }
+    }
+    let mut files = Vec::new();
+    for w in workloads {
+        let mine: Vec<&CellSummary> = cells.iter().filter(|c| c.workload == w).collect();
+        let path = dir.join(format!("throughput-{w}.svg"));
+        throughput(&path, w, &mine)?;
+        files.push(path);
+        let path = dir.join(format!("cost-{w}.svg"));
+        cost(&path, w, &mine)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// A series is one executor at one intra-op / sets setting.
+fn series_key(c: &CellSummary) -> String {
+    let mut k = c.executor.clone();
+    if let Some(t) = c.intra_op_threads {
+        k += &format!(" (intra {t})");
+    }
+    k
+}
+
+fn throughput(path: &Path, workload: &str, cells: &[&CellSummary]) -> Result<(), Err> {
+    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_workers = cells.iter().map(|c| c.workers).max().unwrap_or(1) as f64;
+    let top = cells
+        .iter()
+        .map(|c| c.throughput_tps.ci_high.max(c.throughput_tps.median))
+        .fold(0.0, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{workload}: throughput vs workers (median, 95% CI)"),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.5f64..max_workers + 0.5, 0f64..top.max(1.0))?;
+    chart
+        .configure_mesh()
+        .x_desc("workers")
+        .y_desc("tasks / s")
+        .x_labels(max_workers as usize + 1)
+        .x_label_formatter(&|x| {
+            if x.fract() == 0.0 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .draw()?;
+    let mut keys: Vec<String> = Vec::new();
+    for c in cells {
+        if !keys.contains(&series_key(c)) {
+            keys.push(series_key(c));
+        }
+    }
+    for key in keys {
+        let mut pts: Vec<&&CellSummary> = cells.iter().filter(|c| series_key(c) == key).collect();
+        pts.sort_by_key(|c| c.workers);
+        let col = color(&pts[0].executor);
+        if pts[0].executor == "sequential" {
+            let y = pts[0].throughput_tps.median;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.5, y), (max_workers + 0.5, y)],
+                    6,
+                    4,
+                    col.stroke_width(2),
+                ))?
+                .label(format!("{key} (baseline)"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+        } else {
+            let line: Vec<(f64, f64)> = pts
+                .iter()
+                .map(|c| (c.workers as f64, c.throughput_tps.median))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), col.stroke_width(2)))?
+                .label(key.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+            chart.draw_series(line.iter().map(|&(x, y)| Circle::new((x, y), 4, col.filled())))?;
+        }
+        chart.draw_series(pts.iter().map(|c| {
+            let t = &c.throughput_tps;
+            ErrorBar::new_vertical(c.workers as f64, t.ci_low, t.median, t.ci_high, col.stroke_width(1), 8)
+        }))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn short(c: &CellSummary) -> String {
+    let mut s = match c.executor.as_str() {
+        "sequential" => "seq".to_string(),
+        e => format!("{e} {}", c.workers),
+    };
+    if let Some(t) = c.intra_op_threads.filter(|&t| t > 1) {
+        s += &format!(" i{t}");
+    }
+    s
+}
+
+fn bars(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    title: &str,
+    y_desc: &str,
+    cells: &[&CellSummary],
+    values: &[Metric],
+) -> Result<(), Err> {
+    let top = cells
+        .iter()
+        .flat_map(|c| values.iter().map(|(_, _, f)| f(c)))
+        .fold(0.0, f64::max)
+        * 1.15;
+    let n = cells.len();
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0f64..n as f64, 0f64..top.max(1.0))?;
+    let labels: Vec<String> = cells.iter().map(|c| short(c)).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 1e-6 && i < labels.len() {
+                labels[i].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(y_desc)
+        .draw()?;
+    let width = 0.8 / values.len() as f64;
+    for (k, (name, col, f)) in values.iter().enumerate() {
+        let col = *col;
+        chart
+            .draw_series(cells.iter().enumerate().map(|(i, c)| {
+                let x0 = i as f64 + 0.1 + k as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width * 0.95, f(c))], col.filled())
+            }))?
+            .label(*name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
+    }
+    if values.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    Ok(())
+}
+
+fn cost(path: &Path, workload: &str, cells: &[&CellSummary]) -> Result<(), Err> {
+    let width = (160 + 70 * cells.len() as u32).max(560);
+    let root = SVGBackend::new(path, (width, 720)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (upper, lower) = root.split_vertically(360);
+    bars(
+        &upper,
+        &format!("{workload}: CPU utilisation (share of all cores, median)"),
+        "CPU %",
+        cells,
+        &[("CPU %", RGBColor(44, 160, 44), &|c| c.cpu_util_pct)],
+    )?;
+    bars(
+        &lower,
+        &format!("{workload}: memory (median)"),
+        "MiB",
+        cells,
+        &[
+            ("peak RSS, summed over processes", RGBColor(255, 127, 14), &|c| {
+                c.peak_rss_mib
+            }),
+            ("PSS at end of tasks", RGBColor(148, 103, 189), &|c| c.pss_mib),
+        ],
+    )?;
+    root.present()?;
+    Ok(())
+}

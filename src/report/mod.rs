@@ -1,0 +1,106 @@
+//! Reports on results folders: summary.md and SVG charts for one run, and a comparison of two.
+
+mod charts;
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use crate::sink::{read_runs, RunRow};
+use crate::stats::{ratio_of_medians, Ratio};
+use crate::summary::{markdown, summarize};
+
+/// Writes `summary.md` and the charts into `dir`, from its runs.csv; returns the files.
+pub fn write_report(dir: &Path, title: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let rows = read_runs(dir)?;
+    let cells = summarize(&rows);
+    let mut files = vec![dir.join("summary.md")];
+    std::fs::write(&files[0], markdown(title, &cells))?;
+    files.extend(charts::write_all(dir, &cells).map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))?);
+    Ok(files)
+}
+
+/// How a cell's median throughput moved from one run to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub cell: String,
+    pub old_tps: f64,
+    pub new_tps: f64,
+    /// new / old median throughput, with its 95 % interval.
+    pub ratio: Ratio,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Faster,
+    Slower,
+    WithinNoise,
+}
+
+/// Matches cells by id; a change is real when its whole interval lies on one side of 1.
+pub fn compare(old: &[RunRow], new: &[RunRow]) -> Vec<Change> {
+    let tps = |rows: &[RunRow], cell: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| !r.warmup && r.cell == cell && r.wall_s > 0.0)
+            .map(|r| r.throughput_tps)
+            .collect()
+    };
+    let mut cells: Vec<&str> = Vec::new();
+    for r in new {
+        if !cells.contains(&r.cell.as_str()) {
+            cells.push(&r.cell);
+        }
+    }
+    cells
+        .into_iter()
+        .filter_map(|cell| {
+            let (a, b) = (tps(old, cell), tps(new, cell));
+            let ratio = ratio_of_medians(&b, &a)?;
+            let verdict = if ratio.ci_low > 1.0 {
+                Verdict::Faster
+            } else if ratio.ci_high < 1.0 {
+                Verdict::Slower
+            } else {
+                Verdict::WithinNoise
+            };
+            Some(Change {
+                cell: cell.to_string(),
+                old_tps: crate::stats::median(&a),
+                new_tps: crate::stats::median(&b),
+                ratio,
+                verdict,
+            })
+        })
+        .collect()
+}
+
+/// Slower beyond `threshold_pct` (the whole interval below it).
+pub fn is_regression(c: &Change, threshold_pct: f64) -> bool {
+    c.verdict == Verdict::Slower && (c.ratio.value - 1.0) * 100.0 < -threshold_pct
+}
+
+pub fn compare_markdown(changes: &[Change], threshold_pct: f64) -> String {
+    let mut s = String::from(
+        "| cell | old tasks/s | new tasks/s | change | 95% CI | verdict |\n|---|---:|---:|---:|---|---|\n",
+    );
+    for c in changes {
+        let pct = |x: f64| (x - 1.0) * 100.0;
+        let verdict = match c.verdict {
+            Verdict::Faster => "faster",
+            Verdict::Slower if is_regression(c, threshold_pct) => "SLOWER (regression)",
+            Verdict::Slower => "slower",
+            Verdict::WithinNoise => "within noise",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} | {:.2} | {:+.1} % | [{:+.1} %, {:+.1} %] | {verdict} |",
+            c.cell,
+            c.old_tps,
+            c.new_tps,
+            pct(c.ratio.value),
+            pct(c.ratio.ci_low),
+            pct(c.ratio.ci_high)
+        );
+    }
+    s
+}
