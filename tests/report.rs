@@ -20,7 +20,7 @@ fn report_writes_the_markdown_summary_and_charts() {
         .success()
         .stdout(contains("summary.md"));
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
-    let title_free = md.splitn(2, '\n').nth(1).unwrap().to_string();
+    let title_free = md.split_once('\n').unwrap().1.to_string();
     insta::assert_snapshot!("report_summary_md", title_free);
     for chart in ["throughput-resize.svg", "cost-resize.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(chart)).unwrap();
