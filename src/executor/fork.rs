@@ -110,12 +110,9 @@ impl Executor for ForkPool {
             }
         }
         pool.stats.task_phase_s = phase.elapsed().as_secs_f64();
-        pool.stats.pss_kib = pss_kib(None).unwrap_or(0)
-            + pool
-                .slots
-                .iter()
-                .filter_map(|s| pss_kib(Some(s.pid.as_raw())))
-                .sum::<u64>();
+        let workers_pss: u64 = pool.slots.iter().filter_map(|s| pss_kib(Some(s.pid.as_raw()))).sum();
+        pool.stats.workers_pss_kib = Some(workers_pss);
+        pool.stats.pss_kib = pss_kib(None).unwrap_or(0) + workers_pss;
         let t = Instant::now();
         pool.shutdown();
         pool.stats.shutdown_s = t.elapsed().as_secs_f64();

@@ -44,6 +44,8 @@ pub struct PoolStats {
     pub workers_lost: usize,
     /// PSS summed over the pool's processes at the end of the task phase, KiB.
     pub pss_kib: u64,
+    /// Process pool: PSS of the worker processes alone at the same moment, KiB.
+    pub workers_pss_kib: Option<u64>,
 }
 
 /// What an executor reports, on the calling thread, while it runs.

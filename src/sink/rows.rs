@@ -49,6 +49,8 @@ pub struct RunRow {
     pub parent_peak_rss_mib: f64,
     /// PSS summed over the pool's processes at the end of the task phase (shared pages split).
     pub pss_mib: f64,
+    /// Process pool: mean PSS of one worker process at the end of the task phase.
+    pub worker_pss_mib: Option<f64>,
     pub workers_started: usize,
     pub workers_lost: usize,
     pub task_p50_ms: Option<f64>,
@@ -134,6 +136,10 @@ impl RunRow {
             peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
             parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
             pss_mib: round(m.pool.pss_kib as f64 / 1024.0, 2),
+            worker_pss_mib: m
+                .pool
+                .workers_pss_kib
+                .map(|k| round(k as f64 / 1024.0 / cell.workers.get() as f64, 2)),
             workers_started: m.pool.workers_started,
             workers_lost: m.pool.workers_lost,
             task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),

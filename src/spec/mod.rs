@@ -150,11 +150,21 @@ impl Filter {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Subsampling {
+    /// 2x2 chroma, as Pillow and libjpeg save by default.
+    S420,
+    /// Full-resolution chroma.
+    S444,
+}
+
 #[derive(Debug, Clone)]
 pub struct ResizeSettings {
     pub targets: Vec<Target>,
     pub filter: Filter,
     pub quality: u8,
+    /// JPEG chroma subsampling: 4:2:0 (Pillow's default) or 4:4:4.
+    pub subsampling: Subsampling,
     pub save: bool,
 }
 

@@ -115,6 +115,7 @@ pub struct RawResize {
     pub targets: Option<Spanned<Vec<String>>>,
     pub filter: Option<Spanned<String>>,
     pub quality: Option<Spanned<i64>>,
+    pub subsampling: Option<Spanned<String>>,
     pub save: Option<bool>,
 }
 

@@ -221,6 +221,17 @@ fn resize_settings_are_checked() {
         vec![Target::Exact { width: 64, height: 32 }, Target::Percent(10)]
     );
     assert_eq!(Target::Percent(50).dims(1792, 1024), (896, 512));
+    assert_eq!(
+        load(MIN).unwrap().resize.subsampling,
+        Subsampling::S420,
+        "Pillow's default"
+    );
+    let e = load(&format!("{MIN}[resize]\nsubsampling = \"4:4:4\"\n")).unwrap();
+    assert_eq!(e.resize.subsampling, Subsampling::S444);
+    assert_eq!(
+        err(&format!("{MIN}[resize]\nsubsampling = \"4:1:1\"\n")).key.as_deref(),
+        Some("resize.subsampling")
+    );
 }
 
 #[test]

@@ -492,10 +492,25 @@ fn resize(cx: &Ctx, raw: &RawExperiment) -> Result<ResizeSettings, SpecError> {
             )
         }
     };
+    let subsampling = match &r.subsampling {
+        None => Subsampling::S420,
+        Some(v) => match v.get_ref().as_str() {
+            "4:2:0" => Subsampling::S420,
+            "4:4:4" => Subsampling::S444,
+            other => {
+                return cx.err(
+                    "resize.subsampling",
+                    Some(v.span()),
+                    format!("unknown subsampling `{other}`; expected \"4:2:0\" or \"4:4:4\""),
+                )
+            }
+        },
+    };
     Ok(ResizeSettings {
         targets,
         filter: filter(cx, "resize.filter", &r.filter, Filter::Lanczos3)?,
         quality,
+        subsampling,
         save: r.save.unwrap_or(true),
     })
 }

@@ -9,7 +9,7 @@ use super::image::{load_input, safe_stem, Pixels};
 use super::{Context, Stages};
 use crate::draw::Task;
 use crate::measure::ms;
-use crate::spec::Filter;
+use crate::spec::{Filter, Subsampling};
 
 pub(super) fn run(
     ctx: &Context,
@@ -36,7 +36,12 @@ pub(super) fn run(
 
         let t = Instant::now();
         encoded.clear();
-        jpeg_encoder::Encoder::new(&mut *encoded, ctx.resize.quality)
+        let mut encoder = jpeg_encoder::Encoder::new(&mut *encoded, ctx.resize.quality);
+        encoder.set_sampling_factor(match ctx.resize.subsampling {
+            Subsampling::S420 => jpeg_encoder::SamplingFactor::R_4_2_0,
+            Subsampling::S444 => jpeg_encoder::SamplingFactor::R_4_4_4,
+        });
+        encoder
             .encode(&out, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
             .map_err(|e| format!("JPEG encoding failed: {e}"))?;
         stages.encode_ms += ms(t.elapsed());
