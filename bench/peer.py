@@ -64,6 +64,8 @@ def load(task):
 def run_task(task, out_dir):
     t0 = time.perf_counter()
     stages = {}
+    if task["kind"] == "sleep":  # the no-op of the dispatch benchmark
+        return time.perf_counter() - t0, stages
     img = load(task)
     stages["decode"] = time.perf_counter() - t0
     if task["kind"] == "resize":
@@ -83,8 +85,6 @@ def run_task(task, out_dir):
         logits = session().run(None, {"input": x})[0][0]
         stages["inference"] = time.perf_counter() - t
         int(logits.argmax())
-    elif task["kind"] == "sleep":
-        pass
     return time.perf_counter() - t0, stages
 
 

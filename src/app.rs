@@ -164,7 +164,7 @@ fn run(args: RunArgs) -> Result<i32> {
     } else {
         None
     };
-    let model = loaded.as_ref().map(|l| l.model.clone());
+    let mut model = loaded.as_ref().map(|l| l.model.clone());
     let ort = loaded.as_ref().map(|l| (l.found.clone(), l.version.clone()));
 
     let dir = match &args.resume {
@@ -180,8 +180,27 @@ fn run(args: RunArgs) -> Result<i32> {
         std::fs::write(dir.join("experiment.toml"), &exp.text)
             .with_context(|| format!("cannot write into {}", dir.display()))?;
     }
-    let env_json =
-        |end: Option<SystemTime>| crate::app::env_json(&exp, &args, ort.as_ref(), model.as_deref(), started, end);
+    // Optimise the graph once for this run (in a throwaway child); workers then load it ready.
+    let mut preoptimize_s = None;
+    if let Some(m) = model.clone().filter(|_| exp.classify.preoptimize) {
+        let path = dir.join("model.optimized.onnx");
+        match crate::workload::preoptimize(&m.bytes, &path)
+            .and_then(|s| std::fs::read(&path).map(|b| (s, b)).map_err(|e| e.to_string()))
+        {
+            Ok((secs, bytes)) => {
+                preoptimize_s = Some(secs);
+                model = Some(Arc::new(ModelSource {
+                    bytes,
+                    preoptimized: true,
+                    ..(*m).clone()
+                }));
+            }
+            Err(e) => eprintln!("runner: warning: could not pre-optimise the model ({e}); every session optimises it"),
+        }
+    }
+    let env_json = |end: Option<SystemTime>| {
+        crate::app::env_json(&exp, &args, ort.as_ref(), model.as_deref(), preoptimize_s, started, end)
+    };
     std::fs::write(dir.join("env.json"), env_json(None))
         .with_context(|| format!("cannot write into {}", dir.display()))?;
 
@@ -338,6 +357,7 @@ fn load_model(exp: &Experiment, args: &RunArgs) -> Result<Loaded> {
         bytes,
         sha256,
         labels,
+        preoptimized: false,
     });
     Ok(Loaded { model, found, version })
 }
@@ -392,6 +412,7 @@ fn env_json(
     args: &RunArgs,
     ort: Option<&(ort_lib::Found, String)>,
     model: Option<&ModelSource>,
+    preoptimize_s: Option<f64>,
     start: SystemTime,
     end: Option<SystemTime>,
 ) -> String {
@@ -419,6 +440,8 @@ fn env_json(
         "model": model.map(|m| m.settings.model.display().to_string()),
         "model_sha256": model.map(|m| m.sha256.clone()),
         "model_note": model.map(|_| "the default model has ResNet-18's architecture and cost but seeded random weights: its labels are meaningless"),
+        "model_preoptimized": model.map(|m| m.preoptimized),
+        "model_preoptimize_s": preoptimize_s,
         "quiet": args.quiet,
     });
     serde_json::to_string_pretty(&v).unwrap_or_default()

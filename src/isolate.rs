@@ -110,6 +110,9 @@ impl RepRunner for Forked {
         };
         let mut ctx = self.base.clone();
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
+        if !cell.workload.uses_model() {
+            ctx.classify = None; // no session for cells that never classify
+        }
         if let Some(root) = &self.images_root {
             let dir = root.join(cell.id());
             if let Err(e) = std::fs::create_dir_all(&dir) {

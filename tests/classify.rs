@@ -41,6 +41,7 @@ fn settings() -> ClassifySettings {
         labels: None,
         filter: Filter::Bilinear,
         ort_library: None,
+        preoptimize: false,
     }
 }
 
@@ -55,6 +56,7 @@ fn model_source() -> Arc<ModelSource> {
         bytes,
         sha256,
         labels: None,
+        preoptimized: false,
     })
 }
 

@@ -177,6 +177,8 @@ pub struct ClassifySettings {
     pub labels: Option<PathBuf>,
     pub filter: Filter,
     pub ort_library: Option<PathBuf>,
+    /// Optimise the graph once per run and let every worker load the result.
+    pub preoptimize: bool,
 }
 
 impl Experiment {

@@ -129,6 +129,7 @@ pub struct RawClassify {
     pub labels: Option<Spanned<String>>,
     pub filter: Option<Spanned<String>>,
     pub ort_library: Option<Spanned<String>>,
+    pub preoptimize: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -576,6 +576,7 @@ fn classify(cx: &Ctx, raw: &RawExperiment, needed: bool) -> Result<ClassifySetti
         labels,
         filter: filter(cx, "classify.filter", &c.filter, Filter::Bilinear)?,
         ort_library,
+        preoptimize: c.preoptimize.unwrap_or(true),
     })
 }
 

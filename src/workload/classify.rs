@@ -33,7 +33,11 @@ impl Model {
         };
         let session = Session::builder(&env)
             .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
-            .with_optimization_level(GraphOptimizationLevel::All)
+            .with_optimization_level(if src.preoptimized {
+                GraphOptimizationLevel::Disable
+            } else {
+                GraphOptimizationLevel::All
+            })
             .map_err(e)?
             .with_intra_threads(intra_op_threads)
             .map_err(e)?

@@ -3,6 +3,7 @@
 mod classify;
 mod image;
 pub mod ort_lib;
+mod preoptimize;
 mod resize;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use crate::spec::{ClassifySettings, ResizeSettings};
 
 pub use self::classify::{preprocess_into, Model};
 pub use self::image::{decode, load_input, Pixels};
+pub use self::preoptimize::preoptimize;
 pub use self::resize::resample;
 
 /// Read-only state every worker of a repetition shares.
@@ -36,12 +38,15 @@ pub struct Context {
 }
 
 /// The classifier, loaded once by the parent: its bytes, settings and labels.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ModelSource {
     pub settings: ClassifySettings,
     pub bytes: Vec<u8>,
+    /// SHA-256 of the model file as given (before any optimisation).
     pub sha256: String,
     pub labels: Option<Vec<String>>,
+    /// `bytes` is a graph ORT already optimised for this machine: load it without optimising.
+    pub preoptimized: bool,
 }
 
 /// Time spent in each stage of one task, in milliseconds (0 where a stage does not apply).
