@@ -110,7 +110,9 @@ pub fn load(found: &Found) -> Result<String, String> {
     // A failed load must stay a LoadDynamicError: building an `ort::Error` calls into the library.
     ort::init_from(&found.path)
         .map_err(|e| format!("cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}", found.how))?;
-    let version = version_of(ort::info()).unwrap_or_else(|| "unknown".to_string());
+    // The build string names the release on official builds; else the file name does (`.so.1.31.1`).
+    let from_name = found.path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("libonnxruntime.so.")).map(str::to_string);
+    let version = version_of(ort::info()).or(from_name).unwrap_or_else(|| "unknown".to_string());
     *loaded = Some(version.clone());
     Ok(version)
 }
