@@ -193,6 +193,12 @@ impl Experiment {
         validate::parse(path, &text, overrides)
     }
 
+    /// Parses and validates experiment text as if read from `path` (relative paths resolve
+    /// from its folder).
+    pub fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Experiment, SpecError> {
+        validate::parse(path, text, overrides)
+    }
+
     pub fn needs_model(&self) -> bool {
         self.axes.workload.iter().any(|w| w.uses_model())
     }

@@ -32,37 +32,36 @@ pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, String> {
 /// than `max_pixels` before allocating for them.
 pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    decode_bytes(&bytes, max_pixels).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// [`decode`] for bytes already in memory; errors do not name a file.
+pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Pixels, String> {
     if bytes.is_empty() {
-        return Err(format!("{}: empty file (0 bytes)", path.display()));
+        return Err("empty file (0 bytes)".to_string());
     }
-    let mut reader = ImageReader::new(Cursor::new(&bytes[..]))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| e.to_string())?;
     match reader.format() {
-        None => {
-            return Err(format!(
-                "{}: not a supported image format (jpeg, png, webp)",
-                path.display()
-            ))
-        }
+        None => return Err("not a supported image format (jpeg, png, webp)".to_string()),
         // The JPEG decoder pads a cut-off file with grey and calls it a success: refuse it.
-        Some(image::ImageFormat::Jpeg) if !ends_with_eoi(&bytes) => {
-            return Err(format!("{}: truncated JPEG (no end-of-image marker)", path.display()))
+        Some(image::ImageFormat::Jpeg) if !ends_with_eoi(bytes) => {
+            return Err("truncated JPEG (no end-of-image marker)".to_string())
         }
         Some(_) => {}
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(|e| format!("{}: {e}", path.display()))?;
+    let decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let (w, h) = decoder.dimensions();
     if w as u64 * h as u64 > max_pixels {
         return Err(format!(
-            "{}: declares {w}x{h} pixels, more than images.max_pixels = {max_pixels}; refused (decompression bomb?)",
-            path.display()
+            "declares {w}x{h} pixels, more than images.max_pixels = {max_pixels}; refused (decompression bomb?)"
         ));
     }
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| format!("{}: {e}", path.display()))?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     let rgb = img.into_rgb8();
     Ok(Pixels {
         width: rgb.width(),

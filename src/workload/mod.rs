@@ -17,7 +17,7 @@ use crate::measure::ms;
 use crate::spec::{ClassifySettings, ResizeSettings};
 
 pub use self::classify::{preprocess_into, Model};
-pub use self::image::{decode, load_input, Pixels};
+pub use self::image::{decode, decode_bytes, load_input, Pixels};
 pub use self::preoptimize::preoptimize;
 pub use self::resize::resample;
 

@@ -111,8 +111,15 @@ pub fn load(found: &Found) -> Result<String, String> {
     ort::init_from(&found.path)
         .map_err(|e| format!("cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}", found.how))?;
     // The build string names the release on official builds; else the file name does (`.so.1.31.1`).
-    let from_name = found.path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("libonnxruntime.so.")).map(str::to_string);
-    let version = version_of(ort::info()).or(from_name).unwrap_or_else(|| "unknown".to_string());
+    let from_name = found
+        .path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("libonnxruntime.so."))
+        .map(str::to_string);
+    let version = version_of(ort::info())
+        .or(from_name)
+        .unwrap_or_else(|| "unknown".to_string());
     *loaded = Some(version.clone());
     Ok(version)
 }
