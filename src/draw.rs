@@ -190,26 +190,12 @@ mod tests {
 
     #[test]
     fn same_seed_same_draws_and_known_values() {
-        let a = draw(
-            42,
-            Rep {
-                warmup: false,
-                index: 0,
-            },
-            WorkloadKind::Resize,
-            2,
-            &images(),
-        );
-        let b = draw(
-            42,
-            Rep {
-                warmup: false,
-                index: 0,
-            },
-            WorkloadKind::Resize,
-            2,
-            &images(),
-        );
+        let rep = Rep {
+            warmup: false,
+            index: 0,
+        };
+        let a = draw(42, rep, WorkloadKind::Resize, 2, &images());
+        let b = draw(42, rep, WorkloadKind::Resize, 2, &images());
         assert_eq!(a, b);
         // Pinned: a change here changes every published comparison.
         insta::assert_yaml_snapshot!(names(&a));

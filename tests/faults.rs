@@ -137,46 +137,51 @@ fn a_killed_worker_fails_only_its_task_and_is_replaced() {
     assert_no_runner_left();
 }
 
-#[test]
-fn a_stuck_task_in_the_process_pool_is_failed_and_its_worker_replaced() {
+/// Runs 3 repetitions of 6 sleep tasks that all outlive `timeout_s`; checks the run ends in
+/// time with exit 3 and leaves nothing behind; returns (runs.csv, tasks.csv).
+fn run_stuck(executor: &str, sleep_ms: u64, timeout_s: f64, within: Duration) -> (Vec<Row>, Vec<Row>) {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
-    let (_d, file) = sleep_experiment(out.path(), "process", 2000, "[limits]\ntask_timeout_s = 0.2\n");
+    let limits = format!("[limits]\ntask_timeout_s = {timeout_s}\n");
+    let (_d, file) = sleep_experiment(out.path(), executor, sleep_ms, &limits);
     let start = Instant::now();
     let output = spawn(&file, &[]).wait_with_output().unwrap();
     assert!(
-        start.elapsed() < Duration::from_secs(10),
+        start.elapsed() < within,
         "timeouts cut the run short: {:?}",
         start.elapsed()
     );
     assert_eq!(output.status.code(), Some(3));
-    let tasks = read_csv(&results_dir(out.path()).join("tasks.csv"));
+    assert_no_runner_left();
+    let dir = results_dir(out.path());
+    (read_csv(&dir.join("runs.csv")), read_csv(&dir.join("tasks.csv")))
+}
+
+#[test]
+fn a_stuck_task_in_the_process_pool_is_failed_and_its_worker_replaced() {
+    let (runs, tasks) = run_stuck("process", 2000, 0.2, Duration::from_secs(10));
     assert_eq!(tasks.len(), 18);
     assert!(
         tasks.iter().all(|t| t["error"].contains("timed out after 0.200 s")),
         "{:?}",
         tasks[0]
     );
-    assert_no_runner_left();
+    for r in &runs {
+        // Six tasks through two workers: each killed worker is replaced while tasks remain.
+        assert_eq!(r["workers_lost"], "6", "{r:?}");
+        assert!(r["workers_started"].parse::<usize>().unwrap() >= 6, "{r:?}");
+    }
 }
 
 #[test]
 fn a_stuck_thread_task_stops_its_repetition_and_the_run_goes_on() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let out = tempfile::tempdir().unwrap();
-    let (_d, file) = sleep_experiment(out.path(), "thread", 5000, "[limits]\ntask_timeout_s = 0.3\n");
-    let start = Instant::now();
-    let output = spawn(&file, &[]).wait_with_output().unwrap();
-    assert!(start.elapsed() < Duration::from_secs(8), "{:?}", start.elapsed());
-    assert_eq!(output.status.code(), Some(3));
-    let runs = read_csv(&results_dir(out.path()).join("runs.csv"));
+    let (runs, _) = run_stuck("thread", 5000, 0.3, Duration::from_secs(8));
     assert_eq!(runs.len(), 3);
     assert!(
         runs.iter().all(|r| r["error"].contains("timed out after 0.300 s")),
         "{:?}",
         runs[0]
     );
-    assert_no_runner_left();
 }
 
 #[test]
