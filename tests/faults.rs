@@ -68,6 +68,15 @@ fn workers_of(top: i32) -> Vec<i32> {
         .collect()
 }
 
+fn assert_code(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn spawn(file: &std::path::Path, extra: &[&str]) -> Child {
     Command::new(bin())
         .arg(file)
@@ -110,12 +119,7 @@ fn a_killed_worker_fails_only_its_task_and_is_replaced() {
     std::thread::sleep(Duration::from_millis(150)); // mid-task
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_code(&output, 3);
     let dir = results_dir(out.path());
     let runs = read_csv(&dir.join("runs.csv"));
     assert_eq!(runs.len(), 3, "every repetition has its row");
@@ -252,12 +256,7 @@ fn sigterm_stops_at_once_and_reaps_everything() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(top), nix::sys::signal::Signal::SIGTERM).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_code(&output, 130);
     assert_no_runner_left();
 }
 
@@ -316,12 +315,7 @@ fn hostile_images_fail_their_tasks_with_reasons_and_the_run_goes_on() {
     std::fs::write(bad.join("corrupt.png"), &corrupt).unwrap();
     std::fs::write(bad.join(".._..escape.jpg"), &good).unwrap();
     let output = Command::new(bin()).arg(&file).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_code(&output, 3);
     let dir = results_dir(out.path());
     let tasks = read_csv(&dir.join("tasks.csv"));
     assert_eq!(tasks.len(), 24, "every task has its row");
