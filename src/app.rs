@@ -184,14 +184,11 @@ fn run(args: RunArgs) -> Result<i32> {
     let mut preoptimize_s = None;
     if let Some(m) = model.clone().filter(|_| exp.classify.preoptimize) {
         let path = dir.join("model.optimized.onnx");
-        match crate::workload::preoptimize(&m.bytes, &path)
-            .and_then(|s| std::fs::read(&path).map(|b| (s, b)).map_err(|e| e.to_string()))
-        {
-            Ok((secs, bytes)) => {
+        match crate::workload::preoptimize(&m.bytes, &path) {
+            Ok(secs) => {
                 preoptimize_s = Some(secs);
                 model = Some(Arc::new(ModelSource {
-                    bytes,
-                    preoptimized: true,
+                    optimized: Some(path),
                     ..(*m).clone()
                 }));
             }
@@ -357,7 +354,7 @@ fn load_model(exp: &Experiment, args: &RunArgs) -> Result<Loaded> {
         bytes,
         sha256,
         labels,
-        preoptimized: false,
+        optimized: None,
     });
     Ok(Loaded { model, found, version })
 }
@@ -440,7 +437,7 @@ fn env_json(
         "model": model.map(|m| m.settings.model.display().to_string()),
         "model_sha256": model.map(|m| m.sha256.clone()),
         "model_note": model.map(|_| "the default model has ResNet-18's architecture and cost but seeded random weights: its labels are meaningless"),
-        "model_preoptimized": model.map(|m| m.preoptimized),
+        "model_preoptimized": model.and_then(|m| m.optimized.as_ref()),
         "model_preoptimize_s": preoptimize_s,
         "quiet": args.quiet,
     });

@@ -56,7 +56,7 @@ fn model_source() -> Arc<ModelSource> {
         bytes,
         sha256,
         labels: None,
-        preoptimized: false,
+        optimized: None,
     })
 }
 
@@ -168,5 +168,44 @@ fn top1_is_identical_across_executors() {
             );
             assert!(num(r, "resize_task_ms") > 0.0 && num(r, "classify_task_ms") > 0.0);
         }
+    }
+}
+
+/// Sessions on the graph optimised once per run (weights mapped from `model.optimized.onnx.data`)
+/// classify as sessions that load and optimise the model themselves.
+#[test]
+fn the_preoptimised_graph_classifies_like_the_model_itself() {
+    let run = |preoptimize: bool| {
+        let out = tempfile::tempdir().unwrap();
+        let (_d, file) = experiment(&format!(
+            "name = \"pre\"\nworkload = \"classify\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\n\
+             repetitions = 1\nwarmup = 0\nseed = 5\n[classify]\npreoptimize = {preoptimize}\n\
+             [output]\ndir = \"{}\"\n",
+            out.path().display()
+        ));
+        runner().arg(&file).assert().success();
+        let dir = results_dir(out.path());
+        assert_eq!(dir.join("model.optimized.onnx.data").is_file(), preoptimize);
+        let tasks = read_csv(&dir.join("tasks.csv"));
+        assert_eq!(tasks.len(), 6);
+        tasks
+            .into_iter()
+            .map(|t| {
+                (
+                    t["task"].clone(),
+                    (t["image"].clone(), t["top1"].clone(), num(&t, "top1_prob")),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (plain, optimised) = (run(false), run(true));
+    assert_eq!(plain.len(), 6);
+    for (task, (image, top1, prob)) in &plain {
+        let (o_image, o_top1, o_prob) = &optimised[task];
+        assert_eq!((image, top1), (o_image, o_top1), "task {task}");
+        assert!(
+            (prob - o_prob).abs() <= 1e-5 * prob.abs().max(1.0),
+            "task {task}: {prob} vs {o_prob}"
+        );
     }
 }

@@ -31,9 +31,9 @@ impl Model {
                 src.settings.model.display()
             )
         };
-        let session = Session::builder(&env)
+        let mut builder = Session::builder(&env)
             .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
-            .with_optimization_level(if src.preoptimized {
+            .with_optimization_level(if src.optimized.is_some() {
                 GraphOptimizationLevel::Disable
             } else {
                 GraphOptimizationLevel::All
@@ -42,9 +42,16 @@ impl Model {
             .with_intra_threads(intra_op_threads)
             .map_err(e)?
             .with_inter_threads(1)
-            .map_err(e)?
-            .commit_from_memory(&src.bytes)
-            .map_err(|e| format!("cannot load the model {}: {e}", src.settings.model.display()))?;
+            .map_err(e)?;
+        let session = match &src.optimized {
+            // From the file, so ORT finds the weights beside it and maps them.
+            Some(path) => builder
+                .commit_from_file(path)
+                .map_err(|e| format!("cannot load the optimised model {}: {e}", path.display()))?,
+            None => builder
+                .commit_from_memory(&src.bytes)
+                .map_err(|e| format!("cannot load the model {}: {e}", src.settings.model.display()))?,
+        };
         Ok(Model {
             src,
             session,

@@ -45,8 +45,10 @@ pub struct ModelSource {
     /// SHA-256 of the model file as given (before any optimisation).
     pub sha256: String,
     pub labels: Option<Vec<String>>,
-    /// `bytes` is a graph ORT already optimised for this machine: load it without optimising.
-    pub preoptimized: bool,
+    /// A graph ORT already optimised for this machine, written by [`preoptimize`] with its
+    /// weights in a file beside it: sessions load this instead of `bytes`, without optimising,
+    /// and ORT maps the weights from the page cache instead of copying them.
+    pub optimized: Option<PathBuf>,
 }
 
 /// Time spent in each stage of one task, in milliseconds (0 where a stage does not apply).

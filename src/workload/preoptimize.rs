@@ -1,8 +1,10 @@
 //! Optimises the model's graph once per run, in a throwaway child process, so that every worker
-//! loads the optimised graph instead of optimising it again: session creation drops from
-//! ~100-200 ms to ~20 ms for ResNet-18. The child keeps the orchestrator free of any ORT
-//! environment (it must stay fork-safe). The optimised file is hardware-specific (ORT may use
-//! this CPU's NCHWc layouts), so it lives in the run's results folder, never shared.
+//! loads the optimised graph instead of optimising it again. The weights go to a file beside the
+//! graph (`<name>.data`, page-aligned), which ORT maps instead of parsing and copying them: a
+//! ResNet-18 session then loads in ~5 ms instead of ~40 ms (pre-optimised, weights inline) or
+//! ~100-200 ms (optimising). The child keeps the orchestrator free of any ORT environment (it
+//! must stay fork-safe). The optimised files are hardware-specific (ORT may use this CPU's
+//! NCHWc layouts), so they live in the run's results folder, never shared.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -60,6 +62,10 @@ pub fn preoptimize(model: &[u8], out: &Path) -> Result<f64, String> {
 fn optimize_here(model: &[u8], out: &Path) -> Result<(), String> {
     let env = ort_lib::environment()?;
     let e = |e: ort::Error<_>| format!("cannot optimise the model: {e}");
+    let name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("the optimised model needs a UTF-8 file name")?;
     Session::builder(&env)
         .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
         .with_optimization_level(GraphOptimizationLevel::All)
@@ -67,6 +73,17 @@ fn optimize_here(model: &[u8], out: &Path) -> Result<(), String> {
         .with_intra_threads(1)
         .map_err(e)?
         .with_optimized_model_path(out)
+        .map_err(e)?
+        // Relative to the graph's folder; ORT aligns large tensors so that loading can map them.
+        .with_config_entry(
+            "session.optimized_model_external_initializers_file_name",
+            format!("{name}.data"),
+        )
+        .map_err(e)?
+        .with_config_entry(
+            "session.optimized_model_external_initializers_min_size_in_bytes",
+            "1024",
+        )
         .map_err(e)?
         .commit_from_memory(model)
         .map_err(|e| format!("cannot optimise the model: {e}"))?;
