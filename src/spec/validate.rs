@@ -65,6 +65,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// An optional whole number in `0..=max`, `default` when absent.
+    fn bounded(&self, key: &str, v: &Option<Spanned<i64>>, default: u64, max: u64) -> Result<u64, SpecError> {
+        let Some(v) = v else { return Ok(default) };
+        let n = self.non_negative(key, v)?;
+        if n > max {
+            return self.err(key, Some(v.span()), format!("must be at most {max}"));
+        }
+        Ok(n)
+    }
+
     fn list<T: Clone + Eq + Hash + Display>(
         &self,
         key: &str,
@@ -186,18 +196,8 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         Some(v) => cx.count("repetitions", v)?,
         None => NonZeroUsize::new(5).unwrap(),
     };
-    let warmup = raw
-        .warmup
-        .as_ref()
-        .map(|v| cx.non_negative("warmup", v))
-        .transpose()?
-        .unwrap_or(1) as usize;
-    let seed = raw
-        .seed
-        .as_ref()
-        .map(|v| cx.non_negative("seed", v))
-        .transpose()?
-        .unwrap_or(0);
+    let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
+    let seed = cx.bounded("seed", &raw.seed, 0, u64::MAX)?;
 
     let uses_images = axes.workload.iter().any(|w| w.uses_images());
     let images = images(&cx, &raw, uses_images)?;
@@ -208,48 +208,9 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         Some(v) => cx.count("spin.iterations", v)?.get() as u64,
         None => 3_000_000,
     };
-    let sleep_ms = raw
-        .sleep
-        .ms
-        .as_ref()
-        .map(|v| cx.non_negative("sleep.ms", v))
-        .transpose()?
-        .unwrap_or(10);
-    if sleep_ms > 60_000 {
-        return cx.err(
-            "sleep.ms",
-            raw.sleep.ms.as_ref().map(|v| v.span()),
-            "must be at most 60000",
-        );
-    }
-    let alloc_mib = raw
-        .alloc
-        .mib
-        .as_ref()
-        .map(|v| cx.non_negative("alloc.mib", v))
-        .transpose()?
-        .unwrap_or(64);
-    if alloc_mib > 16384 {
-        return cx.err(
-            "alloc.mib",
-            raw.alloc.mib.as_ref().map(|v| v.span()),
-            "must be at most 16384",
-        );
-    }
-    let alloc_hold_ms = raw
-        .alloc
-        .hold_ms
-        .as_ref()
-        .map(|v| cx.non_negative("alloc.hold_ms", v))
-        .transpose()?
-        .unwrap_or(50);
-    if alloc_hold_ms > 60_000 {
-        return cx.err(
-            "alloc.hold_ms",
-            raw.alloc.hold_ms.as_ref().map(|v| v.span()),
-            "must be at most 60000",
-        );
-    }
+    let sleep_ms = cx.bounded("sleep.ms", &raw.sleep.ms, 10, 60_000)?;
+    let alloc_mib = cx.bounded("alloc.mib", &raw.alloc.mib, 64, 16_384)?;
+    let alloc_hold_ms = cx.bounded("alloc.hold_ms", &raw.alloc.hold_ms, 50, 60_000)?;
     let task_timeout = seconds(&cx, "limits.task_timeout_s", &raw.limits.task_timeout_s)?;
     let repetition_timeout = seconds(&cx, "limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?;
     let wait_for_idle = seconds(&cx, "wait_for_idle_s", &raw.wait_for_idle_s)?;
