@@ -4,12 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::exit::ExitCode;
+
+/// The exit codes, for `--help`.
+pub fn exit_codes_help() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for c in ExitCode::ALL {
+        s += &format!("  {:>3}  {}\n", c.code(), c.meaning());
+    }
+    s
+}
+
 /// Runs declarative experiments: is a thread pool or a process pool faster for this workload,
 /// by how much, and what does it cost in CPU and memory?
-///
-/// Exit codes: 0 every task ran; 1 the run could not start or continue (environment, I/O);
-/// 2 bad experiment file or command line; 3 the run finished but some tasks failed;
-/// 4 `compare` found a regression; 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {

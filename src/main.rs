@@ -1,15 +1,16 @@
-//! The `runner` binary: parses the command line and maps outcomes to exit codes.
+//! The `runner` binary: parses the command line, runs the command, exits with its code.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+use runner::exit::ExitCode;
 
 fn main() {
-    let cli = runner::cli::Cli::parse();
-    let code = match runner::app::main(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("runner: error: {e:#}");
-            runner::app::exit_code_of(&e)
-        }
-    };
-    std::process::exit(code);
+    let matches = runner::cli::Cli::command()
+        .after_help(runner::cli::exit_codes_help())
+        .get_matches();
+    let cli = runner::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let code = runner::cmd::main(cli).unwrap_or_else(|e| {
+        eprintln!("runner: error: {e:#}");
+        ExitCode::of_error(&e)
+    });
+    std::process::exit(code.code());
 }

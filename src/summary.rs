@@ -1,19 +1,19 @@
-//! Per-cell statistics over the measured repetitions, and the table printed at the end: the
-//! median with its 95 % interval, speedup and parallel efficiency against the sequential cell
-//! that did the same work, outliers, and the costs.
-
-use std::fmt::Write;
+//! Per-cell statistics over the measured repetitions, computed once from the typed records: the
+//! median with its interval, speedup and parallel efficiency against the sequential cell that did
+//! the same work, outliers, and the costs. The exporters print them.
 
 use serde::Serialize;
 
-use crate::sink::RunRow;
+use crate::plan::ExecutorKind;
+use crate::record::RunRow;
 use crate::stats::{median, outliers, ratio_of_medians, summarize as describe, Ratio, Summary};
+use crate::workload::WorkloadKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellSummary {
     pub cell: String,
-    pub workload: String,
-    pub executor: String,
+    pub workload: WorkloadKind,
+    pub executor: ExecutorKind,
     pub workers: usize,
     pub intra_op_threads: Option<usize>,
     pub sets: usize,
@@ -72,7 +72,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
         let baseline = measured
             .iter()
             .find(|b| {
-                b.executor == "sequential"
+                b.executor == ExecutorKind::Sequential
                     && b.workload == first.workload
                     && b.sets == first.sets
                     && b.intra_op_threads == first.intra_op_threads
@@ -89,8 +89,8 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             .collect();
         out.push(CellSummary {
             cell: cell.to_string(),
-            workload: first.workload.clone(),
-            executor: first.executor.clone(),
+            workload: first.workload,
+            executor: first.executor,
             workers: first.workers,
             intra_op_threads: first.intra_op_threads,
             sets: first.sets,
@@ -121,119 +121,4 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
         });
     }
     out
-}
-
-fn interval(r: &Option<Ratio>, digits: usize) -> String {
-    r.map_or_else(
-        || "-".to_string(),
-        |r| format!("{:.digits$} [{:.digits$}, {:.digits$}]", r.value, r.ci_low, r.ci_high),
-    )
-}
-
-/// A plain-text table for the terminal.
-pub fn table(cells: &[CellSummary]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<30} {:>4} {:>9} {:>9} {:>22} {:>6} {:>9} {:>6}",
-        "cell", "reps", "wall_s", "tasks/s", "speedup [95% CI]", "cpu_%", "peak_MiB", "failed"
-    );
-    for c in cells {
-        let mut notes = Vec::new();
-        if c.oversubscribed {
-            notes.push("oversubscribed: workers x intra-op threads > cores".to_string());
-        }
-        if !c.outliers.is_empty() {
-            notes.push(format!("outlier reps {:?}", c.outliers));
-        }
-        if c.noisy_reps > 0 {
-            notes.push(format!("{} noisy reps", c.noisy_reps));
-        }
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!("  ({})", notes.join("; "))
-        };
-        let _ = writeln!(
-            s,
-            "{:<30} {:>4} {:>9.3} {:>9.2} {:>22} {:>6.1} {:>9.1} {:>6}{notes}",
-            c.cell,
-            c.reps,
-            c.wall_s.median,
-            c.throughput_tps.median,
-            interval(&c.speedup, 2),
-            c.cpu_util_pct,
-            c.peak_rss_mib,
-            c.tasks_failed
-        );
-    }
-    s
-}
-
-/// The Markdown report: the statistics table, where the time goes, and what it costs.
-pub fn markdown(title: &str, cells: &[CellSummary]) -> String {
-    let mut s = format!("# {title}\n\nMedians over the measured repetitions; intervals are 95 % bootstrap intervals of the median \
-(2000 resamples, fixed seed). Speedup is T1/TN against the sequential cell with the same work; efficiency is T1/(N x TN), N = workers. \
-Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n");
-    s += "| cell | reps | wall s (median) | mean | sd | min | max | wall 95% CI | tasks/s | speedup [95% CI] | efficiency [95% CI] | outliers |\n";
-    s += "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|\n";
-    for c in cells {
-        let w = &c.wall_s;
-        let _ = writeln!(
-            s,
-            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | [{:.4}, {:.4}] | {:.2} | {} | {} | {} |",
-            c.cell,
-            c.reps,
-            w.median,
-            w.mean,
-            w.std_dev,
-            w.min,
-            w.max,
-            w.ci_low,
-            w.ci_high,
-            c.throughput_tps.median,
-            interval(&c.speedup, 2),
-            interval(&c.efficiency, 2),
-            if c.outliers.is_empty() {
-                "-".to_string()
-            } else {
-                format!("{:?}", c.outliers)
-            }
-        );
-    }
-    s += "\n## Cost\n\n| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | other processes' CPU s | noisy reps | failed tasks | note |\n";
-    s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
-    for c in cells {
-        let _ = writeln!(
-            s,
-            "| {} | {:.3} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
-            c.cell,
-            c.cpu_s,
-            c.cpu_util_pct,
-            c.peak_rss_mib,
-            c.pss_mib,
-            c.other_cpu_s.map_or("-".to_string(), |v| format!("{v:.3}")),
-            c.noisy_reps,
-            c.tasks_failed,
-            if c.oversubscribed { "oversubscribed" } else { "" }
-        );
-    }
-    s += "\n## Where the time goes (median ms per task)\n\n| cell |";
-    for st in STAGES {
-        s += &format!(" {st} |");
-    }
-    s += "\n|---|";
-    s += &"---:|".repeat(STAGES.len());
-    s += "\n";
-    for c in cells {
-        s += &format!("| {} |", c.cell);
-        for v in c.stage_ms {
-            s += &format!(" {v:.2} |");
-        }
-        s += "\n";
-    }
-    s += "\n`wait` is the median time from the start of the task phase until a worker took the task; `ipc` is the \
-process pool's round trip beyond the task's own time. Peak RSS is summed over the parent and every worker, so pages \
-shared copy-on-write after fork count once per process; PSS splits them and adds up to what the pool really occupies.\n";
-    s
 }

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::*;
-use runner::spec::{ClassifySettings, Filter};
-use runner::workload::{decode, ort_lib, preprocess_into, resample, Model, ModelSource};
+use runner::workload::{decode, ort_lib, preprocess_into, resample, ClassifySettings, Filter, Model, ModelSource};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -50,10 +49,9 @@ fn model_source() -> Arc<ModelSource> {
     ort_lib::load(&found).expect("ONNX Runtime loads");
     let s = settings();
     let bytes = std::fs::read(&s.model).expect("models/resnet18.onnx: run scripts/setup first");
-    let sha256 = runner::spec::hex(&Sha256::digest(&bytes));
+    let sha256 = runner::experiment::hex(&Sha256::digest(&bytes));
     Arc::new(ModelSource {
         settings: s,
-        bytes,
         sha256,
         labels: None,
         optimized: None,

@@ -95,7 +95,7 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
     let text = std::fs::read(project().join("experiments/smoke.toml")).unwrap();
     assert_eq!(
         env["experiment_sha256"].as_str().unwrap(),
-        runner::spec::hex(&sha2::Sha256::digest(&text))
+        runner::experiment::hex(&sha2::Sha256::digest(&text))
     );
     assert!(env["command_line"].as_array().unwrap().len() >= 2);
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use runner::spec::{Experiment, Filter, Overrides};
-use runner::workload::{decode_bytes, resample};
+use runner::experiment::{Experiment, Overrides};
+use runner::workload::{decode_bytes, resample, Filter};
 
 fn files(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);

@@ -3,8 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runner::spec::Filter;
-use runner::workload::{decode_bytes, resample};
+use runner::workload::{decode_bytes, resample, Filter};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(px) = decode_bytes(data, 1 << 20) else { return };

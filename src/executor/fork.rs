@@ -4,18 +4,17 @@
 //! Each worker builds its own state (and ORT session) after the fork. A worker that dies fails
 //! only the task it was running; the pool forks a replacement and goes on.
 
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::{run_task, Executor, Job, PoolStats, TaskEvent};
-use crate::measure::{pss_kib, thread_count, Usage};
+use crate::measure::pss_kib;
+use crate::proc;
 use crate::workload::{TaskRecord, Worker};
 
 pub struct ForkPool;
@@ -40,6 +39,11 @@ struct Slot {
 }
 
 impl Executor for ForkPool {
+    /// The pool kills a late worker itself; the supervisor waits longer before it steps in.
+    fn watchdog(&self, task_timeout: Duration) -> Duration {
+        task_timeout * 2 + Duration::from_secs(1)
+    }
+
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
         let mut pool = Pool {
@@ -128,45 +132,33 @@ struct Pool {
 }
 
 impl Pool {
-    /// Forks one worker. Refuses if this process has more than one thread: a child of a threaded
-    /// parent can inherit a held lock and hang.
+    /// Forks one worker (refused unless this process is single-threaded: see [`proc::spawn`]).
     fn spawn(&mut self, job: &Job) -> Result<(), String> {
-        let threads = thread_count();
-        if threads > 1 {
-            return Err(format!(
-                "refusing to fork: this process has {threads} threads (it must be single-threaded)"
-            ));
-        }
         let (parent_end, child_end) =
             socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(|e| format!("socketpair failed: {e}"))?;
-        let _ = std::io::stdout().flush();
-        let _ = std::io::stderr().flush();
         let id = self.next_id;
-        // SAFETY: this process is single-threaded (checked above), so the child may run any code.
-        match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
-            ForkResult::Child => {
-                drop(parent_end);
-                // Close the other workers' sockets, or their EOF would never come.
-                for s in self.slots.drain(..) {
-                    drop(s.sock);
-                }
-                worker_main(job, id, child_end)
+        let slots = &self.slots;
+        let pid = proc::spawn(|| {
+            // Close the parent's ends, this worker's and the other workers', or their end of
+            // file would never come.
+            // SAFETY: the child owns copies of these descriptors and closes each once, here.
+            for fd in slots.iter().map(|s| s.sock.as_raw_fd()).chain([parent_end.as_raw_fd()]) {
+                unsafe { libc::close(fd) };
             }
-            ForkResult::Parent { child } => {
-                drop(child_end);
-                self.next_id += 1;
-                self.stats.workers_started += 1;
-                self.slots.push(Slot {
-                    id,
-                    pid: child,
-                    sock: parent_end,
-                    ready: false,
-                    busy: None,
-                });
-                Ok(())
-            }
-        }
+            worker_main(job, id, &child_end)
+        })?;
+        drop(child_end);
+        self.next_id += 1;
+        self.stats.workers_started += 1;
+        self.slots.push(Slot {
+            id,
+            pid,
+            sock: parent_end,
+            ready: false,
+            busy: None,
+        });
+        Ok(())
     }
 
     /// Waits for messages (or deaths) and handles them; returns how many tasks finished.
@@ -235,8 +227,7 @@ impl Pool {
         }
         for (i, reason) in dead.into_iter().rev() {
             let slot = self.slots.remove(i);
-            let _ = kill(slot.pid, Signal::SIGKILL);
-            let status = self.reap(slot.pid);
+            let status = self.reap(slot.pid, true);
             self.stats.workers_lost += 1;
             let why = reason.unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
             if self.init_error.is_none() && !slot.ready {
@@ -265,20 +256,22 @@ impl Pool {
         }
     }
 
-    /// Waits for a worker and adds its CPU time and peak memory; returns its exit status.
-    fn reap(&mut self, pid: Pid) -> String {
-        let mut status = 0;
-        // SAFETY: wait4 writes only into the two out-parameters.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut ru) };
-        if r != pid.as_raw() {
-            return format!("could not be reaped ({})", std::io::Error::last_os_error());
+    /// Reaps a worker (killing it first if `kill`) and adds its CPU time and peak memory;
+    /// returns how it ended.
+    fn reap(&mut self, pid: Pid, kill: bool) -> String {
+        let waited = if kill {
+            proc::kill_and_wait(pid)
+        } else {
+            proc::wait(pid)
+        };
+        match waited {
+            Ok((status, usage)) => {
+                self.stats.children = self.stats.children.plus(usage);
+                self.stats.children_peak_kib += usage.maxrss_kib;
+                status.describe()
+            }
+            Err(e) => e,
         }
-        let u = Usage::from_rusage(&ru);
-        self.stats.children.user_s += u.user_s;
-        self.stats.children.sys_s += u.sys_s;
-        self.stats.children_peak_kib += u.maxrss_kib;
-        describe_status(status)
     }
 
     /// Closes every socket (workers see EOF and exit) and reaps every worker.
@@ -287,40 +280,30 @@ impl Pool {
         let pids: Vec<Pid> = slots.iter().map(|s| s.pid).collect();
         drop(slots);
         for pid in pids {
-            self.reap(pid);
+            self.reap(pid, false);
         }
     }
 }
 
-pub fn describe_status(status: i32) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exited with status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        let sig = libc::WTERMSIG(status);
-        let name = Signal::try_from(sig).map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
-        format!("killed by signal {sig} ({name})")
-    } else {
-        format!("wait status {status:#x}")
-    }
-}
-
-fn worker_main(job: &Job, id: usize, sock: OwnedFd) -> ! {
+/// A worker process: builds its state, says it is ready, then runs each task index it receives
+/// until its socket closes; returns its exit code.
+fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
     let fd = sock.as_raw_fd();
     let reply = |msg: &FromWorker| {
         let bytes = serde_json::to_vec(msg).unwrap_or_default();
         send(fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok()
     };
-    let mut worker = match Worker::new(&job.ctx, id) {
+    let mut worker = match Worker::new(&job.ctx, job.workload, id) {
         Ok(w) => w,
         Err(e) => {
             reply(&FromWorker::InitFailed(truncate(e)));
-            exit(1)
+            return 1;
         }
     };
     if !reply(&FromWorker::Ready {
         session_s: worker.session_s,
     }) {
-        exit(1);
+        return 1;
     }
     let mut buf = [0u8; 16];
     loop {
@@ -342,7 +325,7 @@ fn worker_main(job: &Job, id: usize, sock: OwnedFd) -> ! {
         }
     }
     drop(worker);
-    exit(0)
+    0
 }
 
 fn truncate(mut s: String) -> String {
@@ -355,10 +338,4 @@ fn truncate(mut s: String) -> String {
         s.push('…');
     }
     s
-}
-
-/// Leaves the worker without running the parent's destructors or flushing its buffers.
-fn exit(code: i32) -> ! {
-    // SAFETY: _exit ends the process at once; nothing of the parent's state is touched.
-    unsafe { libc::_exit(code) }
 }

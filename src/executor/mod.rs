@@ -1,7 +1,11 @@
-//! How a repetition's tasks run: one closed enum picks the executor, one small trait runs it.
+//! How a repetition's tasks run: the [`Executor`] trait and one file per pool (sequential,
+//! threads, fork), plus the per-repetition process that hosts each pool ([`isolate`]) behind
+//! [`RepRunner`], which the run loop drives (and a mock of it in tests).
 
 mod fork;
-pub use fork::describe_status;
+mod isolate;
+#[cfg(test)]
+pub mod mock;
 mod sequential;
 mod threads;
 
@@ -11,14 +15,21 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::draw::Task;
 use crate::measure::{ms, Usage};
-use crate::plan::ExecutorKind;
-use crate::workload::{Context, TaskRecord, Worker};
+use crate::plan::{Cell, ExecutorKind, Rep, Task};
+use crate::workload::{Context, TaskRecord, Worker, WorkloadKind};
+
+pub use isolate::{Isolated, RepMeasure, RepResult};
+
+/// Runs one repetition of a cell, reporting each finished task through `on_task`.
+pub trait RepRunner {
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
+}
 
 /// The work of one repetition.
 #[derive(Clone)]
 pub struct Job {
+    pub workload: WorkloadKind,
     pub tasks: Arc<Vec<Task>>,
     pub ctx: Arc<Context>,
     pub workers: usize,
@@ -60,6 +71,12 @@ pub enum TaskEvent {
 /// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
 pub trait Executor {
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String>;
+
+    /// How long a task may run before the supervisor stops the whole repetition. A pool that
+    /// enforces `task_timeout` itself gets slack, so the supervisor is only its backstop.
+    fn watchdog(&self, task_timeout: Duration) -> Duration {
+        task_timeout
+    }
 }
 
 pub fn executor(kind: ExecutorKind) -> &'static dyn Executor {

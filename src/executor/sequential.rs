@@ -10,7 +10,7 @@ pub struct Sequential;
 impl Executor for Sequential {
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
-        let mut worker = Worker::new(&job.ctx, 0)?;
+        let mut worker = Worker::new(&job.ctx, job.workload, 0)?;
         let pool_start_s = start.elapsed().as_secs_f64();
         let phase = Instant::now();
         for task in job.tasks.iter() {

@@ -26,9 +26,9 @@ impl Executor for Threads {
 
         // Each thread builds its own worker (and ORT session) on itself.
         let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..job.workers).map(|_| Mutex::new(None)).collect());
-        let ctx = job.ctx.clone();
+        let (ctx, workload) = (job.ctx.clone(), job.workload);
         let inits: Vec<Result<f64, String>> = pool.broadcast(|b| {
-            let worker = Worker::new(&ctx, b.index())?;
+            let worker = Worker::new(&ctx, workload, b.index())?;
             let s = worker.session_s;
             *slots[b.index()].lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
             Ok(s)

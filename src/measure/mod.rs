@@ -47,6 +47,15 @@ impl Usage {
     pub fn cpu_s(&self) -> f64 {
         self.user_s + self.sys_s
     }
+
+    /// CPU times added; peak RSS summed (each process's own peak).
+    pub fn plus(self, o: Usage) -> Usage {
+        Usage {
+            user_s: self.user_s + o.user_s,
+            sys_s: self.sys_s + o.sys_s,
+            maxrss_kib: self.maxrss_kib + o.maxrss_kib,
+        }
+    }
 }
 
 /// Linear-interpolated percentile (as numpy's default) of unsorted values; `None` when empty.

@@ -1,157 +1,246 @@
-//! The classify task: decode, preprocess (resize, scale, normalise, NCHW), run the ORT session.
+//! The classify workload: decode, preprocess and run an ONNX classifier, one ORT session per
+//! worker. Its settings are the `[classify]` section; once per run it finds and loads ONNX
+//! Runtime, hashes the model and optimises its graph.
 
+use std::any::Any;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
+use anyhow::Context as _;
 use fast_image_resize::Resizer;
-use ort::session::builder::GraphOptimizationLevel;
-use ort::session::Session;
-use ort::value::TensorRef;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
 
-use super::image::{load_input, Pixels};
-use super::resize::resample;
-use super::{ort_lib, Context, ModelSource, Stages, Top1};
-use crate::draw::Task;
-use crate::measure::ms;
-use crate::spec::ClassifySettings;
+use super::image::Filter;
+use super::model::Model;
+use super::preoptimize::preoptimize;
+use super::{ort_lib, Context, Draws, Outcome, PrepareEnv, Prepared, Settings, TaskState, Workload};
+use crate::experiment::{hex, Section, SpecError};
+use crate::plan::Task;
 
-/// One ORT session with its input buffer; `Session::run` takes `&mut self`, so each worker owns one.
-pub struct Model {
-    src: Arc<ModelSource>,
-    session: Session,
-    input: Vec<f32>,
-}
+pub struct Classify;
 
-impl Model {
-    pub fn new(src: Arc<ModelSource>, intra_op_threads: usize) -> Result<Model, String> {
-        let env = ort_lib::environment()?;
-        let e = |e: ort::Error<_>| {
-            format!(
-                "cannot create the ORT session for {}: {e}",
-                src.settings.model.display()
-            )
+impl Workload for Classify {
+    fn name(&self) -> &'static str {
+        "classify"
+    }
+
+    fn draws(&self) -> Draws {
+        Draws::Images
+    }
+
+    fn uses_model(&self) -> bool {
+        true
+    }
+
+    fn settings(&self, section: &Section, used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        Ok(Some(Box::new(parse(section, used)?)))
+    }
+
+    fn prepare(&self, settings: &mut Settings, env: &PrepareEnv) -> anyhow::Result<Prepared> {
+        let s: ClassifySettings = settings
+            .get::<ClassifySettings>(self.name())
+            .map_err(anyhow::Error::msg)?
+            .clone();
+        let explicit = env.ort_lib.as_deref().or(s.ort_library.as_deref());
+        let found = ort_lib::find(explicit, &env.search_roots).map_err(anyhow::Error::msg)?;
+        let version = ort_lib::load(&found).map_err(anyhow::Error::msg)?;
+        let sha256 = sha256_of(&s.model).with_context(|| format!("cannot read the model {}", s.model.display()))?;
+        let labels = match &s.labels {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read the labels {}", p.display()))?
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .collect(),
+            ),
+            None => None,
         };
-        let mut builder = Session::builder(&env)
-            .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
-            .with_optimization_level(if src.optimized.is_some() {
-                GraphOptimizationLevel::Disable
-            } else {
-                GraphOptimizationLevel::All
-            })
-            .map_err(e)?
-            .with_intra_threads(intra_op_threads)
-            .map_err(e)?
-            .with_inter_threads(1)
-            .map_err(e)?;
-        let session = match &src.optimized {
-            // From the file, so ORT finds the weights beside it and maps them.
-            Some(path) => builder
-                .commit_from_file(path)
-                .map_err(|e| format!("cannot load the optimised model {}: {e}", path.display()))?,
-            None => builder
-                .commit_from_memory(&src.bytes)
-                .map_err(|e| format!("cannot load the model {}: {e}", src.settings.model.display()))?,
-        };
-        Ok(Model {
-            src,
-            session,
-            input: Vec::new(),
+        // Optimise the graph once for this run (in a throwaway child); workers then load it ready.
+        let (mut optimized, mut preoptimize_s) = (None, None);
+        if s.preoptimize {
+            let path = env.results_dir.join("model.optimized.onnx");
+            match preoptimize(&s.model, &path) {
+                Ok(secs) => (optimized, preoptimize_s) = (Some(path), Some(secs)),
+                Err(e) => {
+                    eprintln!("runner: warning: could not pre-optimise the model ({e}); every session optimises it")
+                }
+            }
+        }
+        let facts = serde_json::json!({
+            "ort_library": found.path.display().to_string(),
+            "ort_library_found_by": found.how,
+            "ort_version": version,
+            "model": s.model.display().to_string(),
+            "model_sha256": sha256,
+            "model_note": "the default model has ResNet-18's architecture and cost but seeded random weights: its labels are meaningless",
+            "model_preoptimized": optimized,
+            "model_preoptimize_s": preoptimize_s,
+        });
+        settings.set(
+            self.name(),
+            ModelSource {
+                settings: s,
+                sha256: sha256.clone(),
+                labels,
+                optimized,
+            },
+        );
+        Ok(Prepared {
+            env: facts.as_object().cloned().unwrap_or_default(),
+            model_sha256: Some(sha256),
         })
     }
 
-    pub fn classify(
-        &mut self,
-        ctx: &Context,
-        task: &Task,
-        resizer: &mut Resizer,
-        stages: &mut Stages,
-    ) -> Result<Top1, String> {
-        let t = Instant::now();
-        let px = load_input(&task.input, ctx.max_pixels)?;
-        stages.decode_ms += ms(t.elapsed());
-
-        let t = Instant::now();
-        preprocess_into(resizer, &px, &self.src.settings, &mut self.input)?;
-        stages.preprocess_ms += ms(t.elapsed());
-
-        let t = Instant::now();
-        let logits = self.infer()?;
-        let (index, prob) = top1(&logits).ok_or("the model returned no scores")?;
-        stages.inference_ms += ms(t.elapsed());
-        let label = self.src.labels.as_ref().and_then(|l| l.get(index).cloned());
-        Ok(Top1 { index, label, prob })
-    }
-
-    /// Runs the model on the current input buffer and returns the first output's values.
-    pub fn infer(&mut self) -> Result<Vec<f32>, String> {
-        let (w, h) = self.src.settings.input;
-        let shape = [1usize, 3, h as usize, w as usize];
-        let tensor =
-            TensorRef::from_array_view((shape, &self.input[..])).map_err(|e| format!("bad input tensor: {e}"))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![tensor])
-            .map_err(|e| format!("inference failed: {e}"))?;
-        let (_, logits) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| format!("unexpected model output: {e}"))?;
-        Ok(logits.to_vec())
-    }
-
-    /// Replaces the input buffer (for checks against a reference tensor).
-    pub fn set_input(&mut self, input: Vec<f32>) {
-        self.input = input;
+    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+        let src: &ModelSource = ctx.settings.get(self.name())?;
+        Ok(Box::new(State {
+            model: Model::new(Arc::new(src.clone()), ctx.intra_op_threads)?,
+            resizer: Resizer::new(),
+        }))
     }
 }
 
-/// Resizes to the model's input size, scales to [0, 1], normalises with mean/std and lays the
-/// result out as NCHW float32 in `out` (reused between tasks).
-pub fn preprocess_into(
-    resizer: &mut Resizer,
-    px: &Pixels,
-    s: &ClassifySettings,
-    out: &mut Vec<f32>,
-) -> Result<(), String> {
-    let (w, h) = s.input;
-    let resized;
-    let rgb = if (px.width, px.height) == (w, h) {
-        &px.rgb
+/// `[classify]` as the file spells it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawClassify {
+    model: Option<Spanned<String>>,
+    input_size: Option<Spanned<[i64; 2]>>,
+    mean: Option<[f32; 3]>,
+    std: Option<Spanned<[f32; 3]>>,
+    labels: Option<Spanned<String>>,
+    filter: Option<Spanned<String>>,
+    ort_library: Option<Spanned<String>>,
+    preoptimize: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassifySettings {
+    pub model: PathBuf,
+    pub input: (u32, u32),
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub labels: Option<PathBuf>,
+    pub filter: Filter,
+    pub ort_library: Option<PathBuf>,
+    /// Optimise the graph once per run and let every worker load the result.
+    pub preoptimize: bool,
+}
+
+/// The classifier as prepared for a run: its settings, its file's hash and labels, and the graph
+/// optimised for this machine. Holds no model bytes: each session reads its file.
+#[derive(Debug, Clone)]
+pub struct ModelSource {
+    pub settings: ClassifySettings,
+    /// SHA-256 of the model file as given (before any optimisation).
+    pub sha256: String,
+    pub labels: Option<Vec<String>>,
+    /// A graph ORT already optimised for this machine, written by [`preoptimize`] with its
+    /// weights in a file beside it: sessions load this instead of the model, without optimising,
+    /// and ORT maps the weights from the page cache instead of copying them.
+    pub optimized: Option<PathBuf>,
+}
+
+/// SHA-256 of a file, read in pieces (the model is never held whole).
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(hex(&h.finalize())),
+            n => h.update(&buf[..n]),
+        }
+    }
+}
+
+/// A worker's classify state: its own session and resampler.
+struct State {
+    model: Model,
+    resizer: Resizer,
+}
+
+impl TaskState for State {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String> {
+        out.top1 = Some(self.model.classify(ctx, task, &mut self.resizer, &mut out.stages)?);
+        Ok(())
+    }
+}
+
+fn parse(section: &Section, needed: bool) -> Result<ClassifySettings, SpecError> {
+    let cx = section.fields;
+    let c: RawClassify = section.parse()?;
+    let model_span = c.model.as_ref().map(|v| v.span());
+    let model_name = c
+        .model
+        .as_ref()
+        .map_or("../models/resnet18.onnx", |v| v.get_ref().as_str());
+    let model = if needed {
+        let p = cx.resolve(model_name);
+        check_onnx(&p).or_else(|msg| cx.err("classify.model", model_span, msg))?;
+        p
     } else {
-        resized = resample(resizer, px, w, h, s.filter)?;
-        &resized
+        cx.resolve(model_name)
     };
-    let plane = (w * h) as usize;
-    out.clear();
-    out.resize(3 * plane, 0.0);
-    let (r, rest) = out.split_at_mut(plane);
-    let (g, b) = rest.split_at_mut(plane);
-    let scale: [f32; 3] = std::array::from_fn(|c| 1.0 / (255.0 * s.std[c]));
-    let shift: [f32; 3] = std::array::from_fn(|c| s.mean[c] / s.std[c]);
-    for (i, p) in rgb.chunks_exact(3).enumerate() {
-        r[i] = p[0] as f32 * scale[0] - shift[0];
-        g[i] = p[1] as f32 * scale[1] - shift[1];
-        b[i] = p[2] as f32 * scale[2] - shift[2];
-    }
-    Ok(())
+    let input = match &c.input_size {
+        None => (224, 224),
+        Some(v) => {
+            let [w, h] = *v.get_ref();
+            if !(1..=4096).contains(&w) || !(1..=4096).contains(&h) {
+                return cx.err(
+                    "classify.input_size",
+                    Some(v.span()),
+                    "width and height must be between 1 and 4096",
+                );
+            }
+            (w as u32, h as u32)
+        }
+    };
+    let std = match &c.std {
+        None => [0.229, 0.224, 0.225],
+        Some(v) if v.get_ref().iter().all(|s| s.is_finite() && *s > 0.0) => *v.get_ref(),
+        Some(v) => return cx.err("classify.std", Some(v.span()), "every value must be a positive number"),
+    };
+    let labels = match &c.labels {
+        Some(v) if needed => Some(cx.existing("classify.labels", Some(v.span()), v.get_ref(), false)?),
+        Some(v) => Some(cx.resolve(v.get_ref())),
+        None => None,
+    };
+    let ort_library = match &c.ort_library {
+        Some(v) => Some(cx.existing("classify.ort_library", Some(v.span()), v.get_ref(), false)?),
+        None => None,
+    };
+    Ok(ClassifySettings {
+        model,
+        input,
+        mean: c.mean.unwrap_or([0.485, 0.456, 0.406]),
+        std,
+        labels,
+        filter: cx.filter("classify.filter", &c.filter, Filter::Bilinear)?,
+        ort_library,
+        preoptimize: c.preoptimize.unwrap_or(true),
+    })
 }
-
-/// Index and softmax probability of the largest score.
-pub fn top1(logits: &[f32]) -> Option<(usize, f32)> {
-    let (index, &max) = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-    let sum: f64 = logits.iter().map(|&x| ((x - max) as f64).exp()).sum();
-    Some((index, (1.0 / sum) as f32))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn top1_is_the_argmax_with_its_softmax() {
-        let (i, p) = top1(&[0.0, 2.0, 0.0]).unwrap();
-        assert_eq!(i, 1);
-        let expect = 2f32.exp() / (2.0 + 2f32.exp());
-        assert!((p - expect).abs() < 1e-6);
-        assert_eq!(top1(&[]), None);
+fn check_onnx(p: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut head = [0u8; 1];
+    let mut f = std::fs::File::open(p).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            " (run `scripts/setup` to build the default model)"
+        } else {
+            ""
+        };
+        format!("{}: {e}{hint}", p.display())
+    })?;
+    match f.read(&mut head) {
+        Ok(1) if head[0] == 0x08 => Ok(()),
+        Ok(_) => Err(format!(
+            "{} is not an ONNX model (it does not start like an ONNX ModelProto)",
+            p.display()
+        )),
+        Err(e) => Err(format!("{}: {e}", p.display())),
     }
 }

@@ -1,11 +1,46 @@
-//! Image input: decoding with limits, generated noise, and safe output names.
+//! Image input shared by the image workloads: decoding with limits, generated noise, the
+//! resampling filters, and safe output names.
 
 use std::io::Cursor;
 use std::path::Path;
 
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use crate::draw::{noise_pixels, Input};
+use serde::Serialize;
+
+use crate::plan::{noise_pixels, Input};
+
+/// A resampling filter, as Pillow names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Filter {
+    Nearest,
+    Box,
+    Bilinear,
+    Hamming,
+    CatmullRom,
+    Mitchell,
+    Lanczos3,
+}
+
+impl Filter {
+    pub const NAMES: &'static str = "nearest, box, bilinear, hamming, catmullrom, mitchell, lanczos3";
+
+    pub fn parse(s: &str) -> Option<Filter> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "nearest" => Filter::Nearest,
+            "box" => Filter::Box,
+            "bilinear" | "triangle" => Filter::Bilinear,
+            "hamming" => Filter::Hamming,
+            "catmullrom" | "bicubic" => Filter::CatmullRom,
+            "mitchell" => Filter::Mitchell,
+            "lanczos3" | "lanczos" => Filter::Lanczos3,
+            _ => return None,
+        })
+    }
+}
 
 /// Packed RGB8 pixels.
 #[derive(Debug)]
@@ -68,6 +103,26 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Pixels, String> {
         height: rgb.height(),
         rgb: rgb.into_raw(),
     })
+}
+
+/// Resamples packed RGB8 pixels to `w × h` with the chosen filter (convolution, as Pillow does).
+pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filter) -> Result<Vec<u8>, String> {
+    let src =
+        ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3).map_err(|e| format!("bad source image: {e}"))?;
+    let mut dst = Image::new(w, h, PixelType::U8x3);
+    let alg = match filter {
+        Filter::Nearest => ResizeAlg::Nearest,
+        Filter::Box => ResizeAlg::Convolution(FilterType::Box),
+        Filter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
+        Filter::Hamming => ResizeAlg::Convolution(FilterType::Hamming),
+        Filter::CatmullRom => ResizeAlg::Convolution(FilterType::CatmullRom),
+        Filter::Mitchell => ResizeAlg::Convolution(FilterType::Mitchell),
+        Filter::Lanczos3 => ResizeAlg::Convolution(FilterType::Lanczos3),
+    };
+    resizer
+        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg))
+        .map_err(|e| format!("resize to {w}x{h} failed: {e}"))?;
+    Ok(dst.into_vec())
 }
 
 /// A whole JPEG ends with the EOI marker `FF D9` (trailing zero padding allowed).

@@ -1,223 +1,285 @@
-//! The work a task does (resize, classify, spin, sleep), identical under every executor.
+//! The work a task does, identical under every executor: one file per workload behind the
+//! [`Workload`] trait, and [`ALL`], the list that names them.
+//!
+//! A new workload is one new file here and one line in [`ALL`]: its name, what it draws, its
+//! `[section]` of the experiment file, what it prepares once per run, its per-worker state and
+//! how it runs one task all live in that file.
 
+mod alloc;
 mod classify;
 mod image;
+mod mixed;
+mod model;
 pub mod ort_lib;
 mod preoptimize;
 mod resize;
+mod sleep;
+mod spin;
+mod worker;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::draw::{Task, TaskKind};
-use crate::measure::ms;
-use crate::spec::{ClassifySettings, ResizeSettings};
+use crate::experiment::{Section, SpecError};
+use crate::plan::Task;
 
-pub use self::classify::{preprocess_into, Model};
-pub use self::image::{decode, decode_bytes, load_input, Pixels};
-pub use self::preoptimize::preoptimize;
-pub use self::resize::resample;
+pub use self::classify::{ClassifySettings, ModelSource};
+pub use self::image::{decode, decode_bytes, load_input, resample, Filter, Pixels};
+pub use self::model::{preprocess_into, Model};
+pub use self::resize::{ResizeSettings, Subsampling, Target};
+pub use self::spin::spin;
+pub use self::worker::{Outcome, Stages, TaskRecord, Top1, Worker};
+
+/// Every workload an experiment may name, in the order `runner --help` lists them.
+static ALL: &[&dyn Workload] = &[
+    &resize::Resize,
+    &classify::Classify,
+    &mixed::Mixed,
+    &spin::Spin,
+    &sleep::Sleep,
+    &alloc::Alloc,
+];
+
+/// What a workload is: its name, what it draws, its settings, and how its tasks run.
+pub trait Workload: Sync {
+    /// Its name in experiment files, cell ids and the `kind` column.
+    fn name(&self) -> &'static str;
+
+    /// What one task set draws: an image from each folder (and the noise image), or this many
+    /// inputs without an image.
+    fn draws(&self) -> Draws {
+        Draws::Synthetic(3)
+    }
+
+    /// The workloads whose task each drawn input becomes, by name; with more than one (mixed),
+    /// the tasks of a repetition are shuffled by its seed. Empty: the workload itself.
+    fn parts(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether its tasks run an ONNX model (sessions, intra-op threads, model hash).
+    fn uses_model(&self) -> bool {
+        false
+    }
+
+    /// Parses its `[section]` of the experiment file (`None` if it has none) into its typed
+    /// settings; `used` says whether a cell runs it (only then must its files exist).
+    fn settings(&self, _section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        Ok(None)
+    }
+
+    /// Once per run, in the orchestrator before any repetition: e.g. load ONNX Runtime and
+    /// optimise the model's graph. May replace its settings; returns facts for env.json.
+    fn prepare(&self, _settings: &mut Settings, _env: &PrepareEnv) -> anyhow::Result<Prepared> {
+        Ok(Prepared::default())
+    }
+
+    /// A worker's private state for this workload's tasks, built inside that worker (thread or
+    /// process), e.g. its own ORT session.
+    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String>;
+}
+
+/// What a task set draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Draws {
+    Images,
+    Synthetic(usize),
+}
+
+/// One worker's state for one workload: runs its tasks.
+pub trait TaskState: Send {
+    /// Runs one task, recording stage times and a top-1 in `out`; a failure is an `Err`.
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String>;
+}
+
+/// Where `prepare` may put files, and where it may look for libraries.
+#[derive(Debug, Clone, Default)]
+pub struct PrepareEnv {
+    pub results_dir: PathBuf,
+    /// `--ort-lib`, overriding the experiment's own setting.
+    pub ort_lib: Option<PathBuf>,
+    /// Folders whose ancestors may hold the project's `.deps/`.
+    pub search_roots: Vec<PathBuf>,
+}
+
+/// What `prepare` learnt: facts for env.json and a fingerprint for every row (the model hash).
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    pub env: serde_json::Map<String, serde_json::Value>,
+    pub model_sha256: Option<String>,
+}
+
+/// Each workload's typed settings, by workload name; shared read-only by every worker.
+#[derive(Clone, Default)]
+pub struct Settings(BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>);
+
+impl Settings {
+    pub fn set<T: Any + Send + Sync>(&mut self, workload: &'static str, value: T) {
+        self.0.insert(workload, Arc::new(value));
+    }
+
+    pub fn set_boxed(&mut self, workload: &'static str, value: Box<dyn Any + Send + Sync>) {
+        self.0.insert(workload, Arc::from(value));
+    }
+
+    /// The settings of `workload`, of the type it parsed them into.
+    pub fn get<T: Any>(&self, workload: &str) -> Result<&T, String> {
+        self.0
+            .get(workload)
+            .and_then(|v| v.downcast_ref::<T>())
+            .ok_or_else(|| format!("the settings of workload `{workload}` are missing or not prepared"))
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
 
 /// Read-only state every worker of a repetition shares.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub resize: ResizeSettings,
-    pub classify: Option<Arc<ModelSource>>,
+    pub settings: Settings,
     pub intra_op_threads: usize,
-    pub spin_iterations: u64,
-    pub sleep: Duration,
-    /// Alloc tasks: bytes to allocate and touch, and how long to hold them.
-    pub alloc_bytes: usize,
-    pub alloc_hold: Duration,
+    /// Decoder limit: an image declaring more pixels fails its task.
     pub max_pixels: u64,
-    /// Where resized images are saved; `None` when saving is off.
-    pub out_dir: Option<PathBuf>,
+    /// The cell's own output folder (made by the workloads that save files).
+    pub out_dir: PathBuf,
 }
 
-/// The classifier, loaded once by the parent: its bytes, settings and labels.
-#[derive(Debug, Clone)]
-pub struct ModelSource {
-    pub settings: ClassifySettings,
-    pub bytes: Vec<u8>,
-    /// SHA-256 of the model file as given (before any optimisation).
-    pub sha256: String,
-    pub labels: Option<Vec<String>>,
-    /// A graph ORT already optimised for this machine, written by [`preoptimize`] with its
-    /// weights in a file beside it: sessions load this instead of `bytes`, without optimising,
-    /// and ORT maps the weights from the page cache instead of copying them.
-    pub optimized: Option<PathBuf>,
-}
+/// A workload, by its place in [`ALL`]: one byte, written and read as its name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkloadKind(u8);
 
-/// Time spent in each stage of one task, in milliseconds (0 where a stage does not apply).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stages {
-    pub decode_ms: f64,
-    pub resize_ms: f64,
-    pub encode_ms: f64,
-    pub save_ms: f64,
-    pub preprocess_ms: f64,
-    pub inference_ms: f64,
-}
+static NAMES: LazyLock<&'static [&'static str]> =
+    LazyLock::new(|| Box::leak(ALL.iter().map(|w| w.name()).collect::<Vec<_>>().into_boxed_slice()));
 
-impl Stages {
-    pub fn add(&mut self, o: &Stages) {
-        self.decode_ms += o.decode_ms;
-        self.resize_ms += o.resize_ms;
-        self.encode_ms += o.encode_ms;
-        self.save_ms += o.save_ms;
-        self.preprocess_ms += o.preprocess_ms;
-        self.inference_ms += o.inference_ms;
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Top1 {
-    pub index: usize,
-    pub label: Option<String>,
-    pub prob: f32,
-}
-
-/// What happened to one task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskRecord {
-    pub task: usize,
-    pub kind: TaskKind,
-    pub source: String,
-    pub image: String,
-    /// Index of the worker (thread or process) that ran it.
-    pub worker: usize,
-    pub error: Option<String>,
-    /// Time inside the worker, from start of the task to its end.
-    pub ms: f64,
-    /// Time from the start of the task phase until a worker started it (queueing and dispatch).
-    pub wait_ms: f64,
-    /// Process pool: round trip minus the task's own time (dispatch, IPC, result decoding).
-    #[serde(default)]
-    pub ipc_ms: f64,
-    pub stages: Stages,
-    pub top1: Option<Top1>,
-}
-
-impl TaskRecord {
-    pub fn ok(&self) -> bool {
-        self.error.is_none()
+impl WorkloadKind {
+    pub fn named(name: &str) -> Option<WorkloadKind> {
+        ALL.iter().position(|w| w.name() == name).map(|i| WorkloadKind(i as u8))
     }
 
-    /// A task that never ran, or whose worker died under it.
-    pub fn failed(task: &Task, worker: usize, error: String) -> TaskRecord {
-        TaskRecord {
-            task: task.index,
-            kind: task.kind,
-            source: task.input.source().to_string(),
-            image: task.input.name(),
-            worker,
-            error: Some(error),
-            ms: 0.0,
-            wait_ms: 0.0,
-            ipc_ms: 0.0,
-            stages: Stages::default(),
-            top1: None,
+    pub fn all() -> impl Iterator<Item = WorkloadKind> {
+        (0..ALL.len()).map(|i| WorkloadKind(i as u8))
+    }
+
+    /// Every name, for error messages.
+    pub fn names() -> &'static [&'static str] {
+        &NAMES
+    }
+
+    pub fn name(self) -> &'static str {
+        self.get().name()
+    }
+
+    pub fn get(self) -> &'static dyn Workload {
+        ALL[self.0 as usize]
+    }
+
+    /// The workloads its tasks belong to: itself, or its parts (mixed: resize and classify).
+    pub fn parts(self) -> Vec<WorkloadKind> {
+        match self.get().parts() {
+            [] => vec![self],
+            names => names
+                .iter()
+                .map(|n| WorkloadKind::named(n).unwrap_or_else(|| panic!("{}: no workload `{n}`", self.name())))
+                .collect(),
         }
     }
-}
 
-/// One worker's private state: buffers and, when the workload classifies, its own ORT session.
-pub struct Worker {
-    pub id: usize,
-    resizer: fast_image_resize::Resizer,
-    model: Option<Model>,
-    encoded: Vec<u8>,
-    /// Seconds it took to create this worker's session (0 without a model).
-    pub session_s: f64,
-}
-
-impl Worker {
-    /// Builds a worker; with a model this creates the ORT session, so call it inside the worker
-    /// (thread or forked process) that will use it.
-    pub fn new(ctx: &Context, id: usize) -> Result<Worker, String> {
-        let start = Instant::now();
-        let model = match &ctx.classify {
-            Some(src) => Some(Model::new(src.clone(), ctx.intra_op_threads)?),
-            None => None,
-        };
-        Ok(Worker {
-            id,
-            resizer: fast_image_resize::Resizer::new(),
-            model,
-            encoded: Vec::new(),
-            session_s: if ctx.classify.is_some() {
-                start.elapsed().as_secs_f64()
-            } else {
-                0.0
-            },
-        })
+    pub fn uses_images(self) -> bool {
+        self.parts().iter().any(|p| p.get().draws() == Draws::Images)
     }
 
-    /// Runs one task; a failure is recorded in the result, never raised.
-    pub fn run(&mut self, ctx: &Context, task: &Task) -> TaskRecord {
-        let start = Instant::now();
-        let mut stages = Stages::default();
-        let mut top1 = None;
-        let result = match task.kind {
-            TaskKind::Resize => {
-                resize::run(ctx, task, &mut self.resizer, &mut self.encoded, &mut stages).map_err(|e| e.to_string())
-            }
-            TaskKind::Classify => match &mut self.model {
-                Some(m) => m
-                    .classify(ctx, task, &mut self.resizer, &mut stages)
-                    .map(|t| top1 = Some(t)),
-                None => Err("this workload has no model".to_string()),
-            },
-            TaskKind::Spin => {
-                spin(ctx.spin_iterations);
-                Ok(())
-            }
-            TaskKind::Sleep => {
-                std::thread::sleep(ctx.sleep);
-                Ok(())
-            }
-            TaskKind::Alloc => {
-                alloc(ctx.alloc_bytes, ctx.alloc_hold);
-                Ok(())
-            }
-        };
-        TaskRecord {
-            task: task.index,
-            kind: task.kind,
-            source: task.input.source().to_string(),
-            image: task.input.name(),
-            worker: self.id,
-            error: result.err(),
-            ms: ms(start.elapsed()),
-            wait_ms: 0.0,
-            ipc_ms: 0.0,
-            stages,
-            top1,
+    pub fn uses_model(self) -> bool {
+        self.parts().iter().any(|p| p.get().uses_model())
+    }
+
+    /// What one task set draws (a composite draws as its first part).
+    pub fn draws(self) -> Draws {
+        self.parts()[0].get().draws()
+    }
+}
+
+impl fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Debug for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for WorkloadKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for WorkloadKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        WorkloadKind::named(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, WorkloadKind::names()))
+    }
+}
+
+/// The experiment file's folder and the project's, whose ancestors may hold `.deps/`.
+pub fn search_roots(experiment_file: &Path) -> Vec<PathBuf> {
+    [
+        experiment_file.parent().map(Path::to_path_buf),
+        std::env::current_exe().ok(),
+        std::env::current_dir().ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_is_named_once_and_its_parts_exist() {
+        let names = WorkloadKind::names();
+        let mut sorted = names.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "{names:?}");
+        for w in WorkloadKind::all() {
+            assert_eq!(WorkloadKind::named(w.name()), Some(w));
+            assert!(!w.parts().is_empty());
+            assert!(
+                w.parts().iter().all(|p| p.get().parts().is_empty()),
+                "{w}: parts are leaves"
+            );
         }
+        assert_eq!(
+            WorkloadKind::named("mixed").unwrap().parts(),
+            [
+                WorkloadKind::named("resize").unwrap(),
+                WorkloadKind::named("classify").unwrap()
+            ]
+        );
     }
-}
 
-/// Allocates `bytes`, writes every page so it is resident, holds it, frees it.
-pub fn alloc(bytes: usize, hold: Duration) {
-    // Zeroed memory comes lazily from the kernel: only the writes below make it resident.
-    let mut v = vec![0u8; bytes];
-    for page in v.chunks_mut(4096) {
-        page[0] = 1;
+    #[test]
+    fn kinds_serialise_as_their_names() {
+        let k = WorkloadKind::named("spin").unwrap();
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"spin\"");
+        assert_eq!(serde_json::from_str::<WorkloadKind>("\"spin\"").unwrap(), k);
+        let e = serde_json::from_str::<WorkloadKind>("\"fibers\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fibers") && e.contains("resize"), "{e}");
     }
-    std::hint::black_box(&v);
-    std::thread::sleep(hold);
-}
-
-/// A fixed count of dependent integer operations: pure CPU, no memory traffic.
-pub fn spin(iterations: u64) -> u64 {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    for _ in 0..iterations {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    std::hint::black_box(x)
 }

@@ -6,60 +6,42 @@
 //! must stay fork-safe). The optimised files are hardware-specific (ORT may use this CPU's
 //! NCHWc layouts), so they live in the run's results folder, never shared.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use nix::unistd::{fork, pipe, ForkResult};
+use nix::unistd::pipe;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use super::ort_lib;
+use crate::proc;
 
-/// Writes the optimised graph of `model` to `out`; returns the seconds it took.
-pub fn preoptimize(model: &[u8], out: &Path) -> Result<f64, String> {
+/// Writes the optimised graph of the model at `model` to `out`; returns the seconds it took.
+pub fn preoptimize(model: &Path, out: &Path) -> Result<f64, String> {
     let start = Instant::now();
     let (rd, wr) = pipe().map_err(|e| format!("pipe failed: {e}"))?;
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: called from the single-threaded orchestrator.
-    match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
-        ForkResult::Child => {
-            drop(rd);
-            let result = optimize_here(model, out);
-            let mut w = std::fs::File::from(wr);
-            let code = match result {
-                Ok(()) => 0,
-                Err(e) => {
-                    let _ = w.write_all(e.as_bytes());
-                    1
-                }
-            };
-            // SAFETY: leave without running the orchestrator's destructors.
-            unsafe { libc::_exit(code) }
+    let child = proc::spawn(|| match optimize_here(model, out) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = nix::unistd::write(&wr, e.as_bytes());
+            1
         }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut why = String::new();
-            let _ = std::fs::File::from(rd).read_to_string(&mut why);
-            let mut status = 0;
-            // SAFETY: waitpid writes only the status.
-            unsafe { libc::waitpid(child.as_raw(), &mut status, 0) };
-            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 && out.is_file() {
-                Ok(start.elapsed().as_secs_f64())
-            } else if why.is_empty() {
-                Err(format!(
-                    "the optimising process {}",
-                    crate::executor::describe_status(status)
-                ))
-            } else {
-                Err(why)
-            }
-        }
+    })?;
+    drop(wr);
+    let mut why = String::new();
+    let _ = std::fs::File::from(rd).read_to_string(&mut why);
+    let (status, _) = proc::wait(child)?;
+    if status.success() && out.is_file() {
+        Ok(start.elapsed().as_secs_f64())
+    } else if why.is_empty() {
+        Err(format!("the optimising process {}", status.describe()))
+    } else {
+        Err(why)
     }
 }
 
-fn optimize_here(model: &[u8], out: &Path) -> Result<(), String> {
+fn optimize_here(model: &Path, out: &Path) -> Result<(), String> {
     let env = ort_lib::environment()?;
     let e = |e: ort::Error<_>| format!("cannot optimise the model: {e}");
     let name = out
@@ -85,7 +67,7 @@ fn optimize_here(model: &[u8], out: &Path) -> Result<(), String> {
             "1024",
         )
         .map_err(e)?
-        .commit_from_memory(model)
+        .commit_from_file(model)
         .map_err(|e| format!("cannot optimise the model: {e}"))?;
     Ok(())
 }

@@ -1,77 +1,228 @@
-//! The resize task: decode, resample to each target, encode as JPEG, save.
+//! The resize workload: decode, resample to each target, encode as JPEG, save. Its settings are
+//! the `[resize]` section.
 
+use std::any::Any;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::Resizer;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
-use super::image::{load_input, safe_stem, Pixels};
-use super::{Context, Stages};
-use crate::draw::Task;
+use super::image::{load_input, resample, safe_stem, Filter};
+use super::{Context, Draws, Outcome, TaskState, Workload};
+use crate::experiment::{Section, SpecError};
 use crate::measure::ms;
-use crate::spec::{Filter, Subsampling};
+use crate::plan::Task;
 
-pub(super) fn run(
-    ctx: &Context,
-    task: &Task,
-    resizer: &mut Resizer,
-    encoded: &mut Vec<u8>,
-    stages: &mut Stages,
-) -> Result<(), String> {
-    let t = Instant::now();
-    let px = load_input(&task.input, ctx.max_pixels)?;
-    stages.decode_ms += ms(t.elapsed());
-    let name = safe_stem(&task.input.name());
-    for &target in &ctx.resize.targets {
-        let (w, h) = target.dims(px.width, px.height);
-        if w > u16::MAX as u32 || h > u16::MAX as u32 {
-            return Err(format!(
-                "target {} gives {w}x{h}, larger than JPEG allows (65535)",
-                target.label()
-            ));
-        }
-        let t = Instant::now();
-        let out = resample(resizer, &px, w, h, ctx.resize.filter)?;
-        stages.resize_ms += ms(t.elapsed());
+pub struct Resize;
 
-        let t = Instant::now();
-        encoded.clear();
-        let mut encoder = jpeg_encoder::Encoder::new(&mut *encoded, ctx.resize.quality);
-        encoder.set_sampling_factor(match ctx.resize.subsampling {
-            Subsampling::S420 => jpeg_encoder::SamplingFactor::R_4_2_0,
-            Subsampling::S444 => jpeg_encoder::SamplingFactor::R_4_4_4,
-        });
-        encoder
-            .encode(&out, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-            .map_err(|e| format!("JPEG encoding failed: {e}"))?;
-        stages.encode_ms += ms(t.elapsed());
-
-        if let Some(dir) = &ctx.out_dir {
-            let t = Instant::now();
-            let path = dir.join(format!("{:04}-{name}-{}.jpg", task.index, target.label()));
-            std::fs::write(&path, &encoded[..]).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
-            stages.save_ms += ms(t.elapsed());
-        }
+impl Workload for Resize {
+    fn name(&self) -> &'static str {
+        "resize"
     }
-    Ok(())
+
+    fn draws(&self) -> Draws {
+        Draws::Images
+    }
+
+    fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        Ok(Some(Box::new(parse(section)?)))
+    }
+
+    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+        let settings: &ResizeSettings = ctx.settings.get(self.name())?;
+        let out_dir = settings.save.then(|| ctx.out_dir.clone());
+        if let Some(dir) = &out_dir {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        Ok(Box::new(State {
+            settings: settings.clone(),
+            resizer: Resizer::new(),
+            encoded: Vec::new(),
+            out_dir,
+        }))
+    }
 }
 
-/// Resamples packed RGB8 pixels to `w × h` with the chosen filter (convolution, as Pillow does).
-pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filter) -> Result<Vec<u8>, String> {
-    let src =
-        ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3).map_err(|e| format!("bad source image: {e}"))?;
-    let mut dst = Image::new(w, h, PixelType::U8x3);
-    let alg = match filter {
-        Filter::Nearest => ResizeAlg::Nearest,
-        Filter::Box => ResizeAlg::Convolution(FilterType::Box),
-        Filter::Bilinear => ResizeAlg::Convolution(FilterType::Bilinear),
-        Filter::Hamming => ResizeAlg::Convolution(FilterType::Hamming),
-        Filter::CatmullRom => ResizeAlg::Convolution(FilterType::CatmullRom),
-        Filter::Mitchell => ResizeAlg::Convolution(FilterType::Mitchell),
-        Filter::Lanczos3 => ResizeAlg::Convolution(FilterType::Lanczos3),
+/// `[resize]` as the file spells it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawResize {
+    targets: Option<Spanned<Vec<String>>>,
+    filter: Option<Spanned<String>>,
+    quality: Option<Spanned<i64>>,
+    subsampling: Option<Spanned<String>>,
+    save: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResizeSettings {
+    pub targets: Vec<Target>,
+    pub filter: Filter,
+    pub quality: u8,
+    /// JPEG chroma subsampling: 4:2:0 (Pillow's default) or 4:4:4.
+    pub subsampling: Subsampling,
+    pub save: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Target {
+    Exact { width: u32, height: u32 },
+    Percent(u32),
+}
+
+impl Target {
+    pub fn dims(self, width: u32, height: u32) -> (u32, u32) {
+        match self {
+            Target::Exact { width, height } => (width, height),
+            Target::Percent(p) => (
+                ((width as u64 * p as u64 / 100) as u32).max(1),
+                ((height as u64 * p as u64 / 100) as u32).max(1),
+            ),
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Target::Exact { width, height } => format!("{width}x{height}"),
+            Target::Percent(p) => format!("{p}pct"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Subsampling {
+    /// 2x2 chroma, as Pillow and libjpeg save by default.
+    S420,
+    /// Full-resolution chroma.
+    S444,
+}
+
+fn parse(section: &Section) -> Result<ResizeSettings, SpecError> {
+    let cx = section.fields;
+    let r: RawResize = section.parse()?;
+    let targets = match &r.targets {
+        None => vec![
+            Target::Exact {
+                width: 224,
+                height: 224,
+            },
+            Target::Percent(50),
+        ],
+        Some(v) => {
+            if v.get_ref().is_empty() {
+                return cx.err("resize.targets", Some(v.span()), "must not be an empty list");
+            }
+            let mut out = Vec::new();
+            for t in v.get_ref() {
+                match parse_target(t) {
+                    Some(t) if !out.contains(&t) => out.push(t),
+                    Some(_) => return cx.err("resize.targets", Some(v.span()), format!("lists `{t}` twice")),
+                    None => {
+                        return cx.err(
+                            "resize.targets",
+                            Some(v.span()),
+                            format!("`{t}` is not a target; write WIDTHxHEIGHT (e.g. 224x224) or a percentage (e.g. 50%), 1 to 16384 px or 1 to 400 %"),
+                        )
+                    }
+                }
+            }
+            out
+        }
     };
-    resizer
-        .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg))
-        .map_err(|e| format!("resize to {w}x{h} failed: {e}"))?;
-    Ok(dst.into_vec())
+    let quality = match &r.quality {
+        None => 90,
+        Some(v) if (1..=100).contains(v.get_ref()) => *v.get_ref() as u8,
+        Some(v) => {
+            return cx.err(
+                "resize.quality",
+                Some(v.span()),
+                format!("must be between 1 and 100, got {}", v.get_ref()),
+            )
+        }
+    };
+    let subsampling = match &r.subsampling {
+        None => Subsampling::S420,
+        Some(v) => match v.get_ref().as_str() {
+            "4:2:0" => Subsampling::S420,
+            "4:4:4" => Subsampling::S444,
+            other => {
+                return cx.err(
+                    "resize.subsampling",
+                    Some(v.span()),
+                    format!("unknown subsampling `{other}`; expected \"4:2:0\" or \"4:4:4\""),
+                )
+            }
+        },
+    };
+    Ok(ResizeSettings {
+        targets,
+        filter: cx.filter("resize.filter", &r.filter, Filter::Lanczos3)?,
+        quality,
+        subsampling,
+        save: r.save.unwrap_or(true),
+    })
+}
+fn parse_target(s: &str) -> Option<Target> {
+    let s = s.trim();
+    if let Some(p) = s.strip_suffix('%') {
+        let p: u32 = p.trim().parse().ok()?;
+        return (1..=400).contains(&p).then_some(Target::Percent(p));
+    }
+    let (w, h) = s.split_once(['x', 'X'])?;
+    let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    ((1..=16384).contains(&w) && (1..=16384).contains(&h)).then_some(Target::Exact { width: w, height: h })
+}
+
+/// A worker's resize state: its resampler and encode buffer, reused between tasks.
+struct State {
+    settings: ResizeSettings,
+    resizer: Resizer,
+    encoded: Vec<u8>,
+    /// The cell's output folder when saving is on.
+    out_dir: Option<PathBuf>,
+}
+
+impl TaskState for State {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String> {
+        let s = &self.settings;
+        let (resizer, encoded, stages) = (&mut self.resizer, &mut self.encoded, &mut out.stages);
+        let t = Instant::now();
+        let px = load_input(&task.input, ctx.max_pixels)?;
+        stages.decode_ms += ms(t.elapsed());
+        let name = safe_stem(&task.input.name());
+        for &target in &s.targets {
+            let (w, h) = target.dims(px.width, px.height);
+            if w > u16::MAX as u32 || h > u16::MAX as u32 {
+                return Err(format!(
+                    "target {} gives {w}x{h}, larger than JPEG allows (65535)",
+                    target.label()
+                ));
+            }
+            let t = Instant::now();
+            let resized = resample(resizer, &px, w, h, s.filter)?;
+            stages.resize_ms += ms(t.elapsed());
+
+            let t = Instant::now();
+            encoded.clear();
+            let mut encoder = jpeg_encoder::Encoder::new(&mut *encoded, s.quality);
+            encoder.set_sampling_factor(match s.subsampling {
+                Subsampling::S420 => jpeg_encoder::SamplingFactor::R_4_2_0,
+                Subsampling::S444 => jpeg_encoder::SamplingFactor::R_4_4_4,
+            });
+            encoder
+                .encode(&resized, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .map_err(|e| format!("JPEG encoding failed: {e}"))?;
+            stages.encode_ms += ms(t.elapsed());
+
+            if let Some(dir) = &self.out_dir {
+                let t = Instant::now();
+                let path = dir.join(format!("{:04}-{name}-{}.jpg", task.index, target.label()));
+                std::fs::write(&path, &encoded[..]).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+                stages.save_ms += ms(t.elapsed());
+            }
+        }
+        Ok(())
+    }
 }

@@ -3,6 +3,11 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::workload::{Filter, ResizeSettings, Subsampling, Target};
+
+fn resize(e: &Experiment) -> &ResizeSettings {
+    e.settings.get("resize").unwrap()
+}
 
 fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -45,7 +50,7 @@ fn minimal_file_gets_the_documented_defaults() {
     assert_eq!(e.images.folders[0].files.len(), 5);
     assert_eq!(e.images.noise, Some((1024, 1024)));
     assert_eq!(
-        e.resize.targets,
+        resize(&e).targets,
         vec![
             Target::Exact {
                 width: 224,
@@ -55,7 +60,7 @@ fn minimal_file_gets_the_documented_defaults() {
         ]
     );
     assert_eq!(
-        (e.resize.filter, e.resize.quality, e.resize.save),
+        (resize(&e).filter, resize(&e).quality, resize(&e).save),
         (Filter::Lanczos3, 90, true)
     );
     assert!(e.output_dir.ends_with("results") && !e.output_dir.to_string_lossy().contains(".."));
@@ -217,17 +222,17 @@ fn resize_settings_are_checked() {
     ))
     .unwrap();
     assert_eq!(
-        e.resize.targets,
+        resize(&e).targets,
         vec![Target::Exact { width: 64, height: 32 }, Target::Percent(10)]
     );
     assert_eq!(Target::Percent(50).dims(1792, 1024), (896, 512));
     assert_eq!(
-        load(MIN).unwrap().resize.subsampling,
+        resize(&load(MIN).unwrap()).subsampling,
         Subsampling::S420,
         "Pillow's default"
     );
     let e = load(&format!("{MIN}[resize]\nsubsampling = \"4:4:4\"\n")).unwrap();
-    assert_eq!(e.resize.subsampling, Subsampling::S444);
+    assert_eq!(resize(&e).subsampling, Subsampling::S444);
     assert_eq!(
         err(&format!("{MIN}[resize]\nsubsampling = \"4:1:1\"\n")).key.as_deref(),
         Some("resize.subsampling")

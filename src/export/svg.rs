@@ -4,13 +4,25 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use super::{Exporter, Report};
+use crate::plan::ExecutorKind;
 use crate::summary::CellSummary;
+use crate::workload::WorkloadKind;
 
-fn color(executor: &str) -> RGBColor {
+/// Writes the charts into a results folder.
+pub struct Svg(pub PathBuf);
+
+impl Exporter for Svg {
+    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+        write_all(&self.0, report.cells).map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))
+    }
+}
+
+fn color(executor: ExecutorKind) -> RGBColor {
     match executor {
-        "thread" => RGBColor(31, 119, 180),
-        "process" => RGBColor(214, 39, 40),
-        _ => RGBColor(60, 60, 60),
+        ExecutorKind::Thread => RGBColor(31, 119, 180),
+        ExecutorKind::Process => RGBColor(214, 39, 40),
+        ExecutorKind::Sequential => RGBColor(60, 60, 60),
     }
 }
 
@@ -19,11 +31,11 @@ type Err = Box<dyn std::error::Error>;
 type Metric<'a> = (&'a str, RGBColor, &'a dyn Fn(&CellSummary) -> f64);
 
 /// Writes one throughput chart and one cost chart per workload; returns the files written.
-pub fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
-    let mut workloads: Vec<&str> = Vec::new();
+fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
+    let mut workloads: Vec<WorkloadKind> = Vec::new();
     for c in cells {
-        if !workloads.contains(&c.workload.as_str()) {
-            workloads.push(&c.workload);
+        if !workloads.contains(&c.workload) {
+            workloads.push(c.workload);
         }
     }
     let mut files = Vec::new();
@@ -41,14 +53,14 @@ pub fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err>
 
 /// A series is one executor at one intra-op / sets setting.
 fn series_key(c: &CellSummary) -> String {
-    let mut k = c.executor.clone();
+    let mut k = c.executor.to_string();
     if let Some(t) = c.intra_op_threads {
         k += &format!(" (intra {t})");
     }
     k
 }
 
-fn throughput(path: &Path, workload: &str, cells: &[&CellSummary]) -> Result<(), Err> {
+fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(), Err> {
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let max_workers = cells.iter().map(|c| c.workers).max().unwrap_or(1) as f64;
@@ -88,8 +100,8 @@ fn throughput(path: &Path, workload: &str, cells: &[&CellSummary]) -> Result<(),
     for key in keys {
         let mut pts: Vec<&&CellSummary> = cells.iter().filter(|c| series_key(c) == key).collect();
         pts.sort_by_key(|c| c.workers);
-        let col = color(&pts[0].executor);
-        if pts[0].executor == "sequential" {
+        let col = color(pts[0].executor);
+        if pts[0].executor == ExecutorKind::Sequential {
             let y = pts[0].throughput_tps.median;
             chart
                 .draw_series(DashedLineSeries::new(
@@ -127,8 +139,8 @@ fn throughput(path: &Path, workload: &str, cells: &[&CellSummary]) -> Result<(),
 }
 
 fn short(c: &CellSummary) -> String {
-    let mut s = match c.executor.as_str() {
-        "sequential" => "seq".to_string(),
+    let mut s = match c.executor {
+        ExecutorKind::Sequential => "seq".to_string(),
         e => format!("{e} {}", c.workers),
     };
     if let Some(t) = c.intra_op_threads.filter(|&t| t > 1) {
@@ -193,7 +205,7 @@ fn bars(
     Ok(())
 }
 
-fn cost(path: &Path, workload: &str, cells: &[&CellSummary]) -> Result<(), Err> {
+fn cost(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(), Err> {
     let width = (160 + 70 * cells.len() as u32).max(560);
     let root = SVGBackend::new(path, (width, 720)).into_drawing_area();
     root.fill(&WHITE)?;

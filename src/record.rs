@@ -1,12 +1,14 @@
-//! The rows of runs.csv and tasks.csv: typed structs whose field names are the CSV header.
+//! The typed records of a run: one [`RunRow`] per (cell, repetition) and one [`TaskRow`] per
+//! task, each computed once here from what the executor measured. Their field names are the CSV
+//! headers; every exporter (CSV, log, table, Markdown, SVG) writes from them, and `report` and
+//! `compare` read the CSVs back into them.
 
 use serde::{Deserialize, Serialize};
 
-use crate::draw::{Rep, TaskKind};
-use crate::isolate::RepResult;
+use crate::executor::RepResult;
 use crate::measure::percentile;
-use crate::plan::Cell;
-use crate::workload::{Stages, TaskRecord};
+use crate::plan::{Cell, ExecutorKind, Rep};
+use crate::workload::{Stages, TaskRecord, WorkloadKind};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
 pub const NOISY_SHARE: f64 = 0.10;
@@ -25,8 +27,8 @@ pub struct RunMeta {
 pub struct RunRow {
     pub experiment: String,
     pub cell: String,
-    pub workload: String,
-    pub executor: String,
+    pub workload: WorkloadKind,
+    pub executor: ExecutorKind,
     pub workers: usize,
     pub intra_op_threads: Option<usize>,
     pub sets: usize,
@@ -87,8 +89,10 @@ impl RunRow {
     pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
         let m = result.measure.clone().unwrap_or_default();
         let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
-        let ms_of = |kind| ok.iter().filter(|t| t.kind == kind).map(|t| t.ms).sum::<f64>();
-        let count_of = |kind| ok.iter().filter(|t| t.kind == kind).count();
+        // The per-kind columns of mixed runs, by the kinds' names (a fixed CSV schema).
+        let of_kind = |name: &'static str| ok.iter().filter(move |t| t.kind.name() == name);
+        let ms_of = |name| of_kind(name).map(|t| t.ms).sum::<f64>();
+        let count_of = |name| of_kind(name).count();
         let latencies: Vec<f64> = ok.iter().map(|t| t.ms).collect();
         let waits: Vec<f64> = ok.iter().map(|t| t.wait_ms).collect();
         let mut stages = Stages::default();
@@ -105,8 +109,8 @@ impl RunRow {
         RunRow {
             experiment: meta.experiment.clone(),
             cell: cell.id(),
-            workload: cell.workload.to_string(),
-            executor: cell.executor.to_string(),
+            workload: cell.workload,
+            executor: cell.executor,
             workers: cell.workers.get(),
             intra_op_threads: cell.intra_op_threads.map(|t| t.get()),
             sets: cell.sets.get(),
@@ -146,10 +150,10 @@ impl RunRow {
             task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
             wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
             ipc_ms: round(ok.iter().map(|t| t.ipc_ms).sum::<f64>(), 3),
-            resize_tasks_ok: count_of(TaskKind::Resize),
-            resize_task_ms: round(ms_of(TaskKind::Resize), 3),
-            classify_tasks_ok: count_of(TaskKind::Classify),
-            classify_task_ms: round(ms_of(TaskKind::Classify), 3),
+            resize_tasks_ok: count_of("resize"),
+            resize_task_ms: round(ms_of("resize"), 3),
+            classify_tasks_ok: count_of("classify"),
+            classify_task_ms: round(ms_of("classify"), 3),
             decode_ms: round(stages.decode_ms, 3),
             resize_ms: round(stages.resize_ms, 3),
             encode_ms: round(stages.encode_ms, 3),
@@ -179,7 +183,7 @@ pub struct TaskRow {
     pub rep: usize,
     pub warmup: bool,
     pub task: usize,
-    pub kind: String,
+    pub kind: WorkloadKind,
     pub source: String,
     pub image: String,
     pub status: String,
@@ -207,7 +211,7 @@ impl TaskRow {
             rep: rep.index,
             warmup: rep.warmup,
             task: t.task,
-            kind: t.kind.name().to_string(),
+            kind: t.kind,
             source: t.source.clone(),
             image: t.image.clone(),
             status: if t.ok() { "ok" } else { "failed" }.to_string(),
@@ -225,32 +229,6 @@ impl TaskRow {
             top1_label: t.top1.as_ref().and_then(|p| p.label.clone()),
             top1_prob: t.top1.as_ref().map(|p| (p.prob * 1e6).round() / 1e6),
             error: t.error.clone(),
-        }
-    }
-
-    /// The human line for run.log.
-    pub fn log_line(&self) -> String {
-        let rep = if self.warmup {
-            format!("warmup {}", self.rep)
-        } else {
-            format!("rep {}", self.rep)
-        };
-        let head = format!(
-            "{} {rep} task {} {} {} [{}]",
-            self.cell, self.task, self.kind, self.image, self.source
-        );
-        match &self.error {
-            Some(e) => format!("{head}: FAILED: {e}"),
-            None => {
-                let top = match (self.top1, &self.top1_label, self.top1_prob) {
-                    (Some(i), l, Some(p)) => format!(
-                        " top1 {i}{} p={p:.4}",
-                        l.as_ref().map_or(String::new(), |l| format!(" ({l})"))
-                    ),
-                    _ => String::new(),
-                };
-                format!("{head}: ok {:.2} ms{top}", self.ms)
-            }
         }
     }
 }

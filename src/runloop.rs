@@ -1,15 +1,13 @@
-//! The run loop: every cell, every repetition, in plan order; rows go to the sink as they come.
+//! The run loop: every (cell, repetition) of the schedule in turn, each drawn, run by a
+//! [`RepRunner`], turned into typed records once, and handed to the exporters as it ends.
 
 use std::io;
 
-use crate::draw::{draw, Rep};
-use crate::isolate::RepRunner;
-use crate::plan::Cell;
-use crate::sink::{RunMeta, RunRow, Sink, TaskRow};
-use crate::spec::{Experiment, Order};
+use crate::executor::RepRunner;
+use crate::export::Exporter;
+use crate::plan::{draw, Cell, Images, Rep};
+use crate::record::{RunMeta, RunRow, TaskRow};
 use crate::workload::TaskRecord;
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// Where the run is, for a progress display.
 pub struct Progress<'a> {
@@ -20,44 +18,13 @@ pub struct Progress<'a> {
     pub total: usize,
 }
 
-/// The (cell, repetition) pairs in the experiment's order. A cell's warm-ups come before its
-/// measured repetitions; in interleaved and random order every warm-up runs first.
-pub fn schedule(exp: &Experiment, cells: &[Cell]) -> Vec<(Cell, Rep)> {
-    let (w, n) = (exp.warmup, exp.repetitions.get());
-    let warmups = move |c: &Cell| {
-        let c = *c;
-        (0..w).map(move |index| (c, Rep { warmup: true, index }))
-    };
-    let measured = move |c: &Cell| {
-        let c = *c;
-        (0..n).map(move |index| (c, Rep { warmup: false, index }))
-    };
-    match exp.order {
-        Order::Cells => cells.iter().flat_map(|c| warmups(c).chain(measured(c))).collect(),
-        Order::Interleaved => {
-            let mut out: Vec<(Cell, Rep)> = cells.iter().flat_map(warmups).collect();
-            out.extend((0..n).flat_map(|index| cells.iter().map(move |c| (*c, Rep { warmup: false, index }))));
-            out
-        }
-        Order::Random => {
-            let mut rest: Vec<(Cell, Rep)> = cells.iter().flat_map(measured).collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(exp.seed);
-            rng.set_stream(u64::MAX); // apart from every repetition's draws
-            for i in (1..rest.len()).rev() {
-                rest.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-            }
-            cells.iter().flat_map(warmups).chain(rest).collect()
-        }
-    }
-}
-
 /// Runs the schedule; stops early (keeping every row written) when `stop` says so.
 pub fn run(
-    exp: &Experiment,
+    images: &Images,
     schedule: &[(Cell, Rep)],
     meta: &RunMeta,
     reps: &mut dyn RepRunner,
-    sink: &mut dyn Sink,
+    out: &mut dyn Exporter,
     progress: &mut dyn FnMut(&Progress),
     stop: &dyn Fn() -> bool,
 ) -> io::Result<Vec<RunRow>> {
@@ -72,13 +39,13 @@ pub fn run(
             done,
             total: schedule.len(),
         });
-        let tasks = draw(exp.seed, *rep, cell.workload, cell.sets.get(), &exp.images);
+        let tasks = draw(meta.seed, *rep, cell.workload, cell.sets.get(), images);
         let n = tasks.len();
         let mut records: Vec<TaskRecord> = Vec::with_capacity(n);
-        let mut sink_error = None;
+        let mut out_error = None;
         let result = reps.run(cell, *rep, tasks.clone(), &mut |rec| {
-            if let Err(e) = sink.task(&TaskRow::new(cell, *rep, &rec)) {
-                sink_error.get_or_insert(e);
+            if let Err(e) = out.task(&TaskRow::new(cell, *rep, &rec)) {
+                out_error.get_or_insert(e);
             }
             records.push(rec);
         });
@@ -94,15 +61,16 @@ pub fn run(
             .unwrap_or_else(|| "no result came back".to_string());
         for task in tasks.iter().filter(|t| !seen[t.index]) {
             let rec = TaskRecord::failed(task, usize::MAX, format!("not run: {why}"));
-            sink.task(&TaskRow::new(cell, *rep, &rec))?;
+            out.task(&TaskRow::new(cell, *rep, &rec))?;
             records.push(rec);
         }
-        if let Some(e) = sink_error {
+        if let Some(e) = out_error {
             return Err(e);
         }
         records.sort_by_key(|r| r.task);
+        let task_rows: Vec<TaskRow> = records.iter().map(|r| TaskRow::new(cell, *rep, r)).collect();
         let row = RunRow::new(meta, cell, *rep, &records, &result);
-        sink.run(&row)?;
+        out.repetition(&row, &task_rows)?;
         rows.push(row);
     }
     progress_done(progress, schedule);
@@ -122,53 +90,16 @@ fn progress_done(progress: &mut dyn FnMut(&Progress), schedule: &[(Cell, Rep)]) 
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::num::NonZeroUsize;
     use std::path::PathBuf;
 
     use super::*;
-    use crate::draw::Task;
-    use crate::isolate::{RepMeasure, RepResult};
-    use crate::plan::{expand, ExecutorKind, WorkloadKind};
-    use crate::sink::MemorySink;
-    use crate::spec::{Experiment, Overrides};
-
-    /// Pretends to run: every task takes 1 ms, except that repetition 1 of process cells
-    /// "crashes" after its first task.
-    #[derive(Default)]
-    struct Mock {
-        seen: HashMap<(ExecutorKind, Rep), Vec<Task>>,
-    }
-
-    impl RepRunner for Mock {
-        fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
-            self.seen.insert((cell.executor, rep), tasks.clone());
-            let crash = cell.executor == ExecutorKind::Process && !rep.warmup && rep.index == 1;
-            for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
-                let mut rec = TaskRecord::failed(t, 0, String::new());
-                rec.error = None;
-                rec.ms = 1.0;
-                on_task(rec);
-            }
-            let measure = RepMeasure {
-                wall_s: tasks.len() as f64 / 1000.0 / cell.workers.get() as f64,
-                ..Default::default()
-            };
-            if crash {
-                RepResult {
-                    measure: None,
-                    error: Some("the repetition process killed by signal 9 (SIGKILL)".into()),
-                    other_cpu_s: None,
-                }
-            } else {
-                RepResult {
-                    measure: Some(measure),
-                    error: None,
-                    other_cpu_s: None,
-                }
-            }
-        }
-    }
+    use crate::executor::mock::Mock;
+    use crate::executor::RepResult;
+    use crate::experiment::{Experiment, Overrides};
+    use crate::export::Collect;
+    use crate::plan::{expand, schedule, ExecutorKind};
+    use crate::workload::WorkloadKind;
 
     fn experiment() -> Experiment {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
@@ -182,7 +113,7 @@ mod tests {
     fn every_cell_and_repetition_gets_a_row_and_crashes_lose_only_their_tasks() {
         let exp = experiment();
         let cells = expand(&exp.axes, &exp.exclude);
-        let sched = schedule(&exp, &cells);
+        let sched = schedule(&exp.repetition_plan(), &cells);
         assert_eq!(sched.len(), cells.len() * 4);
         let meta = RunMeta {
             experiment: "smoke".into(),
@@ -190,11 +121,17 @@ mod tests {
             cores: 2,
             model_sha256: None,
         };
-        let (mut mock, mut sink) = (Mock::default(), MemorySink::default());
+        let (mut mock, mut sink) = (Mock::default(), Collect::default());
         let mut ticks = 0;
-        let rows = run(&exp, &sched, &meta, &mut mock, &mut sink, &mut |_| ticks += 1, &|| {
-            false
-        })
+        let rows = run(
+            &exp.images,
+            &sched,
+            &meta,
+            &mut mock,
+            &mut sink,
+            &mut |_| ticks += 1,
+            &|| false,
+        )
         .unwrap();
 
         assert_eq!(rows, sink.runs);
@@ -205,7 +142,7 @@ mod tests {
 
         let crashed = rows
             .iter()
-            .find(|r| r.executor == "process" && !r.warmup && r.rep == 1)
+            .find(|r| r.executor == ExecutorKind::Process && !r.warmup && r.rep == 1)
             .unwrap();
         assert_eq!((crashed.tasks, crashed.tasks_ok, crashed.tasks_failed), (6, 1, 5));
         assert!(crashed.error.as_deref().unwrap().contains("SIGKILL"));
@@ -230,15 +167,15 @@ mod tests {
     fn every_executor_gets_the_same_draws_and_repetitions_differ() {
         let exp = experiment();
         let cells = expand(&exp.axes, &exp.exclude);
-        let sched = schedule(&exp, &cells);
+        let sched = schedule(&exp.repetition_plan(), &cells);
         let meta = RunMeta::default();
         let mut mock = Mock::default();
         run(
-            &exp,
+            &exp.images,
             &sched,
             &meta,
             &mut mock,
-            &mut MemorySink::default(),
+            &mut Collect::default(),
             &mut |_| {},
             &|| false,
         )
@@ -253,50 +190,23 @@ mod tests {
             mock.seen[&(ExecutorKind::Thread, rep(0))],
             mock.seen[&(ExecutorKind::Thread, rep(1))]
         );
-        assert!(cells.iter().all(|c| c.workload == WorkloadKind::Resize));
-    }
-
-    #[test]
-    fn orders_cover_the_same_pairs_with_warmups_first() {
-        let mut exp = experiment();
-        let cells = expand(&exp.axes, &exp.exclude);
-        let by_cells = schedule(&exp, &cells);
-        exp.order = Order::Interleaved;
-        let inter = schedule(&exp, &cells);
-        exp.order = Order::Random;
-        let random = schedule(&exp, &cells);
-        assert_eq!(random, schedule(&exp, &cells), "seeded");
-        for s in [&by_cells, &inter, &random] {
-            let mut sorted = s.clone();
-            sorted.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
-            let mut want = by_cells.clone();
-            want.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
-            assert_eq!(sorted, want);
-        }
-        assert!(
-            by_cells[0].1.warmup && !by_cells[1].1.warmup && by_cells[4].1.warmup,
-            "each cell's warm-up first"
-        );
-        for s in [&inter, &random] {
-            assert!(s[..3].iter().all(|(_, r)| r.warmup), "all warm-ups first");
-        }
-        assert_eq!(inter[3].0, cells[0]);
-        assert_eq!(inter[4].0, cells[1], "interleaved: one repetition of each cell in turn");
-        assert_ne!(random, inter);
+        assert!(cells
+            .iter()
+            .all(|c| c.workload == WorkloadKind::named("resize").unwrap()));
     }
 
     #[test]
     fn stop_ends_the_run_between_repetitions_keeping_rows() {
         let exp = experiment();
-        let sched = schedule(&exp, &expand(&exp.axes, &exp.exclude));
-        let mut sink = MemorySink::default();
+        let sched = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
+        let mut sink = Collect::default();
         let calls = std::cell::Cell::new(0);
         let stop = || {
             calls.set(calls.get() + 1);
             calls.get() > 2
         };
         let rows = run(
-            &exp,
+            &exp.images,
             &sched,
             &RunMeta::default(),
             &mut Mock::default(),
@@ -314,7 +224,7 @@ mod tests {
         let mut w = csv::Writer::from_writer(vec![]);
         let exp = experiment();
         let cell = expand(&exp.axes, &exp.exclude)[0];
-        let row = crate::sink::RunRow::new(
+        let row = RunRow::new(
             &RunMeta::default(),
             &cell,
             Rep {

@@ -4,22 +4,21 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::{fork, pipe2, setpgid, ForkResult, Pid};
+use nix::unistd::{pipe2, Pid};
 use serde::{Deserialize, Serialize};
 
-use crate::draw::{Rep, Task};
-use crate::executor::{describe_status, executor, Job, PoolStats, TaskEvent};
+use super::{executor, Job, PoolStats, RepRunner, TaskEvent};
 use crate::interrupt;
-use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, thread_count, Usage};
-use crate::plan::{Cell, ExecutorKind};
+use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, Usage};
+use crate::plan::{Cell, Rep, Task};
+use crate::proc;
 use crate::workload::{Context, TaskRecord};
 
 /// Everything measured about one repetition, beside its tasks.
@@ -56,11 +55,6 @@ pub struct RepResult {
     pub other_cpu_s: Option<f64>,
 }
 
-/// Runs one repetition of a cell, reporting each finished task through `on_task`.
-pub trait RepRunner {
-    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
-}
-
 #[derive(Serialize, Deserialize)]
 enum Msg {
     Started(usize),
@@ -70,11 +64,11 @@ enum Msg {
 }
 
 /// The real runner: one forked process (and process group) per repetition.
-pub struct Forked {
+pub struct Isolated {
     /// Shared settings; intra-op threads and the output folder are set per cell.
     pub base: Context,
-    /// Resized images go to `<images_root>/<cell id>/` when saving is on.
-    pub images_root: Option<PathBuf>,
+    /// Each cell's output files go to `<outputs>/<cell id>/`.
+    pub outputs: PathBuf,
     /// A task running longer fails. The process pool kills and replaces its worker; threads
     /// cannot be cancelled, so for them the repetition's process is killed instead.
     pub task_timeout: Option<Duration>,
@@ -101,7 +95,7 @@ fn wait_for_idle(limit: Duration) {
     }
 }
 
-impl RepRunner for Forked {
+impl RepRunner for Isolated {
     fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         let fail = |e: String| RepResult {
             measure: None,
@@ -110,28 +104,19 @@ impl RepRunner for Forked {
         };
         let mut ctx = self.base.clone();
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
-        if !cell.workload.uses_model() {
-            ctx.classify = None; // no session for cells that never classify
-        }
-        if let Some(root) = &self.images_root {
-            let dir = root.join(cell.id());
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                return fail(format!("cannot create {}: {e}", dir.display()));
-            }
-            ctx.out_dir = Some(dir);
-        }
+        ctx.out_dir = self.outputs.join(cell.id());
         let job = Job {
+            workload: cell.workload,
             tasks: Arc::new(tasks),
             ctx: Arc::new(ctx),
             workers: cell.workers.get(),
             task_timeout: self.task_timeout,
         };
-        let threads = thread_count();
-        if threads > 1 {
-            return fail(format!("refusing to fork: the runner has {threads} threads"));
+        if let Err(e) = proc::ensure_single_threaded() {
+            return fail(e);
         }
         // Workers orphaned by a dying repetition are re-parented here, to be reaped.
-        let _ = nix::sys::prctl::set_child_subreaper(true);
+        proc::become_subreaper();
         let (rd, wr) = match pipe2(OFlag::O_CLOEXEC) {
             Ok(p) => p,
             Err(e) => return fail(format!("pipe failed: {e}")),
@@ -139,51 +124,46 @@ impl RepRunner for Forked {
         if let Some(limit) = self.wait_for_idle {
             wait_for_idle(limit);
         }
-        let _ = std::io::stdout().flush();
-        let _ = std::io::stderr().flush();
         let (busy_before, me_before) = (machine_busy_s(), Usage::of_self());
-        // SAFETY: the orchestrator is single-threaded (checked above).
-        match unsafe { fork() } {
-            Err(e) => fail(format!("fork failed: {e}")),
-            Ok(ForkResult::Child) => {
-                drop(rd);
-                // Its own process group: a terminal's Ctrl-C reaches only the orchestrator,
-                // which decides, and one signal reaches the repetition and all its workers.
-                let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
-                interrupt::reset_in_child();
-                child_main(cell, &job, wr);
-                // SAFETY: leave without running the orchestrator's destructors (its CSV writers).
-                unsafe { libc::_exit(0) }
-            }
-            Ok(ForkResult::Parent { child }) => {
-                drop(wr);
-                let _ = setpgid(child, child);
-                let watch = Watch {
-                    // The pool enforces task timeouts itself; this is only its backstop.
-                    task: self.task_timeout.map(|t| {
-                        if cell.executor == ExecutorKind::Process {
-                            t * 2 + Duration::from_secs(1)
-                        } else {
-                            t
-                        }
-                    }),
-                    repetition: self.repetition_timeout,
-                };
-                let result = supervise(rd, &watch, on_task);
-                // Whatever happened, nothing of this repetition may outlive it.
-                let _ = killpg(child, Signal::SIGKILL);
-                let mut status = 0;
-                // SAFETY: wait4 writes only the status and the usage.
-                let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-                unsafe { libc::wait4(child.as_raw(), &mut status, 0, &mut ru) };
-                reap_orphans();
-                let mut result = finish(result, status);
+        let child = proc::spawn(|| {
+            // Its own process group: a terminal's Ctrl-C reaches only the orchestrator, which
+            // decides, and one signal reaches the repetition and all its workers.
+            proc::own_group(Pid::from_raw(0));
+            interrupt::reset_in_child();
+            // SAFETY: the child's copy of the read end, closed once; never used again here.
+            unsafe { libc::close(rd.as_raw_fd()) };
+            child_main(cell, &job, &wr);
+            0
+        });
+        let child = match child {
+            Ok(pid) => pid,
+            Err(e) => return fail(e),
+        };
+        drop(wr);
+        proc::own_group(child);
+        let executor = executor(cell.executor);
+        let watch = Watch {
+            task: self.task_timeout.map(|t| executor.watchdog(t)),
+            repetition: self.repetition_timeout,
+        };
+        let result = supervise(rd, &watch, on_task);
+        // Whatever happened, nothing of this repetition may outlive it.
+        proc::kill_group(child);
+        let waited = proc::wait(child);
+        let orphans = proc::reap_orphans();
+        match waited {
+            Ok((status, usage)) => {
+                let mut r = finish(result, status);
                 // Other processes' CPU: the machine's busy time minus the repetition's whole
                 // process tree (wait4 counts its reaped workers) and this orchestrator's own.
-                let ours = Usage::from_rusage(&ru).cpu_s() + Usage::of_self().since(me_before).cpu_s();
-                result.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
-                result
+                let ours = usage.cpu_s() + orphans.cpu_s() + Usage::of_self().since(me_before).cpu_s();
+                r.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
+                r
             }
+            Err(e) => RepResult {
+                error: Some(result.error.unwrap_or(format!("the repetition process {e}"))),
+                ..result
+            },
         }
     }
 }
@@ -274,26 +254,16 @@ fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) ->
     result
 }
 
-fn finish(mut result: RepResult, status: i32) -> RepResult {
+fn finish(mut result: RepResult, status: proc::Status) -> RepResult {
     if result.measure.is_none() && result.error.is_none() {
-        result.error = Some(format!("the repetition process {}", describe_status(status)));
+        result.error = Some(format!("the repetition process {}", status.describe()));
     }
     result
 }
 
-/// Reaps any worker that outlived its repetition (we are their subreaper).
-fn reap_orphans() {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid writes only the status.
-        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
-            break;
-        }
-    }
-}
-
-fn child_main(cell: &Cell, job: &Job, wr: OwnedFd) {
-    let mut out = File::from(wr);
+/// The repetition process: runs the pool and sends each task's record and the measure up `wr`.
+fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
+    let mut out = File::from(wr.try_clone().unwrap_or_else(|_| proc::exit_now(1)));
     let watched = job.task_timeout.is_some();
     let mut send = |msg: &Msg| {
         let mut line = serde_json::to_vec(msg).unwrap_or_default();

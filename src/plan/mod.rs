@@ -1,47 +1,37 @@
-//! The matrix: expands an experiment's axes into the cells to run (a pure function).
+//! Everything pure and seeded: the cells an experiment's axes expand into, the order their
+//! repetitions run in ([`schedule`]), and what each repetition draws ([`draw`]).
+
+mod draw;
+mod schedule;
 
 use std::fmt;
 use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Axes, Exclude, Experiment};
+use crate::workload::WorkloadKind;
 
-/// What each task does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkloadKind {
-    /// Decode, resize to each target, encode and save as JPEG.
-    Resize,
-    /// Decode, preprocess and run the ONNX classifier.
-    Classify,
-    /// Every image both resized and classified, in a seeded order.
-    Mixed,
-    /// Pure CPU: a fixed count of integer operations.
-    Spin,
-    /// Pure waiting, like I/O.
-    Sleep,
-    /// Memory calibration: allocate and touch a known amount, hold it, free it.
-    Alloc,
+pub use draw::{draw, noise_pixels, ImageFolder, Images, Input, Rep, Task};
+pub use schedule::{schedule, Order, Repetitions};
+
+/// The values each axis takes; the plan is their cartesian product.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Axes {
+    pub workload: Vec<WorkloadKind>,
+    pub executor: Vec<ExecutorKind>,
+    pub workers: Vec<NonZeroUsize>,
+    pub intra_op_threads: Vec<NonZeroUsize>,
+    pub sets: Vec<NonZeroUsize>,
 }
 
-impl WorkloadKind {
-    pub fn uses_images(self) -> bool {
-        matches!(self, Self::Resize | Self::Classify | Self::Mixed)
-    }
-    pub fn uses_model(self) -> bool {
-        matches!(self, Self::Classify | Self::Mixed)
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Resize => "resize",
-            Self::Classify => "classify",
-            Self::Mixed => "mixed",
-            Self::Spin => "spin",
-            Self::Sleep => "sleep",
-            Self::Alloc => "alloc",
-        }
-    }
+/// Drops every cell that matches all the keys it names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exclude {
+    pub workload: Option<WorkloadKind>,
+    pub executor: Option<ExecutorKind>,
+    pub workers: Option<NonZeroUsize>,
+    pub intra_op_threads: Option<NonZeroUsize>,
+    pub sets: Option<NonZeroUsize>,
 }
 
 /// How the tasks of a repetition are run.
@@ -63,12 +53,6 @@ impl ExecutorKind {
             Self::Thread => "thread",
             Self::Process => "process",
         }
-    }
-}
-
-impl fmt::Display for WorkloadKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -157,15 +141,9 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
     cells
 }
 
-/// Tasks one repetition of `cell` runs.
-pub fn tasks_per_repetition(exp: &Experiment, cell: &Cell) -> usize {
-    let per_set = if cell.workload.uses_images() {
-        exp.images.folders.len() + usize::from(exp.images.noise.is_some())
-    } else {
-        3
-    };
-    let kinds = if cell.workload == WorkloadKind::Mixed { 2 } else { 1 };
-    cell.sets.get() * per_set * kinds
+/// Tasks one repetition of `cell` runs: what a set draws, times its parts, times its sets.
+pub fn tasks_per_repetition(cell: &Cell, images: &Images) -> usize {
+    draw::inputs_per_set(cell.workload, images) * cell.workload.parts().len() * cell.sets.get()
 }
 
 #[cfg(test)]
@@ -176,9 +154,13 @@ mod tests {
         NonZeroUsize::new(v).unwrap()
     }
 
+    fn w(name: &str) -> WorkloadKind {
+        WorkloadKind::named(name).unwrap()
+    }
+
     fn axes() -> Axes {
         Axes {
-            workload: vec![WorkloadKind::Resize, WorkloadKind::Classify],
+            workload: vec![w("resize"), w("classify")],
             executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![n(1), n(2), n(4)],
             intra_op_threads: vec![n(1), n(2)],
@@ -197,7 +179,7 @@ mod tests {
         let cells = expand(&axes(), &[]);
         let seq_resize = cells
             .iter()
-            .filter(|c| c.workload == WorkloadKind::Resize && c.executor == ExecutorKind::Sequential)
+            .filter(|c| c.workload == w("resize") && c.executor == ExecutorKind::Sequential)
             .count();
         assert_eq!(seq_resize, 1);
         // resize: 1 sequential + 3 thread + 3 process; classify: twice that (intra 1, 2).

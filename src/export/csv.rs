@@ -1,8 +1,6 @@
-//! Where results go: runs.csv, tasks.csv and run.log. A repetition's task rows and its run row
-//! are appended together when it ends, each row whole or not at all, so a crash, a full disk
-//! or an interrupt loses nothing already measured and leaves no broken row.
-
-mod rows;
+//! runs.csv and tasks.csv: a repetition's task rows and its run row are appended together when
+//! it ends, each row whole or not at all, so a crash, a full disk or an interrupt loses nothing
+//! already measured and leaves no broken row. Also reads them back into typed records.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -11,15 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use rows::{RunMeta, RunRow, TaskRow, NOISY_SHARE};
-
-/// Receives rows as they are measured.
-pub trait Sink {
-    /// A finished task (logged now, committed with its repetition).
-    fn task(&mut self, row: &TaskRow) -> io::Result<()>;
-    /// The end of a repetition: commits its task rows, then its run row.
-    fn run(&mut self, row: &RunRow) -> io::Result<()>;
-}
+use super::Exporter;
+use crate::record::{RunRow, TaskRow};
 
 /// A CSV file appended one whole row at a time.
 struct RowFile {
@@ -79,50 +70,33 @@ fn csv_bytes<T: Serialize>(row: &T, header: bool) -> io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
-/// The results folder of one run.
-pub struct CsvSink {
-    pub dir: PathBuf,
+/// runs.csv and tasks.csv of one results folder, opened for appending.
+pub struct Csv {
     runs: RowFile,
     tasks: RowFile,
-    log: File,
-    pending: Vec<TaskRow>,
 }
 
-impl CsvSink {
-    /// Opens (or, to resume, reopens for appending) the three files in `dir`.
-    pub fn open(dir: &Path) -> io::Result<CsvSink> {
+impl Csv {
+    /// Opens (or, to resume, reopens for appending) both files in `dir`.
+    pub fn open(dir: &Path) -> io::Result<Csv> {
         std::fs::create_dir_all(dir)?;
-        let log_path = dir.join("run.log");
-        Ok(CsvSink {
-            dir: dir.to_path_buf(),
+        Ok(Csv {
             runs: RowFile::open(dir.join("runs.csv"))?,
             tasks: RowFile::open(dir.join("tasks.csv"))?,
-            log: OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", log_path.display())))?,
-            pending: Vec::new(),
         })
     }
 }
 
-impl Sink for CsvSink {
-    fn task(&mut self, row: &TaskRow) -> io::Result<()> {
-        writeln!(self.log, "{}", row.log_line())?;
-        self.pending.push(row.clone());
-        Ok(())
-    }
-
-    fn run(&mut self, row: &RunRow) -> io::Result<()> {
+impl Exporter for Csv {
+    /// Commits the task rows, then the run row.
+    fn repetition(&mut self, run: &RunRow, tasks: &[TaskRow]) -> io::Result<()> {
         let mut bytes = Vec::new();
-        for (i, t) in self.pending.iter().enumerate() {
+        for (i, t) in tasks.iter().enumerate() {
             bytes.extend(csv_bytes(t, i == 0 && self.tasks.is_empty())?);
         }
-        self.pending.clear();
         self.tasks.append(&bytes)?;
         let header = self.runs.is_empty();
-        self.runs.append(&csv_bytes(row, header)?)
+        self.runs.append(&csv_bytes(run, header)?)
     }
 }
 
@@ -164,24 +138,6 @@ pub fn drop_orphan_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<usize> {
         std::fs::rename(&tmp, &path)?;
     }
     Ok(dropped)
-}
-
-/// Collects rows in memory (tests, and the summary).
-#[derive(Default)]
-pub struct MemorySink {
-    pub tasks: Vec<TaskRow>,
-    pub runs: Vec<RunRow>,
-}
-
-impl Sink for MemorySink {
-    fn task(&mut self, row: &TaskRow) -> io::Result<()> {
-        self.tasks.push(row.clone());
-        Ok(())
-    }
-    fn run(&mut self, row: &RunRow) -> io::Result<()> {
-        self.runs.push(row.clone());
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,27 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::WorkloadKind;
-use crate::spec::Images;
+use crate::workload::{Draws, WorkloadKind};
+
+/// What task sets draw from.
+#[derive(Debug, Clone)]
+pub struct Images {
+    /// Each task set draws one image from each folder.
+    pub folders: Vec<ImageFolder>,
+    /// Width and height of the white-noise image each set generates, if any.
+    pub noise: Option<(u32, u32)>,
+    /// Decoder limit: an image declaring more pixels than this fails its task.
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageFolder {
+    /// The folder's name, used as the image's source in the logs.
+    pub label: String,
+    pub path: PathBuf,
+    /// Image files, sorted by name so that draws are the same on every machine.
+    pub files: Vec<PathBuf>,
+}
 
 /// A repetition: warm-ups come first and are not part of the statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,28 +47,6 @@ impl Rep {
             (1 << 63) | self.index as u64
         } else {
             self.index as u64
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskKind {
-    Resize,
-    Classify,
-    Spin,
-    Sleep,
-    Alloc,
-}
-
-impl TaskKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskKind::Resize => "resize",
-            TaskKind::Classify => "classify",
-            TaskKind::Spin => "spin",
-            TaskKind::Sleep => "sleep",
-            TaskKind::Alloc => "alloc",
         }
     }
 }
@@ -88,7 +85,8 @@ impl Input {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub index: usize,
-    pub kind: TaskKind,
+    /// The workload whose task this is (for mixed: resize or classify).
+    pub kind: WorkloadKind,
     pub input: Input,
 }
 
@@ -104,40 +102,42 @@ fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
     }
 }
 
+/// Inputs one task set of `workload` draws.
+pub fn inputs_per_set(workload: WorkloadKind, images: &Images) -> usize {
+    match workload.draws() {
+        Draws::Images => images.folders.len() + usize::from(images.noise.is_some()),
+        Draws::Synthetic(n) => n,
+    }
+}
+
 /// The tasks of one repetition of a cell.
 pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Vec<Task> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(rep.stream());
     let mut inputs = Vec::new();
     for _ in 0..sets {
-        if workload.uses_images() {
-            for folder in &images.folders {
-                let path = folder.files[below(&mut rng, folder.files.len())].clone();
-                inputs.push(Input::File {
-                    source: folder.label.clone(),
-                    path,
-                });
+        match workload.draws() {
+            Draws::Images => {
+                for folder in &images.folders {
+                    let path = folder.files[below(&mut rng, folder.files.len())].clone();
+                    inputs.push(Input::File {
+                        source: folder.label.clone(),
+                        path,
+                    });
+                }
+                if let Some((width, height)) = images.noise {
+                    inputs.push(Input::Noise {
+                        seed: rng.next_u64(),
+                        width,
+                        height,
+                    });
+                }
             }
-            if let Some((width, height)) = images.noise {
-                inputs.push(Input::Noise {
-                    seed: rng.next_u64(),
-                    width,
-                    height,
-                });
-            }
-        } else {
-            inputs.extend([Input::None, Input::None, Input::None]);
+            Draws::Synthetic(n) => inputs.extend(std::iter::repeat_n(Input::None, n)),
         }
     }
-    let kinds: &[TaskKind] = match workload {
-        WorkloadKind::Resize => &[TaskKind::Resize],
-        WorkloadKind::Classify => &[TaskKind::Classify],
-        WorkloadKind::Mixed => &[TaskKind::Resize, TaskKind::Classify],
-        WorkloadKind::Spin => &[TaskKind::Spin],
-        WorkloadKind::Sleep => &[TaskKind::Sleep],
-        WorkloadKind::Alloc => &[TaskKind::Alloc],
-    };
-    let mut tasks: Vec<(TaskKind, Input)> = inputs
+    let kinds = workload.parts();
+    let mut tasks: Vec<(WorkloadKind, Input)> = inputs
         .into_iter()
         .flat_map(|input| kinds.iter().map(move |&k| (k, input.clone())))
         .collect();
@@ -164,7 +164,10 @@ pub fn noise_pixels(seed: u64, width: u32, height: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::ImageFolder;
+
+    fn w(name: &str) -> WorkloadKind {
+        WorkloadKind::named(name).unwrap()
+    }
 
     fn images() -> Images {
         let folder = |label: &str, n: usize| ImageFolder {
@@ -194,8 +197,8 @@ mod tests {
             warmup: false,
             index: 0,
         };
-        let a = draw(42, rep, WorkloadKind::Resize, 2, &images());
-        let b = draw(42, rep, WorkloadKind::Resize, 2, &images());
+        let a = draw(42, rep, w("resize"), 2, &images());
+        let b = draw(42, rep, w("resize"), 2, &images());
         assert_eq!(a, b);
         // Pinned: a change here changes every published comparison.
         insta::assert_yaml_snapshot!(names(&a));
@@ -210,7 +213,7 @@ mod tests {
                 warmup: false,
                 index: 0,
             },
-            WorkloadKind::Resize,
+            w("resize"),
             8,
             &img,
         );
@@ -220,18 +223,18 @@ mod tests {
                 warmup: false,
                 index: 1,
             },
-            WorkloadKind::Resize,
+            w("resize"),
             8,
             &img,
         );
-        let w0 = draw(42, Rep { warmup: true, index: 0 }, WorkloadKind::Resize, 8, &img);
+        let w0 = draw(42, Rep { warmup: true, index: 0 }, w("resize"), 8, &img);
         let s1 = draw(
             43,
             Rep {
                 warmup: false,
                 index: 0,
             },
-            WorkloadKind::Resize,
+            w("resize"),
             8,
             &img,
         );
@@ -248,7 +251,7 @@ mod tests {
                 warmup: false,
                 index: 3,
             },
-            WorkloadKind::Classify,
+            w("classify"),
             4,
             &images(),
         );
@@ -267,21 +270,13 @@ mod tests {
                 warmup: false,
                 index: 0,
             },
-            WorkloadKind::Mixed,
+            w("mixed"),
             4,
             &images(),
         );
         assert_eq!(t.len(), 24);
-        let resize: Vec<&Input> = t
-            .iter()
-            .filter(|t| t.kind == TaskKind::Resize)
-            .map(|t| &t.input)
-            .collect();
-        let mut classify: Vec<&Input> = t
-            .iter()
-            .filter(|t| t.kind == TaskKind::Classify)
-            .map(|t| &t.input)
-            .collect();
+        let resize: Vec<&Input> = t.iter().filter(|t| t.kind == w("resize")).map(|t| &t.input).collect();
+        let mut classify: Vec<&Input> = t.iter().filter(|t| t.kind == w("classify")).map(|t| &t.input).collect();
         assert_eq!(resize.len(), 12);
         for r in resize {
             let at = classify

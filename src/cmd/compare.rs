@@ -1,22 +1,29 @@
-//! Reports on results folders: summary.md and SVG charts for one run, and a comparison of two.
-
-mod charts;
+//! `runner compare OLD NEW`: per-cell change in median throughput between two results folders,
+//! with its interval; exit 4 on a regression.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::sink::{read_runs, RunRow};
+use anyhow::{Context as _, Result};
+
+use crate::exit::{ExitCode, UsageError};
+use crate::export::csv::read_runs;
+use crate::record::RunRow;
 use crate::stats::{ratio_of_medians, Ratio};
-use crate::summary::{markdown, summarize};
 
-/// Writes `summary.md` and the charts into `dir`, from its runs.csv; returns the files.
-pub fn write_report(dir: &Path, title: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let rows = read_runs(dir)?;
-    let cells = summarize(&rows);
-    let mut files = vec![dir.join("summary.md")];
-    std::fs::write(&files[0], markdown(title, &cells))?;
-    files.extend(charts::write_all(dir, &cells).map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))?);
-    Ok(files)
+pub fn run(old: &Path, new: &Path, threshold: f64) -> Result<ExitCode> {
+    let read = |d: &Path| read_runs(d).with_context(|| format!("reading {}", d.display()));
+    let changes = compare(&read(old)?, &read(new)?);
+    if changes.is_empty() {
+        return Err(UsageError("the two results folders have no cell in common".into()).into());
+    }
+    print!("{}", compare_markdown(&changes, threshold));
+    let regressions = changes.iter().filter(|c| is_regression(c, threshold)).count();
+    if regressions > 0 {
+        eprintln!("runner: {regressions} cell(s) slower by more than {threshold} %");
+        return Ok(ExitCode::Regression);
+    }
+    Ok(ExitCode::Ok)
 }
 
 /// How a cell's median throughput moved from one run to another.

@@ -1,4 +1,5 @@
-//! The experiment file exactly as TOML spells it: serde structs, unknown keys refused.
+//! The experiment file's core keys exactly as TOML spells them: serde structs, unknown keys
+//! refused. Each workload's `[section]` is its own wire struct, in its own file.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -7,7 +8,8 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::plan::{ExecutorKind, WorkloadKind};
+use crate::plan::ExecutorKind;
+use crate::workload::WorkloadKind;
 
 /// A key that may hold one value or a list of values; a list becomes an axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,16 +76,6 @@ pub struct RawExperiment {
     #[serde(default)]
     pub images: RawImages,
     #[serde(default)]
-    pub resize: RawResize,
-    #[serde(default)]
-    pub classify: RawClassify,
-    #[serde(default)]
-    pub spin: RawSpin,
-    #[serde(default)]
-    pub sleep: RawSleep,
-    #[serde(default)]
-    pub alloc: RawAlloc,
-    #[serde(default)]
     pub output: RawOutput,
     #[serde(default)]
     pub limits: RawLimits,
@@ -107,48 +99,6 @@ pub struct RawImages {
     pub noise: Option<bool>,
     pub noise_size: Option<Spanned<[i64; 2]>>,
     pub max_pixels: Option<Spanned<i64>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawResize {
-    pub targets: Option<Spanned<Vec<String>>>,
-    pub filter: Option<Spanned<String>>,
-    pub quality: Option<Spanned<i64>>,
-    pub subsampling: Option<Spanned<String>>,
-    pub save: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawClassify {
-    pub model: Option<Spanned<String>>,
-    pub input_size: Option<Spanned<[i64; 2]>>,
-    pub mean: Option<[f32; 3]>,
-    pub std: Option<Spanned<[f32; 3]>>,
-    pub labels: Option<Spanned<String>>,
-    pub filter: Option<Spanned<String>>,
-    pub ort_library: Option<Spanned<String>>,
-    pub preoptimize: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawSpin {
-    pub iterations: Option<Spanned<i64>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawSleep {
-    pub ms: Option<Spanned<i64>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawAlloc {
-    pub mib: Option<Spanned<i64>>,
-    pub hold_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -1,0 +1,44 @@
+//! The commands, one file each: `run` (the default), `plan`, `validate`, `report`, `compare`.
+
+mod compare;
+mod plan;
+mod report;
+mod resume;
+mod run;
+mod validate;
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{ExitCode, UsageError};
+use crate::experiment::{Experiment, Overrides};
+use crate::plan::{expand, Cell};
+
+pub use plan::plan_table;
+
+pub fn main(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Plan(args)) => plan::run(args),
+        Some(Command::Validate(args)) => validate::run(args),
+        Some(Command::Report { dir }) => report::run(&dir),
+        Some(Command::Compare { old, new, threshold }) => compare::run(&old, &new, threshold),
+        None => run::run(cli.run),
+    }
+}
+
+/// The experiment and its cells; refuses one whose every cell is excluded.
+fn load(file: &Path, allow_large: bool) -> Result<(Experiment, Vec<Cell>)> {
+    let exp = Experiment::load(file, &Overrides { allow_large })?;
+    let cells = expand(&exp.axes, &exp.exclude);
+    if cells.is_empty() {
+        return Err(UsageError(format!(
+            "{}: key `exclude`: every cell is excluded; nothing to run",
+            exp.file.display()
+        ))
+        .into());
+    }
+    Ok((exp, cells))
+}

@@ -1,0 +1,40 @@
+//! `runner report DIR`: (re)writes summary.md and the SVG charts of a results folder from its
+//! runs.csv; the end of a run writes the same through [`write`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use crate::exit::ExitCode;
+use crate::export::csv::read_runs;
+use crate::export::markdown::Markdown;
+use crate::export::svg::Svg;
+use crate::export::{Exporter, Exporters, Report};
+use crate::summary::summarize;
+
+pub fn run(dir: &Path) -> Result<ExitCode> {
+    let title = dir
+        .parent()
+        .and_then(|p| p.file_name())
+        .map_or("results".into(), |n| n.to_string_lossy().into_owned());
+    let rows = read_runs(dir).with_context(|| format!("reporting on {}", dir.display()))?;
+    let cells = summarize(&rows);
+    let report = Report {
+        title: &title,
+        rows: &rows,
+        cells: &cells,
+    };
+    for f in write(dir, &report).with_context(|| format!("reporting on {}", dir.display()))? {
+        println!("{}", f.display());
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Writes summary.md and the charts into `dir`; returns the files written.
+pub fn write(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
+    let mut out = Exporters(vec![
+        Box::new(Markdown(dir.to_path_buf())),
+        Box::new(Svg(dir.to_path_buf())),
+    ]);
+    out.report(report)
+}

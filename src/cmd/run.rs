@@ -1,0 +1,218 @@
+//! `runner FILE` / `runner run FILE`: experiment file → cells → schedule → one isolated process
+//! per repetition → records → exporters; then the summary and the exit code.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::RunArgs;
+use crate::envinfo::{env_json, timestamp};
+use crate::executor::Isolated;
+use crate::exit::{ExitCode, UsageError};
+use crate::experiment::Experiment;
+use crate::export::csv::Csv;
+use crate::export::log::Log;
+use crate::export::table::Table;
+use crate::export::{Exporter, Exporters, Report};
+use crate::interrupt;
+use crate::measure::cores;
+use crate::plan::schedule;
+use crate::record::{RunMeta, RunRow, NOISY_SHARE};
+use crate::runloop::{self, Progress};
+use crate::summary::summarize;
+use crate::workload::{search_roots, Context, PrepareEnv, Prepared, WorkloadKind};
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let file = args
+        .file
+        .clone()
+        .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
+    let (mut exp, cells) = super::load(&file, args.allow_large)?;
+    let started = SystemTime::now();
+
+    // Resuming: the same experiment (by hash), and only what runs.csv lacks.
+    let previous = match &args.resume {
+        Some(dir) => super::resume::state(&exp, dir, args.force)?,
+        None => Vec::new(),
+    };
+    let dir = match &args.resume {
+        Some(dir) => dir.clone(),
+        None => {
+            let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
+            unique_dir(&out_root.join(&exp.name), &timestamp(started))
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    let mut out = Exporters(vec![
+        Box::new(Csv::open(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?),
+        Box::new(Log::open(&dir)?),
+    ]);
+    if args.resume.is_none() {
+        std::fs::write(dir.join("experiment.toml"), &exp.text)
+            .with_context(|| format!("cannot write into {}", dir.display()))?;
+    }
+
+    let prepared = match prepare(&mut exp, &args, &dir) {
+        Ok(p) => p,
+        Err(e) => {
+            if args.resume.is_none() {
+                let _ = std::fs::remove_dir_all(&dir); // nothing was measured in it
+            }
+            return Err(e);
+        }
+    };
+    let write_env = |end: Option<SystemTime>| {
+        std::fs::write(
+            dir.join("env.json"),
+            env_json(&exp, args.quiet, &prepared.env, started, end),
+        )
+        .with_context(|| format!("cannot write into {}", dir.display()))
+    };
+    write_env(None)?;
+
+    let mut reps = Isolated {
+        base: Context {
+            settings: exp.settings.clone(),
+            intra_op_threads: 1,
+            max_pixels: exp.images.max_pixels,
+            out_dir: PathBuf::new(),
+        },
+        outputs: dir.join("images"),
+        task_timeout: exp.task_timeout,
+        repetition_timeout: exp.repetition_timeout,
+        wait_for_idle: exp.wait_for_idle,
+    };
+    let meta = RunMeta {
+        experiment: exp.name.clone(),
+        seed: exp.seed,
+        cores: cores(),
+        model_sha256: prepared.model_sha256.clone(),
+    };
+    let done: HashSet<(String, bool, usize)> = previous.iter().map(|r| (r.cell.clone(), r.warmup, r.rep)).collect();
+    let all = schedule(&exp.repetition_plan(), &cells);
+    let todo: Vec<_> = all
+        .iter()
+        .filter(|(c, r)| !done.contains(&(c.id(), r.warmup, r.index)))
+        .copied()
+        .collect();
+    let bar = progress_bar(args.quiet, todo.len());
+    let mut on_progress = |p: &Progress| {
+        if let Some(bar) = &bar {
+            bar.set_position(p.done as u64);
+            let what = if p.rep.warmup { "warm-up" } else { "rep" };
+            bar.set_message(format!("{} {what} {}", p.cell.id(), p.rep.index));
+        }
+    };
+    interrupt::install();
+    let stop = || {
+        let stop = interrupt::stop_requested();
+        if stop && !interrupt::stop_now() {
+            eprintln!("runner: interrupted; stopping after this repetition (Ctrl-C again to stop now)");
+        }
+        stop
+    };
+    let new_rows = runloop::run(&exp.images, &todo, &meta, &mut reps, &mut out, &mut on_progress, &stop)
+        .with_context(|| format!("writing results to {}", dir.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    write_env(Some(SystemTime::now()))?;
+
+    let rows: Vec<RunRow> = previous.into_iter().chain(new_rows).collect();
+    summarise(&dir, &exp, &rows);
+    println!("results: {}", dir.display());
+    if interrupt::stop_requested() {
+        eprintln!(
+            "runner: interrupted: {} of {} repetitions ran; every finished row is in {}.\n\
+             runner: to run the rest: runner {} --resume {}",
+            rows.len(),
+            all.len(),
+            dir.join("runs.csv").display(),
+            exp.file.display(),
+            dir.display()
+        );
+        return Ok(ExitCode::Interrupted);
+    }
+    let failed: usize = rows.iter().map(|r| r.tasks_failed).sum();
+    let rep_errors = rows.iter().filter(|r| r.error.is_some()).count();
+    if failed > 0 || rep_errors > 0 {
+        eprintln!(
+            "runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}",
+            dir.join("run.log").display()
+        );
+        return Ok(ExitCode::TasksFailed);
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Runs each used workload's once-per-run preparation (its parts', for a composite), which may
+/// replace its settings; returns what they recorded.
+fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared> {
+    let env = PrepareEnv {
+        results_dir: dir.to_path_buf(),
+        ort_lib: args.ort_lib.clone(),
+        search_roots: search_roots(&exp.file),
+    };
+    let mut parts: Vec<WorkloadKind> = Vec::new();
+    for part in exp.axes.workload.iter().flat_map(|w| w.parts()) {
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    let mut all = Prepared::default();
+    for part in parts {
+        let p = part.get().prepare(&mut exp.settings, &env)?;
+        all.env.extend(p.env);
+        all.model_sha256 = all.model_sha256.or(p.model_sha256);
+    }
+    Ok(all)
+}
+
+/// The summary, computed once: the table on the terminal, summary.md and the charts.
+fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow]) {
+    let cells = summarize(rows);
+    let report = Report {
+        title: &exp.name,
+        rows,
+        cells: &cells,
+    };
+    let _ = Table.report(&report);
+    let noisy = rows.iter().filter(|r| r.noisy).count();
+    if noisy > 0 {
+        eprintln!(
+            "runner: warning: in {noisy} repetition(s) other processes used more than {:.0} % of the machine (column other_cpu_s); \
+             consider wait_for_idle_s or a quieter machine",
+            NOISY_SHARE * 100.0
+        );
+    }
+    if let Err(e) = super::report::write(dir, &report) {
+        eprintln!("runner: warning: the report could not be written: {e:#}");
+    }
+}
+
+fn progress_bar(quiet: bool, total: usize) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} repetitions  eta {eta}  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// `base/stamp`, or `base/stamp-2`, … if that exists already.
+fn unique_dir(base: &Path, stamp: &str) -> PathBuf {
+    let mut dir = base.join(stamp);
+    let mut n = 2;
+    while dir.exists() {
+        dir = base.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    dir
+}

@@ -1,0 +1,18 @@
+//! `runner validate FILE`: checks an experiment file; runs nothing.
+
+use anyhow::Result;
+
+use crate::cli::CheckArgs;
+use crate::exit::ExitCode;
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let (exp, cells) = super::load(&args.file, args.allow_large)?;
+    println!(
+        "{}: ok: {} cells x ({} warm-up + {} measured) repetitions",
+        exp.file.display(),
+        cells.len(),
+        exp.warmup,
+        exp.repetitions
+    );
+    Ok(ExitCode::Ok)
+}

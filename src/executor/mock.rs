@@ -1,0 +1,42 @@
+//! A [`RepRunner`] that pretends, so the run loop is tested in milliseconds: every task takes
+//! 1 ms, except that repetition 1 of process cells "crashes" after its first task.
+
+use std::collections::HashMap;
+
+use super::{RepMeasure, RepResult, RepRunner};
+use crate::plan::{Cell, ExecutorKind, Rep, Task};
+use crate::workload::TaskRecord;
+
+#[derive(Default)]
+pub struct Mock {
+    /// The tasks each (executor, repetition) was given.
+    pub seen: HashMap<(ExecutorKind, Rep), Vec<Task>>,
+}
+
+impl RepRunner for Mock {
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+        self.seen.insert((cell.executor, rep), tasks.clone());
+        let crash = cell.executor == ExecutorKind::Process && !rep.warmup && rep.index == 1;
+        for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
+            let mut rec = TaskRecord::failed(t, 0, String::new());
+            rec.error = None;
+            rec.ms = 1.0;
+            on_task(rec);
+        }
+        if crash {
+            return RepResult {
+                measure: None,
+                error: Some("the repetition process killed by signal 9 (SIGKILL)".into()),
+                other_cpu_s: None,
+            };
+        }
+        RepResult {
+            measure: Some(RepMeasure {
+                wall_s: tasks.len() as f64 / 1000.0 / cell.workers.get() as f64,
+                ..Default::default()
+            }),
+            error: None,
+            other_cpu_s: None,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Turns the core keys of an experiment file into an [`Experiment`], routing each workload's
+//! `[section]` to that workload; every failure is one error naming file, key and line.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::de::{DeTable, Deserializer};
+use toml::Spanned;
+
+use super::raw::RawExperiment;
+use super::*;
+use crate::workload::WorkloadKind;
+
+/// Limits that guard against absurd experiments, and the flag that lifts them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub allow_large: bool,
+}
+
+pub const DEFAULT_MAX_CELLS: u64 = 10_000;
+pub const DEFAULT_MAX_WORKERS: u64 = 256;
+
+pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Experiment, SpecError> {
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let cx = Fields { file: &file, text };
+    let mut doc = DeTable::parse(text).map_err(|e| cx.toml_error(None, &e))?;
+    // Each workload's section goes to that workload; the rest must be core keys.
+    let sections: Vec<(WorkloadKind, Option<Spanned<toml::de::DeValue>>)> = WorkloadKind::all()
+        .map(|w| (w, doc.get_mut().remove(w.name())))
+        .collect();
+    let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| cx.toml_error(None, &e))?;
+
+    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
+        return cx.err(
+            "name",
+            None,
+            "must be a non-empty name without slashes or a leading dot (it names the results folder)",
+        );
+    }
+    let axes = Axes {
+        workload: cx.list("workload", Some(&raw.workload), &[])?,
+        executor: cx.list("executor", Some(&raw.executor), &[])?,
+        workers: cx.counts("workers", raw.workers.as_ref(), 1)?,
+        intra_op_threads: cx.counts("intra_op_threads", raw.intra_op_threads.as_ref(), 1)?,
+        sets: cx.counts("sets", raw.sets.as_ref(), 16)?,
+    };
+    check_size(&cx, &raw, &axes, overrides)?;
+    let exclude = exclude(&cx, &raw)?;
+
+    let repetitions = match &raw.repetitions {
+        Some(v) => cx.count("repetitions", v)?,
+        None => NonZeroUsize::new(5).unwrap(),
+    };
+    let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
+    let seed = cx.bounded("seed", &raw.seed, 0, u64::MAX)?;
+    let uses_images = axes.workload.iter().any(|w| w.uses_images());
+    let images = images::parse(&cx, &raw.images, uses_images)?;
+
+    let mut settings = Settings::default();
+    for (workload, value) in sections {
+        let used = axes.workload.iter().any(|w| w.parts().contains(&workload));
+        let section = Section {
+            fields: &cx,
+            name: workload.name(),
+            value,
+        };
+        if let Some(s) = workload.get().settings(&section, used)? {
+            settings.set_boxed(workload.name(), s);
+        }
+    }
+
+    let task_timeout = cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?;
+    let repetition_timeout = cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?;
+    let wait_for_idle = cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?;
+    let order = match &raw.order {
+        None => Order::Cells,
+        Some(v) => match v.get_ref().as_str() {
+            "cells" => Order::Cells,
+            "interleaved" => Order::Interleaved,
+            "random" => Order::Random,
+            other => {
+                return cx.err(
+                    "order",
+                    Some(v.span()),
+                    format!("unknown order `{other}`; expected cells, interleaved or random"),
+                )
+            }
+        },
+    };
+
+    Ok(Experiment {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        sha256: hex(&Sha256::digest(text.as_bytes())),
+        text: text.to_string(),
+        axes,
+        exclude,
+        repetitions,
+        warmup,
+        seed,
+        order,
+        images,
+        settings,
+        output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or("../results")),
+        task_timeout,
+        repetition_timeout,
+        wait_for_idle,
+        file,
+    })
+}
+
+fn exclude(cx: &Fields, raw: &RawExperiment) -> Result<Vec<Exclude>, SpecError> {
+    let mut out = Vec::new();
+    for e in &raw.exclude {
+        let pos = |key: &str, v: Option<i64>| -> Result<Option<NonZeroUsize>, SpecError> {
+            v.map(|n| cx.count(&format!("exclude.{key}"), &Spanned::new(e.span(), n)))
+                .transpose()
+        };
+        let r = e.get_ref();
+        let x = Exclude {
+            workload: r.workload,
+            executor: r.executor,
+            workers: pos("workers", r.workers)?,
+            intra_op_threads: pos("intra_op_threads", r.intra_op_threads)?,
+            sets: pos("sets", r.sets)?,
+        };
+        if x == Exclude::default() {
+            return cx.err("exclude", Some(e.span()), "an exclude entry must name at least one key");
+        }
+        out.push(x);
+    }
+    Ok(out)
+}
+
+fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Result<(), SpecError> {
+    let limit = |v: &Option<Spanned<i64>>, key: &str, default: u64| -> Result<u64, SpecError> {
+        Ok(v.as_ref()
+            .map(|v| cx.count(key, v))
+            .transpose()?
+            .map_or(default, |n| n.get() as u64))
+    };
+    let max_cells = limit(&raw.limits.max_cells, "limits.max_cells", DEFAULT_MAX_CELLS)?;
+    let max_workers = limit(&raw.limits.max_workers, "limits.max_workers", DEFAULT_MAX_WORKERS)?;
+    if o.allow_large {
+        return Ok(());
+    }
+    let cells = [
+        axes.workload.len(),
+        axes.executor.len(),
+        axes.workers.len(),
+        axes.intra_op_threads.len(),
+        axes.sets.len(),
+    ]
+    .iter()
+    .fold(1u64, |acc, &n| acc.saturating_mul(n as u64));
+    if cells > max_cells {
+        return cx.err(
+            "workers",
+            None,
+            format!("the axes make up to {cells} cells, more than the limit of {max_cells}; raise `limits.max_cells` or pass --allow-large"),
+        );
+    }
+    for (key, values, span) in [
+        ("workers", &axes.workers, raw.workers.as_ref().map(|v| v.span())),
+        (
+            "intra_op_threads",
+            &axes.intra_op_threads,
+            raw.intra_op_threads.as_ref().map(|v| v.span()),
+        ),
+    ] {
+        if let Some(big) = values.iter().find(|n| n.get() as u64 > max_workers) {
+            return cx.err(
+                key,
+                span,
+                format!(
+                    "{big} is more than the limit of {max_workers}; raise `limits.max_workers` or pass --allow-large"
+                ),
+            );
+        }
+    }
+    let sets = raw.sets.as_ref().map(|v| v.span());
+    if let Some(big) = axes.sets.iter().find(|n| n.get() > 100_000) {
+        return cx.err(
+            "sets",
+            sets,
+            format!("{big} task sets per repetition is more than the limit of 100000"),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! The order the (cell, repetition) pairs run in: a pure function of the cells, the repetition
+//! counts, the order and the seed.
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::{Cell, Rep};
+
+/// The order repetitions run in. A cell's warm-ups always come before its measured repetitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Every repetition of a cell, then the next cell.
+    Cells,
+    /// Repetition 0 of every cell, then repetition 1 of every cell, ...: drift hits all alike.
+    Interleaved,
+    /// All (cell, repetition) pairs in a seeded random order.
+    Random,
+}
+
+/// How many repetitions each cell runs, in which order, from which seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repetitions {
+    pub warmup: usize,
+    pub measured: usize,
+    pub order: Order,
+    pub seed: u64,
+}
+
+/// The (cell, repetition) pairs in the experiment's order. A cell's warm-ups come before its
+/// measured repetitions; in interleaved and random order every warm-up runs first.
+pub fn schedule(reps: &Repetitions, cells: &[Cell]) -> Vec<(Cell, Rep)> {
+    let (w, n) = (reps.warmup, reps.measured);
+    let warmups = move |c: &Cell| {
+        let c = *c;
+        (0..w).map(move |index| (c, Rep { warmup: true, index }))
+    };
+    let measured = move |c: &Cell| {
+        let c = *c;
+        (0..n).map(move |index| (c, Rep { warmup: false, index }))
+    };
+    match reps.order {
+        Order::Cells => cells.iter().flat_map(|c| warmups(c).chain(measured(c))).collect(),
+        Order::Interleaved => {
+            let mut out: Vec<(Cell, Rep)> = cells.iter().flat_map(warmups).collect();
+            out.extend((0..n).flat_map(|index| cells.iter().map(move |c| (*c, Rep { warmup: false, index }))));
+            out
+        }
+        Order::Random => {
+            let mut rest: Vec<(Cell, Rep)> = cells.iter().flat_map(measured).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(reps.seed);
+            rng.set_stream(u64::MAX); // apart from every repetition's draws
+            for i in (1..rest.len()).rev() {
+                rest.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+            }
+            cells.iter().flat_map(warmups).chain(rest).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+    use crate::plan::{expand, Axes, ExecutorKind};
+    use crate::workload::WorkloadKind;
+
+    fn cells() -> Vec<Cell> {
+        let axes = Axes {
+            workload: vec![WorkloadKind::named("resize").unwrap()],
+            executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+            workers: vec![NonZeroUsize::new(2).unwrap()],
+            intra_op_threads: vec![NonZeroUsize::MIN],
+            sets: vec![NonZeroUsize::new(2).unwrap()],
+        };
+        expand(&axes, &[])
+    }
+
+    #[test]
+    fn orders_cover_the_same_pairs_with_warmups_first() {
+        let cells = cells();
+        let mut reps = Repetitions {
+            warmup: 1,
+            measured: 3,
+            order: Order::Cells,
+            seed: 7,
+        };
+        let by_cells = schedule(&reps, &cells);
+        reps.order = Order::Interleaved;
+        let inter = schedule(&reps, &cells);
+        reps.order = Order::Random;
+        let random = schedule(&reps, &cells);
+        assert_eq!(random, schedule(&reps, &cells), "seeded");
+        for s in [&by_cells, &inter, &random] {
+            let mut sorted = s.clone();
+            sorted.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
+            let mut want = by_cells.clone();
+            want.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
+            assert_eq!(sorted, want);
+        }
+        assert!(
+            by_cells[0].1.warmup && !by_cells[1].1.warmup && by_cells[4].1.warmup,
+            "each cell's warm-up first"
+        );
+        for s in [&inter, &random] {
+            assert!(s[..3].iter().all(|(_, r)| r.warmup), "all warm-ups first");
+        }
+        assert_eq!(inter[3].0, cells[0]);
+        assert_eq!(inter[4].0, cells[1], "interleaved: one repetition of each cell in turn");
+        assert_ne!(random, inter);
+    }
+}

@@ -1,0 +1,146 @@
+//! Process plumbing, in one place for everything that forks: the single-thread guard, fork with
+//! `_exit`, `wait4` with its usage (retried on `EINTR`), exit-status descriptions, killing a
+//! process group, and reaping orphans we adopted as subreaper.
+
+use std::io::Write;
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::{fork, ForkResult, Pid};
+
+use crate::measure::{thread_count, Usage};
+
+/// Refuses to fork from a process with more than one thread: the child of a threaded parent can
+/// inherit a lock some other thread held, and hang on it.
+pub fn ensure_single_threaded() -> Result<(), String> {
+    match thread_count() {
+        n if n > 1 => Err(format!(
+            "refusing to fork: this process has {n} threads (it must be single-threaded)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Forks a child that runs `child` and leaves with its return value as exit code, through
+/// `_exit`: no destructor or buffered writer of the parent runs twice. Returns the child's pid.
+pub fn spawn(child: impl FnOnce() -> i32) -> Result<Pid, String> {
+    ensure_single_threaded()?;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: this process is single-threaded (checked above), so the child may run any code.
+    match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
+        ForkResult::Child => exit_now(child()),
+        ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// Leaves the process at once, without running destructors or flushing buffers.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit ends the process; nothing of the parent's state is touched.
+    unsafe { libc::_exit(code) }
+}
+
+/// A child's wait status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status(pub i32);
+
+impl Status {
+    pub fn success(self) -> bool {
+        libc::WIFEXITED(self.0) && libc::WEXITSTATUS(self.0) == 0
+    }
+
+    /// "exited with status 1", "killed by signal 9 (SIGKILL)".
+    pub fn describe(self) -> String {
+        let status = self.0;
+        if libc::WIFEXITED(status) {
+            format!("exited with status {}", libc::WEXITSTATUS(status))
+        } else if libc::WIFSIGNALED(status) {
+            let sig = libc::WTERMSIG(status);
+            let name = Signal::try_from(sig).map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
+            format!("killed by signal {sig} ({name})")
+        } else {
+            format!("wait status {status:#x}")
+        }
+    }
+}
+
+/// Waits for `pid` to end; returns its status and the CPU time and peak RSS of it and every
+/// descendant it waited for.
+pub fn wait(pid: Pid) -> Result<(Status, Usage), String> {
+    let mut status = 0;
+    // SAFETY: wait4 writes only into the two out-parameters.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut ru) };
+        if r == pid.as_raw() {
+            return Ok((Status(status), Usage::from_rusage(&ru)));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("could not be reaped ({e})"));
+        }
+    }
+}
+
+/// Kills `pid` and reaps it.
+pub fn kill_and_wait(pid: Pid) -> Result<(Status, Usage), String> {
+    let _ = kill(pid, Signal::SIGKILL);
+    wait(pid)
+}
+
+/// Kills the whole process group led by `leader` (a repetition and all its workers).
+pub fn kill_group(leader: Pid) {
+    let _ = killpg(leader, Signal::SIGKILL);
+}
+
+/// Puts the child in its own process group, from both sides of the fork (whichever runs first).
+pub fn own_group(pid: Pid) {
+    let _ = nix::unistd::setpgid(pid, pid);
+}
+
+/// Makes this process the reaper of its orphaned descendants (Linux child subreaper), so a
+/// worker outliving its repetition process comes back here to be reaped.
+pub fn become_subreaper() {
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+}
+
+/// Reaps every child that has already ended (adopted orphans included); returns their usage.
+pub fn reap_orphans() -> Usage {
+    let mut total = Usage::default();
+    loop {
+        let mut status = 0;
+        // SAFETY: wait4 writes only into the two out-parameters.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut ru) };
+        if r > 0 {
+            total = total.plus(Usage::from_rusage(&ru));
+        } else if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        } else {
+            return total;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Forking is tested through the executors (tests/faults.rs): the test harness is threaded.
+    #[test]
+    fn statuses_are_described() {
+        assert_eq!(Status(3 << 8).describe(), "exited with status 3");
+        assert!(Status(0).success() && !Status(3 << 8).success());
+        assert_eq!(Status(9).describe(), "killed by signal 9 (SIGKILL)");
+        assert!(!Status(9).success());
+    }
+
+    #[test]
+    fn a_threaded_process_refuses_to_fork() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv());
+        let e = spawn(|| 0).unwrap_err();
+        assert!(e.contains("refusing to fork"), "{e}");
+        drop(tx);
+        let _ = t.join();
+    }
+}

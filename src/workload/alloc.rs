@@ -1,0 +1,62 @@
+//! The alloc workload, to calibrate the memory columns: each task allocates and touches a known
+//! amount (`[alloc] mib`), holds it (`hold_ms`), and frees it.
+
+use std::any::Any;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Context, Outcome, TaskState, Workload};
+use crate::experiment::{Section, SpecError};
+use crate::plan::Task;
+
+pub struct Alloc;
+
+/// `[alloc]` as the file spells it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    mib: Option<Spanned<i64>>,
+    hold_ms: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    bytes: usize,
+    hold: Duration,
+}
+
+impl Workload for Alloc {
+    fn name(&self) -> &'static str {
+        "alloc"
+    }
+
+    fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        let raw: Raw = section.parse()?;
+        let f = section.fields;
+        let mib = f.bounded(&section.key("mib"), &raw.mib, 64, 16_384)?;
+        let hold_ms = f.bounded(&section.key("hold_ms"), &raw.hold_ms, 50, 60_000)?;
+        Ok(Some(Box::new(Block {
+            bytes: (mib as usize) << 20,
+            hold: Duration::from_millis(hold_ms),
+        })))
+    }
+
+    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+        Ok(Box::new(*ctx.settings.get::<Block>(self.name())?))
+    }
+}
+
+impl TaskState for Block {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut Outcome) -> Result<(), String> {
+        // Zeroed memory comes lazily from the kernel: only the writes make it resident.
+        let mut v = vec![0u8; self.bytes];
+        for page in v.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        std::hint::black_box(&v);
+        std::thread::sleep(self.hold);
+        Ok(())
+    }
+}

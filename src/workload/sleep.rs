@@ -1,0 +1,46 @@
+//! The sleep workload: pure waiting, like I/O (`[sleep] ms` per task).
+
+use std::any::Any;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Context, Outcome, TaskState, Workload};
+use crate::experiment::{Section, SpecError};
+use crate::plan::Task;
+
+pub struct Sleep;
+
+/// `[sleep]` as the file spells it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    ms: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Nap(Duration);
+
+impl Workload for Sleep {
+    fn name(&self) -> &'static str {
+        "sleep"
+    }
+
+    fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        let raw: Raw = section.parse()?;
+        let ms = section.fields.bounded(&section.key("ms"), &raw.ms, 10, 60_000)?;
+        Ok(Some(Box::new(Nap(Duration::from_millis(ms)))))
+    }
+
+    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+        Ok(Box::new(*ctx.settings.get::<Nap>(self.name())?))
+    }
+}
+
+impl TaskState for Nap {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut Outcome) -> Result<(), String> {
+        std::thread::sleep(self.0);
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! The spin workload: pure CPU, a fixed count of dependent integer operations per task
+//! (`[spin] iterations`).
+
+use std::any::Any;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Context, Outcome, TaskState, Workload};
+use crate::experiment::{Section, SpecError};
+use crate::plan::Task;
+
+pub struct Spin;
+
+/// `[spin]` as the file spells it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    iterations: Option<Spanned<i64>>,
+}
+
+/// Iterations per task.
+#[derive(Debug, Clone, Copy)]
+struct Iterations(u64);
+
+impl Workload for Spin {
+    fn name(&self) -> &'static str {
+        "spin"
+    }
+
+    fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        let raw: Raw = section.parse()?;
+        let n = match &raw.iterations {
+            Some(v) => section.fields.count(&section.key("iterations"), v)?.get() as u64,
+            None => 3_000_000,
+        };
+        Ok(Some(Box::new(Iterations(n))))
+    }
+
+    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+        Ok(Box::new(*ctx.settings.get::<Iterations>(self.name())?))
+    }
+}
+
+impl TaskState for Iterations {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut Outcome) -> Result<(), String> {
+        spin(self.0);
+        Ok(())
+    }
+}
+
+/// A fixed count of dependent integer operations: pure CPU, no memory traffic.
+pub fn spin(iterations: u64) -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..iterations {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x)
+}

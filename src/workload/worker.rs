@@ -1,0 +1,138 @@
+//! A worker's side of a task: its private state for each workload of its cell, and the record of
+//! what one task did.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Context, TaskState, WorkloadKind};
+use crate::measure::ms;
+use crate::plan::Task;
+
+/// Time spent in each stage of one task, in milliseconds (0 where a stage does not apply).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stages {
+    pub decode_ms: f64,
+    pub resize_ms: f64,
+    pub encode_ms: f64,
+    pub save_ms: f64,
+    pub preprocess_ms: f64,
+    pub inference_ms: f64,
+}
+
+impl Stages {
+    pub fn add(&mut self, o: &Stages) {
+        self.decode_ms += o.decode_ms;
+        self.resize_ms += o.resize_ms;
+        self.encode_ms += o.encode_ms;
+        self.save_ms += o.save_ms;
+        self.preprocess_ms += o.preprocess_ms;
+        self.inference_ms += o.inference_ms;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Top1 {
+    pub index: usize,
+    pub label: Option<String>,
+    pub prob: f32,
+}
+
+/// What a task's run reports beside success: its stage times and, for a classifier, its top-1.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub stages: Stages,
+    pub top1: Option<Top1>,
+}
+
+/// What happened to one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub task: usize,
+    pub kind: WorkloadKind,
+    pub source: String,
+    pub image: String,
+    /// Index of the worker (thread or process) that ran it; `usize::MAX` when none did.
+    pub worker: usize,
+    pub error: Option<String>,
+    /// Time inside the worker, from start of the task to its end.
+    pub ms: f64,
+    /// Time from the start of the task phase until a worker started it (queueing and dispatch).
+    pub wait_ms: f64,
+    /// Process pool: round trip minus the task's own time (dispatch, IPC, result decoding).
+    #[serde(default)]
+    pub ipc_ms: f64,
+    pub stages: Stages,
+    pub top1: Option<Top1>,
+}
+
+impl TaskRecord {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// A task that never ran, or whose worker died under it.
+    pub fn failed(task: &Task, worker: usize, error: String) -> TaskRecord {
+        TaskRecord {
+            task: task.index,
+            kind: task.kind,
+            source: task.input.source().to_string(),
+            image: task.input.name(),
+            worker,
+            error: Some(error),
+            ms: 0.0,
+            wait_ms: 0.0,
+            ipc_ms: 0.0,
+            stages: Stages::default(),
+            top1: None,
+        }
+    }
+}
+
+/// One worker's private state: one [`TaskState`] per workload its cell's tasks belong to.
+pub struct Worker {
+    pub id: usize,
+    states: Vec<(WorkloadKind, Box<dyn TaskState>)>,
+    /// Seconds it took to build the states that create a model session (0 without a model).
+    pub session_s: f64,
+}
+
+impl Worker {
+    /// Builds a worker for `workload`'s tasks; with a model this creates the ORT session, so call
+    /// it inside the worker (thread or forked process) that will use it.
+    pub fn new(ctx: &Context, workload: WorkloadKind, id: usize) -> Result<Worker, String> {
+        let mut states = Vec::new();
+        let mut session_s = 0.0;
+        for part in workload.parts() {
+            let start = Instant::now();
+            states.push((part, part.get().state(ctx)?));
+            if part.uses_model() {
+                session_s += start.elapsed().as_secs_f64();
+            }
+        }
+        Ok(Worker { id, states, session_s })
+    }
+
+    /// Runs one task; a failure is recorded in the result, never raised.
+    pub fn run(&mut self, ctx: &Context, task: &Task) -> TaskRecord {
+        let start = Instant::now();
+        let mut out = Outcome::default();
+        let result = match self.states.iter_mut().find(|(k, _)| *k == task.kind) {
+            Some((_, state)) => state.run(ctx, task, &mut out),
+            None => Err(format!("this worker has no state for {} tasks", task.kind)),
+        };
+        TaskRecord {
+            task: task.index,
+            kind: task.kind,
+            source: task.input.source().to_string(),
+            image: task.input.name(),
+            worker: self.id,
+            error: result.err(),
+            ms: ms(start.elapsed()),
+            wait_ms: 0.0,
+            ipc_ms: 0.0,
+            stages: out.stages,
+            top1: out.top1,
+        }
+    }
+}
