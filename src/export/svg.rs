@@ -128,12 +128,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
             ErrorBar::new_vertical(c.workers as f64, t.ci_low, t.median, t.ci_high, col.stroke_width(1), 8)
         }))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart)?;
     root.present()?;
     Ok(())
 }
@@ -195,12 +190,7 @@ fn bars(
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
     }
     if values.len() > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart)?;
     }
     Ok(())
 }
@@ -230,5 +220,21 @@ fn cost(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(
         ],
     )?;
     root.present()?;
+    Ok(())
+}
+
+/// The series legend, upper left, on a translucent box.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Result<(), Err>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
