@@ -3,6 +3,8 @@
 //! process group, and reaping orphans we adopted as subreaper.
 
 use std::io::Write;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::{fork, ForkResult, Pid};
@@ -103,8 +105,27 @@ pub fn become_subreaper() {
     let _ = nix::sys::prctl::set_child_subreaper(true);
 }
 
-/// Reaps every child that has already ended (adopted orphans included); returns their usage.
-pub fn reap_orphans() -> Usage {
+/// In a fresh child: closes every descriptor but standard input, output, error and `keep`, so a
+/// descendant holds only what it uses (an inherited pipe end would hide its reader's end of file).
+pub fn close_other_fds(keep: &[RawFd]) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2 && !keep.contains(fd))
+        .collect();
+    for fd in fds {
+        // SAFETY: the child never uses these descriptors again (it leaves through `_exit`); the
+        // one `read_dir` had open is closed already, and closing it twice only fails.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// After a kill: waits up to `limit` until every child (adopted orphans included) is reaped, so
+/// nothing of ours is left in the process table; returns their usage.
+pub fn reap_all(limit: Duration) -> Usage {
+    let start = Instant::now();
     let mut total = Usage::default();
     loop {
         let mut status = 0;
@@ -113,11 +134,14 @@ pub fn reap_orphans() -> Usage {
         let r = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut ru) };
         if r > 0 {
             total = total.plus(Usage::from_rusage(&ru));
-        } else if r < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
             continue;
-        } else {
+        }
+        let e = std::io::Error::last_os_error();
+        let none_left = r < 0 && e.raw_os_error() == Some(libc::ECHILD);
+        if none_left || (r < 0 && e.kind() != std::io::ErrorKind::Interrupted) || start.elapsed() > limit {
             return total;
         }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

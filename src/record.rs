@@ -51,6 +51,10 @@ pub struct RunRow {
     pub parent_peak_rss_mib: f64,
     /// PSS summed over the pool's processes at the end of the task phase (shared pages split).
     pub pss_mib: f64,
+    /// Peak PSS of the repetition's process tree: the orchestrator samples it every 20 ms while
+    /// the repetition runs (and the end-of-task-phase reading counts as a sample).
+    #[serde(default)]
+    pub pss_peak_mib: Option<f64>,
     /// Process pool: mean PSS of one worker process at the end of the task phase.
     pub worker_pss_mib: Option<f64>,
     pub workers_started: usize,
@@ -72,6 +76,9 @@ pub struct RunRow {
     pub inference_ms: f64,
     /// CPU seconds other processes used during the repetition (from /proc/stat).
     pub other_cpu_s: Option<f64>,
+    /// CPU seconds the orchestrator used during the repetition (reading results, sampling PSS).
+    #[serde(default)]
+    pub orchestrator_cpu_s: Option<f64>,
     /// Other processes used more than 10 % of the machine during the repetition.
     pub noisy: bool,
     pub cores: usize,
@@ -140,6 +147,10 @@ impl RunRow {
             peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
             parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
             pss_mib: round(m.pool.pss_kib as f64 / 1024.0, 2),
+            // The end-of-task-phase reading is one more sample of the same tree.
+            pss_peak_mib: result
+                .pss_peak_kib
+                .map(|k| round(k.max(m.pool.pss_kib) as f64 / 1024.0, 2)),
             worker_pss_mib: m
                 .pool
                 .workers_pss_kib
@@ -161,6 +172,7 @@ impl RunRow {
             preprocess_ms: round(stages.preprocess_ms, 3),
             inference_ms: round(stages.inference_ms, 3),
             other_cpu_s: result.other_cpu_s.map(|v| round(v, 3)),
+            orchestrator_cpu_s: result.orchestrator_cpu_s.map(|v| round(v, 4)),
             noisy: result
                 .other_cpu_s
                 .is_some_and(|o| m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64),

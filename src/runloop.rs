@@ -49,6 +49,11 @@ pub fn run(
             }
             records.push(rec);
         });
+        if result.cut {
+            // Stopped from outside before it ended: not a result. No row, so `--resume` runs
+            // it again with the same draws.
+            break;
+        }
         let mut seen = vec![false; n];
         for r in &records {
             if let Some(s) = seen.get_mut(r.task) {

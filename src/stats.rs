@@ -1,16 +1,14 @@
-//! Statistics over repetitions: descriptive numbers, a seeded bootstrap interval of the median,
-//! outliers by modified Z-score, and ratios of medians (speedup) with their intervals.
+//! Statistics over repetitions: descriptive numbers, a distribution-free interval for the median
+//! (order statistics, whose confidence follows from the binomial distribution, as the sign test
+//! gives it), ratios of medians with an interval whose confidence is a stated lower bound, and
+//! outliers by modified Z-score.
 
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::measure::percentile;
 
-/// Bootstrap resamples: enough for stable 2.5/97.5 percentiles at these sample sizes.
-const RESAMPLES: usize = 2000;
-/// Fixed seed: the same data gives the same interval on every machine and every run.
-const SEED: u64 = 0x5EED_B007;
+/// The confidence an interval aims at; with few repetitions the best one has less, and says so.
+pub const TARGET: f64 = 0.95;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Summary {
@@ -21,9 +19,12 @@ pub struct Summary {
     pub std_dev: f64,
     pub min: f64,
     pub max: f64,
-    /// 95 % bootstrap percentile interval of the median.
+    /// Interval for the median: two order statistics of the sample.
     pub ci_low: f64,
     pub ci_high: f64,
+    /// Its exact confidence (for any continuous distribution): at least [`TARGET`] when n
+    /// allows it (n >= 6); [min, max] with less when it does not (n = 5: 93.8 %).
+    pub confidence: f64,
 }
 
 /// Describes `values` (none of them NaN); `None` when empty.
@@ -38,7 +39,7 @@ pub fn summarize(values: &[f64]) -> Option<Summary> {
     } else {
         0.0
     };
-    let (ci_low, ci_high) = bootstrap(&[values], |s| median(s[0]));
+    let ci = median_interval(values, TARGET);
     Some(Summary {
         n,
         median: median(values),
@@ -46,8 +47,9 @@ pub fn summarize(values: &[f64]) -> Option<Summary> {
         std_dev: var.sqrt(),
         min: values.iter().cloned().fold(f64::INFINITY, f64::min),
         max: values.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-        ci_low,
-        ci_high,
+        ci_low: ci.low,
+        ci_high: ci.high,
+        confidence: ci.confidence,
     })
 }
 
@@ -55,12 +57,65 @@ pub fn median(values: &[f64]) -> f64 {
     percentile(values, 50.0).unwrap_or(f64::NAN)
 }
 
-/// A ratio of medians `num / den` with its 95 % interval, both samples resampled together.
+/// An interval and its confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+    pub confidence: f64,
+}
+
+/// P(the k-th smallest and k-th largest of n values enclose the median) for a continuous
+/// distribution: 1 - 2 P(Binomial(n, 1/2) < k).
+pub fn order_confidence(n: usize, k: usize) -> f64 {
+    if k == 0 || 2 * k > n {
+        return if k == 0 { 1.0 } else { 0.0 };
+    }
+    // P(Bin(n, 1/2) <= k - 1), summed in logs to stay exact for large n.
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    let mut ln_c = 0.0; // ln C(n, 0)
+    let mut tail = 0.0;
+    for i in 0..k {
+        if i > 0 {
+            ln_c += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        tail += (ln_c + ln_half_n).exp();
+    }
+    (1.0 - 2.0 * tail).max(0.0)
+}
+
+/// The narrowest order-statistic interval for the median whose confidence is at least
+/// `target`; when even [min, max] falls short (n <= 5 for 95 %), [min, max] with its own.
+pub fn median_interval(values: &[f64], target: f64) -> Interval {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return Interval {
+            low: f64::NAN,
+            high: f64::NAN,
+            confidence: 0.0,
+        };
+    }
+    let mut k = 1;
+    while 2 * (k + 1) <= n && order_confidence(n, k + 1) >= target {
+        k += 1;
+    }
+    Interval {
+        low: v[k - 1],
+        high: v[n - k],
+        confidence: order_confidence(n, k),
+    }
+}
+
+/// A ratio of medians `num / den` with an interval and the confidence it has at least.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Ratio {
     pub value: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// A lower bound of the interval's confidence.
+    pub confidence: f64,
 }
 
 impl Ratio {
@@ -69,41 +124,27 @@ impl Ratio {
             value: self.value * k,
             ci_low: self.ci_low * k,
             ci_high: self.ci_high * k,
+            ..self
         }
     }
 }
 
+/// The ratio of two positive samples' medians. Its interval divides the two medians' intervals
+/// (each at confidence sqrt(0.95) where n allows): [low_num / high_den, high_num / low_den].
+/// Whenever both enclose their medians it encloses the ratio, so for independent samples its
+/// confidence is at least the product of theirs, which is what it states.
 pub fn ratio_of_medians(num: &[f64], den: &[f64]) -> Option<Ratio> {
     if num.is_empty() || den.is_empty() {
         return None;
     }
-    let value = median(num) / median(den);
-    let (ci_low, ci_high) = bootstrap(&[num, den], |s| median(s[0]) / median(s[1]));
-    Some(Ratio { value, ci_low, ci_high })
-}
-
-/// Percentile bootstrap: resample each sample with replacement, apply `stat`, take the
-/// 2.5th and 97.5th percentiles.
-fn bootstrap(samples: &[&[f64]], stat: impl Fn(&[&[f64]]) -> f64) -> (f64, f64) {
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let mut bufs: Vec<Vec<f64>> = samples.iter().map(|s| vec![0.0; s.len()]).collect();
-    let mut stats = Vec::with_capacity(RESAMPLES);
-    for _ in 0..RESAMPLES {
-        for (buf, s) in bufs.iter_mut().zip(samples) {
-            for slot in buf.iter_mut() {
-                *slot = s[(rng.next_u64() % s.len() as u64) as usize];
-            }
-        }
-        let views: Vec<&[f64]> = bufs.iter().map(|b| b.as_slice()).collect();
-        let v = stat(&views);
-        if v.is_finite() {
-            stats.push(v);
-        }
-    }
-    (
-        percentile(&stats, 2.5).unwrap_or(f64::NAN),
-        percentile(&stats, 97.5).unwrap_or(f64::NAN),
-    )
+    let each = TARGET.sqrt();
+    let (a, b) = (median_interval(num, each), median_interval(den, each));
+    Some(Ratio {
+        value: median(num) / median(den),
+        ci_low: a.low / b.high,
+        ci_high: a.high / b.low,
+        confidence: a.confidence * b.confidence,
+    })
 }
 
 /// Modified Z-scores (Iglewicz and Hoaglin): 0.6745 (x - median) / MAD. `None` when the
@@ -129,6 +170,8 @@ pub fn outliers(values: &[f64]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn descriptive_numbers_match_known_values() {
@@ -136,34 +179,93 @@ mod tests {
         assert_eq!((s.n, s.median, s.mean, s.min, s.max), (8, 4.5, 5.0, 2.0, 9.0));
         // Sample standard deviation: sqrt(32 / 7).
         assert!((s.std_dev - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
-        assert!(s.ci_low <= s.median && s.median <= s.ci_high);
-        assert!(s.ci_low >= 4.0 && s.ci_high <= 7.0, "{s:?}");
+        // n = 8: k = 2 gives 1 - 2 (1 + 8) / 256 = 92.97 % < 95 %, so k = 1: [min, max], 99.2 %.
+        assert_eq!((s.ci_low, s.ci_high), (2.0, 9.0));
+        assert!((s.confidence - (1.0 - 2.0 / 256.0)).abs() < 1e-12);
         let one = summarize(&[3.0]).unwrap();
         assert_eq!((one.std_dev, one.ci_low, one.ci_high), (0.0, 3.0, 3.0));
         assert!(summarize(&[]).is_none());
     }
 
     #[test]
-    fn bootstrap_is_seeded_and_narrows_with_more_data() {
-        let few: Vec<f64> = (0..5).map(|i| 10.0 + (i as f64 * 0.7).sin()).collect();
-        let many: Vec<f64> = (0..200).map(|i| 10.0 + (i as f64 * 0.7).sin()).collect();
-        assert_eq!(summarize(&few), summarize(&few));
-        let (a, b) = (summarize(&few).unwrap(), summarize(&many).unwrap());
-        assert!(b.ci_high - b.ci_low < a.ci_high - a.ci_low);
+    fn order_statistic_confidence_is_the_binomial_one() {
+        // The sign test's table: n = 3 -> 75 %, 5 -> 93.75 %, 6 -> 96.875 %.
+        assert!((order_confidence(3, 1) - 0.75).abs() < 1e-12);
+        assert!((order_confidence(5, 1) - 0.9375).abs() < 1e-12);
+        assert!((order_confidence(6, 1) - 0.96875).abs() < 1e-12);
+        // n = 20: k = 6 gives 1 - 2 P(Bin <= 5) = 95.86 %.
+        assert!((order_confidence(20, 6) - 0.958610535).abs() < 1e-8);
+        let few = median_interval(&[3.0, 1.0, 2.0, 5.0, 4.0], TARGET);
+        assert_eq!((few.low, few.high), (1.0, 5.0));
+        assert!(few.confidence < TARGET, "n = 5 cannot reach 95 %: {few:?}");
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        let i = median_interval(&v, TARGET);
+        assert_eq!((i.low, i.high), (6.0, 15.0));
+        assert!(i.confidence >= TARGET);
+    }
+
+    /// Exponential-ish, skewed like wall times: 1 + Exp(1) via inversion.
+    fn draw(rng: &mut ChaCha8Rng, scale: f64) -> f64 {
+        let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        scale * (1.0 - (1.0 - u).ln())
+    }
+
+    /// Median of 1 + Exp(1): 1 + ln 2.
+    const TRUE_MEDIAN: f64 = 1.0 + std::f64::consts::LN_2;
+
+    #[test]
+    fn median_intervals_cover_as_often_as_they_claim() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for n in [3, 5, 6, 10, 20] {
+            let trials = 4000;
+            let (mut hit, mut claimed) = (0, 0.0);
+            for _ in 0..trials {
+                let v: Vec<f64> = (0..n).map(|_| draw(&mut rng, 1.0)).collect();
+                let i = median_interval(&v, TARGET);
+                claimed = i.confidence;
+                hit += usize::from(i.low <= TRUE_MEDIAN && TRUE_MEDIAN <= i.high);
+            }
+            let coverage = hit as f64 / trials as f64;
+            assert!(
+                (coverage - claimed).abs() < 0.02,
+                "n = {n}: covered {coverage}, claimed {claimed}"
+            );
+        }
+    }
+
+    #[test]
+    fn ratio_intervals_cover_at_least_as_often_as_they_claim() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for (n, m) in [(6, 6), (5, 6), (10, 8)] {
+            let trials = 4000;
+            let (mut hit, mut claimed) = (0, 0.0);
+            for _ in 0..trials {
+                let a: Vec<f64> = (0..n).map(|_| draw(&mut rng, 2.0)).collect();
+                let b: Vec<f64> = (0..m).map(|_| draw(&mut rng, 1.0)).collect();
+                let r = ratio_of_medians(&a, &b).unwrap();
+                claimed = r.confidence;
+                hit += usize::from(r.ci_low <= 2.0 && 2.0 <= r.ci_high);
+            }
+            let coverage = hit as f64 / trials as f64;
+            assert!(
+                coverage >= claimed - 0.02,
+                "{n} vs {m}: covered {coverage}, claimed at least {claimed}"
+            );
+        }
     }
 
     #[test]
     fn ratio_of_medians_carries_an_interval() {
-        let t1 = [10.0, 10.2, 9.8, 10.1, 9.9];
-        let t2 = [5.0, 5.1, 4.9, 5.05, 4.95];
+        let t1 = [10.0, 10.2, 9.8, 10.1, 9.9, 10.05];
+        let t2 = [5.0, 5.1, 4.9, 5.05, 4.95, 5.02];
         let r = ratio_of_medians(&t1, &t2).unwrap();
-        assert_eq!(r.value, 2.0);
+        assert!((r.value - 10.025 / 5.01).abs() < 1e-12);
         assert!(
-            r.ci_low < 2.0 && r.ci_high > 2.0 && r.ci_low > 1.85 && r.ci_high < 2.15,
+            (r.ci_low - 9.8 / 5.1).abs() < 1e-12 && (r.ci_high - 10.2 / 4.9).abs() < 1e-12,
             "{r:?}"
         );
-        let e = r.scale(0.5);
-        assert_eq!(e.value, 1.0);
+        assert!((r.confidence - 0.96875f64.powi(2)).abs() < 1e-12);
+        assert_eq!(r.scale(0.5).value, r.value * 0.5);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::record::RunRow;
 use crate::stats::{median, outliers, ratio_of_medians, summarize as describe, Ratio, Summary};
 use crate::workload::WorkloadKind;
 
+/// One cell: what it is, how many repetitions were whole, and its statistics over those.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellSummary {
     pub cell: String,
@@ -17,7 +18,18 @@ pub struct CellSummary {
     pub workers: usize,
     pub intra_op_threads: Option<usize>,
     pub sets: usize,
+    /// Whole repetitions: every task ran and nothing went wrong. Only these enter the statistics.
     pub reps: usize,
+    /// Measured repetitions that were not whole, and why (distinct reasons).
+    pub failed_reps: usize,
+    pub failures: Vec<String>,
+    /// `None` when no repetition was whole.
+    pub stats: Option<CellStats>,
+}
+
+/// Statistics over a cell's whole repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellStats {
     pub wall_s: Summary,
     pub throughput_tps: Summary,
     /// T1 / TN: the baseline's median wall time over this cell's.
@@ -30,13 +42,28 @@ pub struct CellSummary {
     pub cpu_s: f64,
     pub peak_rss_mib: f64,
     pub pss_mib: f64,
+    /// Median of each repetition's sampled PSS peak, when sampled.
+    pub pss_peak_mib: Option<f64>,
     pub other_cpu_s: Option<f64>,
     pub noisy_reps: usize,
-    pub tasks_failed: usize,
     pub oversubscribed: bool,
     /// Median per-task milliseconds of each stage: decode, resize, encode, save, preprocess,
     /// inference, wait, ipc.
     pub stage_ms: [f64; 8],
+}
+
+impl CellSummary {
+    /// "2 of 6 repetitions failed: timeout", or nothing when all were whole.
+    pub fn failure_note(&self) -> Option<String> {
+        (self.failed_reps > 0).then(|| {
+            format!(
+                "{} of {} repetitions failed: {}",
+                self.failed_reps,
+                self.failed_reps + self.reps,
+                self.failures.join("; ")
+            )
+        })
+    }
 }
 
 pub const STAGES: [&str; 8] = [
@@ -50,6 +77,25 @@ pub const STAGES: [&str; 8] = [
     "ipc",
 ];
 
+/// A repetition is whole when every task ran and nothing went wrong; the statistics use only
+/// these. A failed repetition's wall time (cut short, or inflated by a respawn) and throughput
+/// (its failed tasks count as zero) would bias every figure.
+pub fn is_whole(r: &RunRow) -> bool {
+    r.error.is_none() && r.tasks_failed == 0 && r.wall_s > 0.0
+}
+
+/// The kind of a failure, for the per-cell count: "timeout", "interrupted", "3 task(s) failed".
+fn failure_kind(r: &RunRow) -> String {
+    let e = r.error.as_deref().unwrap_or("no time measured");
+    if e.contains("timed out") {
+        "timeout".into()
+    } else if e.contains("task(s) failed") {
+        "tasks failed".into()
+    } else {
+        e.split(';').next().unwrap_or(e).trim().to_string()
+    }
+}
+
 /// One summary per cell, in the order the cells first appear; warm-ups are left out.
 pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
     let measured: Vec<&RunRow> = rows.iter().filter(|r| !r.warmup).collect();
@@ -59,16 +105,26 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             cells.push(&r.cell);
         }
     }
-    let of = |cell: &str| -> Vec<&RunRow> { measured.iter().filter(|r| r.cell == cell).copied().collect() };
-    let walls = |rs: &[&RunRow]| -> Vec<f64> { rs.iter().filter(|r| r.wall_s > 0.0).map(|r| r.wall_s).collect() };
+    let whole = |cell: &str| -> Vec<&RunRow> {
+        measured
+            .iter()
+            .filter(|r| r.cell == cell && is_whole(r))
+            .copied()
+            .collect()
+    };
+    let walls = |rs: &[&RunRow]| -> Vec<f64> { rs.iter().map(|r| r.wall_s).collect() };
     let mut out = Vec::new();
     for cell in &cells {
-        let rs = of(cell);
-        let first = rs[0];
-        let med = |f: &dyn Fn(&RunRow) -> f64| median(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
-        let wall = walls(&rs);
-        let Some(wall_s) = describe(&wall) else { continue };
-        let throughput_tps = describe(&rs.iter().map(|r| r.throughput_tps).collect::<Vec<_>>()).unwrap_or(wall_s);
+        let all: Vec<&RunRow> = measured.iter().filter(|r| r.cell == *cell).copied().collect();
+        let first = all[0];
+        let failed: Vec<&RunRow> = all.iter().filter(|r| !is_whole(r)).copied().collect();
+        let mut failures: Vec<String> = Vec::new();
+        for f in failed.iter().map(|r| failure_kind(r)) {
+            if !failures.contains(&f) {
+                failures.push(f);
+            }
+        }
+        let rs = whole(cell);
         let baseline = measured
             .iter()
             .find(|b| {
@@ -77,16 +133,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
                     && b.sets == first.sets
                     && b.intra_op_threads == first.intra_op_threads
             })
-            .map(|b| walls(&of(&b.cell)));
-        let speedup = baseline.and_then(|b| ratio_of_medians(&b, &wall));
-        let per_task =
-            |f: &dyn Fn(&RunRow) -> f64| med(&|r| if r.tasks_ok > 0 { f(r) / r.tasks_ok as f64 } else { 0.0 });
-        let waits = med(&|r| r.wait_p50_ms.unwrap_or(0.0));
-        let other: Vec<f64> = rs.iter().filter_map(|r| r.other_cpu_s).collect();
-        let outlier_reps = outliers(&rs.iter().map(|r| r.wall_s).collect::<Vec<_>>())
-            .into_iter()
-            .map(|i| rs[i].rep)
-            .collect();
+            .map(|b| walls(&whole(&b.cell)));
         out.push(CellSummary {
             cell: cell.to_string(),
             workload: first.workload,
@@ -95,30 +142,159 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             intra_op_threads: first.intra_op_threads,
             sets: first.sets,
             reps: rs.len(),
-            wall_s,
-            throughput_tps,
-            speedup,
-            efficiency: speedup.map(|s| s.scale(1.0 / first.workers as f64)),
-            outliers: outlier_reps,
-            cpu_util_pct: med(&|r| r.cpu_util_pct),
-            cpu_s: med(&|r| r.user_s + r.sys_s),
-            peak_rss_mib: med(&|r| r.peak_rss_mib),
-            pss_mib: med(&|r| r.pss_mib),
-            other_cpu_s: (!other.is_empty()).then(|| median(&other)),
-            noisy_reps: rs.iter().filter(|r| r.noisy).count(),
-            tasks_failed: rs.iter().map(|r| r.tasks_failed).sum(),
-            oversubscribed: first.oversubscribed,
-            stage_ms: [
-                per_task(&|r| r.decode_ms),
-                per_task(&|r| r.resize_ms),
-                per_task(&|r| r.encode_ms),
-                per_task(&|r| r.save_ms),
-                per_task(&|r| r.preprocess_ms),
-                per_task(&|r| r.inference_ms),
-                waits,
-                per_task(&|r| r.ipc_ms),
-            ],
+            failed_reps: failed.len(),
+            failures,
+            stats: stats(&rs, baseline.as_deref()),
         });
     }
     out
+}
+
+/// Statistics over whole repetitions `rs`; `baseline` holds the sequential cell's wall times.
+fn stats(rs: &[&RunRow], baseline: Option<&[f64]>) -> Option<CellStats> {
+    let first = rs.first()?;
+    let wall: Vec<f64> = rs.iter().map(|r| r.wall_s).collect();
+    let wall_s = describe(&wall)?;
+    let throughput_tps = describe(&rs.iter().map(|r| r.throughput_tps).collect::<Vec<_>>())?;
+    let med = |f: &dyn Fn(&RunRow) -> f64| median(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
+    let speedup = baseline.and_then(|b| ratio_of_medians(b, &wall));
+    let per_task = |f: &dyn Fn(&RunRow) -> f64| med(&|r| f(r) / r.tasks_ok.max(1) as f64);
+    let other: Vec<f64> = rs.iter().filter_map(|r| r.other_cpu_s).collect();
+    let peaks: Vec<f64> = rs.iter().filter_map(|r| r.pss_peak_mib).collect();
+    Some(CellStats {
+        wall_s,
+        throughput_tps,
+        speedup,
+        efficiency: speedup.map(|s| s.scale(1.0 / first.workers as f64)),
+        outliers: outliers(&wall).into_iter().map(|i| rs[i].rep).collect(),
+        cpu_util_pct: med(&|r| r.cpu_util_pct),
+        cpu_s: med(&|r| r.user_s + r.sys_s),
+        peak_rss_mib: med(&|r| r.peak_rss_mib),
+        pss_mib: med(&|r| r.pss_mib),
+        pss_peak_mib: (!peaks.is_empty()).then(|| median(&peaks)),
+        other_cpu_s: (!other.is_empty()).then(|| median(&other)),
+        noisy_reps: rs.iter().filter(|r| r.noisy).count(),
+        oversubscribed: first.oversubscribed,
+        stage_ms: [
+            per_task(&|r| r.decode_ms),
+            per_task(&|r| r.resize_ms),
+            per_task(&|r| r.encode_ms),
+            per_task(&|r| r.save_ms),
+            per_task(&|r| r.preprocess_ms),
+            per_task(&|r| r.inference_ms),
+            med(&|r| r.wait_p50_ms.unwrap_or(0.0)),
+            per_task(&|r| r.ipc_ms),
+        ],
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+    use crate::executor::{RepMeasure, RepResult};
+    use crate::plan::{Cell, Input, Rep, Task};
+    use crate::record::RunMeta;
+    use crate::workload::TaskRecord;
+
+    pub fn cell(executor: ExecutorKind, workers: usize) -> Cell {
+        Cell {
+            workload: WorkloadKind::named("spin").unwrap(),
+            executor,
+            workers: NonZeroUsize::new(workers).unwrap(),
+            intra_op_threads: None,
+            sets: NonZeroUsize::new(1).unwrap(),
+        }
+    }
+
+    /// A measured repetition of 3 tasks taking `wall_s`, failed with `error` if given.
+    pub fn row(cell: &Cell, rep: usize, wall_s: f64, error: Option<&str>) -> RunRow {
+        let kind = cell.workload;
+        let tasks: Vec<TaskRecord> = (0..3)
+            .map(|index| {
+                let t = Task {
+                    index,
+                    kind,
+                    input: Input::None,
+                };
+                let mut rec = TaskRecord::failed(&t, 0, String::new());
+                rec.error = None;
+                rec
+            })
+            .collect();
+        let result = RepResult {
+            measure: Some(RepMeasure {
+                wall_s,
+                ..Default::default()
+            }),
+            error: error.map(str::to_string),
+            ..RepResult::default()
+        };
+        let meta = RunMeta {
+            cores: 2,
+            ..RunMeta::default()
+        };
+        RunRow::new(
+            &meta,
+            cell,
+            Rep {
+                warmup: false,
+                index: rep,
+            },
+            &tasks,
+            &result,
+        )
+    }
+
+    #[test]
+    fn failed_repetitions_are_counted_not_averaged_in() {
+        let seq = cell(ExecutorKind::Sequential, 1);
+        let thr = cell(ExecutorKind::Thread, 2);
+        let mut rows: Vec<RunRow> = (0..6).map(|i| row(&seq, i, 1.0, None)).collect();
+        rows.extend((0..4).map(|i| row(&thr, i, 0.5, None)));
+        // Cut short: a tiny wall time that would inflate the speedup if it counted.
+        rows.push(row(
+            &thr,
+            4,
+            0.01,
+            Some("task 2 timed out after 1.000 s; the repetition was stopped"),
+        ));
+        rows.push(row(
+            &thr,
+            5,
+            0.02,
+            Some("the repetition process killed by signal 9 (SIGKILL)"),
+        ));
+        let cells = summarize(&rows);
+        let t = &cells[1];
+        assert_eq!((t.reps, t.failed_reps), (4, 2));
+        let st = t.stats.as_ref().unwrap();
+        assert_eq!(st.wall_s.n, 4);
+        assert_eq!(st.wall_s.min, 0.5, "no failed repetition's wall time");
+        assert_eq!(st.throughput_tps.min, 6.0, "no failed repetition's throughput");
+        assert!((st.speedup.unwrap().value - 2.0).abs() < 1e-12);
+        assert_eq!(
+            t.failure_note().unwrap(),
+            "2 of 6 repetitions failed: timeout; the repetition process killed by signal 9 (SIGKILL)"
+        );
+    }
+
+    #[test]
+    fn a_cell_with_no_whole_repetition_is_listed_as_such() {
+        let seq = cell(ExecutorKind::Sequential, 1);
+        let rows = vec![
+            row(&seq, 0, 0.0, Some("interrupted")),
+            row(&seq, 1, 0.3, Some("timed out")),
+        ];
+        let cells = summarize(&rows);
+        assert_eq!(cells.len(), 1);
+        assert_eq!((cells[0].reps, cells[0].failed_reps), (0, 2));
+        assert!(cells[0].stats.is_none());
+        let table = crate::export::table::table(&cells);
+        assert!(
+            table.contains("no whole repetition") && table.contains("2 of 2 repetitions failed"),
+            "{table}"
+        );
+    }
 }

@@ -30,7 +30,14 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
         assert_eq!(r["error"], "");
         assert_eq!(r["warmup"], "false");
         assert_eq!(num(r, "seed"), 7.0);
-        assert!(num(r, "wall_s") > 0.0 && num(r, "wall_s") >= num(r, "task_phase_s"));
+        // The three phases tile the wall time: only reading the PSS lies between them.
+        let phases = num(r, "pool_start_s") + num(r, "task_phase_s") + num(r, "shutdown_s");
+        let wall = num(r, "wall_s");
+        assert!(
+            wall > 0.0 && (wall - phases).abs() <= 0.005 + 0.03 * wall,
+            "phases {phases} vs wall {wall}: {r:?}"
+        );
+        assert!((num(r, "throughput_tps") - 6.0 / wall).abs() < 0.01, "{r:?}");
         assert!(num(r, "user_s") + num(r, "sys_s") > 0.0, "CPU seconds measured: {r:?}");
         assert!(num(r, "throughput_tps") > 0.0);
         assert!(num(r, "cpu_util_pct") > 0.0 && num(r, "cpu_util_pct") <= 100.0 * 1.05);
@@ -75,7 +82,7 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
     assert!(dir.join("experiment.toml").exists() && dir.join("summary.md").exists());
     assert!(dir.join("throughput-resize.svg").exists() && dir.join("cost-resize.svg").exists());
     for r in &runs {
-        assert!(num(r, "pss_mib") > 1.0 && num(r, "other_cpu_s") >= 0.0, "{r:?}");
+        assert!(num(r, "pss_mib") > 1.0, "{r:?}");
         assert!(r["noisy"] == "true" || r["noisy"] == "false");
     }
     let env: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap();

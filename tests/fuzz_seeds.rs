@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 use runner::experiment::{Experiment, Overrides};
 use runner::workload::{decode_bytes, resample, Filter};
 
+/// The files of a committed corpus folder; a missing or empty folder fails the test, so a
+/// replay can never pass by finding nothing to replay.
 fn files(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
     files.retain(|f| f.extension().is_none_or(|e| e != "md"));
     files.sort();
+    assert!(!files.is_empty(), "{} holds nothing to replay", dir.display());
     files
 }
 
@@ -51,7 +52,12 @@ fn image_seeds_decode_and_their_truncations_fail_cleanly() {
 #[test]
 fn image_regressions_do_not_panic() {
     for file in files("fuzz/regressions/image_task") {
-        image_task(&std::fs::read(&file).unwrap());
+        // Each kept input is hostile: it must be refused, not decoded (and never panic).
+        assert!(
+            !image_task(&std::fs::read(&file).unwrap()),
+            "{} decoded",
+            file.display()
+        );
     }
 }
 
@@ -69,6 +75,11 @@ fn experiment_seeds_parse_and_regressions_do_not_panic() {
     }
     for file in files("fuzz/regressions/experiment") {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
-        let _ = Experiment::from_text(&path, &text, &Overrides::default());
+        // Each kept input is a bad experiment: refused with an error, never a panic.
+        assert!(
+            Experiment::from_text(&path, &text, &Overrides::default()).is_err(),
+            "{} was accepted",
+            file.display()
+        );
     }
 }

@@ -1,11 +1,18 @@
-//! The runner's own numbers against independent meters. One test in its own binary, so that
-//! `RUSAGE_CHILDREN` of this process counts the runner's process tree and nothing else.
+//! The runner's own numbers against independent meters. In their own binary and one at a time
+//! ([`alone`]), so that `RUSAGE_CHILDREN` of this process and the machine's load count the
+//! runner's process tree and nothing else.
 
 mod common;
 
 use std::process::Command;
 
 use common::*;
+
+/// Holds the other tests of this binary off while one measures.
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn children_cpu_s() -> f64 {
     // SAFETY: getrusage only writes the struct.
@@ -29,6 +36,7 @@ fn run(body: &str) -> Vec<Row> {
 
 #[test]
 fn cpu_time_and_summed_peak_memory_match_independent_meters() {
+    let _alone = alone();
     // CPU: the kernel's account of the whole process tree (reaped children of this test)
     // against the sum of user_s + sys_s over every row. Spin work makes the runner's own
     // start-up and bookkeeping outside the measured windows small beside it.
@@ -73,4 +81,60 @@ fn cpu_time_and_summed_peak_memory_match_independent_meters() {
             "{exec}: {got} MiB vs {expected} MiB"
         );
     }
+}
+
+/// Other processes' CPU: a thread of this test spins on one core while the runner's tasks only
+/// sleep, so every repetition must report about one core's worth of its wall time as others'
+/// (a clamped or mis-subtracted figure reads 0 or counts the runner's own work).
+#[test]
+fn other_processes_cpu_is_what_they_used() {
+    let _alone = alone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let spinner = std::thread::spawn(move || {
+        let mut x = 0u64;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let rows = run(
+        "name = \"other\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\nsets = 4\n\
+         repetitions = 2\nwarmup = 0\n[sleep]\nms = 60",
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    spinner.join().unwrap();
+    for r in &rows {
+        let (other, wall) = (num(r, "other_cpu_s"), num(r, "wall_s"));
+        println!("{}: other processes {other:.3} CPU s over {wall:.3} s", r["cell"]);
+        assert!(other >= 0.6 * wall, "the spinning thread is not seen: {r:?}");
+        assert!(
+            other <= num(r, "cores") * wall + 0.1,
+            "more than the machine has: {r:?}"
+        );
+        assert_eq!(r["noisy"], "true", "one busy core of two is noise: {r:?}");
+    }
+}
+
+/// PSS peak, sampled while the pool runs: two process workers each holding 256 MiB at once
+/// must raise the peak by 512 MiB (against the same run holding 1 MiB each), within 5 %.
+/// The end-of-task-phase PSS misses it: the blocks are freed by then.
+#[test]
+fn the_sampled_pss_peak_sees_what_the_workers_held() {
+    let _alone = alone();
+    let peak = |mib: usize| -> (f64, f64) {
+        let rows = run(&format!(
+            "name = \"pss\"\nworkload = \"alloc\"\nexecutor = \"process\"\nworkers = 2\nsets = 1\n\
+             repetitions = 1\nwarmup = 0\n[alloc]\nmib = {mib}\nhold_ms = 400"
+        ));
+        (num(&rows[0], "pss_peak_mib"), num(&rows[0], "pss_mib"))
+    };
+    let ((small, _), (big, end)) = (peak(1), peak(257));
+    let rise = big - small;
+    println!("PSS peak rose by {rise:.1} MiB (expected 512); PSS at the end of the tasks: {end:.1} MiB");
+    assert!((rise - 512.0).abs() <= 0.05 * 512.0, "rise {rise} MiB");
+    assert!(
+        end < small + 100.0,
+        "the end-of-phase reading cannot see the freed blocks: {end}"
+    );
 }

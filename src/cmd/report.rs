@@ -19,10 +19,15 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
         .map_or("results".into(), |n| n.to_string_lossy().into_owned());
     let rows = read_runs(dir).with_context(|| format!("reporting on {}", dir.display()))?;
     let cells = summarize(&rows);
+    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     let report = Report {
         title: &title,
         rows: &rows,
         cells: &cells,
+        preoptimize_s: env["model_preoptimize_s"].as_f64(),
     };
     for f in write(dir, &report).with_context(|| format!("reporting on {}", dir.display()))? {
         println!("{}", f.display());

@@ -2,12 +2,14 @@
 //! per repetition → records → exporters; then the summary and the exit code.
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
 use crate::envinfo::{env_json, timestamp};
@@ -47,6 +49,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    let _lock = lock(&dir)?;
+    // Every descendant that outlives its parent comes back here, to be reaped before we exit.
+    crate::proc::become_subreaper();
     let mut out = Exporters(vec![
         Box::new(Csv::open(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?),
         Box::new(Log::open(&dir)?),
@@ -123,9 +128,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     write_env(Some(SystemTime::now()))?;
 
     let rows: Vec<RunRow> = previous.into_iter().chain(new_rows).collect();
-    summarise(&dir, &exp, &rows);
+    summarise(
+        &dir,
+        &exp,
+        &rows,
+        prepared.env.get("model_preoptimize_s").and_then(|v| v.as_f64()),
+    );
     println!("results: {}", dir.display());
-    if interrupt::stop_requested() {
+    if interrupt::stop_requested() && rows.len() < all.len() {
         eprintln!(
             "runner: interrupted: {} of {} repetitions ran; every finished row is in {}.\n\
              runner: to run the rest: runner {} --resume {}",
@@ -173,12 +183,13 @@ fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared>
 }
 
 /// The summary, computed once: the table on the terminal, summary.md and the charts.
-fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow]) {
+fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow], preoptimize_s: Option<f64>) {
     let cells = summarize(rows);
     let report = Report {
         title: &exp.name,
         rows,
         cells: &cells,
+        preoptimize_s,
     };
     let _ = Table.report(&report);
     let noisy = rows.iter().filter(|r| r.noisy).count();
@@ -204,6 +215,20 @@ fn progress_bar(quiet: bool, total: usize) -> Option<ProgressBar> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// Holds the results folder for this run: a second run on it (two resumes at once) would
+/// duplicate rows, so it is refused while the lock is held. Released when the process ends.
+fn lock(dir: &Path) -> Result<Flock<File>> {
+    let path = dir.join(".lock");
+    let file = File::create(&path).with_context(|| format!("cannot write into {}", dir.display()))?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
+        UsageError(format!(
+            "{} is in use by another runner ({e}); wait for it to finish, or use another folder",
+            dir.display()
+        ))
+        .into()
+    })
 }
 
 /// `base/stamp`, or `base/stamp-2`, … if that exists already.

@@ -138,14 +138,10 @@ impl Pool {
             socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(|e| format!("socketpair failed: {e}"))?;
         let id = self.next_id;
-        let slots = &self.slots;
         let pid = proc::spawn(|| {
-            // Close the parent's ends, this worker's and the other workers', or their end of
-            // file would never come.
-            // SAFETY: the child owns copies of these descriptors and closes each once, here.
-            for fd in slots.iter().map(|s| s.sock.as_raw_fd()).chain([parent_end.as_raw_fd()]) {
-                unsafe { libc::close(fd) };
-            }
+            // Only its own socket: with the others' (or the repetition's results pipe) open
+            // here, their readers would never see an end of file.
+            proc::close_other_fds(&[child_end.as_raw_fd()]);
             worker_main(job, id, &child_end)
         })?;
         drop(child_end);

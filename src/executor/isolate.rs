@@ -1,22 +1,21 @@
 //! Runs each repetition in a fresh child of the single-threaded orchestrator, so that no thread,
 //! ORT environment or heap left by one repetition touches the next one's numbers, and a crash
-//! loses only that repetition. Results stream back over a pipe, one JSON line per message.
+//! loses only that repetition. The child sends its task records and measure up a pipe after the
+//! task phase ([`supervise`](super::supervise) reads them); nothing of the harness runs inline.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{pipe2, Pid};
 use serde::{Deserialize, Serialize};
 
+use super::supervise::{send, supervise, Msg, Watch};
 use super::{executor, Job, PoolStats, RepRunner, TaskEvent};
 use crate::interrupt;
-use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, Usage};
+use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
 use crate::plan::{Cell, Rep, Task};
 use crate::proc;
 use crate::workload::{Context, TaskRecord};
@@ -53,14 +52,12 @@ pub struct RepResult {
     pub error: Option<String>,
     /// CPU seconds other processes used on the machine while the repetition ran.
     pub other_cpu_s: Option<f64>,
-}
-
-#[derive(Serialize, Deserialize)]
-enum Msg {
-    Started(usize),
-    Task(TaskRecord),
-    Done(RepMeasure),
-    Failed { error: String, measure: RepMeasure },
+    /// CPU seconds the orchestrator itself used while the repetition ran.
+    pub orchestrator_cpu_s: Option<f64>,
+    /// Peak PSS of the repetition's process tree, sampled by the orchestrator, KiB.
+    pub pss_peak_kib: Option<u64>,
+    /// Stopped from outside (an interrupt) before it ended: not a result, leaves no row.
+    pub cut: bool,
 }
 
 /// The real runner: one forked process (and process group) per repetition.
@@ -78,29 +75,11 @@ pub struct Isolated {
     pub wait_for_idle: Option<Duration>,
 }
 
-/// Waits until other processes use under 5 % of the machine over a 200 ms window, or `limit`.
-fn wait_for_idle(limit: Duration) {
-    let start = Instant::now();
-    let window = Duration::from_millis(200);
-    let capacity = window.as_secs_f64() * crate::measure::cores() as f64;
-    while start.elapsed() < limit {
-        let (a, me) = (machine_busy_s(), Usage::of_self());
-        std::thread::sleep(window);
-        let ours = Usage::of_self().since(me).cpu_s();
-        match a.zip(machine_busy_s()) {
-            Some((a, b)) if (b - a - ours) / capacity < 0.05 => return,
-            Some(_) => {}
-            None => return,
-        }
-    }
-}
-
 impl RepRunner for Isolated {
     fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         let fail = |e: String| RepResult {
-            measure: None,
             error: Some(e),
-            other_cpu_s: None,
+            ..RepResult::default()
         };
         let mut ctx = self.base.clone();
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
@@ -122,7 +101,14 @@ impl RepRunner for Isolated {
             Err(e) => return fail(format!("pipe failed: {e}")),
         };
         if let Some(limit) = self.wait_for_idle {
-            wait_for_idle(limit);
+            wait_for_idle(limit, interrupt::stop_requested);
+        }
+        if interrupt::stop_requested() {
+            return RepResult {
+                cut: true,
+                error: Some("interrupted".into()),
+                ..RepResult::default()
+            };
         }
         let (busy_before, me_before) = (machine_busy_s(), Usage::of_self());
         let child = proc::spawn(|| {
@@ -130,8 +116,8 @@ impl RepRunner for Isolated {
             // decides, and one signal reaches the repetition and all its workers.
             proc::own_group(Pid::from_raw(0));
             interrupt::reset_in_child();
-            // SAFETY: the child's copy of the read end, closed once; never used again here.
-            unsafe { libc::close(rd.as_raw_fd()) };
+            // Only the pipe's write end: not the orchestrator's CSVs, lock or read end.
+            proc::close_other_fds(&[wr.as_raw_fd()]);
             child_main(cell, &job, &wr);
             0
         });
@@ -141,161 +127,81 @@ impl RepRunner for Isolated {
         };
         drop(wr);
         proc::own_group(child);
-        let executor = executor(cell.executor);
         let watch = Watch {
-            task: self.task_timeout.map(|t| executor.watchdog(t)),
+            task: self.task_timeout.map(|t| executor(cell.executor).watchdog(t)),
             repetition: self.repetition_timeout,
         };
-        let result = supervise(rd, &watch, on_task);
+        let mut result = supervise(rd, child, &watch, on_task);
         // Whatever happened, nothing of this repetition may outlive it.
         proc::kill_group(child);
         let waited = proc::wait(child);
-        let orphans = proc::reap_orphans();
+        let orphans = proc::reap_all(Duration::from_secs(5));
+        let mine = Usage::of_self().since(me_before).cpu_s();
+        result.orchestrator_cpu_s = Some(mine);
         match waited {
             Ok((status, usage)) => {
-                let mut r = finish(result, status);
+                if result.measure.is_none() && result.error.is_none() {
+                    result.error = Some(format!("the repetition process {}", status.describe()));
+                }
                 // Other processes' CPU: the machine's busy time minus the repetition's whole
                 // process tree (wait4 counts its reaped workers) and this orchestrator's own.
-                let ours = usage.cpu_s() + orphans.cpu_s() + Usage::of_self().since(me_before).cpu_s();
-                r.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
-                r
+                let ours = usage.cpu_s() + orphans.cpu_s() + mine;
+                result.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
             }
-            Err(e) => RepResult {
-                error: Some(result.error.unwrap_or(format!("the repetition process {e}"))),
-                ..result
-            },
-        }
-    }
-}
-
-struct Watch {
-    task: Option<Duration>,
-    repetition: Option<Duration>,
-}
-
-/// Reads the repetition's messages until its pipe closes, killing it on a timeout or an
-/// immediate stop; returns what it learnt.
-fn supervise(rd: OwnedFd, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
-    let start = Instant::now();
-    let mut result = RepResult::default();
-    let mut running: Vec<(usize, Instant)> = Vec::new();
-    let mut pipe = File::from(rd);
-    let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
-    let mut killed: Option<String> = None;
-    loop {
-        if killed.is_none() {
-            let late = watch
-                .task
-                .and_then(|t| running.iter().find(|(_, s)| s.elapsed() > t).map(|(i, _)| (*i, t)));
-            killed = if interrupt::stop_now() {
-                Some("interrupted".to_string())
-            } else if let Some((task, t)) = late {
-                Some(format!(
-                    "task {task} timed out after {:.3} s; the repetition was stopped",
-                    t.as_secs_f64()
-                ))
-            } else {
-                watch
-                    .repetition
-                    .filter(|t| start.elapsed() > *t)
-                    .map(|t| format!("the repetition timed out after {:.3} s", t.as_secs_f64()))
-            };
-            if killed.is_some() {
-                // The caller kills the repetition's process group.
-                return RepResult {
-                    measure: result.measure,
-                    error: killed,
-                    other_cpu_s: None,
-                };
-            }
-        }
-        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(100u16)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => {}
             Err(e) => {
-                return RepResult {
-                    measure: None,
-                    error: Some(format!("poll failed: {e}")),
-                    other_cpu_s: None,
-                }
+                result.error.get_or_insert(format!("the repetition process {e}"));
             }
         }
-        let n = match pipe.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return RepResult {
-                    measure: None,
-                    error: Some(format!("reading the repetition's results: {e}")),
-                    other_cpu_s: None,
-                }
-            }
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=end).collect();
-            match serde_json::from_slice::<Msg>(&line) {
-                Ok(Msg::Started(i)) => running.push((i, Instant::now())),
-                Ok(Msg::Task(rec)) => {
-                    running.retain(|(i, _)| *i != rec.task);
-                    on_task(rec);
-                }
-                Ok(Msg::Done(m)) => result.measure = Some(m),
-                Ok(Msg::Failed { error, measure }) => {
-                    result.measure = Some(measure);
-                    result.error = Some(error);
-                }
-                Err(e) => result.error = Some(format!("garbled message from the repetition process: {e}")),
-            }
-        }
+        result
     }
-    result
 }
 
-fn finish(mut result: RepResult, status: proc::Status) -> RepResult {
-    if result.measure.is_none() && result.error.is_none() {
-        result.error = Some(format!("the repetition process {}", status.describe()));
-    }
-    result
-}
-
-/// The repetition process: runs the pool and sends each task's record and the measure up `wr`.
+/// The repetition process: runs the pool, keeping each task's record, and sends them with the
+/// measure up `wr` once the pool is gone. With a task timeout, it also notes each task's start
+/// and end as it happens (a few bytes), so the orchestrator can see a task that never ends.
 fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
-    let mut out = File::from(wr.try_clone().unwrap_or_else(|_| proc::exit_now(1)));
     let watched = job.task_timeout.is_some();
-    let mut send = |msg: &Msg| {
-        let mut line = serde_json::to_vec(msg).unwrap_or_default();
-        line.push(b'\n');
-        let _ = out.write_all(&line);
-    };
+    let mut records: Vec<TaskRecord> = Vec::with_capacity(job.tasks.len());
     reset_peak_rss();
     let before = Usage::of_self();
     let start = Instant::now();
     let res = executor(cell.executor).run(job, &mut |event| match event {
-        TaskEvent::Started(i) if watched => send(&Msg::Started(i)),
+        TaskEvent::Started(i) if watched => send(wr, &Msg::Started(i)),
         TaskEvent::Started(_) => {}
-        TaskEvent::Finished(rec) => send(&Msg::Task(rec)),
+        TaskEvent::Finished(rec) => {
+            if watched {
+                send(wr, &Msg::Ended(rec.task));
+            }
+            records.push(rec);
+        }
     });
     let wall_s = start.elapsed().as_secs_f64();
     let parent = Usage::of_self().since(before);
     let parent_peak_kib = peak_rss_kib().unwrap_or(parent.maxrss_kib);
+    for rec in records {
+        send(wr, &Msg::Task(rec));
+    }
     match res {
-        Ok(pool) => send(&Msg::Done(RepMeasure {
-            wall_s,
-            pool,
-            parent,
-            parent_peak_kib,
-        })),
-        Err(error) => send(&Msg::Failed {
-            error,
-            measure: RepMeasure {
+        Ok(pool) => send(
+            wr,
+            &Msg::Done(RepMeasure {
                 wall_s,
+                pool,
                 parent,
                 parent_peak_kib,
-                ..Default::default()
+            }),
+        ),
+        Err(error) => send(
+            wr,
+            &Msg::Failed {
+                error,
+                measure: RepMeasure {
+                    wall_s,
+                    parent,
+                    parent_peak_kib,
+                    ..Default::default()
+                },
             },
-        }),
+        ),
     }
 }

@@ -25,9 +25,8 @@ impl RepRunner for Mock {
         }
         if crash {
             return RepResult {
-                measure: None,
                 error: Some("the repetition process killed by signal 9 (SIGKILL)".into()),
-                other_cpu_s: None,
+                ..RepResult::default()
             };
         }
         RepResult {
@@ -35,8 +34,7 @@ impl RepRunner for Mock {
                 wall_s: tasks.len() as f64 / 1000.0 / cell.workers.get() as f64,
                 ..Default::default()
             }),
-            error: None,
-            other_cpu_s: None,
+            ..RepResult::default()
         }
     }
 }

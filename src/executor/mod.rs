@@ -7,6 +7,7 @@ mod isolate;
 #[cfg(test)]
 pub mod mock;
 mod sequential;
+mod supervise;
 mod threads;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -58,6 +58,18 @@ pub(super) fn parse(cx: &Fields, r: &RawImages, needed: bool) -> Result<Images, 
                 })
                 .collect();
             files.sort();
+            // Opening a FIFO, socket or device would block or read forever: only regular
+            // files (or links to one) are images.
+            if let Some(odd) = files.iter().find(|f| !std::fs::metadata(f).is_ok_and(|m| m.is_file())) {
+                return cx.err(
+                    "images.folders",
+                    span,
+                    format!(
+                        "{} is not a regular file (a FIFO, device or broken link?)",
+                        odd.display()
+                    ),
+                );
+            }
             if files.is_empty() {
                 return cx.err(
                     "images.folders",

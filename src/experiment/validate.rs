@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use toml::de::{DeTable, Deserializer};
+use toml::de::{DeTable, DeValue, Deserializer};
 use toml::Spanned;
 
 use super::raw::RawExperiment;
@@ -26,6 +26,11 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cx = Fields { file: &file, text };
     let mut doc = DeTable::parse(text).map_err(|e| cx.toml_error(None, &e))?;
+    for (key, value) in doc.get_ref().iter() {
+        if key.get_ref() != "description" {
+            no_control_chars(&cx, key.get_ref(), value)?;
+        }
+    }
     // Each workload's section goes to that workload; the rest must be core keys.
     let sections: Vec<(WorkloadKind, Option<Spanned<toml::de::DeValue>>)> = WorkloadKind::all()
         .map(|w| (w, doc.get_mut().remove(w.name())))
@@ -109,6 +114,26 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         wait_for_idle,
         file,
     })
+}
+
+/// Strings become folder names, paths and CSV fields: a control character (a newline, a NUL, an
+/// escape) in any of them is refused, wherever it stands.
+fn no_control_chars(cx: &Fields, key: &str, v: &Spanned<DeValue>) -> Result<(), SpecError> {
+    match v.get_ref() {
+        DeValue::String(s) => match s.chars().find(|c| c.is_control()) {
+            Some(c) => cx.err(
+                key,
+                Some(v.span()),
+                format!("holds the control character {c:?}; names and paths may not"),
+            ),
+            None => Ok(()),
+        },
+        DeValue::Array(items) => items.into_iter().try_for_each(|item| no_control_chars(cx, key, item)),
+        DeValue::Table(t) => t
+            .iter()
+            .try_for_each(|(k, item)| no_control_chars(cx, &format!("{key}.{}", k.get_ref()), item)),
+        _ => Ok(()),
+    }
 }
 
 fn exclude(cx: &Fields, raw: &RawExperiment) -> Result<Vec<Exclude>, SpecError> {

@@ -92,11 +92,33 @@ impl Exporter for Csv {
     fn repetition(&mut self, run: &RunRow, tasks: &[TaskRow]) -> io::Result<()> {
         let mut bytes = Vec::new();
         for (i, t) in tasks.iter().enumerate() {
-            bytes.extend(csv_bytes(t, i == 0 && self.tasks.is_empty())?);
+            let mut t = t.clone();
+            for text in [&mut t.cell, &mut t.source, &mut t.image, &mut t.status] {
+                guard(text);
+            }
+            for text in [&mut t.top1_label, &mut t.error].into_iter().flatten() {
+                guard(text);
+            }
+            bytes.extend(csv_bytes(&t, i == 0 && self.tasks.is_empty())?);
         }
         self.tasks.append(&bytes)?;
+        let mut run = run.clone();
+        guard(&mut run.experiment);
+        guard(&mut run.cell);
+        for text in [&mut run.model_sha256, &mut run.error].into_iter().flatten() {
+            guard(text);
+        }
         let header = self.runs.is_empty();
-        self.runs.append(&csv_bytes(run, header)?)
+        self.runs.append(&csv_bytes(&run, header)?)
+    }
+}
+
+/// A text cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage
+/// return first: CSV injection) gets a leading apostrophe, so it shows as the text it is.
+/// Numeric columns are never text here, so they stay numbers.
+pub fn guard(text: &mut String) {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        text.insert(0, '\'');
     }
 }
 
@@ -143,6 +165,24 @@ pub fn drop_orphan_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_a_spreadsheet_would_evaluate_is_quoted() {
+        for (raw, want) in [
+            ("=1+2.jpg", "'=1+2.jpg"),
+            ("+cmd", "'+cmd"),
+            ("-x", "'-x"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("cat.jpg", "cat.jpg"),
+            ("", ""),
+        ] {
+            let mut s = raw.to_string();
+            guard(&mut s);
+            assert_eq!(s, want);
+        }
+    }
 
     #[test]
     fn a_vanished_file_is_an_error_not_a_silent_loss() {

@@ -13,23 +13,42 @@ pub struct Markdown(pub PathBuf);
 impl Exporter for Markdown {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         let path = self.0.join("summary.md");
-        std::fs::write(&path, markdown(report.title, report.cells))?;
+        std::fs::write(&path, markdown(report.title, report.cells, report.preoptimize_s))?;
         Ok(vec![path])
     }
 }
 
 /// The Markdown report: the statistics table, where the time goes, and what it costs.
-pub fn markdown(title: &str, cells: &[CellSummary]) -> String {
-    let mut s = format!("# {title}\n\nMedians over the measured repetitions; intervals are 95 % bootstrap intervals of the median \
-(2000 resamples, fixed seed). Speedup is T1/TN against the sequential cell with the same work; efficiency is T1/(N x TN), N = workers. \
-Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n");
-    s += "| cell | reps | wall s (median) | mean | sd | min | max | wall 95% CI | tasks/s | speedup [95% CI] | efficiency [95% CI] | outliers |\n";
-    s += "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|\n";
-    for c in cells {
-        let w = &c.wall_s;
+pub fn markdown(title: &str, cells: &[CellSummary], preoptimize_s: Option<f64>) -> String {
+    let mut s = format!("# {title}\n\nOnly whole repetitions (every task ran, nothing went wrong) enter the statistics; \
+the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
+with the confidence the binomial distribution gives them for any continuous distribution (at least 95 % from 6 repetitions on; \
+fewer repetitions reach less, and the table says how much). Speedup is T1/TN against the sequential cell with the same work: its \
+interval divides the two medians' intervals and holds with at least the stated confidence (the product of theirs). Efficiency is \
+T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n");
+    if let Some(secs) = preoptimize_s {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | [{:.4}, {:.4}] | {:.2} | {} | {} | {} |",
+            "The model's graph was optimised once for this run ({secs:.3} s), outside every wall time: each \
+session loads the optimised graph. A Python session that optimises its own graph pays this inside its wall time.\n"
+        );
+    }
+    s += "| cell | reps | wall s (median) | mean | sd | min | max | median interval (confidence) | tasks/s | speedup [interval] confidence | efficiency [interval] | outliers | failed repetitions |\n";
+    s += "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---|\n";
+    for c in cells {
+        let failed = c.failure_note().unwrap_or_else(|| "-".into());
+        let Some(st) = &c.stats else {
+            let _ = writeln!(
+                s,
+                "| {} | 0 | no whole repetition | | | | | | | | | | {failed} |",
+                c.cell
+            );
+            continue;
+        };
+        let w = &st.wall_s;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | n={}: [{:.4}, {:.4}], {:.1} % | {:.2} | {} | {} | {} | {failed} |",
             c.cell,
             c.reps,
             w.median,
@@ -37,45 +56,48 @@ Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n");
             w.std_dev,
             w.min,
             w.max,
+            w.n,
             w.ci_low,
             w.ci_high,
-            c.throughput_tps.median,
-            interval(&c.speedup, 2),
-            interval(&c.efficiency, 2),
-            if c.outliers.is_empty() {
+            w.confidence * 100.0,
+            st.throughput_tps.median,
+            interval(&st.speedup, 2),
+            interval(&st.efficiency, 2),
+            if st.outliers.is_empty() {
                 "-".to_string()
             } else {
-                format!("{:?}", c.outliers)
+                format!("{:?}", st.outliers)
             }
         );
     }
-    s += "\n## Cost\n\n| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | other processes' CPU s | noisy reps | failed tasks | note |\n";
+    s += "\n## Cost\n\n| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | PSS MiB (peak, sampled) | other processes' CPU s | noisy reps | note |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
-    for c in cells {
+    let measured = || cells.iter().filter_map(|c| c.stats.as_ref().map(|st| (c, st)));
+    for (c, st) in measured() {
         let _ = writeln!(
             s,
             "| {} | {:.3} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
             c.cell,
-            c.cpu_s,
-            c.cpu_util_pct,
-            c.peak_rss_mib,
-            c.pss_mib,
-            c.other_cpu_s.map_or("-".to_string(), |v| format!("{v:.3}")),
-            c.noisy_reps,
-            c.tasks_failed,
-            if c.oversubscribed { "oversubscribed" } else { "" }
+            st.cpu_s,
+            st.cpu_util_pct,
+            st.peak_rss_mib,
+            st.pss_mib,
+            st.pss_peak_mib.map_or("-".to_string(), |v| format!("{v:.1}")),
+            st.other_cpu_s.map_or("-".to_string(), |v| format!("{v:.3}")),
+            st.noisy_reps,
+            if st.oversubscribed { "oversubscribed" } else { "" }
         );
     }
     s += "\n## Where the time goes (median ms per task)\n\n| cell |";
-    for st in STAGES {
-        s += &format!(" {st} |");
+    for name in STAGES {
+        s += &format!(" {name} |");
     }
     s += "\n|---|";
     s += &"---:|".repeat(STAGES.len());
     s += "\n";
-    for c in cells {
+    for (c, st) in measured() {
         s += &format!("| {} |", c.cell);
-        for v in c.stage_ms {
+        for v in st.stage_ms {
             s += &format!(" {v:.2} |");
         }
         s += "\n";

@@ -24,6 +24,8 @@ pub struct Report<'a> {
     pub rows: &'a [RunRow],
     /// The per-cell statistics over `rows`.
     pub cells: &'a [CellSummary],
+    /// Seconds the run spent optimising the model's graph, outside every wall time.
+    pub preoptimize_s: Option<f64>,
 }
 
 /// Writes records somewhere. Streaming outputs implement `task` and `repetition`; reports made

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::{Exporter, Report};
 use crate::plan::ExecutorKind;
-use crate::summary::CellSummary;
+use crate::summary::{CellStats, CellSummary};
 use crate::workload::WorkloadKind;
 
 /// Writes the charts into a results folder.
@@ -16,6 +16,11 @@ impl Exporter for Svg {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         write_all(&self.0, report.cells).map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))
     }
+}
+
+/// The statistics of a cell the charts draw (they get only cells that have some).
+fn st(c: &CellSummary) -> &CellStats {
+    c.stats.as_ref().expect("charts draw only cells with whole repetitions")
 }
 
 fn color(executor: ExecutorKind) -> RGBColor {
@@ -40,7 +45,8 @@ fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
     }
     let mut files = Vec::new();
     for w in workloads {
-        let mine: Vec<&CellSummary> = cells.iter().filter(|c| c.workload == w).collect();
+        // Cells without a whole repetition have nothing to draw (the tables list them).
+        let mine: Vec<&CellSummary> = cells.iter().filter(|c| c.workload == w && c.stats.is_some()).collect();
         let path = dir.join(format!("throughput-{w}.svg"));
         throughput(&path, w, &mine)?;
         files.push(path);
@@ -66,7 +72,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
     let max_workers = cells.iter().map(|c| c.workers).max().unwrap_or(1) as f64;
     let top = cells
         .iter()
-        .map(|c| c.throughput_tps.ci_high.max(c.throughput_tps.median))
+        .map(|c| st(c).throughput_tps.ci_high.max(st(c).throughput_tps.median))
         .fold(0.0, f64::max)
         * 1.15;
     let mut chart = ChartBuilder::on(&root)
@@ -102,7 +108,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
         pts.sort_by_key(|c| c.workers);
         let col = color(pts[0].executor);
         if pts[0].executor == ExecutorKind::Sequential {
-            let y = pts[0].throughput_tps.median;
+            let y = st(pts[0]).throughput_tps.median;
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(0.5, y), (max_workers + 0.5, y)],
@@ -115,7 +121,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
         } else {
             let line: Vec<(f64, f64)> = pts
                 .iter()
-                .map(|c| (c.workers as f64, c.throughput_tps.median))
+                .map(|c| (c.workers as f64, st(c).throughput_tps.median))
                 .collect();
             chart
                 .draw_series(LineSeries::new(line.clone(), col.stroke_width(2)))?
@@ -124,7 +130,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
             chart.draw_series(line.iter().map(|&(x, y)| Circle::new((x, y), 4, col.filled())))?;
         }
         chart.draw_series(pts.iter().map(|c| {
-            let t = &c.throughput_tps;
+            let t = &st(c).throughput_tps;
             ErrorBar::new_vertical(c.workers as f64, t.ci_low, t.median, t.ci_high, col.stroke_width(1), 8)
         }))?;
     }
@@ -205,7 +211,7 @@ fn cost(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(
         &format!("{workload}: CPU utilisation (share of all cores, median)"),
         "CPU %",
         cells,
-        &[("CPU %", RGBColor(44, 160, 44), &|c| c.cpu_util_pct)],
+        &[("CPU %", RGBColor(44, 160, 44), &|c| st(c).cpu_util_pct)],
     )?;
     bars(
         &lower,
@@ -214,9 +220,9 @@ fn cost(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(
         cells,
         &[
             ("peak RSS, summed over processes", RGBColor(255, 127, 14), &|c| {
-                c.peak_rss_mib
+                st(c).peak_rss_mib
             }),
-            ("PSS at end of tasks", RGBColor(148, 103, 189), &|c| c.pss_mib),
+            ("PSS at end of tasks", RGBColor(148, 103, 189), &|c| st(c).pss_mib),
         ],
     )?;
     root.present()?;

@@ -17,49 +17,74 @@ impl Exporter for Table {
     }
 }
 
-/// `value [low, high]`, or `-`.
+/// `value [low, high] (confidence %)`, or `-`.
 pub fn interval(r: &Option<Ratio>, digits: usize) -> String {
     r.map_or_else(
         || "-".to_string(),
-        |r| format!("{:.digits$} [{:.digits$}, {:.digits$}]", r.value, r.ci_low, r.ci_high),
+        |r| {
+            format!(
+                "{:.digits$} [{:.digits$}, {:.digits$}] {:.1}%",
+                r.value,
+                r.ci_low,
+                r.ci_high,
+                (r.confidence * 1000.0).floor() / 10.0
+            )
+        },
     )
 }
 
-/// A plain-text table for the terminal.
+/// The notes behind a cell: failed repetitions first, then oversubscription, outliers, noise.
+pub fn notes(c: &CellSummary) -> Vec<String> {
+    let mut notes: Vec<String> = c.failure_note().into_iter().collect();
+    if let Some(st) = &c.stats {
+        if st.oversubscribed {
+            notes.push("oversubscribed: workers x intra-op threads > cores".to_string());
+        }
+        if !st.outliers.is_empty() {
+            notes.push(format!("outlier reps {:?}", st.outliers));
+        }
+        if st.noisy_reps > 0 {
+            notes.push(format!("{} noisy reps", st.noisy_reps));
+        }
+    }
+    notes
+}
+
+/// A plain-text table for the terminal. Intervals are for the median (speedup: of the ratio of
+/// medians), with the confidence they have at least.
 pub fn table(cells: &[CellSummary]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<30} {:>4} {:>9} {:>9} {:>22} {:>6} {:>9} {:>6}",
-        "cell", "reps", "wall_s", "tasks/s", "speedup [95% CI]", "cpu_%", "peak_MiB", "failed"
+        "{:<30} {:>4} {:>9} {:>9} {:>28} {:>6} {:>9} {:>6}",
+        "cell", "reps", "wall_s", "tasks/s", "speedup [interval] conf", "cpu_%", "peak_MiB", "failed"
     );
     for c in cells {
-        let mut notes = Vec::new();
-        if c.oversubscribed {
-            notes.push("oversubscribed: workers x intra-op threads > cores".to_string());
-        }
-        if !c.outliers.is_empty() {
-            notes.push(format!("outlier reps {:?}", c.outliers));
-        }
-        if c.noisy_reps > 0 {
-            notes.push(format!("{} noisy reps", c.noisy_reps));
-        }
+        let notes = notes(c);
         let notes = if notes.is_empty() {
             String::new()
         } else {
             format!("  ({})", notes.join("; "))
         };
+        let Some(st) = &c.stats else {
+            let _ = writeln!(
+                s,
+                "{:<30} {:>4} {:>9} {:>9} {:>28} {:>6} {:>9} {:>6}  (no whole repetition){notes}",
+                c.cell, 0, "-", "-", "-", "-", "-", c.failed_reps
+            );
+            continue;
+        };
         let _ = writeln!(
             s,
-            "{:<30} {:>4} {:>9.3} {:>9.2} {:>22} {:>6.1} {:>9.1} {:>6}{notes}",
+            "{:<30} {:>4} {:>9.3} {:>9.2} {:>28} {:>6.1} {:>9.1} {:>6}{notes}",
             c.cell,
             c.reps,
-            c.wall_s.median,
-            c.throughput_tps.median,
-            interval(&c.speedup, 2),
-            c.cpu_util_pct,
-            c.peak_rss_mib,
-            c.tasks_failed
+            st.wall_s.median,
+            st.throughput_tps.median,
+            interval(&st.speedup, 2),
+            st.cpu_util_pct,
+            st.peak_rss_mib,
+            c.failed_reps
         );
     }
     s

@@ -71,6 +71,18 @@ pub fn pss_kib(pid: Option<i32>) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// PSS of a process and its children (a repetition and its pool's workers), KiB.
+pub fn tree_pss_kib(pid: i32) -> Option<u64> {
+    let own = pss_kib(Some(pid))?;
+    let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let workers: u64 = children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .filter_map(|c| pss_kib(Some(c)))
+        .sum();
+    Some(own + workers)
+}
+
 #[cfg(test)]
 mod proc_tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use linux::{machine_busy_s, peak_rss_kib, pss_kib, reset_peak_rss, thread_count};
+pub use linux::{machine_busy_s, peak_rss_kib, pss_kib, reset_peak_rss, thread_count, tree_pss_kib};
 
 /// CPU seconds and peak resident memory of a process (or of reaped children).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,24 @@ impl Usage {
             user_s: self.user_s + o.user_s,
             sys_s: self.sys_s + o.sys_s,
             maxrss_kib: self.maxrss_kib + o.maxrss_kib,
+        }
+    }
+}
+
+/// Waits until other processes use under 5 % of the machine over a 200 ms window, `limit` passes,
+/// or `stop` says so.
+pub fn wait_for_idle(limit: Duration, stop: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    let window = Duration::from_millis(200);
+    let capacity = window.as_secs_f64() * cores() as f64;
+    while start.elapsed() < limit && !stop() {
+        let (a, me) = (machine_busy_s(), Usage::of_self());
+        std::thread::sleep(window);
+        let ours = Usage::of_self().since(me).cpu_s();
+        match a.zip(machine_busy_s()) {
+            Some((a, b)) if (b - a - ours) / capacity < 0.05 => return,
+            Some(_) => {}
+            None => return,
         }
     }
 }

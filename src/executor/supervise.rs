@@ -1,0 +1,134 @@
+//! The orchestrator's side of a repetition: reads the repetition process's messages (one JSON
+//! line each), watches the task and repetition timeouts and an immediate stop, and samples the
+//! process tree's PSS while it waits, so the peak is seen, not only the end.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use super::{RepMeasure, RepResult};
+use crate::interrupt;
+use crate::measure::tree_pss_kib;
+use crate::workload::TaskRecord;
+
+/// How often the orchestrator samples the repetition's PSS.
+const PSS_EVERY: Duration = Duration::from_millis(20);
+
+/// What the repetition process says, one JSON line each.
+#[derive(Serialize, Deserialize)]
+pub enum Msg {
+    /// A worker took task `n` (sent as it happens only when a task timeout is watched).
+    Started(usize),
+    /// Task `n` ended (likewise).
+    Ended(usize),
+    /// A task's record, after the task phase.
+    Task(TaskRecord),
+    Done(RepMeasure),
+    Failed {
+        error: String,
+        measure: RepMeasure,
+    },
+}
+
+/// Writes one message as a line (the pipe is the repetition process's only link upward).
+pub fn send(wr: &OwnedFd, msg: &Msg) {
+    let mut line = serde_json::to_vec(msg).unwrap_or_default();
+    line.push(b'\n');
+    let mut rest = &line[..];
+    while !rest.is_empty() {
+        match nix::unistd::write(wr, rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// The limits a repetition runs under.
+pub struct Watch {
+    pub task: Option<Duration>,
+    pub repetition: Option<Duration>,
+}
+
+/// Reads the repetition's messages until its pipe closes, stopping early (the caller kills the
+/// process group) on a timeout or an immediate stop; returns what it learnt.
+pub fn supervise(rd: OwnedFd, child: Pid, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+    let start = Instant::now();
+    let mut result = RepResult::default();
+    let mut running: Vec<(usize, Instant)> = Vec::new();
+    let mut pipe = File::from(rd);
+    let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
+    let mut sampled = start - PSS_EVERY;
+    loop {
+        if sampled.elapsed() >= PSS_EVERY {
+            sampled = Instant::now();
+            if let Some(kib) = tree_pss_kib(child.as_raw()) {
+                result.pss_peak_kib = Some(result.pss_peak_kib.map_or(kib, |p| p.max(kib)));
+            }
+        }
+        if let Some(why) = stop_reason(watch, start, &running) {
+            result.cut = interrupt::stop_now();
+            result.error = Some(why);
+            return result;
+        }
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::try_from(PSS_EVERY).unwrap_or(PollTimeout::MAX)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                result.error = Some(format!("poll failed: {e}"));
+                return result;
+            }
+        }
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                result.error = Some(format!("reading the repetition's results: {e}"));
+                return result;
+            }
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=end).collect();
+            match serde_json::from_slice::<Msg>(&line) {
+                Ok(Msg::Started(i)) => running.push((i, Instant::now())),
+                Ok(Msg::Ended(i)) => running.retain(|(t, _)| *t != i),
+                Ok(Msg::Task(rec)) => on_task(rec),
+                Ok(Msg::Done(m)) => result.measure = Some(m),
+                Ok(Msg::Failed { error, measure }) => {
+                    result.measure = Some(measure);
+                    result.error = Some(error);
+                }
+                Err(e) => result.error = Some(format!("garbled message from the repetition process: {e}")),
+            }
+        }
+    }
+    result
+}
+
+/// Why the repetition must stop now, if it must: an immediate stop, a late task, or the
+/// repetition's own time limit.
+fn stop_reason(watch: &Watch, start: Instant, running: &[(usize, Instant)]) -> Option<String> {
+    if interrupt::stop_now() {
+        return Some("interrupted".to_string());
+    }
+    if let Some(t) = watch.task {
+        if let Some((task, _)) = running.iter().find(|(_, s)| s.elapsed() > t) {
+            return Some(format!(
+                "task {task} timed out after {:.3} s; the repetition was stopped",
+                t.as_secs_f64()
+            ));
+        }
+    }
+    watch
+        .repetition
+        .filter(|t| start.elapsed() > *t)
+        .map(|t| format!("the repetition timed out after {:.3} s", t.as_secs_f64()))
+}
