@@ -1,5 +1,7 @@
-//! `--resume DIR`: what a results folder already holds, after checking it ran this experiment.
+//! `--resume DIR`: what a results folder already holds, after checking it ran this experiment
+//! with the same binary, ONNX Runtime, model and images ([`fingerprint`]).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
@@ -33,4 +35,56 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
         eprintln!("runner: resume: dropped {dropped} task row(s) of a repetition that never finished");
     }
     Ok(rows)
+}
+
+/// What must not change between the sessions of one run: the binary, ONNX Runtime, the model
+/// and the image folders (names, sizes and modification times of the files drawn from).
+pub fn fingerprint(
+    exp: &Experiment,
+    prepared: &serde_json::Map<String, serde_json::Value>,
+) -> BTreeMap<String, String> {
+    let mut f = BTreeMap::new();
+    f.insert(
+        "runner".to_string(),
+        format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("RUNNER_GIT_COMMIT")),
+    );
+    for key in ["ort_library", "ort_version", "model_sha256"] {
+        if let Some(v) = prepared.get(key) {
+            f.insert(key.to_string(), v.to_string().trim_matches('"').to_string());
+        }
+    }
+    let mut h = Sha256::new();
+    for folder in &exp.images.folders {
+        for file in &folder.files {
+            let m = std::fs::metadata(file).ok();
+            let mtime = m
+                .as_ref()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            h.update(format!("{}\t{:?}\t{:?}\n", file.display(), m.map(|m| m.len()), mtime).as_bytes());
+        }
+    }
+    f.insert("images".to_string(), hex(&h.finalize()));
+    f
+}
+
+/// Compares this session's fingerprint with the one env.json recorded when the run began;
+/// returns what changed ("model_sha256: a -> b"). A folder from before fingerprints were kept
+/// has none to compare, and is said to have changed.
+pub fn changes(dir: &Path, now: &BTreeMap<String, String>) -> Vec<String> {
+    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let Some(then) = env.get("fingerprint").and_then(|f| f.as_object()) else {
+        return vec!["env.json records no fingerprint of the first session".to_string()];
+    };
+    let mut out = Vec::new();
+    for (key, value) in now {
+        let old = then.get(key).and_then(|v| v.as_str()).unwrap_or("(none)");
+        if old != value {
+            out.push(format!("{key}: {old} -> {value}"));
+        }
+    }
+    out
 }

@@ -70,12 +70,33 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             return Err(e);
         }
     };
+    // Every session keeps its environment: env.json for the first, env-resume-<time>.json for
+    // each resume, which must find the binary, ONNX Runtime, model and images unchanged.
+    let fingerprint = super::resume::fingerprint(&exp, &prepared.env);
+    let mut facts = prepared.env.clone();
+    facts.insert("fingerprint".into(), serde_json::json!(fingerprint));
+    let env_file = match &args.resume {
+        None => dir.join("env.json"),
+        Some(_) => {
+            let changed = super::resume::changes(&dir, &fingerprint);
+            if !changed.is_empty() && !args.force {
+                return Err(UsageError(format!(
+                    "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
+                     Pass --force to resume anyway (recorded).",
+                    dir.display(),
+                    changed.join("; ")
+                ))
+                .into());
+            }
+            facts.insert("resumed".into(), serde_json::json!(true));
+            facts.insert("forced".into(), serde_json::json!(args.force));
+            facts.insert("changed".into(), serde_json::json!(changed));
+            unique_file(&dir, &format!("env-resume-{}", timestamp(started)), "json")
+        }
+    };
     let write_env = |end: Option<SystemTime>| {
-        std::fs::write(
-            dir.join("env.json"),
-            env_json(&exp, args.quiet, &prepared.env, started, end),
-        )
-        .with_context(|| format!("cannot write into {}", dir.display()))
+        std::fs::write(&env_file, env_json(&exp, args.quiet, &facts, started, end))
+            .with_context(|| format!("cannot write into {}", dir.display()))
     };
     write_env(None)?;
 
@@ -229,6 +250,17 @@ fn lock(dir: &Path) -> Result<Flock<File>> {
         ))
         .into()
     })
+}
+
+/// `dir/stem.ext`, or `dir/stem-2.ext`, … if that exists already.
+fn unique_file(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    let mut path = dir.join(format!("{stem}.{ext}"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}-{n}.{ext}"));
+        n += 1;
+    }
+    path
 }
 
 /// `base/stamp`, or `base/stamp-2`, … if that exists already.

@@ -1,6 +1,8 @@
 //! Helpers shared by the CLI tests: run the binary, read the CSVs it wrote.
 #![allow(dead_code)]
 
+pub mod procs;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,84 @@
+//! The process table, for the fault drills: which runner processes exist, with their parents
+//! and states, and helpers to start and stop a run.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// These tests look at the whole process table: one at a time.
+pub static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_runner"))
+}
+
+/// (pid, ppid, state) of every process running the runner binary.
+pub fn runner_processes() -> Vec<(i32, i32, char)> {
+    let me = bin().canonicalize().unwrap();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let exe = std::fs::read_link(e.path().join("exe")).ok();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // Zombies have no exe link; match them by name.
+        let is_runner = exe.as_ref().is_some_and(|x| *x == me) || stat.contains("(runner)");
+        if !is_runner {
+            continue;
+        }
+        let after = stat
+            .rsplit_once(')')
+            .map(|(_, s)| s.trim().to_string())
+            .unwrap_or_default();
+        let mut f = after.split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        out.push((pid, ppid, state));
+    }
+    out
+}
+
+pub fn assert_no_runner_left() {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = runner_processes();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "runner processes left behind (pid, ppid, state): {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Worker processes: runner processes whose parent's parent is `top`.
+pub fn workers_of(top: i32) -> Vec<i32> {
+    let all = runner_processes();
+    let reps: Vec<i32> = all.iter().filter(|p| p.1 == top).map(|p| p.0).collect();
+    all.iter()
+        .filter(|p| reps.contains(&p.1) && p.2 != 'Z')
+        .map(|p| p.0)
+        .collect()
+}
+
+pub fn assert_code(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn spawn(file: &std::path::Path, extra: &[&str]) -> Child {
+    Command::new(bin())
+        .arg(file)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}

@@ -1,0 +1,351 @@
+//! Every repetition whole after any stop: hard stops mid-repetition and resume, a repetition
+//! process killed under its workers, two runs on one folder, and the input classes that used to
+//! hang or leak (FIFOs, control characters, formulas in file names). The process table is
+//! checked right after the runner exits, with no grace period.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::procs::*;
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+fn signal(pid: i32, sig: Signal) {
+    kill(Pid::from_raw(pid), sig).unwrap();
+}
+
+/// Waits until `cond` holds, up to `limit`.
+fn until(limit: Duration, what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Nothing of ours in the process table the moment the runner has exited: every descendant
+/// was reaped by it, none was left to init.
+fn assert_nothing_left_now() {
+    let left = runner_processes();
+    assert!(left.is_empty(), "left behind (pid, ppid, state): {left:?}");
+}
+
+fn runs_in(out: &std::path::Path) -> Vec<Row> {
+    let Ok(mut exp) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
+    let Some(Ok(e)) = exp.next() else { return Vec::new() };
+    let Some(Ok(run)) = std::fs::read_dir(e.path()).unwrap().next() else {
+        return Vec::new();
+    };
+    let path = run.path().join("runs.csv");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+        read_csv(&path)
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_whole() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"cut\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
+         warmup = 0\n[sleep]\nms = 300\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let child = spawn(&file, &[]);
+    let top = child.id() as i32;
+    // Inside the second repetition: one row written, and its workers at work.
+    until(Duration::from_secs(20), "the first repetition", || {
+        runs_in(out.path()).len() == 1
+    });
+    until(Duration::from_secs(5), "the second repetition's workers", || {
+        workers_of(top).len() == 2
+    });
+    signal(top, Signal::SIGINT);
+    // A second Ctrl-C as a person presses it: sent together, two signals would merge into one.
+    std::thread::sleep(Duration::from_millis(50));
+    signal(top, Signal::SIGINT);
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 130);
+    assert_nothing_left_now();
+    let dir = results_dir(out.path());
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 1, "the cut repetition left no row: {runs:?}");
+    assert!(runs.iter().all(|r| r["error"].is_empty()));
+    assert_eq!(read_csv(&dir.join("tasks.csv")).len(), 6, "nor any task row");
+
+    let resumed = Command::new(bin())
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_code(&resumed, 0);
+    assert_nothing_left_now();
+    let runs = read_csv(&dir.join("runs.csv"));
+    let mut reps: Vec<&str> = runs.iter().map(|r| r["rep"].as_str()).collect();
+    reps.sort();
+    assert_eq!(reps, ["0", "1", "2"], "each repetition exactly once");
+    assert!(
+        runs.iter().all(|r| r["error"].is_empty() && r["tasks_ok"] == "6"),
+        "{runs:?}"
+    );
+    assert_eq!(read_csv(&dir.join("tasks.csv")).len(), 18);
+}
+
+#[test]
+fn a_repetition_process_killed_under_its_workers_is_recorded_within_a_second() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    // No timeout, tasks of 10 s: only the end of the results pipe can tell the orchestrator.
+    let (_d, file) = experiment(&format!(
+        "name = \"killed\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 1\nsets = 1\nrepetitions = 2\n\
+         warmup = 0\n[sleep]\nms = 10000\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let child = spawn(&file, &[]);
+    let top = child.id() as i32;
+    until(Duration::from_secs(10), "a worker", || workers_of(top).len() == 1);
+    let worker = workers_of(top)[0];
+    let repetition = runner_processes().iter().find(|p| p.0 == worker).unwrap().1;
+    let killed = Instant::now();
+    signal(repetition, Signal::SIGKILL);
+    until(Duration::from_secs(5), "the failed repetition's row", || {
+        !runs_in(out.path()).is_empty()
+    });
+    let took = killed.elapsed();
+    signal(top, Signal::SIGTERM);
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 130);
+    assert_nothing_left_now();
+    assert!(took < Duration::from_secs(1), "recorded after {took:?}");
+    let runs = runs_in(out.path());
+    assert!(runs[0]["error"].contains("killed by signal 9"), "{:?}", runs[0]);
+}
+
+#[test]
+fn a_second_run_on_the_same_results_folder_is_refused() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"lock\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nworkers = 2\nsets = 2\nrepetitions = 4\n\
+         warmup = 0\n[sleep]\nms = 150\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let child = spawn(&file, &[]);
+    until(Duration::from_secs(10), "the first row", || {
+        !runs_in(out.path()).is_empty()
+    });
+    let dir = results_dir(out.path());
+    let second = Command::new(bin())
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_code(&second, 2);
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another runner"));
+    assert_code(&child.wait_with_output().unwrap(), 0);
+    assert_eq!(read_csv(&dir.join("runs.csv")).len(), 4, "no row twice");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_an_idle_machine_starts_nothing() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Two spinning threads keep the machine from going idle, so the runner waits.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            })
+        })
+        .collect();
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"idle\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nsets = 1\nrepetitions = 2\nwarmup = 0\n\
+         wait_for_idle_s = 30\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let child = spawn(&file, &[]);
+    std::thread::sleep(Duration::from_millis(600));
+    let sent = Instant::now();
+    signal(child.id() as i32, Signal::SIGINT);
+    let output = child.wait_with_output().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    spinners.into_iter().for_each(|s| s.join().unwrap());
+    assert_code(&output, 130);
+    assert!(sent.elapsed() < Duration::from_secs(3), "{:?}", sent.elapsed());
+    assert!(
+        runs_in(out.path()).is_empty(),
+        "no repetition started after the interrupt"
+    );
+    assert_nothing_left_now();
+}
+
+#[test]
+fn a_fifo_among_the_images_is_refused_at_validation_naming_it() {
+    let (d, file) = experiment(
+        "name = \"fifo\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../imgs\"]\n",
+    );
+    let imgs = d.path().join("imgs");
+    std::fs::create_dir(&imgs).unwrap();
+    std::os::unix::fs::symlink(project().join("assets/low-res/low-res-1.jpg"), imgs.join("a.jpg")).unwrap();
+    nix::unistd::mkfifo(&imgs.join("b.jpg"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let child = std::process::Command::new(bin())
+        .arg("validate")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let guard = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(10));
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL); // a hang must not hang the suite
+    });
+    let output = child.wait_with_output().unwrap();
+    drop(guard);
+    assert_code(&output, 2);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("b.jpg") && err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn control_characters_in_names_and_paths_are_refused_at_validation() {
+    for body in [
+        "name = \"a\\u0000b\"\nworkload = \"spin\"\nexecutor = \"thread\"\n",
+        "name = \"x\\nz\"\nworkload = \"spin\"\nexecutor = \"thread\"\n",
+        "name = \"t\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../assets/low-res\\u001b\"]\n",
+        "name = \"t\"\nworkload = \"spin\"\nexecutor = \"thread\"\n[output]\ndir = \"out\\rput\"\n",
+    ] {
+        let (_d, file) = experiment(body);
+        let output = runner().arg("validate").arg(&file).output().unwrap();
+        assert_code(&output, 2);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains("control character"), "{body}: {err}");
+    }
+}
+
+#[test]
+fn names_a_spreadsheet_would_evaluate_are_written_as_text() {
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment(&format!(
+        "name = \"csv\"\nworkload = \"resize\"\nexecutor = \"sequential\"\nsets = 1\nrepetitions = 1\nwarmup = 0\n\
+         [images]\nfolders = [\"../imgs\"]\nnoise = false\n[resize]\nsave = false\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let imgs = d.path().join("imgs");
+    std::fs::create_dir(&imgs).unwrap();
+    std::os::unix::fs::symlink(project().join("assets/low-res/low-res-1.jpg"), imgs.join("=1+2.jpg")).unwrap();
+    assert_code(&runner().arg(&file).output().unwrap(), 0);
+    let dir = results_dir(out.path());
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    assert_eq!(tasks[0]["image"], "'=1+2.jpg");
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert!(num(&runs[0], "wall_s") > 0.0, "numbers stay numbers");
+    spreadsheet_sees_no_formula(&dir.join("tasks.csv"));
+}
+
+/// Opens the CSV in LibreOffice Calc (headless, converting to xlsx) and checks that no cell of
+/// the sheet is a formula. Without LibreOffice (`libreoffice-calc-nogui`) it says so and skips;
+/// under CI it must be there.
+fn spreadsheet_sees_no_formula(csv: &std::path::Path) {
+    let Some(soffice) = ["soffice", "libreoffice"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install libreoffice-calc-nogui (scripts/test does)"
+        );
+        eprintln!("SKIPPED: the spreadsheet check needs LibreOffice (apt-get install libreoffice-calc-nogui)");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let profile = format!("-env:UserInstallation=file://{}/profile", work.path().display());
+    let conv = Command::new(soffice)
+        .args([profile.as_str(), "--headless", "--convert-to", "xlsx", "--outdir"])
+        .arg(work.path())
+        .arg(csv)
+        .output()
+        .unwrap();
+    assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
+    let xlsx = work.path().join("tasks.xlsx");
+    let unzip = Command::new("unzip")
+        .arg("-p")
+        .arg(&xlsx)
+        .arg("xl/worksheets/sheet1.xml")
+        .output()
+        .unwrap();
+    let sheet = String::from_utf8_lossy(&unzip.stdout);
+    assert!(sheet.contains("<sheetData"), "read the sheet: {sheet}");
+    assert!(
+        !sheet.contains("<f>") && !sheet.contains("<f "),
+        "a cell became a formula: {sheet}"
+    );
+}
+
+#[test]
+fn resume_keeps_every_sessions_environment_and_refuses_changed_images_unless_forced() {
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment(&format!(
+        "name = \"env\"\nworkload = \"resize\"\nexecutor = \"sequential\"\nsets = 1\nrepetitions = 2\nwarmup = 0\n\
+         [images]\nfolders = [\"../imgs\"]\nnoise = false\n[resize]\nsave = false\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let imgs = d.path().join("imgs");
+    std::fs::create_dir(&imgs).unwrap();
+    std::fs::copy(project().join("assets/low-res/low-res-1.jpg"), imgs.join("a.jpg")).unwrap();
+    assert_code(&runner().arg(&file).output().unwrap(), 0);
+    let dir = results_dir(out.path());
+    let first = std::fs::read_to_string(dir.join("env.json")).unwrap();
+    // Drop the last row so that there is something to resume, then change an image.
+    let runs = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    let kept: Vec<&str> = runs.lines().take(2).collect();
+    std::fs::write(dir.join("runs.csv"), kept.join("\n") + "\n").unwrap();
+    std::fs::copy(project().join("assets/low-res/low-res-2.jpg"), imgs.join("a.jpg")).unwrap();
+
+    let refused = runner().arg(&file).arg("--resume").arg(&dir).output().unwrap();
+    assert_code(&refused, 2);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("images:") && err.contains("--force"), "{err}");
+    assert_eq!(read_csv(&dir.join("runs.csv")).len(), 1, "nothing ran");
+
+    let forced = runner()
+        .arg(&file)
+        .arg("--resume")
+        .arg(&dir)
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert_code(&forced, 0);
+    assert_eq!(read_csv(&dir.join("runs.csv")).len(), 2);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("env.json")).unwrap(),
+        first,
+        "the first session's environment kept"
+    );
+    let resumed: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("env-resume-"))
+        .collect();
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(&resumed[0])).unwrap()).unwrap();
+    assert_eq!(env["forced"], true);
+    assert!(env["changed"][0].as_str().unwrap().starts_with("images:"), "{env}");
+}
