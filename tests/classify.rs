@@ -52,6 +52,7 @@ fn model_source() -> Arc<ModelSource> {
     let sha256 = runner::experiment::hex(&Sha256::digest(&bytes));
     Arc::new(ModelSource {
         settings: s,
+        ort: found,
         sha256,
         labels: None,
         optimized: None,
@@ -205,5 +206,51 @@ fn the_preoptimised_graph_classifies_like_the_model_itself() {
             (prob - o_prob).abs() <= 1e-5 * prob.abs().max(1.0),
             "task {task}: {prob} vs {o_prob}"
         );
+    }
+}
+
+/// A cell's memory does not depend on what else the experiment holds: the resize cells of an
+/// experiment that also classifies (model hashed, graph optimised, ONNX Runtime probed) cost
+/// what they cost alone, within 3 % or 2 MiB. (Before, every fork inherited the model's bytes.)
+#[test]
+fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
+    let medians = |workloads: &str| -> BTreeMap<String, (f64, f64)> {
+        let out = tempfile::tempdir().unwrap();
+        let (_d, file) = experiment(&format!(
+            "name = \"mem\"\nworkload = {workloads}\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\n\
+             sets = 2\nrepetitions = 3\nwarmup = 0\n[output]\ndir = \"{}\"\n",
+            out.path().display()
+        ));
+        runner().arg(&file).assert().success();
+        let runs = read_csv(&results_dir(out.path()).join("runs.csv"));
+        let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for r in runs.iter().filter(|r| r["workload"] == "resize") {
+            by.entry(r["cell"].clone())
+                .or_default()
+                .push((num(r, "peak_rss_mib"), num(r, "pss_peak_mib")));
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        by.into_iter()
+            .map(|(c, v)| {
+                let (rss, pss): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
+                (c, (median(rss), median(pss)))
+            })
+            .collect()
+    };
+    let alone = medians("\"resize\"");
+    let mixed = medians("[\"resize\", \"classify\"]");
+    assert_eq!(alone.len(), 2);
+    for (cell, (rss, pss)) in &alone {
+        let (m_rss, m_pss) = mixed[cell];
+        println!("{cell}: peak RSS {rss} vs {m_rss} MiB, PSS peak {pss} vs {m_pss} MiB");
+        for (what, a, b) in [("peak RSS", rss, m_rss), ("PSS peak", pss, m_pss)] {
+            assert!(
+                (a - b).abs() <= f64::max(2.0, 0.03 * a),
+                "{cell}: {what} {a} MiB alone, {b} MiB beside a classifier"
+            );
+        }
     }
 }

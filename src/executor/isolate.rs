@@ -162,6 +162,12 @@ impl RepRunner for Isolated {
 fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
     let watched = job.task_timeout.is_some();
     let mut records: Vec<TaskRecord> = Vec::with_capacity(job.tasks.len());
+    for part in job.workload.parts() {
+        if let Err(error) = part.get().enter(&job.ctx) {
+            let measure = RepMeasure::default();
+            return send(wr, &Msg::Failed { error, measure });
+        }
+    }
     reset_peak_rss();
     let before = Usage::of_self();
     let start = Instant::now();

@@ -46,7 +46,7 @@ impl Workload for Classify {
             .clone();
         let explicit = env.ort_lib.as_deref().or(s.ort_library.as_deref());
         let found = ort_lib::find(explicit, &env.search_roots).map_err(anyhow::Error::msg)?;
-        let version = ort_lib::load(&found).map_err(anyhow::Error::msg)?;
+        let version = ort_lib::probe(&found).map_err(anyhow::Error::msg)?;
         let sha256 = sha256_of(&s.model).with_context(|| format!("cannot read the model {}", s.model.display()))?;
         let labels = match &s.labels {
             Some(p) => Some(
@@ -62,7 +62,7 @@ impl Workload for Classify {
         let (mut optimized, mut preoptimize_s) = (None, None);
         if s.preoptimize {
             let path = env.results_dir.join("model.optimized.onnx");
-            match preoptimize(&s.model, &path) {
+            match preoptimize(&found, &s.model, &path) {
                 Ok(secs) => (optimized, preoptimize_s) = (Some(path), Some(secs)),
                 Err(e) => {
                     eprintln!("runner: warning: could not pre-optimise the model ({e}); every session optimises it")
@@ -83,6 +83,7 @@ impl Workload for Classify {
             self.name(),
             ModelSource {
                 settings: s,
+                ort: found,
                 sha256: sha256.clone(),
                 labels,
                 optimized,
@@ -92,6 +93,11 @@ impl Workload for Classify {
             env: facts.as_object().cloned().unwrap_or_default(),
             model_sha256: Some(sha256),
         })
+    }
+
+    fn enter(&self, ctx: &Context) -> Result<(), String> {
+        let src: &ModelSource = ctx.settings.get(self.name())?;
+        ort_lib::load(&src.ort).map(|_| ())
     }
 
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
@@ -135,6 +141,8 @@ pub struct ClassifySettings {
 #[derive(Debug, Clone)]
 pub struct ModelSource {
     pub settings: ClassifySettings,
+    /// The ONNX Runtime library each repetition process loads.
+    pub ort: ort_lib::Found,
     /// SHA-256 of the model file as given (before any optimisation).
     pub sha256: String,
     pub labels: Option<Vec<String>>,

@@ -79,6 +79,12 @@ pub trait Workload: Sync {
         Ok(Prepared::default())
     }
 
+    /// Once in each repetition process, before its pool starts and outside the measured wall
+    /// time: e.g. load the ONNX Runtime library, which the forked workers then share.
+    fn enter(&self, _ctx: &Context) -> Result<(), String> {
+        Ok(())
+    }
+
     /// A worker's private state for this workload's tasks, built inside that worker (thread or
     /// process), e.g. its own ORT session.
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String>;

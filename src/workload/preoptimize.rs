@@ -18,10 +18,10 @@ use super::ort_lib;
 use crate::proc;
 
 /// Writes the optimised graph of the model at `model` to `out`; returns the seconds it took.
-pub fn preoptimize(model: &Path, out: &Path) -> Result<f64, String> {
+pub fn preoptimize(ort: &ort_lib::Found, model: &Path, out: &Path) -> Result<f64, String> {
     let start = Instant::now();
     let (rd, wr) = pipe().map_err(|e| format!("pipe failed: {e}"))?;
-    let child = proc::spawn(|| match optimize_here(model, out) {
+    let child = proc::spawn(|| match ort_lib::load(ort).and_then(|_| optimize_here(model, out)) {
         Ok(()) => 0,
         Err(e) => {
             let _ = nix::unistd::write(&wr, e.as_bytes());
