@@ -212,12 +212,13 @@ fn the_preoptimised_graph_classifies_like_the_model_itself() {
 /// A cell's memory does not depend on what else the experiment holds: the resize cells of an
 /// experiment that also classifies (model hashed, graph optimised, ONNX Runtime probed) cost
 /// what they cost alone, within 3 % or 2 MiB. (Before, every fork inherited the model's bytes.)
+/// One process worker: forked like any other, but with a dispatch that load cannot reorder.
 #[test]
 fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
     let medians = |workloads: &str| -> BTreeMap<String, (f64, f64)> {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(&format!(
-            "name = \"mem\"\nworkload = {workloads}\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\n\
+            "name = \"mem\"\nworkload = {workloads}\nexecutor = [\"sequential\", \"process\"]\nworkers = 1\n\
              sets = 2\nrepetitions = 3\nwarmup = 0\n[output]\ndir = \"{}\"\n",
             out.path().display()
         ));
