@@ -21,7 +21,7 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
         .stdout(contains("results: "));
     let dir = results_dir(out.path());
     let runs = read_csv(&dir.join("runs.csv"));
-    assert_eq!(runs.len(), 6, "3 executors x 2 repetitions");
+    assert_eq!(runs.len(), 18, "3 executors x 6 repetitions");
     for r in &runs {
         let workers = if r["executor"] == "sequential" { 1.0 } else { 2.0 };
         assert_eq!(num(r, "workers"), workers, "{r:?}");
@@ -52,7 +52,7 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
     assert!(num(process, "peak_rss_mib") > num(process, "parent_peak_rss_mib"));
 
     let tasks = read_csv(&dir.join("tasks.csv"));
-    assert_eq!(tasks.len(), 36);
+    assert_eq!(tasks.len(), 108);
     assert!(tasks.iter().all(|t| t["status"] == "ok" && t["error"].is_empty()));
     let sources: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t["source"].as_str()).collect();
     assert_eq!(
@@ -73,7 +73,7 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
     assert_eq!(draws("sequential"), draws("process"));
 
     let log = std::fs::read_to_string(dir.join("run.log")).unwrap();
-    assert_eq!(log.lines().count(), 36);
+    assert_eq!(log.lines().count(), 108);
     assert!(log.lines().all(|l| l.contains(": ok ")));
     let saved = std::fs::read_dir(dir.join("images/resize-thread-w2-s2"))
         .unwrap()

@@ -42,7 +42,7 @@ fn minimal_file_gets_the_documented_defaults() {
     let e = load(MIN).unwrap();
     assert_eq!(e.axes.workers, vec![NonZeroUsize::MIN]);
     assert_eq!(e.axes.sets[0].get(), 16);
-    assert_eq!((e.repetitions.get(), e.warmup, e.seed), (5, 1, 0));
+    assert_eq!((e.repetitions.get(), e.warmup, e.seed), (6, 1, 0));
     assert_eq!(
         e.images.folders.iter().map(|f| f.label.as_str()).collect::<Vec<_>>(),
         ["high-res", "low-res"]

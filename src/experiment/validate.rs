@@ -56,7 +56,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
 
     let repetitions = match &raw.repetitions {
         Some(v) => cx.count("repetitions", v)?,
-        None => NonZeroUsize::new(5).unwrap(),
+        None => NonZeroUsize::new(6).unwrap(),
     };
     let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
     let seed = cx.bounded("seed", &raw.seed, 0, u64::MAX)?;
