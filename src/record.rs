@@ -12,6 +12,9 @@ use crate::workload::{Stages, TaskRecord, WorkloadKind};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
 pub const NOISY_SHARE: f64 = 0.10;
+/// ... and above this many CPU seconds: `/proc/stat` counts in 10 ms ticks, so in a repetition
+/// of a few milliseconds one tick of anyone's work would read as a busy machine.
+pub const NOISY_FLOOR_S: f64 = 0.02;
 
 /// Facts shared by every row of a run.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +54,7 @@ pub struct RunRow {
     pub parent_peak_rss_mib: f64,
     /// PSS summed over the pool's processes at the end of the task phase (shared pages split).
     pub pss_mib: f64,
-    /// Peak PSS of the repetition's process tree: the orchestrator samples it every 20 ms while
+    /// Peak PSS of the repetition's process tree: the orchestrator samples it every 50 ms while
     /// the repetition runs (and the end-of-task-phase reading counts as a sample).
     #[serde(default)]
     pub pss_peak_mib: Option<f64>,
@@ -173,9 +176,9 @@ impl RunRow {
             inference_ms: round(stages.inference_ms, 3),
             other_cpu_s: result.other_cpu_s.map(|v| round(v, 3)),
             orchestrator_cpu_s: result.orchestrator_cpu_s.map(|v| round(v, 4)),
-            noisy: result
-                .other_cpu_s
-                .is_some_and(|o| m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64),
+            noisy: result.other_cpu_s.is_some_and(|o| {
+                m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64 && o > NOISY_FLOOR_S
+            }),
             cores: meta.cores,
             oversubscribed: cell.compute_threads() > meta.cores,
             model_sha256: if cell.workload.uses_model() {

@@ -17,7 +17,7 @@ use crate::measure::tree_pss_kib;
 use crate::workload::TaskRecord;
 
 /// How often the orchestrator samples the repetition's PSS.
-const PSS_EVERY: Duration = Duration::from_millis(20);
+const PSS_EVERY: Duration = Duration::from_millis(50);
 
 /// What the repetition process says, one JSON line each.
 #[derive(Serialize, Deserialize)]
