@@ -176,9 +176,9 @@ impl RunRow {
             inference_ms: round(stages.inference_ms, 3),
             other_cpu_s: result.other_cpu_s.map(|v| round(v, 3)),
             orchestrator_cpu_s: result.orchestrator_cpu_s.map(|v| round(v, 4)),
-            noisy: result.other_cpu_s.is_some_and(|o| {
-                m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64 && o > NOISY_FLOOR_S
-            }),
+            noisy: result
+                .other_cpu_s
+                .is_some_and(|o| m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64 && o > NOISY_FLOOR_S),
             cores: meta.cores,
             oversubscribed: cell.compute_threads() > meta.cores,
             model_sha256: if cell.workload.uses_model() {
