@@ -1,6 +1,7 @@
 //! `runner`: runs declarative experiments that compare a sequential loop, a thread pool and a
 //! process pool on the same seeded work, and writes what each cost.
 
+pub mod answer;
 pub mod cli;
 pub mod cmd;
 pub mod envinfo;

@@ -32,6 +32,8 @@ pub struct CellSummary {
 pub struct CellStats {
     pub wall_s: Summary,
     pub throughput_tps: Summary,
+    /// Each whole repetition's throughput, for comparisons between cells.
+    pub tps: Vec<f64>,
     /// T1 / TN: the baseline's median wall time over this cell's.
     pub speedup: Option<Ratio>,
     /// T1 / (N × TN), N = workers.
@@ -155,7 +157,8 @@ fn stats(rs: &[&RunRow], baseline: Option<&[f64]>) -> Option<CellStats> {
     let first = rs.first()?;
     let wall: Vec<f64> = rs.iter().map(|r| r.wall_s).collect();
     let wall_s = describe(&wall)?;
-    let throughput_tps = describe(&rs.iter().map(|r| r.throughput_tps).collect::<Vec<_>>())?;
+    let tps: Vec<f64> = rs.iter().map(|r| r.throughput_tps).collect();
+    let throughput_tps = describe(&tps)?;
     let med = |f: &dyn Fn(&RunRow) -> f64| median(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
     let speedup = baseline.and_then(|b| ratio_of_medians(b, &wall));
     let per_task = |f: &dyn Fn(&RunRow) -> f64| med(&|r| f(r) / r.tasks_ok.max(1) as f64);
@@ -164,6 +167,7 @@ fn stats(rs: &[&RunRow], baseline: Option<&[f64]>) -> Option<CellStats> {
     Some(CellStats {
         wall_s,
         throughput_tps,
+        tps,
         speedup,
         efficiency: speedup.map(|s| s.scale(1.0 / first.workers as f64)),
         outliers: outliers(&wall).into_iter().map(|i| rs[i].rep).collect(),

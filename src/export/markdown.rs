@@ -20,12 +20,21 @@ impl Exporter for Markdown {
 
 /// The Markdown report: the statistics table, where the time goes, and what it costs.
 pub fn markdown(title: &str, cells: &[CellSummary], preoptimize_s: Option<f64>) -> String {
-    let mut s = format!("# {title}\n\nOnly whole repetitions (every task ran, nothing went wrong) enter the statistics; \
+    let mut s = format!("# {title}\n\n");
+    const INTRO: &str = "Only whole repetitions (every task ran, nothing went wrong) enter the statistics; \
 the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
 with the confidence the binomial distribution gives them for any continuous distribution (at least 95 % from 6 repetitions on; \
 fewer repetitions reach less, and the table says how much). Speedup is T1/TN against the sequential cell with the same work: its \
 interval divides the two medians' intervals and holds with at least the stated confidence (the product of theirs). Efficiency is \
-T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n");
+T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n";
+    let answer = crate::answer::text(cells);
+    if !answer.is_empty() {
+        s += "## The answer\n\nEach pair of executors on the same work and setting, compared directly: throughput ratio \
+with its interval and the confidence it has at least; the winner's CPU seconds and memory (PSS peak) against the other's.\n\n";
+        s += &answer;
+        s += "\n## The numbers\n\n";
+    }
+    s += INTRO;
     if let Some(secs) = preoptimize_s {
         let _ = writeln!(
             s,

@@ -12,6 +12,10 @@ pub struct Table;
 
 impl Exporter for Table {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+        let answer = crate::answer::text(report.cells);
+        if !answer.is_empty() {
+            println!("The answer:\n{answer}");
+        }
         print!("{}", table(report.cells));
         Ok(Vec::new())
     }
