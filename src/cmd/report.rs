@@ -1,4 +1,4 @@
-//! `runner report DIR`: (re)writes summary.md and the SVG charts of a results folder from its
+//! `runner report DIR`: (re)writes summary.md, the SVG charts and report.html of a results folder from its
 //! runs.csv; the end of a run writes the same through [`write`].
 
 use std::path::{Path, PathBuf};
@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result};
 
 use crate::exit::ExitCode;
 use crate::export::csv::read_runs;
+use crate::export::html::Html;
 use crate::export::markdown::Markdown;
 use crate::export::svg::Svg;
 use crate::export::{Exporter, Exporters, Report};
@@ -37,9 +38,11 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
 
 /// Writes summary.md and the charts into `dir`; returns the files written.
 pub fn write(dir: &Path, report: &Report) -> Result<Vec<PathBuf>> {
+    // The page embeds the charts: it comes after them.
     let mut out = Exporters(vec![
         Box::new(Markdown(dir.to_path_buf())),
         Box::new(Svg(dir.to_path_buf())),
+        Box::new(Html(dir.to_path_buf())),
     ]);
     out.report(report)
 }

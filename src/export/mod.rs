@@ -1,11 +1,12 @@
 //! Outputs of a run, one file per format behind the [`Exporter`] trait: runs.csv and tasks.csv
 //! ([`csv`]), run.log ([`log`]), the terminal table ([`table`]), summary.md ([`markdown`]) and
-//! the SVG charts ([`svg`]). Each writes from the typed records; none computes a figure.
+//! the SVG charts ([`svg`]) and report.html ([`html`]). Each writes from the typed records; none computes a figure.
 //!
 //! A new output is one new file here and one line where the command lists its exporters
 //! (`cmd/run.rs` for a run, `cmd/report.rs` for `runner report`).
 
 pub mod csv;
+pub mod html;
 pub mod log;
 pub mod markdown;
 pub mod svg;

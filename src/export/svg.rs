@@ -77,7 +77,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
         * 1.15;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("{workload}: throughput vs workers (median, 95% CI)"),
+            format!("{workload}: throughput vs workers (median and its interval)"),
             ("sans-serif", 20),
         )
         .margin(12)

@@ -1,0 +1,163 @@
+//! report.html: the results page. Self-contained (no scripts, fonts or styles from anywhere
+//! else, the charts inline), so it opens from the file system: the answer first, then the
+//! tables, the charts, the environment, and links to the CSVs and the log.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use super::table::{interval, notes};
+use super::{Exporter, Report};
+use crate::answer;
+
+/// Writes `report.html` into a results folder; runs after the SVG exporter, whose charts it
+/// embeds.
+pub struct Html(pub PathBuf);
+
+impl Exporter for Html {
+    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+        let path = self.0.join("report.html");
+        std::fs::write(&path, page(&self.0, report))?;
+        Ok(vec![path])
+    }
+}
+
+/// Text for HTML: `&`, `<`, `>` and quotes escaped.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;color:#222;line-height:1.4}\
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:right}\
+th:first-child,td:first-child,td:last-child{text-align:left}td:first-child{white-space:nowrap}th{background:#f2f2f2}\
+.answer li{margin:.3rem 0;font-size:1.05rem}.note{color:#555;font-size:.85rem}\
+figure{display:inline-block;margin:.5rem;max-width:100%}figure svg{max-width:100%;height:auto}\
+@media print{body{max-width:none}figure{page-break-inside:avoid}}";
+
+fn page(dir: &std::path::Path, report: &Report) -> String {
+    let mut s = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>{t}</title><style>{STYLE}</style></head><body>\n\
+         <h1>{t}</h1>\n<h2 id=\"answer\">The answer</h2>\n<ul class=\"answer\">\n",
+        t = escape(report.title)
+    );
+    let verdicts = answer::verdicts(report.cells);
+    if verdicts.is_empty() {
+        s += "<li>No two executors ran the same work with the same setting: nothing to compare directly.</li>\n";
+    }
+    for v in &verdicts {
+        let _ = writeln!(s, "<li>{}</li>", escape(&v.line()));
+    }
+    for b in answer::best(report.cells) {
+        let _ = writeln!(s, "<li>best, {}</li>", escape(&b));
+    }
+    s += "</ul>\n<p class=\"note\">Ratios compare median throughput over whole repetitions; the interval holds with at \
+          least the confidence shown. Memory is the sampled PSS peak (the PSS at the end of the tasks where no peak was sampled).</p>\n";
+
+    s += "<h2>Per cell</h2>\n<table><tr><th>cell</th><th>whole reps</th><th>wall s (median)</th>\
+          <th>median interval</th><th>tasks/s</th><th>speedup [interval] confidence</th><th>CPU %</th>\
+          <th>peak RSS MiB</th><th>PSS peak MiB</th><th>notes</th></tr>\n";
+    for c in report.cells {
+        let note = escape(&notes(c).join("; "));
+        match &c.stats {
+            Some(st) => {
+                let w = &st.wall_s;
+                let _ = writeln!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>[{:.4}, {:.4}] {:.1} %</td><td>{:.2}</td><td>{}</td>\
+                     <td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{note}</td></tr>",
+                    escape(&c.cell),
+                    c.reps,
+                    w.median,
+                    w.ci_low,
+                    w.ci_high,
+                    w.confidence * 100.0,
+                    st.throughput_tps.median,
+                    interval(&st.speedup, 2),
+                    st.cpu_util_pct,
+                    st.peak_rss_mib,
+                    st.pss_peak_mib.map_or("-".into(), |v| format!("{v:.1}")),
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "<tr><td>{}</td><td>0</td><td colspan=\"7\">no whole repetition</td><td>{note}</td></tr>",
+                    escape(&c.cell)
+                );
+            }
+        }
+    }
+    s += "</table>\n<h2>Charts</h2>\n";
+    let mut charts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    charts.retain(|p| p.extension().is_some_and(|x| x == "svg"));
+    charts.sort();
+    for chart in charts {
+        if let Ok(svg) = std::fs::read_to_string(&chart) {
+            let name = chart
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let svg = svg.trim_start_matches(|c| c != '<').to_string();
+            let _ = writeln!(s, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(&name));
+        }
+    }
+    s += "<h2>Environment</h2>\n<table>\n";
+    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    for key in [
+        "cpu_model",
+        "cores",
+        "memory_total_bytes",
+        "os",
+        "kernel",
+        "runner_version",
+        "git_commit",
+        "ort_version",
+        "model",
+        "model_sha256",
+        "model_preoptimize_s",
+        "start_utc",
+        "end_utc",
+    ] {
+        if let Some(v) = env.get(key).filter(|v| !v.is_null()) {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            let _ = writeln!(s, "<tr><th>{key}</th><td>{}</td></tr>", escape(&text));
+        }
+    }
+    s += "</table>\n<h2>Files</h2>\n<p>";
+    for f in [
+        "runs.csv",
+        "tasks.csv",
+        "run.log",
+        "summary.md",
+        "env.json",
+        "experiment.toml",
+    ] {
+        if dir.join(f).exists() {
+            let _ = write!(s, "<a href=\"{f}\">{f}</a> ");
+        }
+    }
+    s += "</p>\n</body></html>\n";
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            escape("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! The results page in a real browser: headless Chromium loads report.html from the file system
+//! (no network), its rendered text holds the answer and the tables, and a screenshot is kept as a
+//! test artifact (`target/tmp/report.png`). Without Chromium the test says why and skips; under
+//! CI it must be there (scripts/test installs Debian's `chromium`).
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn the_results_page_renders_the_answer_tables_and_charts_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        project().join("tests/fixtures/results/old/runs.csv"),
+        dir.path().join("runs.csv"),
+    )
+    .unwrap();
+    runner().arg("report").arg(dir.path()).assert().success();
+    let page = dir.path().join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: nothing fetched from anywhere (SVG's xmlns is a name, not a fetch).
+    for needle in ["<script", "<link", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(needle), "report.html fetches something: {needle}");
+    }
+    assert_eq!(html.matches("<svg").count(), 2, "both charts inline");
+
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium (scripts/test does)"
+        );
+        eprintln!("SKIPPED: rendering needs Chromium (apt-get install chromium)");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", page.display());
+    let run = |extra: &[&str]| {
+        Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--enable-logging=stderr",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap()
+    };
+    let dom = run(&["--dump-dom"]);
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let text = String::from_utf8_lossy(&dom.stdout);
+    for want in [
+        "The answer",
+        "resize, 2 workers: thread ≈ process",
+        "no clear winner",
+        "best, resize: fastest resize-thread-w2-s16",
+        "resize-process-w4-s16",
+        "throughput vs workers",
+    ] {
+        assert!(text.contains(want), "the rendered page lacks {want:?}");
+    }
+    let log = String::from_utf8_lossy(&dom.stderr);
+    for bad in ["Uncaught", "Failed to load resource", "net::ERR_"] {
+        assert!(!log.contains(bad), "the page logged an error: {log}");
+    }
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = run(&["--window-size=1280,1600", &format!("--screenshot={}", shot.display())]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real screenshot: {} bytes",
+        png.len()
+    );
+    println!("screenshot: {}", shot.display());
+}
