@@ -16,7 +16,10 @@ pub fn run(old: &Path, new: &Path, threshold: f64) -> Result<ExitCode> {
     let read = |d: &Path| read_runs(d).with_context(|| format!("reading {}", d.display()));
     let (old_rows, new_rows) = (read(old)?, read(new)?);
     let changes = compare(&old_rows, &new_rows);
-    if !changes.iter().any(|c| c.ratio.is_some()) && !changes.iter().any(|c| c.verdict == Verdict::Missing) {
+    if changes
+        .iter()
+        .all(|c| matches!(c.verdict, Verdict::Missing | Verdict::New))
+    {
         return Err(UsageError("the two results folders have no cell in common".into()).into());
     }
     print!("{}", compare_markdown(&changes, threshold));
