@@ -31,6 +31,11 @@ pub fn reset_in_child() {
     }
 }
 
+/// A signal stopped a repetition process from outside: the run stops now, as on SIGTERM.
+pub fn stop_from_outside() {
+    INTERRUPTS.fetch_add(2, Ordering::SeqCst);
+}
+
 /// Stop after the current repetition.
 pub fn stop_requested() -> bool {
     INTERRUPTS.load(Ordering::SeqCst) >= 1

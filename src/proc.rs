@@ -50,6 +50,12 @@ impl Status {
         libc::WIFEXITED(self.0) && libc::WEXITSTATUS(self.0) == 0
     }
 
+    /// Killed by a signal that asks a program to stop (SIGTERM, SIGINT, SIGHUP): someone outside
+    /// stopped it. The runner itself only ever kills with SIGKILL.
+    pub fn stopped_from_outside(self) -> bool {
+        libc::WIFSIGNALED(self.0) && [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&libc::WTERMSIG(self.0))
+    }
+
     /// "exited with status 1", "killed by signal 9 (SIGKILL)".
     pub fn describe(self) -> String {
         let status = self.0;
@@ -156,6 +162,8 @@ mod tests {
         assert!(Status(0).success() && !Status(3 << 8).success());
         assert_eq!(Status(9).describe(), "killed by signal 9 (SIGKILL)");
         assert!(!Status(9).success());
+        assert!(Status(libc::SIGTERM).stopped_from_outside() && !Status(9).stopped_from_outside());
+        assert!(!Status(0).stopped_from_outside());
     }
 
     #[test]

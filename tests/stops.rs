@@ -100,6 +100,39 @@ fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_wh
 }
 
 #[test]
+fn sigterm_to_every_process_at_once_as_slurm_cancels_leaves_no_failed_row() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"term\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
+         warmup = 0\n[sleep]\nms = 300\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let child = spawn(&file, &[]);
+    let top = child.id() as i32;
+    until(Duration::from_secs(20), "the first repetition", || {
+        runs_in(out.path()).len() == 1
+    });
+    until(Duration::from_secs(5), "the second repetition's workers", || {
+        workers_of(top).len() == 2
+    });
+    // scancel and a job's time limit signal every process of the job, not one process group,
+    // in no set order: here the repetition and its workers first, the orchestrator a little later.
+    for (pid, _, _) in runner_processes().into_iter().filter(|p| p.0 != top) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    signal(top, Signal::SIGTERM);
+    let output = child.wait_with_output().unwrap();
+    assert_code(&output, 130);
+    assert_nothing_left_now();
+    let dir = results_dir(out.path());
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 1, "the killed repetition is not a failed row: {runs:?}");
+    assert!(runs.iter().all(|r| r["error"].is_empty()));
+}
+
+#[test]
 fn a_repetition_process_killed_under_its_workers_is_recorded_within_a_second() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();

@@ -138,6 +138,7 @@ impl RepRunner for Isolated {
         let orphans = proc::reap_all(Duration::from_secs(5));
         let mine = Usage::of_self().since(me_before).cpu_s();
         result.orchestrator_cpu_s = Some(mine);
+        let stopped = matches!(&waited, Ok((status, _)) if status.stopped_from_outside());
         match waited {
             Ok((status, usage)) => {
                 if result.measure.is_none() && result.error.is_none() {
@@ -151,6 +152,15 @@ impl RepRunner for Isolated {
             Err(e) => {
                 result.error.get_or_insert(format!("the repetition process {e}"));
             }
+        }
+        // Stopped from outside (Slurm's scancel and time limit signal every process of the job,
+        // not one group, in any order): not a result, and the run stops as if told to. The
+        // runner itself kills only with SIGKILL.
+        if result.measure.is_none() && (stopped || interrupt::stop_requested()) {
+            if stopped {
+                interrupt::stop_from_outside();
+            }
+            result.cut = true;
         }
         result
     }
