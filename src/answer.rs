@@ -66,7 +66,11 @@ fn verdict(x: &CellSummary, y: &CellSummary) -> Verdict {
             caveats.push(format!("{}: {} noisy repetitions", c.executor, st.noisy_reps));
         }
     }
-    let (Some(sx), Some(sy)) = (&x.stats, &y.stats) else {
+    if x.hardware != y.hardware {
+        caveats.push("measured on different hardware: not compared".into());
+    }
+    let comparable = x.hardware == y.hardware;
+    let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
         return Verdict {
             setting,
             a: x.executor,

@@ -1,10 +1,12 @@
 //! The command line.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit::ExitCode;
+use crate::plan::{Shard, Split};
 
 /// The exit codes, for `--help`.
 pub fn exit_codes_help() -> String {
@@ -30,8 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment (the default when a file is given).
     Run(RunArgs),
-    /// List the cells an experiment would run, and run nothing.
-    Plan(CheckArgs),
+    /// List the cells an experiment would run (and, with --shards, which shard runs each), and
+    /// run nothing.
+    Plan(PlanArgs),
     /// Check an experiment file, and run nothing.
     Validate(CheckArgs),
     /// Write summary.md and SVG charts for a results folder.
@@ -46,6 +49,17 @@ pub enum Command {
         /// Exit with code 4 when a cell is slower by more than this many percent (interval included).
         #[arg(long, default_value_t = 5.0)]
         threshold: f64,
+    },
+    /// Write a Slurm job array that runs the experiment in shards, and a merge job after it;
+    /// with --submit, submit both.
+    Slurm(SlurmArgs),
+    /// Combine the results folders of an experiment's shards into one results folder.
+    Merge {
+        /// The merged results folder (created; must not exist yet).
+        out: PathBuf,
+        /// The shards' results folders, one per shard.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
 }
 
@@ -72,6 +86,59 @@ pub struct RunArgs {
     /// With --resume: resume even though the experiment file changed.
     #[arg(long, requires = "resume")]
     pub force: bool,
+    /// Run only shard I of N (1 <= I <= N): a disjoint, deterministic slice of the (cell,
+    /// repetition) pairs, with the seeds and draws a whole run would use. `runner merge`
+    /// combines the shards' folders.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// With --shard: keep each cell's repetitions on one shard (cells), or deal repetitions out.
+    #[arg(long, value_enum, default_value_t, requires = "shard")]
+    pub split: Split,
+    /// Write the results into exactly this folder (new, or empty) instead of
+    /// <out>/<experiment>/<timestamp>.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "resume"])]
+    pub into: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Also show which of this many shards runs each cell, and each shard's estimated cost.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<NonZeroUsize>,
+    /// With --shards: keep each cell's repetitions on one shard (cells), or deal repetitions out.
+    #[arg(long, value_enum, default_value_t, requires = "shards")]
+    pub split: Split,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SlurmArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Shards: one array task each.
+    #[arg(long, value_name = "N")]
+    pub shards: NonZeroUsize,
+    /// Keep each cell's repetitions on one shard (cells), or deal repetitions out.
+    #[arg(long, value_enum, default_value_t)]
+    pub split: Split,
+    /// The Slurm partition (sbatch --partition); the cluster's default if not given.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit of each array task (sbatch --time), e.g. 2:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Let array tasks share nodes with other jobs (no --exclusive): their numbers then include
+    /// other jobs' load.
+    #[arg(long)]
+    pub share_nodes: bool,
+    /// The job folder (scripts, logs, shards, merged results) is created under this folder
+    /// instead of the experiment's `output.dir`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Submit the array and the merge job (sbatch), print their ids and how to watch them.
+    #[arg(long)]
+    pub submit: bool,
 }
 
 #[derive(Debug, Args, Clone)]

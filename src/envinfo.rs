@@ -28,6 +28,29 @@ pub fn timestamp(t: SystemTime) -> String {
     )
 }
 
+/// The machine this runs on: Slurm's node name under Slurm, else the host name.
+pub fn node() -> String {
+    std::env::var("SLURMD_NODENAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .or_else(sysinfo::System::host_name)
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// What kind of machine this is, for telling rows that compare from rows that do not:
+/// `Intel(R) Xeon(R) ... / 2 cores / 24 GiB`. Cores are the ones this process may use.
+pub fn hardware() -> String {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+    let cpu = sys
+        .cpus()
+        .first()
+        .map_or("unknown CPU".to_string(), |c| c.brand().trim().to_string());
+    let gib = (sys.total_memory() as f64 / (1u64 << 30) as f64).round();
+    format!("{cpu} / {} cores / {gib} GiB", cores())
+}
+
 /// env.json: the machine, runner, experiment and command line, plus the facts each workload's
 /// `prepare` recorded (ONNX Runtime, the model and its hash, pre-optimisation time).
 pub fn env_json(
@@ -55,6 +78,8 @@ pub fn env_json(
         "memory_total_bytes": sys.total_memory(),
         "os": sysinfo::System::long_os_version(),
         "kernel": sysinfo::System::kernel_version(),
+        "node": node(),
+        "hardware": hardware(),
         "quiet": quiet,
     });
     if let Some(map) = v.as_object_mut() {

@@ -23,6 +23,12 @@ pub struct RunMeta {
     pub seed: u64,
     pub cores: usize,
     pub model_sha256: Option<String>,
+    /// The machine: `SLURMD_NODENAME` under Slurm, else the host name.
+    pub node: String,
+    /// What the machine is, for telling comparable rows apart: CPU model, cores, memory.
+    pub hardware: String,
+    /// `I/N` when this run is one shard of a larger one.
+    pub shard: Option<String>,
 }
 
 /// One row per (cell, repetition).
@@ -87,6 +93,15 @@ pub struct RunRow {
     pub cores: usize,
     pub oversubscribed: bool,
     pub model_sha256: Option<String>,
+    /// The machine it ran on (`SLURMD_NODENAME` under Slurm, else the host name).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// CPU model, cores and memory of that machine: rows compare only with the same hardware.
+    #[serde(default)]
+    pub hardware: Option<String>,
+    /// `I/N` when the run was one shard of a larger one (`runner FILE --shard I/N`).
+    #[serde(default)]
+    pub shard: Option<String>,
     pub error: Option<String>,
 }
 
@@ -186,6 +201,9 @@ impl RunRow {
             } else {
                 None
             },
+            node: Some(meta.node.clone()),
+            hardware: Some(meta.hardware.clone()),
+            shard: meta.shard.clone(),
             error,
         }
     }

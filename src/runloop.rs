@@ -124,7 +124,7 @@ mod tests {
             experiment: "smoke".into(),
             seed: exp.seed,
             cores: 2,
-            model_sha256: None,
+            ..RunMeta::default()
         };
         let (mut mock, mut sink) = (Mock::default(), Collect::default());
         let mut ticks = 0;

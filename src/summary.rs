@@ -23,6 +23,12 @@ pub struct CellSummary {
     /// Measured repetitions that were not whole, and why (distinct reasons).
     pub failed_reps: usize,
     pub failures: Vec<String>,
+    /// The kinds of machine its measured repetitions ran on (CPU, cores, memory): one, unless
+    /// shards on different hardware were merged.
+    pub hardware: Vec<String>,
+    /// Why its figures are not comparable as they stand: several kinds of hardware in one cell,
+    /// or a sequential baseline measured on another kind (then there is no speedup).
+    pub hardware_note: Option<String>,
     /// `None` when no repetition was whole.
     pub stats: Option<CellStats>,
 }
@@ -127,6 +133,9 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             }
         }
         let rs = whole(cell);
+        let hardware = kinds(&all);
+        let mut hardware_note =
+            (hardware.len() > 1).then(|| format!("measured on {} kinds of hardware", hardware.len()));
         let baseline = measured
             .iter()
             .find(|b| {
@@ -135,7 +144,22 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
                     && b.sets == first.sets
                     && b.intra_op_threads == first.intra_op_threads
             })
-            .map(|b| walls(&whole(&b.cell)));
+            .map(|b| {
+                measured
+                    .iter()
+                    .filter(|r| r.cell == b.cell)
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .filter(|b| {
+                // A speedup against a baseline measured on other hardware would be a guess.
+                let same = hardware.len() <= 1 && kinds(b) == hardware;
+                if !same && hardware_note.is_none() {
+                    hardware_note = Some("its sequential baseline ran on other hardware: no speedup".into());
+                }
+                same
+            })
+            .map(|b| walls(&whole(&b[0].cell)));
         out.push(CellSummary {
             cell: cell.to_string(),
             workload: first.workload,
@@ -146,10 +170,20 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             reps: rs.len(),
             failed_reps: failed.len(),
             failures,
+            hardware,
+            hardware_note,
             stats: stats(&rs, baseline.as_deref()),
         });
     }
     out
+}
+
+/// The distinct kinds of hardware rows ran on, sorted.
+fn kinds(rows: &[&RunRow]) -> Vec<String> {
+    let mut k: Vec<String> = rows.iter().filter_map(|r| r.hardware.clone()).collect();
+    k.sort();
+    k.dedup();
+    k
 }
 
 /// Statistics over whole repetitions `rs`; `baseline` holds the sequential cell's wall times.
@@ -300,5 +334,50 @@ pub(crate) mod tests {
             table.contains("no whole repetition") && table.contains("2 of 2 repetitions failed"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn no_speedup_or_verdict_across_kinds_of_hardware() {
+        let on = |mut r: RunRow, hw: &str| {
+            r.hardware = Some(hw.to_string());
+            r
+        };
+        let (seq, thread, process) = (
+            cell(ExecutorKind::Sequential, 1),
+            cell(ExecutorKind::Thread, 2),
+            cell(ExecutorKind::Process, 2),
+        );
+        let mut rows = Vec::new();
+        for i in 0..6 {
+            rows.push(on(row(&seq, i, 1.0, None), "A"));
+            rows.push(on(row(&thread, i, 0.5, None), "A"));
+            rows.push(on(row(&process, i, 0.6, None), "B"));
+        }
+        let cells = summarize(&rows);
+        let by = |e| cells.iter().find(|c| c.executor == e).unwrap();
+        // Same hardware: a speedup. Other hardware: none, and the cell says why.
+        assert!(by(ExecutorKind::Thread).stats.as_ref().unwrap().speedup.is_some());
+        assert_eq!(by(ExecutorKind::Thread).hardware_note, None);
+        assert!(by(ExecutorKind::Process).stats.as_ref().unwrap().speedup.is_none());
+        assert!(by(ExecutorKind::Process)
+            .hardware_note
+            .as_ref()
+            .unwrap()
+            .contains("other hardware"));
+        let v = crate::answer::verdicts(&cells);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].ratio.is_none() && v[0].winner.is_none(), "{v:?}");
+        assert!(v[0].caveats.iter().any(|c| c.contains("different hardware")), "{v:?}");
+        let md = crate::export::markdown::markdown("x", &cells, None);
+        assert!(
+            md.contains("## Hardware") && md.contains("- B: spin-process-w2-s1"),
+            "{md}"
+        );
+        // One cell over two kinds: flagged, and no speedup against a one-kind baseline.
+        rows.push(on(row(&thread, 6, 0.5, None), "B"));
+        let cells = summarize(&rows);
+        let t = cells.iter().find(|c| c.executor == ExecutorKind::Thread).unwrap();
+        assert_eq!(t.hardware_note.as_deref(), Some("measured on 2 kinds of hardware"));
+        assert!(t.stats.as_ref().unwrap().speedup.is_none());
     }
 }

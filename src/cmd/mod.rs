@@ -1,10 +1,13 @@
-//! The commands, one file each: `run` (the default), `plan`, `validate`, `report`, `compare`.
+//! The commands, one file each: `run` (the default), `plan`, `validate`, `report`, `compare`,
+//! `slurm` and `merge`.
 
 mod compare;
+mod merge;
 mod plan;
 mod report;
 mod resume;
 mod run;
+mod slurm;
 mod validate;
 
 use std::path::Path;
@@ -14,7 +17,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::{Experiment, Overrides};
-use crate::plan::{expand, Cell};
+use crate::plan::{estimated_cost, expand, Cell};
 
 pub use plan::plan_table;
 
@@ -25,6 +28,8 @@ pub fn main(cli: Cli) -> Result<ExitCode> {
         Some(Command::Validate(args)) => validate::run(args),
         Some(Command::Report { dir }) => report::run(&dir),
         Some(Command::Compare { old, new, threshold }) => compare::run(&old, &new, threshold),
+        Some(Command::Slurm(args)) => slurm::run(args),
+        Some(Command::Merge { out, dirs }) => merge::run(&out, &dirs),
         None => run::run(cli.run),
     }
 }
@@ -41,4 +46,9 @@ fn load(file: &Path, allow_large: bool) -> Result<(Experiment, Vec<Cell>)> {
         .into());
     }
     Ok((exp, cells))
+}
+
+/// The estimated cost of one repetition of a cell, for balancing shards; the same on every node.
+fn cost(exp: &Experiment) -> impl Fn(&Cell) -> f64 + '_ {
+    move |c| estimated_cost(c, &exp.images, &|w| w.get().task_ms(&exp.settings))
 }

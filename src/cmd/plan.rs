@@ -1,16 +1,64 @@
-//! `runner plan FILE`: the cells an experiment would run, with their task counts; runs nothing.
+//! `runner plan FILE [--shards N]`: the cells an experiment would run, with their task counts,
+//! and which shard runs each; runs nothing.
 
 use anyhow::Result;
 
-use crate::cli::CheckArgs;
+use std::num::NonZeroUsize;
+
+use crate::cli::PlanArgs;
 use crate::exit::ExitCode;
 use crate::experiment::Experiment;
-use crate::plan::{tasks_per_repetition, Cell};
+use crate::plan::{assign, schedule, tasks_per_repetition, Cell, Split};
 
-pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let (exp, cells) = super::load(&args.file, args.allow_large)?;
+pub fn run(args: PlanArgs) -> Result<ExitCode> {
+    let (exp, cells) = super::load(&args.check.file, args.check.allow_large)?;
     print!("{}", plan_table(&exp, &cells));
+    if let Some(n) = args.shards {
+        print!("\n{}", shard_table(&exp, &cells, n, args.split));
+    }
     Ok(ExitCode::Ok)
+}
+
+/// Which shard runs what, and each shard's estimated cost (task milliseconds on one core).
+pub fn shard_table(exp: &Experiment, cells: &[Cell], count: NonZeroUsize, split: Split) -> String {
+    let all = schedule(&exp.repetition_plan(), cells);
+    let cost = super::cost(exp);
+    let of = assign(&all, count, split, &cost);
+    let mut s = format!("{count} shards, split by {split}\n");
+    if split == Split::Cells {
+        s += &format!("{:>5}  {:<34}\n", "shard", "cell");
+        for c in cells {
+            let i = all.iter().position(|(d, _)| d == c).map_or(0, |i| of[i]);
+            s += &format!("{i:>5}  {}\n", c.id());
+        }
+    }
+    let total: f64 = all.iter().map(|(c, _)| cost(c)).sum();
+    s += &format!(
+        "{:>5} {:>6} {:>12} {:>10} {:>18}\n",
+        "shard", "cells", "repetitions", "tasks", "est. s (one core)"
+    );
+    for index in 1..=count.get() {
+        let mine: Vec<&Cell> = all
+            .iter()
+            .zip(&of)
+            .filter(|(_, &i)| i == index)
+            .map(|((c, _), _)| c)
+            .collect();
+        let mut distinct: Vec<&Cell> = mine.clone();
+        distinct.dedup_by(|a, b| a == b);
+        distinct.sort_by_key(|c| c.id());
+        distinct.dedup();
+        let secs: f64 = mine.iter().map(|c| cost(c)).sum::<f64>() / 1e3;
+        s += &format!(
+            "{index:>5} {:>6} {:>12} {:>10} {:>12.0} ({:>3.0} %)\n",
+            distinct.len(),
+            mine.len(),
+            mine.iter().map(|c| tasks_per_repetition(c, &exp.images)).sum::<usize>(),
+            secs,
+            if total > 0.0 { 100.0 * secs * 1e3 / total } else { 0.0 }
+        );
+    }
+    s
 }
 
 /// The plan as a table: one line per cell with its axis values and task counts.

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::exit::UsageError;
 use crate::experiment::{hex, Experiment};
 use crate::export::csv::{drop_orphan_tasks, read_runs};
+use crate::plan::{Shard, Split};
 use crate::record::RunRow;
 
 /// The rows a results folder already holds, after checking that it ran this same experiment.
@@ -35,6 +36,33 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
         eprintln!("runner: resume: dropped {dropped} task row(s) of a repetition that never finished");
     }
     Ok(rows)
+}
+
+/// The shard a results folder was run as (env.json), checked against `--shard` if given.
+pub fn shard_of(dir: &Path, given: Option<(Shard, Split)>) -> Result<Option<(Shard, Split)>> {
+    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let recorded: Option<(Shard, Split)> = env.get("shard").and_then(|s| {
+        let shard = Shard {
+            index: s.get("index")?.as_u64()? as usize,
+            count: std::num::NonZeroUsize::new(s.get("count")?.as_u64()? as usize)?,
+        };
+        Some((shard, serde_json::from_value(s.get("split")?.clone()).ok()?))
+    });
+    match (recorded, given) {
+        (r, None) => Ok(r),
+        (Some(r), Some(g)) if r == g => Ok(Some(r)),
+        (r, Some((s, split))) => Err(UsageError(format!(
+            "{} was run as {}; it cannot be resumed as shard {s} (split by {split})",
+            dir.display(),
+            r.map_or("a whole run, not a shard".to_string(), |(s, split)| format!(
+                "shard {s} (split by {split})"
+            ))
+        ))
+        .into()),
+    }
 }
 
 /// What must not change between the sessions of one run: the binary, ONNX Runtime, the model

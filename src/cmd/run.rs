@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
-use crate::envinfo::{env_json, timestamp};
+use crate::envinfo::{env_json, hardware, node, timestamp};
 use crate::executor::Isolated;
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
@@ -22,7 +22,7 @@ use crate::export::table::Table;
 use crate::export::{Exporter, Exporters, Report};
 use crate::interrupt;
 use crate::measure::cores;
-use crate::plan::schedule;
+use crate::plan::{schedule, slice};
 use crate::record::{RunMeta, RunRow, NOISY_SHARE};
 use crate::runloop::{self, Progress};
 use crate::summary::summarize;
@@ -41,11 +41,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Some(dir) => super::resume::state(&exp, dir, args.force)?,
         None => Vec::new(),
     };
-    let dir = match &args.resume {
-        Some(dir) => dir.clone(),
-        None => {
+    // The shard: as given, or (resuming) the one the folder was run as.
+    let shard = match &args.resume {
+        Some(dir) => super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
+        None => args.shard.map(|s| (s, args.split)),
+    };
+    let dir = match (&args.resume, &args.into) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(into)) => fresh(into)?,
+        (None, None) => {
             let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
-            unique_dir(&out_root.join(&exp.name), &timestamp(started))
+            let mut stamp = timestamp(started);
+            if let Some((s, _)) = shard {
+                stamp = format!("{stamp}-{}", s.folder());
+            }
+            unique_dir(&out_root.join(&exp.name), &stamp)
         }
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
@@ -75,6 +85,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let fingerprint = super::resume::fingerprint(&exp, &prepared.env);
     let mut facts = prepared.env.clone();
     facts.insert("fingerprint".into(), serde_json::json!(fingerprint));
+    if let Some((s, split)) = shard {
+        facts.insert(
+            "shard".into(),
+            serde_json::json!({"index": s.index, "count": s.count, "split": split}),
+        );
+    }
     let env_file = match &args.resume {
         None => dir.join("env.json"),
         Some(_) => {
@@ -117,9 +133,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         seed: exp.seed,
         cores: cores(),
         model_sha256: prepared.model_sha256.clone(),
+        node: node(),
+        hardware: hardware(),
+        shard: shard.map(|(s, _)| s.to_string()),
     };
     let done: HashSet<(String, bool, usize)> = previous.iter().map(|r| (r.cell.clone(), r.warmup, r.rep)).collect();
     let all = schedule(&exp.repetition_plan(), &cells);
+    let all = match shard {
+        Some((s, split)) => slice(&all, s, split, &super::cost(&exp)),
+        None => all,
+    };
     let todo: Vec<_> = all
         .iter()
         .filter(|(c, r)| !done.contains(&(c.id(), r.warmup, r.index)))
@@ -250,6 +273,19 @@ fn lock(dir: &Path) -> Result<Flock<File>> {
         ))
         .into()
     })
+}
+
+/// `--into DIR`: creates DIR, which must not hold anything yet.
+fn fresh(dir: &Path) -> Result<PathBuf> {
+    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(UsageError(format!(
+            "--into {}: the folder is not empty; to continue a run in it, use --resume {}",
+            dir.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(dir.to_path_buf())
 }
 
 /// `dir/stem.ext`, or `dir/stem-2.ext`, … if that exists already.

@@ -131,25 +131,34 @@ pub fn read_runs(dir: &Path) -> io::Result<Vec<RunRow>> {
         .collect()
 }
 
+/// The task rows of a results folder whose repetition has a run row: a crash between the two
+/// appends can leave a repetition's tasks without it. Empty when there is no tasks.csv.
+pub fn read_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<(Vec<TaskRow>, usize)> {
+    let path = dir.join("tasks.csv");
+    if !path.exists() {
+        return Ok((Vec::new(), 0));
+    }
+    let done: std::collections::HashSet<(&str, bool, usize)> =
+        runs.iter().map(|r| (r.cell.as_str(), r.warmup, r.rep)).collect();
+    let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+    let rows: Vec<TaskRow> = r
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+    let all = rows.len();
+    let keep: Vec<TaskRow> = rows
+        .into_iter()
+        .filter(|t| done.contains(&(t.cell.as_str(), t.warmup, t.rep)))
+        .collect();
+    let dropped = all - keep.len();
+    Ok((keep, dropped))
+}
+
 /// Drops task rows whose repetition has no run row (cut off by a crash between the two
 /// appends), so a resumed repetition does not list its tasks twice. Finished rows stay as they are.
 pub fn drop_orphan_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<usize> {
     let path = dir.join("tasks.csv");
-    if !path.exists() {
-        return Ok(0);
-    }
-    let done: std::collections::HashSet<(String, bool, usize)> =
-        runs.iter().map(|r| (r.cell.clone(), r.warmup, r.rep)).collect();
-    let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(e.to_string()))?;
-    let rows: Vec<TaskRow> = r
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    let keep: Vec<&TaskRow> = rows
-        .iter()
-        .filter(|t| done.contains(&(t.cell.clone(), t.warmup, t.rep)))
-        .collect();
-    let dropped = rows.len() - keep.len();
+    let (keep, dropped) = read_tasks(dir, runs)?;
     if dropped > 0 {
         let tmp = dir.join("tasks.csv.tmp");
         let mut w = csv::Writer::from_path(&tmp)?;

@@ -79,6 +79,7 @@ session loads the optimised graph. A Python session that optimises its own graph
             }
         );
     }
+    s += &hardware(cells);
     s += "\n## Cost\n\n| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | PSS MiB (peak, sampled) | other processes' CPU s | noisy reps | note |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
     let measured = || cells.iter().filter_map(|c| c.stats.as_ref().map(|st| (c, st)));
@@ -114,5 +115,37 @@ session loads the optimised graph. A Python session that optimises its own graph
     s += "\n`wait` is the median time from the start of the task phase until a worker took the task; `ipc` is the \
 process pool's round trip beyond the task's own time. Peak RSS is summed over the parent and every worker, so pages \
 shared copy-on-write after fork count once per process; PSS splits them and adds up to what the pool really occupies.\n";
+    s
+}
+
+/// Which kind of machine measured which cells, when more than one did (merged shards): cells
+/// are compared only with cells measured on the same kind.
+fn hardware(cells: &[CellSummary]) -> String {
+    let mut kinds: Vec<&String> = cells.iter().flat_map(|c| &c.hardware).collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.len() <= 1 {
+        return String::new();
+    }
+    let mut s = format!(
+        "\n## Hardware\n\nThese cells were measured on {} kinds of machine. A speedup needs its sequential \
+baseline measured on the same kind, and the answer compares executors only on the same kind; the rest are marked.\n\n",
+        kinds.len()
+    );
+    for k in kinds {
+        let on: Vec<&str> = cells
+            .iter()
+            .filter(|c| c.hardware.len() == 1 && &c.hardware[0] == k)
+            .map(|c| c.cell.as_str())
+            .collect();
+        let _ = writeln!(
+            s,
+            "- {k}: {}",
+            if on.is_empty() { "-".to_string() } else { on.join(", ") }
+        );
+    }
+    for c in cells.iter().filter_map(|c| c.hardware_note.as_ref().map(|n| (c, n))) {
+        let _ = writeln!(s, "- **{}**: {}", c.0.cell, c.1);
+    }
     s
 }

@@ -39,7 +39,7 @@ pub fn interval(r: &Option<Ratio>, digits: usize) -> String {
 
 /// The notes behind a cell: failed repetitions first, then oversubscription, outliers, noise.
 pub fn notes(c: &CellSummary) -> Vec<String> {
-    let mut notes: Vec<String> = c.failure_note().into_iter().collect();
+    let mut notes: Vec<String> = c.failure_note().into_iter().chain(c.hardware_note.clone()).collect();
     if let Some(st) = &c.stats {
         if st.oversubscribed {
             notes.push("oversubscribed: workers x intra-op threads > cores".to_string());

@@ -3,6 +3,7 @@
 
 mod draw;
 mod schedule;
+mod shard;
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -13,6 +14,7 @@ use crate::workload::WorkloadKind;
 
 pub use draw::{draw, noise_pixels, ImageFolder, Images, Input, Rep, Task};
 pub use schedule::{schedule, Order, Repetitions};
+pub use shard::{assign, slice, Shard, Split};
 
 /// The values each axis takes; the plan is their cartesian product.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -144,6 +146,13 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
 /// Tasks one repetition of `cell` runs: what a set draws, times its parts, times its sets.
 pub fn tasks_per_repetition(cell: &Cell, images: &Images) -> usize {
     draw::inputs_per_set(cell.workload, images) * cell.workload.parts().len() * cell.sets.get()
+}
+
+/// One repetition's estimated cost, for balancing shards: its inputs times the estimated
+/// milliseconds of each part's task (`task_ms`). Only ratios between cells matter.
+pub fn estimated_cost(cell: &Cell, images: &Images, task_ms: &dyn Fn(WorkloadKind) -> f64) -> f64 {
+    let inputs = draw::inputs_per_set(cell.workload, images) * cell.sets.get();
+    inputs as f64 * cell.workload.parts().iter().map(|&p| task_ms(p)).sum::<f64>()
 }
 
 #[cfg(test)]

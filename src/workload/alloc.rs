@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Context, Outcome, TaskState, Workload};
+use super::{Context, Outcome, Settings, TaskState, Workload};
 use crate::experiment::{Section, SpecError};
 use crate::plan::Task;
 
@@ -30,6 +30,13 @@ struct Block {
 impl Workload for Alloc {
     fn name(&self) -> &'static str {
         "alloc"
+    }
+
+    fn task_ms(&self, settings: &Settings) -> f64 {
+        // Holding, plus touching every page at about 4 GB/s.
+        settings
+            .get::<Block>(self.name())
+            .map_or(100.0, |b| b.hold.as_secs_f64() * 1e3 + b.bytes as f64 / 4e6)
     }
 
     fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {

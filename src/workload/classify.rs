@@ -27,6 +27,10 @@ impl Workload for Classify {
         "classify"
     }
 
+    fn task_ms(&self, _settings: &Settings) -> f64 {
+        45.0 // decode, preprocess and ResNet-18 inference on one core (docs/performance.md)
+    }
+
     fn draws(&self) -> Draws {
         Draws::Images
     }

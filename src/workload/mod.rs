@@ -67,6 +67,12 @@ pub trait Workload: Sync {
         false
     }
 
+    /// A rough estimate of one task's milliseconds on one core, for balancing shards between
+    /// machines; only ratios between workloads matter.
+    fn task_ms(&self, _settings: &Settings) -> f64 {
+        10.0
+    }
+
     /// Parses its `[section]` of the experiment file (`None` if it has none) into its typed
     /// settings; `used` says whether a cell runs it (only then must its files exist).
     fn settings(&self, _section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::image::{load_input, resample, safe_stem, Filter};
-use super::{Context, Draws, Outcome, TaskState, Workload};
+use super::{Context, Draws, Outcome, Settings, TaskState, Workload};
 use crate::experiment::{Section, SpecError};
 use crate::measure::ms;
 use crate::plan::Task;
@@ -20,6 +20,10 @@ pub struct Resize;
 impl Workload for Resize {
     fn name(&self) -> &'static str {
         "resize"
+    }
+
+    fn task_ms(&self, _settings: &Settings) -> f64 {
+        30.0 // decode, resize, encode and save of a drawn photo (docs/performance.md)
     }
 
     fn draws(&self) -> Draws {

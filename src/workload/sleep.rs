@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Context, Outcome, TaskState, Workload};
+use super::{Context, Outcome, Settings, TaskState, Workload};
 use crate::experiment::{Section, SpecError};
 use crate::plan::Task;
 
@@ -25,6 +25,12 @@ struct Nap(Duration);
 impl Workload for Sleep {
     fn name(&self) -> &'static str {
         "sleep"
+    }
+
+    fn task_ms(&self, settings: &Settings) -> f64 {
+        settings
+            .get::<Nap>(self.name())
+            .map_or(10.0, |n| n.0.as_secs_f64() * 1e3)
     }
 
     fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {

@@ -6,7 +6,7 @@ use std::any::Any;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Context, Outcome, TaskState, Workload};
+use super::{Context, Outcome, Settings, TaskState, Workload};
 use crate::experiment::{Section, SpecError};
 use crate::plan::Task;
 
@@ -26,6 +26,13 @@ struct Iterations(u64);
 impl Workload for Spin {
     fn name(&self) -> &'static str {
         "spin"
+    }
+
+    fn task_ms(&self, settings: &Settings) -> f64 {
+        // About a nanosecond per iteration of three dependent operations.
+        settings
+            .get::<Iterations>(self.name())
+            .map_or(3.0, |n| n.0 as f64 * 1e-6)
     }
 
     fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {

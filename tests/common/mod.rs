@@ -57,3 +57,59 @@ pub fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
     std::fs::write(&file, body).unwrap();
     (dir, file)
 }
+
+/// The columns of runs.csv and tasks.csv that say what ran (not how long it took, nor where).
+const RUN_KEYS: &[&str] = &[
+    "experiment",
+    "cell",
+    "workload",
+    "executor",
+    "workers",
+    "intra_op_threads",
+    "sets",
+    "rep",
+    "warmup",
+    "seed",
+    "tasks",
+    "tasks_ok",
+    "tasks_failed",
+    "resize_tasks_ok",
+    "classify_tasks_ok",
+    "cores",
+    "oversubscribed",
+    "model_sha256",
+    "error",
+];
+const TASK_KEYS: &[&str] = &[
+    "cell",
+    "rep",
+    "warmup",
+    "task",
+    "kind",
+    "source",
+    "image",
+    "status",
+    "top1",
+    "top1_label",
+    "error",
+];
+
+/// Asserts that two results folders hold the same rows, in the same order, in every column but
+/// timing and node ones: the same (cell, repetition) pairs, draws, counts and outcomes.
+pub fn assert_same_rows(a: &Path, b: &Path) {
+    for (file, keys) in [("runs.csv", RUN_KEYS), ("tasks.csv", TASK_KEYS)] {
+        let (x, y) = (read_csv(&a.join(file)), read_csv(&b.join(file)));
+        assert_eq!(x.len(), y.len(), "{file}: {} vs {} rows", a.display(), b.display());
+        for (i, (r, s)) in x.iter().zip(&y).enumerate() {
+            for k in keys {
+                assert_eq!(
+                    r.get(*k),
+                    s.get(*k),
+                    "{file} row {i}, column {k}: {} vs {}",
+                    a.display(),
+                    b.display()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! `runner slurm FILE --shards N [--submit]`: a Slurm job array with one array task per shard
+//! (a whole node each, by default) and a merge job that runs after every shard has ended, ok or
+//! not, and says which shard is missing or incomplete.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::SlurmArgs;
+use crate::envinfo::timestamp;
+use crate::exit::{ExitCode, UsageError};
+use crate::plan::Split;
+
+/// What the two job scripts need.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    /// The experiment file, absolute: its relative paths resolve from its own folder.
+    pub file: PathBuf,
+    pub runner: PathBuf,
+    /// Holds the scripts, `logs/`, `shard-I-of-N/` and `merged/`.
+    pub dir: PathBuf,
+    pub shards: usize,
+    pub split: Split,
+    pub partition: Option<String>,
+    pub time: Option<String>,
+    pub exclusive: bool,
+    pub allow_large: bool,
+}
+
+impl Job {
+    /// A shard's folder, quoted for bash (`i` may be `$SLURM_ARRAY_TASK_ID`).
+    fn shard_dir(&self, i: &str) -> String {
+        format!("{}/shard-{i}-of-{}", quote(&self.dir), self.shards)
+    }
+
+    fn header(&self, s: &mut String, name: &str, output: &str) {
+        let _ = writeln!(s, "#!/bin/bash");
+        let _ = writeln!(s, "#SBATCH --job-name={name}");
+        let _ = writeln!(s, "#SBATCH --output={}/logs/{output}", self.dir.display());
+        let _ = writeln!(s, "#SBATCH --nodes=1");
+        let _ = writeln!(s, "#SBATCH --ntasks=1");
+        if let Some(p) = &self.partition {
+            let _ = writeln!(s, "#SBATCH --partition={p}");
+        }
+    }
+
+    /// The array: shard I runs in `shard-I-of-N/`, or continues it if it exists.
+    pub fn array_script(&self) -> String {
+        let mut s = String::new();
+        self.header(&mut s, &format!("runner-{}", self.name), "shard-%a.out");
+        let _ = writeln!(s, "#SBATCH --array=1-{}", self.shards);
+        if self.exclusive {
+            // A benchmark must not share cores: the whole node is the shard's.
+            let _ = writeln!(s, "#SBATCH --exclusive");
+        }
+        if let Some(t) = &self.time {
+            let _ = writeln!(s, "#SBATCH --time={t}");
+        }
+        let large = if self.allow_large { " --allow-large" } else { "" };
+        let _ = write!(
+            s,
+            "# Shard $SLURM_ARRAY_TASK_ID of {n} of {file}. Resubmitting one index (sbatch --array=I this file)\n\
+             # continues that shard's folder with the repetitions it lacks.\n\
+             set -euo pipefail\n\
+             dir={dir}\n\
+             if [ -e \"$dir/experiment.toml\" ]; then\n  \
+               exec {runner} run {file} --quiet{large} --resume \"$dir\"\n\
+             else\n  \
+               exec {runner} run {file} --quiet{large} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --split {split} --into \"$dir\"\n\
+             fi\n",
+            n = self.shards,
+            file = quote(&self.file),
+            runner = quote(&self.runner),
+            dir = self.shard_dir("$SLURM_ARRAY_TASK_ID"),
+            split = self.split,
+        );
+        s
+    }
+
+    /// The merge: every shard's folder into `merged/`; refuses missing or incomplete shards.
+    pub fn merge_script(&self) -> String {
+        let mut s = String::new();
+        self.header(&mut s, &format!("runner-{}-merge", self.name), "merge.out");
+        let dirs: Vec<String> = (1..=self.shards).map(|i| self.shard_dir(&i.to_string())).collect();
+        let _ = write!(
+            s,
+            "# Runs after every shard has ended, ok or not; names any shard that is missing or incomplete.\n\
+             set -euo pipefail\n\
+             exec {} merge {}/merged {}\n",
+            quote(&self.runner),
+            quote(&self.dir),
+            dirs.join(" ")
+        );
+        s
+    }
+}
+
+/// Single-quotes a path for bash.
+fn quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+pub fn run(args: SlurmArgs) -> Result<ExitCode> {
+    let (exp, _cells) = super::load(&args.check.file, args.check.allow_large)?;
+    let root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
+    let root = std::path::absolute(&root).with_context(|| format!("{}", root.display()))?;
+    let dir = root
+        .join(&exp.name)
+        .join(format!("{}-slurm", timestamp(SystemTime::now())));
+    if dir.to_string_lossy().chars().any(char::is_whitespace) {
+        return Err(UsageError(format!(
+            "{}: #SBATCH lines cannot hold a path with spaces; choose another folder with --out",
+            dir.display()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(dir.join("logs")).with_context(|| format!("cannot create {}", dir.display()))?;
+    let job = Job {
+        name: exp.name.clone(),
+        file: exp.file.clone(),
+        runner: std::env::current_exe().context("cannot find the runner binary")?,
+        dir: dir.clone(),
+        shards: args.shards.get(),
+        split: args.split,
+        partition: args.partition.clone(),
+        time: args.time.clone(),
+        exclusive: !args.share_nodes,
+        allow_large: args.check.allow_large,
+    };
+    let array = dir.join("shards.sbatch");
+    let merge = dir.join("merge.sbatch");
+    std::fs::write(&array, job.array_script())?;
+    std::fs::write(&merge, job.merge_script())?;
+    println!("job folder: {}", dir.display());
+    if !args.submit {
+        println!(
+            "submit with:\n  id=$(sbatch --parsable {a})\n  sbatch --dependency=afterany:${{id%%;*}} --kill-on-invalid-dep=yes {m}",
+            a = array.display(),
+            m = merge.display()
+        );
+        return Ok(ExitCode::Ok);
+    }
+    slurm_config()?;
+    let array_id = sbatch(&[array.as_os_str().to_owned()])?;
+    let merge_id = sbatch(&[
+        format!("--dependency=afterany:{array_id}").into(),
+        "--kill-on-invalid-dep=yes".into(),
+        merge.as_os_str().to_owned(),
+    ])?;
+    println!(
+        "submitted: array job {array_id} ({} shards), merge job {merge_id}",
+        job.shards
+    );
+    println!("watch:     squeue -t all -j {array_id},{merge_id}");
+    println!("logs:      {}", dir.join("logs").display());
+    println!(
+        "results:   {} (when job {merge_id} has completed)",
+        dir.join("merged").display()
+    );
+    println!(
+        "a failed shard I: sbatch --array=I {} (continues its folder), then sbatch {}",
+        array.display(),
+        merge.display()
+    );
+    Ok(ExitCode::Ok)
+}
+
+/// Refuses to run a Slurm client without a configuration: it would look the controller up
+/// through DNS.
+fn slurm_config() -> Result<PathBuf> {
+    let conf = std::env::var_os("SLURM_CONF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/slurm/slurm.conf"));
+    if !conf.is_file() {
+        return Err(UsageError(format!(
+            "no Slurm configuration at {} (set SLURM_CONF to your cluster's slurm.conf); without one a Slurm \
+             client looks the controller up through DNS, so nothing was submitted. The scripts are written: \
+             submit them where Slurm is configured",
+            conf.display()
+        ))
+        .into());
+    }
+    Ok(conf)
+}
+
+/// `sbatch --parsable ARGS`: the job id; bounded in time.
+fn sbatch(args: &[std::ffi::OsString]) -> Result<String> {
+    let mut child = Command::new("sbatch")
+        .arg("--parsable")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run sbatch (is Slurm's client installed?)")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("sbatch did not answer within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        anyhow::bail!(
+            "sbatch failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    // `--parsable` prints `id` or `id;cluster`.
+    let id = stdout.trim().split(';').next().unwrap_or("").to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        anyhow::bail!("sbatch printed no job id: {stdout:?}");
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_snapshot() {
+        let job = Job {
+            name: "mixed".into(),
+            file: "/work/experiments/mixed.toml".into(),
+            runner: "/work/target/release/runner".into(),
+            dir: "/work/results/mixed/20261124T000000Z-slurm".into(),
+            shards: 2,
+            split: Split::Cells,
+            partition: Some("batch".into()),
+            time: Some("1:00:00".into()),
+            exclusive: true,
+            allow_large: false,
+        };
+        insta::assert_snapshot!(format!("{}\n----\n{}", job.array_script(), job.merge_script()));
+    }
+}

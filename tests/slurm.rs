@@ -1,0 +1,275 @@
+//! A real Slurm cluster on this machine (loopback only, started by `scripts/slurm-up`): an
+//! experiment runs as a job array of shards with a dependent merge job, and a shard that fails
+//! is named by the merge, resumed by resubmitting its index, and merged. CI installs Slurm
+//! (`scripts/test`) and runs these for real; elsewhere, without Slurm, they say so and skip.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::procs::assert_no_runner_left;
+use common::{assert_same_rows, experiment, project, read_csv, runner};
+
+/// One cluster at a time: its ports are fixed.
+static CLUSTER: Mutex<()> = Mutex::new(());
+
+struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts the cluster, or says why it cannot and returns `None` (never outside CI's view:
+    /// in CI a missing Slurm fails the test).
+    fn up() -> Option<Cluster> {
+        let missing: Vec<&str> = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel"]
+            .into_iter()
+            .filter(|c| {
+                !Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("command -v {c}"))
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .collect();
+        if !missing.is_empty() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI must run the cluster tests, but {missing:?} are not installed (scripts/test installs them)"
+            );
+            eprintln!(
+                "skipped: no Slurm here ({missing:?} missing); `scripts/slurm-up --install DIR` installs it as root"
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(project().join("scripts/slurm-up"))
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let cluster = Cluster { dir };
+        assert!(
+            out.status.success(),
+            "slurm-up failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(cluster)
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("slurm.conf")
+    }
+
+    /// A Slurm client command against this cluster, bounded in time.
+    fn client(&self, cmd: &str, args: &[&str]) -> String {
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg(cmd)
+            .args(args)
+            .env("SLURM_CONF", self.conf())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The states of a job (an array: one per task), e.g. `["COMPLETED", "FAILED"]`.
+    fn states(&self, job: &str) -> Vec<String> {
+        self.client("squeue", &["-h", "-t", "all", "-j", job, "-o", "%T"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Waits until every task of `job` has ended; returns their states.
+    fn wait(&self, job: &str, logs: &Path) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let s = self.states(job);
+            let ended = |x: &String| {
+                [
+                    "COMPLETED",
+                    "FAILED",
+                    "CANCELLED",
+                    "TIMEOUT",
+                    "NODE_FAIL",
+                    "OUT_OF_MEMORY",
+                    "BOOT_FAIL",
+                    "DEADLINE",
+                ]
+                .iter()
+                .any(|e| x.starts_with(e))
+            };
+            if !s.is_empty() && s.iter().all(ended) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {job} still {s:?} after 240 s; logs:\n{}",
+                read_logs(logs)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(project().join("scripts/slurm-down"))
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+fn read_logs(dir: &Path) -> String {
+    let mut s = String::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        s += &format!(
+            "--- {}\n{}\n",
+            e.path().display(),
+            std::fs::read_to_string(e.path()).unwrap_or_default()
+        );
+    }
+    s
+}
+
+/// `runner slurm FILE --shards 2 --submit`: (job folder, array id, merge id).
+fn submit(cluster: &Cluster, file: &Path, out: &Path) -> (PathBuf, String, String) {
+    let o = runner()
+        .arg("slurm")
+        .arg(file)
+        .args(["--shards", "2", "--submit", "--out"])
+        .arg(out)
+        .env("SLURM_CONF", cluster.conf())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    let after = |key: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("no {key:?} in {text}"));
+        line[line.find(key).unwrap() + key.len()..]
+            .trim()
+            .split([' ', ','])
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    (
+        PathBuf::from(after("job folder:")),
+        after("array job"),
+        after("merge job"),
+    )
+}
+
+#[test]
+fn an_experiment_runs_as_a_job_array_and_merges_into_the_rows_of_a_single_run() {
+    let _g = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = Cluster::up() else { return };
+    let (d, file) = experiment(
+        "name = \"cl\"\nworkload = [\"resize\", \"spin\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
+         workers = 2\nsets = 1\nrepetitions = 2\nwarmup = 1\nseed = 5\n[spin]\niterations = 100000\n\
+         [resize]\ntargets = [\"64x64\"]\nsave = false\n",
+    );
+    let (job, array, merge) = submit(&cluster, &file, d.path());
+    let logs = job.join("logs");
+    assert_eq!(
+        cluster.wait(&array, &logs),
+        ["COMPLETED", "COMPLETED"],
+        "{}",
+        read_logs(&logs)
+    );
+    assert_eq!(cluster.wait(&merge, &logs), ["COMPLETED"], "{}", read_logs(&logs));
+
+    let single = d.path().join("single");
+    runner()
+        .arg("run")
+        .arg(&file)
+        .arg("-q")
+        .arg("--into")
+        .arg(&single)
+        .assert()
+        .success();
+    let merged = job.join("merged");
+    assert_same_rows(&merged, &single);
+    // Each shard ran on its own node, whole (--exclusive), and says so in every row.
+    let rows = read_csv(&merged.join("runs.csv"));
+    let mut nodes: Vec<(&str, &str)> = rows.iter().map(|r| (r["shard"].as_str(), r["node"].as_str())).collect();
+    nodes.sort();
+    nodes.dedup();
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    assert_ne!(nodes[0].1, nodes[1].1, "two nodes: {nodes:?}");
+    let summary = std::fs::read_to_string(merged.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("## The answer") && !summary.contains("## Hardware"),
+        "{summary}"
+    );
+    assert!(std::fs::read_to_string(job.join("shards.sbatch"))
+        .unwrap()
+        .contains("#SBATCH --exclusive"));
+    assert_no_runner_left();
+}
+
+#[test]
+fn a_failed_shard_is_named_by_the_merge_and_resubmitting_it_completes_the_run() {
+    let _g = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = Cluster::up() else { return };
+    // Two cells of about 7 s and 5 s: one per shard, long enough to cancel the second mid-way.
+    let (d, file) = experiment(
+        "name = \"cut\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\"]\nworkers = 2\nsets = 1\n\
+         repetitions = 6\nwarmup = 0\n[sleep]\nms = 300\n",
+    );
+    let (job, array, merge) = submit(&cluster, &file, d.path());
+    let logs = job.join("logs");
+    let second = job.join("shard-2-of-2");
+    // Cancel shard 2 once it has measured something.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !second.join("runs.csv").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "shard 2 never wrote a row; logs:\n{}",
+            read_logs(&logs)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cluster.client("scancel", &[&format!("{array}_2")]);
+    let states = cluster.wait(&array, &logs);
+    assert!(
+        states.contains(&"COMPLETED".to_string()) && states.iter().any(|s| s.starts_with("CANCELLED")),
+        "{states:?}"
+    );
+    // The merge still runs (afterany), names the shard and how to finish it, and fails.
+    assert_eq!(cluster.wait(&merge, &logs), ["FAILED"]);
+    let log = std::fs::read_to_string(logs.join("merge.out")).unwrap();
+    assert!(log.contains("shard 2/2") && log.contains("--resume"), "{log}");
+    assert!(!job.join("merged").exists());
+    assert_no_runner_left();
+
+    // Resubmitting index 2 continues its folder; the merge then completes.
+    let again = cluster.client(
+        "sbatch",
+        &["--parsable", "--array=2", job.join("shards.sbatch").to_str().unwrap()],
+    );
+    let again = again.trim().split(';').next().unwrap().to_string();
+    assert_eq!(cluster.wait(&again, &logs), ["COMPLETED"], "{}", read_logs(&logs));
+    let m = cluster.client("sbatch", &["--parsable", job.join("merge.sbatch").to_str().unwrap()]);
+    assert_eq!(
+        cluster.wait(m.trim().split(';').next().unwrap(), &logs),
+        ["COMPLETED"],
+        "{}",
+        read_logs(&logs)
+    );
+    let rows = read_csv(&job.join("merged/runs.csv"));
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().all(|r| r["error"].is_empty()));
+    assert_no_runner_left();
+}
