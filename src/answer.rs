@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::ExecutorKind;
+use crate::plan::{ExecutorKind, Format, Pinning};
 use crate::stats::{ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 
@@ -16,6 +16,9 @@ pub struct Verdict {
     pub setting: String,
     pub a: ExecutorKind,
     pub b: ExecutorKind,
+    /// How each side is named: the executor, with processes x threads for hybrid.
+    pub a_name: String,
+    pub b_name: String,
     /// Throughput of `a` over `b`; `None` when either has no whole repetition.
     pub ratio: Option<Ratio>,
     /// The faster one when the interval excludes 1.
@@ -35,6 +38,8 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
             let same = x.workload == y.workload
                 && x.workers == y.workers
                 && x.intra_op_threads == y.intra_op_threads
+                && x.pinning == y.pinning
+                && x.format == y.format
                 && x.sets == y.sets
                 && x.executor != y.executor
                 && x.executor != ExecutorKind::Sequential
@@ -57,13 +62,19 @@ fn verdict(x: &CellSummary, y: &CellSummary) -> Verdict {
     if let Some(t) = x.intra_op_threads.filter(|&t| t > 1) {
         setting += &format!(" x {t} intra-op threads");
     }
+    if x.pinning == Pinning::Cores {
+        setting += ", pinned";
+    }
+    if let Some(f) = x.format.filter(|&f| f != Format::Jpeg) {
+        setting += &format!(", {f}");
+    }
     let mut caveats = Vec::new();
     for c in [x, y] {
         if let Some(note) = c.failure_note() {
-            caveats.push(format!("{}: {note}", c.executor));
+            caveats.push(format!("{}: {note}", c.executor_name()));
         }
         if let Some(st) = c.stats.as_ref().filter(|st| st.noisy_reps > 0) {
-            caveats.push(format!("{}: {} noisy repetitions", c.executor, st.noisy_reps));
+            caveats.push(format!("{}: {} noisy repetitions", c.executor_name(), st.noisy_reps));
         }
     }
     if x.hardware != y.hardware {
@@ -75,6 +86,8 @@ fn verdict(x: &CellSummary, y: &CellSummary) -> Verdict {
             setting,
             a: x.executor,
             b: y.executor,
+            a_name: x.executor_name(),
+            b_name: y.executor_name(),
             ratio: None,
             winner: None,
             cpu: None,
@@ -98,6 +111,8 @@ fn verdict(x: &CellSummary, y: &CellSummary) -> Verdict {
         setting,
         a: x.executor,
         b: y.executor,
+        a_name: x.executor_name(),
+        b_name: y.executor_name(),
         ratio,
         winner,
         cpu: (l.cpu_s > 0.0).then(|| w.cpu_s / l.cpu_s),
@@ -110,12 +125,13 @@ impl Verdict {
     /// One line: `resize, 2 workers: thread ≈ process (1.04x [0.97, 1.10] at >= 93.8 %, no clear
     /// winner); thread uses 0.9x the CPU and 0.4x the memory`.
     pub fn line(&self) -> String {
+        let (a, b) = (&self.a_name, &self.b_name);
         let Some(r) = self.ratio else {
             return format!(
                 "{}: {} vs {}: no verdict, a side has no whole repetition ({})",
                 self.setting,
-                self.a,
-                self.b,
+                a,
+                b,
                 self.caveats.join("; ")
             );
         };
@@ -129,7 +145,7 @@ impl Verdict {
             )
         };
         let (head, who) = match self.winner {
-            Some(w) if w == self.a => (format!("{} faster than {} ({})", self.a, self.b, interval(r)), w),
+            Some(w) if w == self.a => (format!("{a} faster than {b} ({})", interval(r)), a),
             Some(w) => {
                 let flipped = Ratio {
                     value: 1.0 / r.value,
@@ -137,12 +153,10 @@ impl Verdict {
                     ci_high: 1.0 / r.ci_low,
                     confidence: r.confidence,
                 };
-                (format!("{} faster than {} ({})", self.b, self.a, interval(flipped)), w)
+                let _ = w;
+                (format!("{b} faster than {a} ({})", interval(flipped)), b)
             }
-            None => (
-                format!("{} ≈ {} ({}, no clear winner)", self.a, self.b, interval(r)),
-                self.a,
-            ),
+            None => (format!("{a} ≈ {b} ({}, no clear winner)", interval(r)), a),
         };
         let mut s = format!("{}: {head}", self.setting);
         let mut price = Vec::new();
@@ -153,7 +167,7 @@ impl Verdict {
             price.push(format!("{m:.1}x the memory"));
         }
         if !price.is_empty() {
-            let other = if who == self.a { self.b } else { self.a };
+            let other = if who == a { b } else { a };
             let _ = write!(s, "; {who} uses {} of {other}", price.join(" and "));
         }
         if !self.caveats.is_empty() {

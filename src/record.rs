@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::executor::RepResult;
 use crate::measure::percentile;
-use crate::plan::{Cell, ExecutorKind, Rep};
+use crate::plan::{Cell, ExecutorKind, Format, Pinning, Rep};
 use crate::workload::{Stages, TaskRecord, WorkloadKind};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
@@ -39,7 +39,18 @@ pub struct RunRow {
     pub workload: WorkloadKind,
     pub executor: ExecutorKind,
     pub workers: usize,
+    /// Worker processes (1 for sequential and thread pools) and threads in each (1 for
+    /// sequential and process pools): workers = processes x threads.
+    #[serde(default = "one")]
+    pub processes: usize,
+    #[serde(default = "one")]
+    pub threads: usize,
     pub intra_op_threads: Option<usize>,
+    #[serde(default)]
+    pub pinning: Pinning,
+    /// The output format of workloads that encode images.
+    #[serde(default)]
+    pub format: Option<Format>,
     pub sets: usize,
     pub rep: usize,
     pub warmup: bool,
@@ -68,6 +79,10 @@ pub struct RunRow {
     pub worker_pss_mib: Option<f64>,
     pub workers_started: usize,
     pub workers_lost: usize,
+    /// Worker states built: one per worker thread (hybrid: processes x threads), each with its
+    /// own ORT session for model workloads.
+    #[serde(default)]
+    pub sessions: usize,
     pub task_p50_ms: Option<f64>,
     pub task_p95_ms: Option<f64>,
     pub wait_p50_ms: Option<f64>,
@@ -105,6 +120,10 @@ pub struct RunRow {
     pub error: Option<String>,
 }
 
+fn one() -> usize {
+    1
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f + 0.0 // `+ 0.0` turns -0.0 into 0.0
@@ -137,7 +156,11 @@ impl RunRow {
             workload: cell.workload,
             executor: cell.executor,
             workers: cell.workers.get(),
+            processes: cell.processes(),
+            threads: cell.threads_per_process(),
             intra_op_threads: cell.intra_op_threads.map(|t| t.get()),
+            pinning: cell.pinning,
+            format: cell.format,
             sets: cell.sets.get(),
             rep: rep.index,
             warmup: rep.warmup,
@@ -172,9 +195,10 @@ impl RunRow {
             worker_pss_mib: m
                 .pool
                 .workers_pss_kib
-                .map(|k| round(k as f64 / 1024.0 / cell.workers.get() as f64, 2)),
+                .map(|k| round(k as f64 / 1024.0 / cell.processes() as f64, 2)),
             workers_started: m.pool.workers_started,
             workers_lost: m.pool.workers_lost,
+            sessions: m.pool.sessions,
             task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),
             task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
             wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
@@ -233,6 +257,9 @@ pub struct TaskRow {
     pub top1: Option<usize>,
     pub top1_label: Option<String>,
     pub top1_prob: Option<f32>,
+    /// The cores the task's thread could run on (`0`, `0-1`): one core when pinned.
+    #[serde(default)]
+    pub cpus: String,
     pub error: Option<String>,
 }
 
@@ -261,6 +288,7 @@ impl TaskRow {
             top1: t.top1.as_ref().map(|p| p.index),
             top1_label: t.top1.as_ref().and_then(|p| p.label.clone()),
             top1_prob: t.top1.as_ref().map(|p| (p.prob * 1e6).round() / 1e6),
+            cpus: t.cpus.clone(),
             error: t.error.clone(),
         }
     }

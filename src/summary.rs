@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::plan::ExecutorKind;
+use crate::plan::{ExecutorKind, Format, Pinning};
 use crate::record::RunRow;
 use crate::stats::{median, outliers, ratio_of_medians, summarize as describe, Ratio, Summary};
 use crate::workload::WorkloadKind;
@@ -16,7 +16,11 @@ pub struct CellSummary {
     pub workload: WorkloadKind,
     pub executor: ExecutorKind,
     pub workers: usize,
+    /// Hybrid: threads per worker process.
+    pub threads: usize,
     pub intra_op_threads: Option<usize>,
+    pub pinning: Pinning,
+    pub format: Option<Format>,
     pub sets: usize,
     /// Whole repetitions: every task ran and nothing went wrong. Only these enter the statistics.
     pub reps: usize,
@@ -61,6 +65,14 @@ pub struct CellStats {
 }
 
 impl CellSummary {
+    /// The executor as the answer names it: `thread`, or `hybrid 2x1` (processes x threads).
+    pub fn executor_name(&self) -> String {
+        match self.executor {
+            ExecutorKind::Hybrid => format!("hybrid {}x{}", self.workers / self.threads.max(1), self.threads),
+            e => e.to_string(),
+        }
+    }
+
     /// "2 of 6 repetitions failed: timeout", or nothing when all were whole.
     pub fn failure_note(&self) -> Option<String> {
         (self.failed_reps > 0).then(|| {
@@ -143,6 +155,8 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
                     && b.workload == first.workload
                     && b.sets == first.sets
                     && b.intra_op_threads == first.intra_op_threads
+                    && b.pinning == first.pinning
+                    && b.format == first.format
             })
             .map(|b| {
                 measured
@@ -165,7 +179,10 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             workload: first.workload,
             executor: first.executor,
             workers: first.workers,
+            threads: first.threads,
             intra_op_threads: first.intra_op_threads,
+            pinning: first.pinning,
+            format: first.format,
             sets: first.sets,
             reps: rs.len(),
             failed_reps: failed.len(),
@@ -241,7 +258,10 @@ pub(crate) mod tests {
             workload: WorkloadKind::named("spin").unwrap(),
             executor,
             workers: NonZeroUsize::new(workers).unwrap(),
+            threads: None,
             intra_op_threads: None,
+            pinning: Pinning::None,
+            format: None,
             sets: NonZeroUsize::new(1).unwrap(),
         }
     }

@@ -122,13 +122,14 @@ fn inference_matches_onnxruntime_python() {
     }
 }
 
-/// Every executor classifies the same draws to the same top-1 with the same probability.
+/// Every executor classifies the same draws to the same top-1 with the same probability; the
+/// hybrid one (2 processes x 2 threads) runs each task once and builds a session per thread.
 #[test]
 fn top1_is_identical_across_executors() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"cls\"\nworkload = [\"classify\", \"mixed\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-         workers = 2\nsets = 2\nrepetitions = 2\nwarmup = 0\nseed = 11\n[output]\ndir = \"{}\"\n",
+        "name = \"cls\"\nworkload = [\"classify\", \"mixed\"]\nexecutor = [\"sequential\", \"thread\", \"process\", \"hybrid\"]\n\
+         workers = 2\nprocesses = 2\nthreads = 2\nsets = 2\nrepetitions = 2\nwarmup = 0\nseed = 11\n[output]\ndir = \"{}\"\n",
         out.path().display()
     ));
     runner().arg(&file).assert().success();
@@ -151,12 +152,20 @@ fn top1_is_identical_across_executors() {
         "classify: 2 reps x 6; mixed: 2 reps x 6 classify tasks"
     );
     for (key, results) in &by_task {
-        assert_eq!(results.len(), 3, "{key:?}: one result per executor");
+        assert_eq!(results.len(), 4, "{key:?}: one result per executor");
         assert!(results.iter().all(|r| r == &results[0]), "{key:?}: {results:?}");
     }
     let runs = read_csv(&dir.join("runs.csv"));
     let sha = model_source().sha256.clone();
     for r in &runs {
+        if r["executor"] == "hybrid" {
+            assert_eq!(
+                (num(r, "processes"), num(r, "threads"), num(r, "workers")),
+                (2.0, 2.0, 4.0)
+            );
+            assert_eq!(num(r, "sessions"), 4.0, "a session per thread of each process: {r:?}");
+            assert_eq!(num(r, "workers_started"), 2.0);
+        }
         assert_eq!(r["model_sha256"], sha);
         assert!(num(r, "inference_ms") > 0.0 && num(r, "preprocess_ms") > 0.0 && num(r, "session_s") > 0.0);
         if r["workload"] == "mixed" {

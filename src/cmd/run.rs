@@ -122,6 +122,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             intra_op_threads: 1,
             max_pixels: exp.images.max_pixels,
             out_dir: PathBuf::new(),
+            format: Default::default(),
         },
         outputs: dir.join("images"),
         task_timeout: exp.task_timeout,

@@ -2,7 +2,9 @@
 //! `SOCK_SEQPACKET` socket pairs (one message per write, boundaries kept by the kernel).
 //!
 //! Each worker builds its own state (and ORT session) after the fork. A worker that dies fails
-//! only the task it was running; the pool forks a replacement and goes on.
+//! only the tasks it was running; the pool forks a replacement and goes on. With `threads` > 1
+//! (the hybrid executor) each worker process runs that many threads, each with its own state,
+//! and takes that many tasks at once.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -23,8 +25,10 @@ pub struct ForkPool;
 const MAX_MSG: usize = 64 * 1024;
 
 #[derive(Serialize, Deserialize)]
+// One message per task, moved once: boxing the record would add an allocation per task.
+#[allow(clippy::large_enum_variant)]
 enum FromWorker {
-    Ready { session_s: f64 },
+    Ready { session_s: f64, states: usize },
     InitFailed(String),
     Done(TaskRecord),
 }
@@ -34,8 +38,8 @@ struct Slot {
     pid: Pid,
     sock: OwnedFd,
     ready: bool,
-    /// The task this worker runs and when it was sent.
-    busy: Option<(usize, Instant)>,
+    /// The tasks this worker runs and when each was sent.
+    busy: Vec<(usize, Instant)>,
 }
 
 impl Executor for ForkPool {
@@ -74,21 +78,20 @@ impl Executor for ForkPool {
         let (mut next, mut done) = (0usize, 0usize);
         let mut respawns = 0usize;
         while done < n {
-            for slot in pool.slots.iter_mut().filter(|s| s.ready && s.busy.is_none()) {
-                if next == n {
-                    break;
-                }
-                match send(
-                    slot.sock.as_raw_fd(),
-                    &(next as u32).to_le_bytes(),
-                    MsgFlags::MSG_NOSIGNAL,
-                ) {
-                    Ok(_) => {
-                        on_event(TaskEvent::Started(next));
-                        slot.busy = Some((next, Instant::now()));
-                        next += 1;
+            for slot in pool.slots.iter_mut().filter(|s| s.ready) {
+                while next < n && slot.ready && slot.busy.len() < job.threads {
+                    match send(
+                        slot.sock.as_raw_fd(),
+                        &(next as u32).to_le_bytes(),
+                        MsgFlags::MSG_NOSIGNAL,
+                    ) {
+                        Ok(_) => {
+                            on_event(TaskEvent::Started(next));
+                            slot.busy.push((next, Instant::now()));
+                            next += 1;
+                        }
+                        Err(_) => slot.ready = false, // dead: the poll below reaps it
                     }
-                    Err(_) => slot.ready = false, // dead: the poll below reaps it
                 }
             }
             let before = pool.slots.len();
@@ -152,7 +155,7 @@ impl Pool {
             pid,
             sock: parent_end,
             ready: false,
-            busy: None,
+            busy: Vec::new(),
         });
         Ok(())
     }
@@ -178,13 +181,15 @@ impl Pool {
         drop(fds);
         let mut finished = 0;
         let mut buf = vec![0u8; MAX_MSG];
-        let mut dead: Vec<(usize, Option<String>)> = Vec::new();
+        // (slot, why, the task that timed out)
+        let mut dead: Vec<(usize, Option<String>, Option<usize>)> = Vec::new();
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            if let (Some(limit), Some((_, sent))) = (job.task_timeout, slot.busy) {
-                if sent.elapsed() > limit {
+            if let Some(limit) = job.task_timeout {
+                if let Some(&(task, _)) = slot.busy.iter().find(|(_, sent)| sent.elapsed() > limit) {
                     dead.push((
                         i,
                         Some(format!("timed out after {:.3} s; worker killed", limit.as_secs_f64())),
+                        Some(task),
                     ));
                     continue;
                 }
@@ -194,34 +199,43 @@ impl Pool {
             }
             let msg = match recv(slot.sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
                 Ok(0) | Err(_) => {
-                    dead.push((i, None));
+                    dead.push((i, None, None));
                     continue;
                 }
                 Ok(len) => serde_json::from_slice::<FromWorker>(&buf[..len]),
             };
             match msg {
-                Ok(FromWorker::Ready { session_s }) => {
+                Ok(FromWorker::Ready { session_s, states }) => {
                     slot.ready = true;
+                    self.stats.sessions += states;
                     self.stats.session_s = self.stats.session_s.max(session_s);
                 }
                 Ok(FromWorker::InitFailed(why)) => {
                     self.init_error = Some(why.clone());
-                    dead.push((i, Some(format!("worker failed to start: {why}"))));
+                    dead.push((i, Some(format!("worker failed to start: {why}")), None));
                 }
                 Ok(FromWorker::Done(mut rec)) => {
-                    if let (Some(start), Some((_, sent))) = (phase, slot.busy) {
+                    let Some(at) = slot.busy.iter().position(|(t, _)| *t == rec.task) else {
+                        dead.push((
+                            i,
+                            Some(format!("worker {} sent a task it was not given", slot.id)),
+                            None,
+                        ));
+                        continue;
+                    };
+                    let (_, sent) = slot.busy.swap_remove(at);
+                    if let Some(start) = phase {
                         // Queueing happens here, in the parent: until the task was sent.
                         rec.wait_ms = sent.saturating_duration_since(start).as_secs_f64() * 1e3;
                         rec.ipc_ms = (sent.elapsed().as_secs_f64() * 1e3 - rec.ms).max(0.0);
                     }
-                    slot.busy = None;
                     finished += 1;
                     on_task(rec);
                 }
-                Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)))),
+                Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)), None)),
             }
         }
-        for (i, reason) in dead.into_iter().rev() {
+        for (i, reason, late) in dead.into_iter().rev() {
             let slot = self.slots.remove(i);
             let status = self.reap(slot.pid, true);
             self.stats.workers_lost += 1;
@@ -229,7 +243,12 @@ impl Pool {
             if self.init_error.is_none() && !slot.ready {
                 self.init_error = Some(why.clone());
             }
-            if let Some((task, _)) = slot.busy {
+            for &(task, _) in &slot.busy {
+                // A hybrid worker's other tasks die with the one that timed out.
+                let why = match late {
+                    Some(t) if t != task => format!("its worker process was killed: task {t} timed out"),
+                    _ => why.clone(),
+                };
                 on_task(TaskRecord::failed(&job.tasks[task], slot.id, why));
                 finished += 1;
             }
@@ -244,7 +263,7 @@ impl Pool {
         let soonest = self
             .slots
             .iter()
-            .filter_map(|s| s.busy.map(|(_, t)| limit.saturating_sub(t.elapsed())))
+            .flat_map(|s| s.busy.iter().map(|(_, t)| limit.saturating_sub(t.elapsed())))
             .min();
         match soonest {
             Some(d) => PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX),
@@ -281,15 +300,19 @@ impl Pool {
     }
 }
 
-/// A worker process: builds its state, says it is ready, then runs each task index it receives
-/// until its socket closes; returns its exit code.
+/// A worker process: builds its state (one per thread), says it is ready, then runs each task
+/// index it receives until its socket closes; returns its exit code.
 fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
     let fd = sock.as_raw_fd();
     let reply = |msg: &FromWorker| {
         let bytes = serde_json::to_vec(msg).unwrap_or_default();
         send(fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok()
     };
-    let mut worker = match Worker::new(&job.ctx, job.workload, id) {
+    if job.threads > 1 {
+        return threaded_worker(job, id, fd, &reply);
+    }
+    let started = super::pin(job, id).and_then(|_| Worker::new(&job.ctx, job.workload, id));
+    let mut worker = match started {
         Ok(w) => w,
         Err(e) => {
             reply(&FromWorker::InitFailed(truncate(e)));
@@ -298,21 +321,11 @@ fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
     };
     if !reply(&FromWorker::Ready {
         session_s: worker.session_s,
+        states: 1,
     }) {
         return 1;
     }
-    let mut buf = [0u8; 16];
-    loop {
-        match recv(fd, &mut buf, MsgFlags::empty()) {
-            Ok(4) => {}
-            Ok(_) => break, // EOF: the parent closed the pool
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        let index = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let Some(task) = job.tasks.get(index) else {
-            break;
-        };
+    while let Some(task) = next_task(job, fd) {
         let received = Instant::now();
         let mut rec = run_task(&mut worker, &job.ctx, task, received);
         rec.error = rec.error.map(truncate);
@@ -322,6 +335,87 @@ fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
     }
     drop(worker);
     0
+}
+
+/// The next task index from the parent; `None` when it closed the pool.
+fn next_task(job: &Job, fd: std::os::fd::RawFd) -> Option<&crate::plan::Task> {
+    let mut buf = [0u8; 16];
+    loop {
+        match recv(fd, &mut buf, MsgFlags::empty()) {
+            Ok(4) => {
+                return job
+                    .tasks
+                    .get(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return None, // EOF: the parent closed the pool
+        }
+    }
+}
+
+/// A hybrid worker process: `job.threads` threads, each pinned (with pinning) and with its own
+/// state, built after the fork; this thread hands them the task indices the parent sends.
+fn threaded_worker(job: &Job, id: usize, fd: std::os::fd::RawFd, reply: &(dyn Fn(&FromWorker) -> bool + Sync)) -> i32 {
+    use std::sync::{mpsc, Mutex};
+    let (tx, rx) = mpsc::channel::<&crate::plan::Task>();
+    let rx = Mutex::new(rx);
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<f64, String>>();
+    std::thread::scope(|scope| {
+        for t in 0..job.threads {
+            let (rx, ready_tx) = (&rx, ready_tx.clone());
+            let index = id * job.threads + t;
+            scope.spawn(move || {
+                let started = super::pin(job, index).and_then(|_| Worker::new(&job.ctx, job.workload, index));
+                let mut worker = match started {
+                    Ok(w) => {
+                        let _ = ready_tx.send(Ok(w.session_s));
+                        w
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                drop(ready_tx);
+                loop {
+                    let task = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                        Ok(task) => task,
+                        Err(_) => break,
+                    };
+                    let mut rec = run_task(&mut worker, &job.ctx, task, Instant::now());
+                    rec.error = rec.error.map(truncate);
+                    if !reply(&FromWorker::Done(rec)) {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(ready_tx);
+        let (mut session_s, mut states) = (0f64, 0usize);
+        for init in ready_rx.iter() {
+            match init {
+                Ok(s) => {
+                    session_s = session_s.max(s);
+                    states += 1;
+                }
+                Err(e) => {
+                    reply(&FromWorker::InitFailed(truncate(e)));
+                    drop(tx);
+                    return 1;
+                }
+            }
+        }
+        if !reply(&FromWorker::Ready { session_s, states }) {
+            return 1;
+        }
+        while let Some(task) = next_task(job, fd) {
+            if tx.send(task).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        0
+    })
 }
 
 fn truncate(mut s: String) -> String {

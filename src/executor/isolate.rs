@@ -16,7 +16,7 @@ use super::supervise::{send, supervise, Msg, Watch};
 use super::{executor, Job, PoolStats, RepRunner, TaskEvent};
 use crate::interrupt;
 use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
-use crate::plan::{Cell, Rep, Task};
+use crate::plan::{Cell, Pinning, Rep, Task};
 use crate::proc;
 use crate::workload::{Context, TaskRecord};
 
@@ -84,11 +84,14 @@ impl RepRunner for Isolated {
         let mut ctx = self.base.clone();
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
         ctx.out_dir = self.outputs.join(cell.id());
+        ctx.format = cell.format.unwrap_or_default();
         let job = Job {
             workload: cell.workload,
             tasks: Arc::new(tasks),
             ctx: Arc::new(ctx),
-            workers: cell.workers.get(),
+            workers: cell.workers.get() / cell.threads.map_or(1, |t| t.get()),
+            threads: cell.threads.map_or(1, |t| t.get()),
+            pin: (cell.pinning == Pinning::Cores).then(|| Arc::new(proc::allowed_cores())),
             task_timeout: self.task_timeout,
         };
         if let Err(e) = proc::ensure_single_threaded() {

@@ -33,7 +33,12 @@ pub struct Job {
     pub workload: WorkloadKind,
     pub tasks: Arc<Vec<Task>>,
     pub ctx: Arc<Context>,
+    /// Threads of the thread pool, or processes of the process pool.
     pub workers: usize,
+    /// Threads in each worker process (hybrid); 1 otherwise.
+    pub threads: usize,
+    /// Pinning: the cores to deal workers onto; `None` leaves placement to the scheduler.
+    pub pin: Option<Arc<Vec<usize>>>,
     pub task_timeout: Option<Duration>,
 }
 
@@ -54,6 +59,10 @@ pub struct PoolStats {
     pub children_peak_kib: u64,
     pub workers_started: usize,
     pub workers_lost: usize,
+    /// Worker states built (one per thread of each worker; each holds its own ORT session when
+    /// the workload has a model).
+    #[serde(default)]
+    pub sessions: usize,
     /// PSS summed over the pool's processes at the end of the task phase, KiB.
     pub pss_kib: u64,
     /// Process pool: PSS of the worker processes alone at the same moment, KiB.
@@ -62,6 +71,8 @@ pub struct PoolStats {
 
 /// What an executor reports, on the calling thread, while it runs.
 #[derive(Debug)]
+// One event per task, moved once: boxing the record would add an allocation per task.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskEvent {
     /// A worker took task `n` (lets a watchdog see a task that never ends).
     Started(usize),
@@ -84,7 +95,7 @@ pub fn executor(kind: ExecutorKind) -> &'static dyn Executor {
     match kind {
         ExecutorKind::Sequential => &sequential::Sequential,
         ExecutorKind::Thread => &threads::Threads,
-        ExecutorKind::Process => &fork::ForkPool,
+        ExecutorKind::Process | ExecutorKind::Hybrid => &fork::ForkPool,
     }
 }
 
@@ -103,5 +114,14 @@ fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> 
         }
     };
     rec.wait_ms = wait_ms;
+    rec.cpus = crate::proc::affinity();
     rec
+}
+
+/// With pinning, the core worker `index` runs on: round-robin over the cores the runner may use.
+fn pin(job: &Job, index: usize) -> Result<(), String> {
+    match &job.pin {
+        Some(cores) if !cores.is_empty() => crate::proc::pin_to(cores[index % cores.len()]),
+        _ => Ok(()),
+    }
 }

@@ -10,6 +10,7 @@ pub struct Sequential;
 impl Executor for Sequential {
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
+        super::pin(job, 0)?;
         let mut worker = Worker::new(&job.ctx, job.workload, 0)?;
         let pool_start_s = start.elapsed().as_secs_f64();
         let phase = Instant::now();
@@ -28,6 +29,7 @@ impl Executor for Sequential {
             shutdown_s: t.elapsed().as_secs_f64(),
             session_s,
             workers_started: 1,
+            sessions: 1,
             pss_kib,
             ..PoolStats::default()
         })

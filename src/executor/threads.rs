@@ -28,6 +28,7 @@ impl Executor for Threads {
         let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..job.workers).map(|_| Mutex::new(None)).collect());
         let (ctx, workload) = (job.ctx.clone(), job.workload);
         let inits: Vec<Result<f64, String>> = pool.broadcast(|b| {
+            super::pin(job, b.index())?;
             let worker = Worker::new(&ctx, workload, b.index())?;
             let s = worker.session_s;
             *slots[b.index()].lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
@@ -75,6 +76,7 @@ impl Executor for Threads {
             shutdown_s: t.elapsed().as_secs_f64(),
             session_s,
             workers_started: job.workers,
+            sessions: job.workers,
             pss_kib,
             ..PoolStats::default()
         })

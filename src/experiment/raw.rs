@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::plan::ExecutorKind;
+use crate::plan::{ExecutorKind, Format, Pinning};
 use crate::workload::WorkloadKind;
 
 /// A key that may hold one value or a list of values; a list becomes an axis.
@@ -64,7 +64,10 @@ pub struct RawExperiment {
     pub workload: Spanned<OneOrMany<WorkloadKind>>,
     pub executor: Spanned<OneOrMany<ExecutorKind>>,
     pub workers: Option<Spanned<OneOrMany<i64>>>,
+    pub processes: Option<Spanned<OneOrMany<i64>>>,
+    pub threads: Option<Spanned<OneOrMany<i64>>>,
     pub intra_op_threads: Option<Spanned<OneOrMany<i64>>>,
+    pub pinning: Option<Spanned<OneOrMany<Pinning>>>,
     pub sets: Option<Spanned<OneOrMany<i64>>>,
     pub repetitions: Option<Spanned<i64>>,
     pub warmup: Option<Spanned<i64>>,
@@ -85,6 +88,8 @@ pub struct RawExperiment {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawExclude {
+    pub pinning: Option<Pinning>,
+    pub format: Option<Format>,
     pub workload: Option<WorkloadKind>,
     pub executor: Option<ExecutorKind>,
     pub workers: Option<i64>,

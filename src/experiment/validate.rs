@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::raw::RawExperiment;
 use super::*;
-use crate::workload::WorkloadKind;
+use crate::plan::{ExecutorKind, Format, Pinning};
+use crate::workload::{ResizeSettings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,13 +45,41 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             "must be a non-empty name without slashes or a leading dot (it names the results folder)",
         );
     }
-    let axes = Axes {
+    let executor: Vec<ExecutorKind> = cx.list("executor", Some(&raw.executor), &[])?;
+    let hybrid = executor.contains(&ExecutorKind::Hybrid);
+    for (key, v) in [("processes", &raw.processes), ("threads", &raw.threads)] {
+        match v {
+            None if hybrid => {
+                return cx.err(
+                    key,
+                    None,
+                    "executor \"hybrid\" needs `processes` and `threads` (e.g. processes = [1, 2], threads = [1, 2])",
+                )
+            }
+            Some(v) if !hybrid => return cx.err(key, Some(v.span()), "applies only to executor \"hybrid\""),
+            _ => {}
+        }
+    }
+    let mut axes = Axes {
         workload: cx.list("workload", Some(&raw.workload), &[])?,
-        executor: cx.list("executor", Some(&raw.executor), &[])?,
+        executor,
         workers: cx.counts("workers", raw.workers.as_ref(), 1)?,
+        processes: cx.counts("processes", raw.processes.as_ref(), 1)?,
+        threads: cx.counts("threads", raw.threads.as_ref(), 1)?,
         intra_op_threads: cx.counts("intra_op_threads", raw.intra_op_threads.as_ref(), 1)?,
+        pinning: cx.list("pinning", raw.pinning.as_ref(), &[Pinning::None])?,
+        format: vec![Format::Jpeg],
         sets: cx.counts("sets", raw.sets.as_ref(), 16)?,
     };
+    if axes.pinning.contains(&Pinning::Cores) {
+        if let Err(why) = crate::proc::can_pin() {
+            return cx.err(
+                "pinning",
+                raw.pinning.as_ref().map(|v| v.span()),
+                format!("\"cores\" is not possible on this machine: {why}"),
+            );
+        }
+    }
     check_size(&cx, &raw, &axes, overrides)?;
     let exclude = exclude(&cx, &raw)?;
 
@@ -74,6 +103,10 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         if let Some(s) = workload.get().settings(&section, used)? {
             settings.set_boxed(workload.name(), s);
         }
+    }
+    // `[resize] format` is an axis of the cells that encode images.
+    if let Ok(r) = settings.get::<ResizeSettings>("resize") {
+        axes.format = r.formats.clone();
     }
 
     let task_timeout = cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?;
@@ -149,6 +182,8 @@ fn exclude(cx: &Fields, raw: &RawExperiment) -> Result<Vec<Exclude>, SpecError> 
             executor: r.executor,
             workers: pos("workers", r.workers)?,
             intra_op_threads: pos("intra_op_threads", r.intra_op_threads)?,
+            pinning: r.pinning,
+            format: r.format,
             sets: pos("sets", r.sets)?,
         };
         if x == Exclude::default() {
@@ -174,8 +209,9 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
     let cells = [
         axes.workload.len(),
         axes.executor.len(),
-        axes.workers.len(),
+        axes.workers.len() + axes.processes.len() * axes.threads.len(),
         axes.intra_op_threads.len(),
+        axes.pinning.len(),
         axes.sets.len(),
     ]
     .iter()
@@ -189,6 +225,8 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
     }
     for (key, values, span) in [
         ("workers", &axes.workers, raw.workers.as_ref().map(|v| v.span())),
+        ("processes", &axes.processes, raw.processes.as_ref().map(|v| v.span())),
+        ("threads", &axes.threads, raw.threads.as_ref().map(|v| v.span())),
         (
             "intra_op_threads",
             &axes.intra_op_threads,

@@ -28,6 +28,7 @@ fn color(executor: ExecutorKind) -> RGBColor {
         ExecutorKind::Thread => RGBColor(31, 119, 180),
         ExecutorKind::Process => RGBColor(214, 39, 40),
         ExecutorKind::Sequential => RGBColor(60, 60, 60),
+        ExecutorKind::Hybrid => RGBColor(148, 103, 189),
     }
 }
 

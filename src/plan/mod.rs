@@ -22,13 +22,72 @@ pub struct Axes {
     pub workload: Vec<WorkloadKind>,
     pub executor: Vec<ExecutorKind>,
     pub workers: Vec<NonZeroUsize>,
+    /// Hybrid executor: worker processes, and threads in each (`workers` does not apply).
+    pub processes: Vec<NonZeroUsize>,
+    pub threads: Vec<NonZeroUsize>,
     pub intra_op_threads: Vec<NonZeroUsize>,
+    pub pinning: Vec<Pinning>,
+    /// What workloads that save images encode to (`[resize] format`).
+    pub format: Vec<Format>,
     pub sets: Vec<NonZeroUsize>,
+}
+
+/// Whether each worker (thread, process, hybrid thread) runs on one core of its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pinning {
+    /// The scheduler places every thread.
+    #[default]
+    None,
+    /// Worker i runs only on core i mod N of the N cores the runner may use (its own affinity
+    /// mask); the sequential baseline on the first.
+    Cores,
+}
+
+impl fmt::Display for Pinning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pinning::None => "none",
+            Pinning::Cores => "cores",
+        })
+    }
+}
+
+/// The image format resized outputs are encoded to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Jpeg,
+    Png,
+    /// Lossless: the `image` crate encodes lossless WebP only.
+    Webp,
+    /// Each input's own format (JPEG, PNG or WebP; others, and noise, as JPEG).
+    Same,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+            Format::Same => "same",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Drops every cell that matches all the keys it names.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Exclude {
+    pub pinning: Option<Pinning>,
+    pub format: Option<Format>,
     pub workload: Option<WorkloadKind>,
     pub executor: Option<ExecutorKind>,
     pub workers: Option<NonZeroUsize>,
@@ -46,6 +105,8 @@ pub enum ExecutorKind {
     Thread,
     /// `workers` processes forked from a single-threaded parent.
     Process,
+    /// `processes` forked processes with `threads` threads each.
+    Hybrid,
 }
 
 impl ExecutorKind {
@@ -54,6 +115,7 @@ impl ExecutorKind {
             Self::Sequential => "sequential",
             Self::Thread => "thread",
             Self::Process => "process",
+            Self::Hybrid => "hybrid",
         }
     }
 }
@@ -69,17 +131,33 @@ impl fmt::Display for ExecutorKind {
 pub struct Cell {
     pub workload: WorkloadKind,
     pub executor: ExecutorKind,
+    /// Workers that run tasks at once: threads, processes, or processes x threads (hybrid).
     pub workers: NonZeroUsize,
+    /// Hybrid: threads in each worker process; `None` for the other executors.
+    pub threads: Option<NonZeroUsize>,
     /// ONNX Runtime intra-op threads per session; `None` for workloads without a model.
     pub intra_op_threads: Option<NonZeroUsize>,
+    pub pinning: Pinning,
+    /// The output format, for workloads that encode images; `None` for the others.
+    pub format: Option<Format>,
     /// Task sets per repetition.
     pub sets: NonZeroUsize,
 }
 
 impl Cell {
-    /// A stable, readable name: `classify-process-w2-i1-s8`.
+    /// A stable, readable name: `classify-process-w2-i1-s8`, `resize-hybrid-p2t2-pin-png-s8`.
+    /// The defaults (no pinning, JPEG) add nothing, so ids stay as they were before those axes.
     pub fn id(&self) -> String {
-        let mut s = format!("{}-{}-w{}", self.workload, self.executor, self.workers);
+        let mut s = match self.threads {
+            Some(t) => format!("{}-{}-p{}t{t}", self.workload, self.executor, self.processes()),
+            None => format!("{}-{}-w{}", self.workload, self.executor, self.workers),
+        };
+        if self.pinning == Pinning::Cores {
+            s.push_str("-pin");
+        }
+        if let Some(f) = self.format.filter(|&f| f != Format::Jpeg) {
+            s.push_str(&format!("-{f}"));
+        }
         if let Some(t) = self.intra_op_threads {
             s.push_str(&format!("-i{t}"));
         }
@@ -87,11 +165,31 @@ impl Cell {
         s
     }
 
-    /// The sequential cell this one is compared against.
+    /// Worker processes: `workers` for the process pool, P for hybrid, 1 otherwise (the
+    /// repetition process itself).
+    pub fn processes(&self) -> usize {
+        match self.executor {
+            ExecutorKind::Process => self.workers.get(),
+            ExecutorKind::Hybrid => self.workers.get() / self.threads.map_or(1, |t| t.get()),
+            _ => 1,
+        }
+    }
+
+    /// Worker threads in each of those processes.
+    pub fn threads_per_process(&self) -> usize {
+        match self.executor {
+            ExecutorKind::Thread => self.workers.get(),
+            ExecutorKind::Hybrid => self.threads.map_or(1, |t| t.get()),
+            _ => 1,
+        }
+    }
+
+    /// The sequential cell this one is compared against: the same work, pinning and format.
     pub fn baseline(&self) -> Cell {
         Cell {
             executor: ExecutorKind::Sequential,
             workers: NonZeroUsize::MIN,
+            threads: None,
             ..*self
         }
     }
@@ -102,7 +200,9 @@ impl Cell {
     }
 
     fn matches(&self, x: &Exclude) -> bool {
-        x.workload.is_none_or(|v| v == self.workload)
+        x.pinning.is_none_or(|v| v == self.pinning)
+            && x.format.is_none_or(|v| Some(v) == self.format)
+            && x.workload.is_none_or(|v| v == self.workload)
             && x.executor.is_none_or(|v| v == self.executor)
             && x.workers.is_none_or(|v| v == self.workers)
             && x.intra_op_threads.is_none_or(|v| Some(v) == self.intra_op_threads)
@@ -115,25 +215,42 @@ impl Cell {
 /// `sequential` ignores the workers axis (it always has one worker) and workloads without a
 /// model ignore the intra-op axis, so those collapse instead of multiplying.
 pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
+    // Each executor's (workers, threads per process) pairs: sequential has one worker, hybrid
+    // takes processes x threads instead of `workers`.
+    let shapes = |e: ExecutorKind| -> Vec<(NonZeroUsize, Option<NonZeroUsize>)> {
+        match e {
+            ExecutorKind::Sequential => vec![(NonZeroUsize::MIN, None)],
+            ExecutorKind::Thread | ExecutorKind::Process => axes.workers.iter().map(|&w| (w, None)).collect(),
+            ExecutorKind::Hybrid => axes
+                .processes
+                .iter()
+                .flat_map(|p| axes.threads.iter().map(move |&t| (p.saturating_mul(t), Some(t))))
+                .collect(),
+        }
+    };
     let mut cells: Vec<Cell> = Vec::new();
     for &workload in &axes.workload {
+        let encodes = workload.parts().iter().any(|p| p.encodes_images());
         for &sets in &axes.sets {
-            for &intra in &axes.intra_op_threads {
-                for &executor in &axes.executor {
-                    for &workers in &axes.workers {
-                        let cell = Cell {
-                            workload,
-                            executor,
-                            workers: if executor == ExecutorKind::Sequential {
-                                NonZeroUsize::MIN
-                            } else {
-                                workers
-                            },
-                            intra_op_threads: workload.uses_model().then_some(intra),
-                            sets,
-                        };
-                        if !cells.contains(&cell) && !exclude.iter().any(|x| cell.matches(x)) {
-                            cells.push(cell);
+            for &format in &axes.format {
+                for &intra in &axes.intra_op_threads {
+                    for &pinning in &axes.pinning {
+                        for &executor in &axes.executor {
+                            for (workers, threads) in shapes(executor) {
+                                let cell = Cell {
+                                    workload,
+                                    executor,
+                                    workers,
+                                    threads,
+                                    intra_op_threads: workload.uses_model().then_some(intra),
+                                    pinning,
+                                    format: encodes.then_some(format),
+                                    sets,
+                                };
+                                if !cells.contains(&cell) && !exclude.iter().any(|x| cell.matches(x)) {
+                                    cells.push(cell);
+                                }
+                            }
                         }
                     }
                 }
@@ -172,7 +289,11 @@ mod tests {
             workload: vec![w("resize"), w("classify")],
             executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![n(1), n(2), n(4)],
+            processes: vec![n(2)],
+            threads: vec![n(2)],
             intra_op_threads: vec![n(1), n(2)],
+            pinning: vec![Pinning::None],
+            format: vec![Format::Jpeg],
             sets: vec![n(8)],
         }
     }

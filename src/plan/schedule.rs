@@ -73,6 +73,10 @@ mod tests {
             executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![NonZeroUsize::new(2).unwrap()],
             intra_op_threads: vec![NonZeroUsize::MIN],
+            processes: vec![NonZeroUsize::MIN],
+            threads: vec![NonZeroUsize::MIN],
+            pinning: vec![crate::plan::Pinning::None],
+            format: vec![crate::plan::Format::Jpeg],
             sets: vec![NonZeroUsize::new(2).unwrap()],
         };
         expand(&axes, &[])

@@ -133,6 +133,10 @@ mod tests {
             executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![n(1), n(2)],
             intra_op_threads: vec![n(1)],
+            processes: vec![NonZeroUsize::MIN],
+            threads: vec![NonZeroUsize::MIN],
+            pinning: vec![crate::plan::Pinning::None],
+            format: vec![crate::plan::Format::Jpeg],
             sets: vec![n(2)],
         };
         let reps = Repetitions {

@@ -67,6 +67,11 @@ pub trait Workload: Sync {
         false
     }
 
+    /// Whether its tasks encode images, so the `format` axis applies to it.
+    fn encodes_images(&self) -> bool {
+        false
+    }
+
     /// A rough estimate of one task's milliseconds on one core, for balancing shards between
     /// machines; only ratios between workloads matter.
     fn task_ms(&self, _settings: &Settings) -> f64 {
@@ -163,6 +168,8 @@ pub struct Context {
     pub max_pixels: u64,
     /// The cell's own output folder (made by the workloads that save files).
     pub out_dir: PathBuf,
+    /// The cell's output format, for workloads that encode images.
+    pub format: crate::plan::Format,
 }
 
 /// A workload, by its place in [`ALL`]: one byte, written and read as its name.
@@ -203,6 +210,11 @@ impl WorkloadKind {
                 .map(|n| WorkloadKind::named(n).unwrap_or_else(|| panic!("{}: no workload `{n}`", self.name())))
                 .collect(),
         }
+    }
+
+    /// Whether it or one of its parts encodes images (the `format` axis applies).
+    pub fn encodes_images(self) -> bool {
+        self.get().encodes_images()
     }
 
     pub fn uses_images(self) -> bool {

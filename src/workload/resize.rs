@@ -1,5 +1,5 @@
-//! The resize workload: decode, resample to each target, encode as JPEG, save. Its settings are
-//! the `[resize]` section.
+//! The resize workload: decode, resample to each target, encode (JPEG, PNG, lossless WebP, or
+//! each input's own format: the cell's `format`), save. Its settings are the `[resize]` section.
 
 use std::any::Any;
 use std::path::PathBuf;
@@ -11,15 +11,19 @@ use toml::Spanned;
 
 use super::image::{load_input, resample, safe_stem, Filter};
 use super::{Context, Draws, Outcome, Settings, TaskState, Workload};
-use crate::experiment::{Section, SpecError};
+use crate::experiment::{OneOrMany, Section, SpecError};
 use crate::measure::ms;
-use crate::plan::Task;
+use crate::plan::{Format, Input, Task};
 
 pub struct Resize;
 
 impl Workload for Resize {
     fn name(&self) -> &'static str {
         "resize"
+    }
+
+    fn encodes_images(&self) -> bool {
+        true
     }
 
     fn task_ms(&self, _settings: &Settings) -> f64 {
@@ -54,6 +58,8 @@ impl Workload for Resize {
 #[serde(deny_unknown_fields)]
 struct RawResize {
     targets: Option<Spanned<Vec<String>>>,
+    format: Option<Spanned<OneOrMany<Format>>>,
+    png_compression: Option<Spanned<i64>>,
     filter: Option<Spanned<String>>,
     quality: Option<Spanned<i64>>,
     subsampling: Option<Spanned<String>>,
@@ -67,6 +73,10 @@ pub struct ResizeSettings {
     pub quality: u8,
     /// JPEG chroma subsampling: 4:2:0 (Pillow's default) or 4:4:4.
     pub subsampling: Subsampling,
+    /// The output formats: an axis of the cells.
+    pub formats: Vec<Format>,
+    /// zlib level of PNG outputs, 1 to 9 (Pillow's default: 6).
+    pub png_compression: u8,
     pub save: bool,
 }
 
@@ -165,6 +175,8 @@ fn parse(section: &Section) -> Result<ResizeSettings, SpecError> {
         filter: cx.filter("resize.filter", &r.filter, Filter::Lanczos3)?,
         quality,
         subsampling,
+        formats: cx.list("resize.format", r.format.as_ref(), &[Format::Jpeg])?,
+        png_compression: cx.bounded("resize.png_compression", &r.png_compression, 6, 9)?.max(1) as u8,
         save: r.save.unwrap_or(true),
     })
 }
@@ -209,24 +221,73 @@ impl TaskState for State {
             stages.resize_ms += ms(t.elapsed());
 
             let t = Instant::now();
-            encoded.clear();
-            let mut encoder = jpeg_encoder::Encoder::new(&mut *encoded, s.quality);
-            encoder.set_sampling_factor(match s.subsampling {
-                Subsampling::S420 => jpeg_encoder::SamplingFactor::R_4_2_0,
-                Subsampling::S444 => jpeg_encoder::SamplingFactor::R_4_4_4,
-            });
-            encoder
-                .encode(&resized, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-                .map_err(|e| format!("JPEG encoding failed: {e}"))?;
+            let format = encode(s, ctx.format, &task.input, &resized, w, h, encoded)?;
             stages.encode_ms += ms(t.elapsed());
 
             if let Some(dir) = &self.out_dir {
                 let t = Instant::now();
-                let path = dir.join(format!("{:04}-{name}-{}.jpg", task.index, target.label()));
+                let ext = match format {
+                    Format::Png => "png",
+                    Format::Webp => "webp",
+                    _ => "jpg",
+                };
+                let path = dir.join(format!("{:04}-{name}-{}.{ext}", task.index, target.label()));
                 std::fs::write(&path, &encoded[..]).map_err(|e| format!("cannot save {}: {e}", path.display()))?;
                 stages.save_ms += ms(t.elapsed());
             }
         }
         Ok(())
     }
+}
+
+/// Encodes RGB pixels into `out` in the cell's format (`same`: the input's, by its extension;
+/// JPEG for noise and other formats); returns the format used.
+fn encode(
+    s: &ResizeSettings,
+    format: Format,
+    input: &Input,
+    rgb: &[u8],
+    w: u32,
+    h: u32,
+    out: &mut Vec<u8>,
+) -> Result<Format, String> {
+    use image::ImageEncoder;
+    let format = match format {
+        Format::Same => match input {
+            Input::File { path, .. } => match image::ImageFormat::from_path(path) {
+                Ok(image::ImageFormat::Png) => Format::Png,
+                Ok(image::ImageFormat::WebP) => Format::Webp,
+                _ => Format::Jpeg,
+            },
+            _ => Format::Jpeg,
+        },
+        f => f,
+    };
+    out.clear();
+    match format {
+        Format::Png => image::codecs::png::PngEncoder::new_with_quality(
+            &mut *out,
+            image::codecs::png::CompressionType::Level(s.png_compression),
+            image::codecs::png::FilterType::Adaptive,
+        )
+        .write_image(rgb, w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|e| format!("PNG encoding failed: {e}"))?,
+        Format::Webp => image::codecs::webp::WebPEncoder::new_lossless(&mut *out)
+            .encode(rgb, w, h, image::ExtendedColorType::Rgb8)
+            .map_err(|e| format!("WebP encoding failed: {e}"))?,
+        _ => {
+            if w > u16::MAX as u32 || h > u16::MAX as u32 {
+                return Err(format!("{w}x{h} is larger than JPEG allows (65535)"));
+            }
+            let mut encoder = jpeg_encoder::Encoder::new(&mut *out, s.quality);
+            encoder.set_sampling_factor(match s.subsampling {
+                Subsampling::S420 => jpeg_encoder::SamplingFactor::R_4_2_0,
+                Subsampling::S444 => jpeg_encoder::SamplingFactor::R_4_4_4,
+            });
+            encoder
+                .encode(rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .map_err(|e| format!("JPEG encoding failed: {e}"))?;
+        }
+    }
+    Ok(format)
 }

@@ -64,6 +64,9 @@ pub struct TaskRecord {
     pub ipc_ms: f64,
     pub stages: Stages,
     pub top1: Option<Top1>,
+    /// The cores the task's thread could run on when it started (`0`, `0-1`).
+    #[serde(default)]
+    pub cpus: String,
 }
 
 impl TaskRecord {
@@ -85,6 +88,7 @@ impl TaskRecord {
             ipc_ms: 0.0,
             stages: Stages::default(),
             top1: None,
+            cpus: String::new(),
         }
     }
 }
@@ -133,6 +137,7 @@ impl Worker {
             ipc_ms: 0.0,
             stages: out.stages,
             top1: out.top1,
+            cpus: String::new(),
         }
     }
 }
