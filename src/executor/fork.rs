@@ -27,7 +27,7 @@ const MAX_MSG: usize = 64 * 1024;
 #[derive(Serialize, Deserialize)]
 // One message per task, moved once: boxing the record would add an allocation per task.
 #[allow(clippy::large_enum_variant)]
-enum FromWorker {
+pub(super) enum FromWorker {
     Ready { session_s: f64, states: usize },
     InitFailed(String),
     Done(TaskRecord),
@@ -309,7 +309,7 @@ fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
         send(fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok()
     };
     if job.threads > 1 {
-        return threaded_worker(job, id, fd, &reply);
+        return super::hybrid::threaded_worker(job, id, fd, &reply);
     }
     let started = super::pin(job, id).and_then(|_| Worker::new(&job.ctx, job.workload, id));
     let mut worker = match started {
@@ -338,7 +338,7 @@ fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
 }
 
 /// The next task index from the parent; `None` when it closed the pool.
-fn next_task(job: &Job, fd: std::os::fd::RawFd) -> Option<&crate::plan::Task> {
+pub(super) fn next_task(job: &Job, fd: std::os::fd::RawFd) -> Option<&crate::plan::Task> {
     let mut buf = [0u8; 16];
     loop {
         match recv(fd, &mut buf, MsgFlags::empty()) {
@@ -353,72 +353,7 @@ fn next_task(job: &Job, fd: std::os::fd::RawFd) -> Option<&crate::plan::Task> {
     }
 }
 
-/// A hybrid worker process: `job.threads` threads, each pinned (with pinning) and with its own
-/// state, built after the fork; this thread hands them the task indices the parent sends.
-fn threaded_worker(job: &Job, id: usize, fd: std::os::fd::RawFd, reply: &(dyn Fn(&FromWorker) -> bool + Sync)) -> i32 {
-    use std::sync::{mpsc, Mutex};
-    let (tx, rx) = mpsc::channel::<&crate::plan::Task>();
-    let rx = Mutex::new(rx);
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<f64, String>>();
-    std::thread::scope(|scope| {
-        for t in 0..job.threads {
-            let (rx, ready_tx) = (&rx, ready_tx.clone());
-            let index = id * job.threads + t;
-            scope.spawn(move || {
-                let started = super::pin(job, index).and_then(|_| Worker::new(&job.ctx, job.workload, index));
-                let mut worker = match started {
-                    Ok(w) => {
-                        let _ = ready_tx.send(Ok(w.session_s));
-                        w
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                drop(ready_tx);
-                loop {
-                    let task = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
-                        Ok(task) => task,
-                        Err(_) => break,
-                    };
-                    let mut rec = run_task(&mut worker, &job.ctx, task, Instant::now());
-                    rec.error = rec.error.map(truncate);
-                    if !reply(&FromWorker::Done(rec)) {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(ready_tx);
-        let (mut session_s, mut states) = (0f64, 0usize);
-        for init in ready_rx.iter() {
-            match init {
-                Ok(s) => {
-                    session_s = session_s.max(s);
-                    states += 1;
-                }
-                Err(e) => {
-                    reply(&FromWorker::InitFailed(truncate(e)));
-                    drop(tx);
-                    return 1;
-                }
-            }
-        }
-        if !reply(&FromWorker::Ready { session_s, states }) {
-            return 1;
-        }
-        while let Some(task) = next_task(job, fd) {
-            if tx.send(task).is_err() {
-                break;
-            }
-        }
-        drop(tx);
-        0
-    })
-}
-
-fn truncate(mut s: String) -> String {
+pub(super) fn truncate(mut s: String) -> String {
     if s.len() > 4000 {
         let mut end = 4000;
         while !s.is_char_boundary(end) {

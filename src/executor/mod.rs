@@ -1,8 +1,10 @@
 //! How a repetition's tasks run: the [`Executor`] trait and one file per pool (sequential,
-//! threads, fork), plus the per-repetition process that hosts each pool ([`isolate`]) behind
-//! [`RepRunner`], which the run loop drives (and a mock of it in tests).
+//! threads, fork; hybrid is the fork pool with [`hybrid`]'s threaded workers), plus the
+//! per-repetition process that hosts each pool ([`isolate`]) behind [`RepRunner`], which the run
+//! loop drives (and a mock of it in tests).
 
 mod fork;
+mod hybrid;
 mod isolate;
 #[cfg(test)]
 pub mod mock;
