@@ -49,24 +49,38 @@ fn runs_in(out: &std::path::Path) -> Vec<Row> {
     }
 }
 
-#[test]
-fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_whole() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+/// Starts a run of 3 repetitions of a 2-worker process pool and returns once it is inside the
+/// second: one row written, and that repetition's workers at work.
+fn in_second_repetition(
+    name: &str,
+) -> (
+    tempfile::TempDir,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::process::Child,
+) {
     let out = tempfile::tempdir().unwrap();
-    let (_d, file) = experiment(&format!(
-        "name = \"cut\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
+    let (d, file) = experiment(&format!(
+        "name = \"{name}\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
          warmup = 0\n[sleep]\nms = 300\n[output]\ndir = \"{}\"\n",
         out.path().display()
     ));
     let child = spawn(&file, &[]);
     let top = child.id() as i32;
-    // Inside the second repetition: one row written, and its workers at work.
     until(Duration::from_secs(20), "the first repetition", || {
         runs_in(out.path()).len() == 1
     });
     until(Duration::from_secs(5), "the second repetition's workers", || {
         workers_of(top).len() == 2
     });
+    (out, d, file, child)
+}
+
+#[test]
+fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_whole() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (out, _d, file, child) = in_second_repetition("cut");
+    let top = child.id() as i32;
     signal(top, Signal::SIGINT);
     // A second Ctrl-C as a person presses it: sent together, two signals would merge into one.
     std::thread::sleep(Duration::from_millis(50));
@@ -102,20 +116,8 @@ fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_wh
 #[test]
 fn sigterm_to_every_process_at_once_as_slurm_cancels_leaves_no_failed_row() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let out = tempfile::tempdir().unwrap();
-    let (_d, file) = experiment(&format!(
-        "name = \"term\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
-         warmup = 0\n[sleep]\nms = 300\n[output]\ndir = \"{}\"\n",
-        out.path().display()
-    ));
-    let child = spawn(&file, &[]);
+    let (out, _d, _file, child) = in_second_repetition("term");
     let top = child.id() as i32;
-    until(Duration::from_secs(20), "the first repetition", || {
-        runs_in(out.path()).len() == 1
-    });
-    until(Duration::from_secs(5), "the second repetition's workers", || {
-        workers_of(top).len() == 2
-    });
     // scancel and a job's time limit signal every process of the job, not one process group,
     // in no set order: here the repetition and its workers first, the orchestrator a little later.
     for (pid, _, _) in runner_processes().into_iter().filter(|p| p.0 != top) {
