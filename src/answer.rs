@@ -32,6 +32,9 @@ pub struct Verdict {
 
 /// Every pair of non-sequential executors that ran the same work with the same setting.
 pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
+    let mut models: Vec<&str> = cells.iter().filter_map(|c| c.model.as_deref()).collect();
+    models.dedup();
+    let name_models = models.iter().any(|m| *m != models[0]);
     let mut out = Vec::new();
     for (i, x) in cells.iter().enumerate() {
         for y in &cells[i + 1..] {
@@ -40,19 +43,21 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
                 && x.intra_op_threads == y.intra_op_threads
                 && x.pinning == y.pinning
                 && x.format == y.format
+                && x.model == y.model
                 && x.sets == y.sets
                 && x.executor != y.executor
                 && x.executor != ExecutorKind::Sequential
                 && y.executor != ExecutorKind::Sequential;
             if same {
-                out.push(verdict(x, y));
+                out.push(verdict(x, y, name_models));
             }
         }
     }
     out
 }
 
-fn verdict(x: &CellSummary, y: &CellSummary) -> Verdict {
+/// `name_model`: the experiment compares models, so the setting names the cell's.
+fn verdict(x: &CellSummary, y: &CellSummary, name_model: bool) -> Verdict {
     let mut setting = format!(
         "{}, {} worker{}",
         x.workload,
@@ -67,6 +72,9 @@ fn verdict(x: &CellSummary, y: &CellSummary) -> Verdict {
     }
     if let Some(f) = x.format.filter(|&f| f != Format::Jpeg) {
         setting += &format!(", {f}");
+    }
+    if let Some(m) = x.model.as_deref().filter(|_| name_model) {
+        setting += &format!(", {m}");
     }
     let mut caveats = Vec::new();
     for c in [x, y] {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::executor::RepResult;
 use crate::measure::percentile;
 use crate::plan::{Cell, ExecutorKind, Format, Pinning, Rep};
-use crate::workload::{Stages, TaskRecord, WorkloadKind};
+use crate::workload::{ModelId, Stages, TaskRecord, WorkloadKind};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
 pub const NOISY_SHARE: f64 = 0.10;
@@ -22,7 +22,8 @@ pub struct RunMeta {
     pub experiment: String,
     pub seed: u64,
     pub cores: usize,
-    pub model_sha256: Option<String>,
+    /// The models `Cell::model` indexes.
+    pub models: Vec<ModelId>,
     /// The machine: `SLURMD_NODENAME` under Slurm, else the host name.
     pub node: String,
     /// What the machine is, for telling comparable rows apart: CPU model, cores, memory.
@@ -51,6 +52,9 @@ pub struct RunRow {
     /// The output format of workloads that encode images.
     #[serde(default)]
     pub format: Option<Format>,
+    /// The model's file name, for workloads with a model (`[classify] model`).
+    #[serde(default)]
+    pub model: Option<String>,
     pub sets: usize,
     pub rep: usize,
     pub warmup: bool,
@@ -144,6 +148,7 @@ impl RunRow {
             stages.add(&t.stages);
         }
         let cpu = m.user_s() + m.sys_s();
+        let model = cell.model.and_then(|i| meta.models.get(i as usize));
         let failed = tasks.len() - ok.len();
         let error = match (&result.error, failed) {
             (Some(e), _) => Some(e.clone()),
@@ -161,6 +166,7 @@ impl RunRow {
             intra_op_threads: cell.intra_op_threads.map(|t| t.get()),
             pinning: cell.pinning,
             format: cell.format,
+            model: model.map(|m| m.file.clone()),
             sets: cell.sets.get(),
             rep: rep.index,
             warmup: rep.warmup,
@@ -220,11 +226,7 @@ impl RunRow {
                 .is_some_and(|o| m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64 && o > NOISY_FLOOR_S),
             cores: meta.cores,
             oversubscribed: cell.compute_threads() > meta.cores,
-            model_sha256: if cell.workload.uses_model() {
-                meta.model_sha256.clone()
-            } else {
-                None
-            },
+            model_sha256: model.map(|m| m.sha256.clone()),
             node: Some(meta.node.clone()),
             hardware: Some(meta.hardware.clone()),
             shard: meta.shard.clone(),

@@ -21,6 +21,8 @@ pub struct CellSummary {
     pub intra_op_threads: Option<usize>,
     pub pinning: Pinning,
     pub format: Option<Format>,
+    /// The model's file name, for workloads with a model.
+    pub model: Option<String>,
     pub sets: usize,
     /// Whole repetitions: every task ran and nothing went wrong. Only these enter the statistics.
     pub reps: usize,
@@ -157,6 +159,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
                     && b.intra_op_threads == first.intra_op_threads
                     && b.pinning == first.pinning
                     && b.format == first.format
+                    && b.model == first.model
             })
             .map(|b| {
                 measured
@@ -183,6 +186,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             intra_op_threads: first.intra_op_threads,
             pinning: first.pinning,
             format: first.format,
+            model: first.model.clone(),
             sets: first.sets,
             reps: rs.len(),
             failed_reps: failed.len(),
@@ -262,6 +266,7 @@ pub(crate) mod tests {
             intra_op_threads: None,
             pinning: Pinning::None,
             format: None,
+            model: None,
             sets: NonZeroUsize::new(1).unwrap(),
         }
     }

@@ -14,14 +14,27 @@ use sha2::{Digest, Sha256};
 
 #[derive(Deserialize)]
 struct Golden {
-    model_sha256: String,
+    images: Vec<Image>,
+    models: Vec<GoldenModel>,
+}
+
+#[derive(Deserialize)]
+struct Image {
+    image: String,
+    pillow_png: String,
+}
+
+/// One model's logits for every image, from onnxruntime's Python API.
+#[derive(Deserialize)]
+struct GoldenModel {
+    file: String,
+    sha256: String,
     items: Vec<Item>,
 }
 
 #[derive(Deserialize)]
 struct Item {
     image: String,
-    pillow_png: String,
     top1: usize,
     logits: Vec<f32>,
 }
@@ -31,9 +44,12 @@ fn golden() -> Golden {
     serde_json::from_str(&text).unwrap()
 }
 
-fn settings() -> ClassifySettings {
+/// The models `scripts/setup` builds: the default one and its int8 quantisation.
+const MODELS: [&str; 2] = ["resnet18.onnx", "resnet18-int8.onnx"];
+
+fn settings(model: &str) -> ClassifySettings {
     ClassifySettings {
-        model: project().join("models/resnet18.onnx"),
+        models: vec![project().join("models").join(model)],
         input: (224, 224),
         mean: [0.485, 0.456, 0.406],
         std: [0.229, 0.224, 0.225],
@@ -44,29 +60,43 @@ fn settings() -> ClassifySettings {
     }
 }
 
-fn model_source() -> Arc<ModelSource> {
+fn model_source(model: &str) -> Arc<ModelSource> {
     let found = ort_lib::find(None, &[project()]).expect("ONNX Runtime: run scripts/setup first");
     ort_lib::load(&found).expect("ONNX Runtime loads");
-    let s = settings();
-    let bytes = std::fs::read(&s.model).expect("models/resnet18.onnx: run scripts/setup first");
-    let sha256 = runner::experiment::hex(&Sha256::digest(&bytes));
+    let s = settings(model);
     Arc::new(ModelSource {
+        model: s.models[0].clone(),
         settings: s,
         ort: found,
-        sha256,
         labels: None,
         optimized: None,
     })
 }
 
+fn sha256(model: &str) -> String {
+    let bytes = std::fs::read(project().join("models").join(model)).expect("run scripts/setup first");
+    runner::experiment::hex(&Sha256::digest(&bytes))
+}
+
+/// Each model is the one `scripts/setup` checks (its committed SHA-256) and the one the golden
+/// logits were made with; the int8 one is smaller than the fp32 one, as int8 weights are.
 #[test]
-fn the_model_is_the_one_the_golden_files_were_made_with() {
-    let committed = std::fs::read_to_string(project().join("models/resnet18.onnx.sha256")).unwrap();
-    assert_eq!(model_source().sha256, committed.split_whitespace().next().unwrap());
-    assert_eq!(
-        model_source().sha256,
-        golden().model_sha256,
-        "re-run tests/golden/make_golden.py"
+fn the_models_are_the_ones_the_golden_files_were_made_with() {
+    let golden = golden();
+    for model in MODELS {
+        let committed = std::fs::read_to_string(project().join(format!("models/{model}.sha256"))).unwrap();
+        assert_eq!(sha256(model), committed.split_whitespace().next().unwrap(), "{model}");
+        let g = golden
+            .models
+            .iter()
+            .find(|g| g.file == model)
+            .expect("golden logits for every model");
+        assert_eq!(sha256(model), g.sha256, "{model}: re-run tests/golden/make_golden.py");
+    }
+    let size = |m: &str| std::fs::metadata(project().join("models").join(m)).unwrap().len();
+    assert!(
+        size(MODELS[1]) * 3 < size(MODELS[0]),
+        "int8 weights take a quarter of fp32's bytes"
     );
 }
 
@@ -75,7 +105,7 @@ fn the_model_is_the_one_the_golden_files_were_made_with() {
 #[test]
 fn preprocessing_matches_pillow() {
     let mut resizer = fast_image_resize::Resizer::new();
-    for item in golden().items {
+    for item in golden().images {
         let px = decode(&project().join("assets").join(&item.image), 1 << 30).unwrap();
         let ours = resample(&mut resizer, &px, 224, 224, Filter::Bilinear).unwrap();
         let pillow = decode(&project().join("tests/golden").join(&item.pillow_png), 1 << 30).unwrap();
@@ -93,32 +123,37 @@ fn preprocessing_matches_pillow() {
 }
 
 /// The same input tensor through the runner's ORT session and through onnxruntime's Python
-/// API: logits within 1e-4 relative error (max |diff| / max |logit|) and the same top-1.
+/// API, for the fp32 model and its int8 quantisation: logits within 1e-4 relative error
+/// (max |diff| / max |logit|) and the same top-1.
 #[test]
 fn inference_matches_onnxruntime_python() {
-    let mut model = Model::new(model_source(), 1).unwrap();
+    let golden = golden();
     let mut resizer = fast_image_resize::Resizer::new();
-    for item in golden().items {
-        let pillow = decode(&project().join("tests/golden").join(&item.pillow_png), 1 << 30).unwrap();
-        let mut input = Vec::new();
-        preprocess_into(&mut resizer, &pillow, &settings(), &mut input).unwrap();
-        model.set_input(input);
-        let logits = model.infer().unwrap();
-        assert_eq!(logits.len(), 1000);
-        let max_diff = logits
-            .iter()
-            .zip(&item.logits)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
-        let scale = item.logits.iter().map(|v| v.abs()).fold(0.0, f32::max);
-        let rel = max_diff / scale;
-        let top1 = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
-        println!(
-            "{:32} relative error {rel:.2e}, top-1 {top1} (python {})",
-            item.image, item.top1
-        );
-        assert!(rel <= 1e-4, "{}: relative error {rel}", item.image);
-        assert_eq!(top1, item.top1, "{}", item.image);
+    for g in &golden.models {
+        let mut model = Model::new(model_source(&g.file), 1).unwrap();
+        for (image, item) in golden.images.iter().zip(&g.items) {
+            assert_eq!(image.image, item.image);
+            let pillow = decode(&project().join("tests/golden").join(&image.pillow_png), 1 << 30).unwrap();
+            let mut input = Vec::new();
+            preprocess_into(&mut resizer, &pillow, &settings(&g.file), &mut input).unwrap();
+            model.set_input(input);
+            let logits = model.infer().unwrap();
+            assert_eq!(logits.len(), 1000);
+            let max_diff = logits
+                .iter()
+                .zip(&item.logits)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            let scale = item.logits.iter().map(|v| v.abs()).fold(0.0, f32::max);
+            let rel = max_diff / scale;
+            let top1 = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            println!(
+                "{} {:32} relative error {rel:.2e}, top-1 {top1} (python {})",
+                g.file, item.image, item.top1
+            );
+            assert!(rel <= 1e-4, "{} {}: relative error {rel}", g.file, item.image);
+            assert_eq!(top1, item.top1, "{} {}", g.file, item.image);
+        }
     }
 }
 
@@ -156,7 +191,7 @@ fn top1_is_identical_across_executors() {
         assert!(results.iter().all(|r| r == &results[0]), "{key:?}: {results:?}");
     }
     let runs = read_csv(&dir.join("runs.csv"));
-    let sha = model_source().sha256.clone();
+    let sha = sha256(MODELS[0]);
     for r in &runs {
         if r["executor"] == "hybrid" {
             assert_eq!(
@@ -262,5 +297,43 @@ fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
                 "{cell}: {what} {a} MiB alone, {b} MiB beside a classifier"
             );
         }
+    }
+}
+
+/// `[classify] model` as a list is an axis: each cell runs one model, every row names its file
+/// and hash, and within a model every executor gives each task the same top-1.
+#[test]
+fn the_model_is_an_axis() {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"models\"\nworkload = \"classify\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
+         workers = 2\nsets = 1\nrepetitions = 1\nwarmup = 0\nseed = 3\n\
+         [classify]\nmodel = [\"{0}/models/resnet18.onnx\", \"{0}/models/resnet18-int8.onnx\"]\n\
+         [output]\ndir = \"{1}\"\n",
+        project().display(),
+        out.path().display()
+    ));
+    runner().arg(&file).assert().success();
+    let dir = results_dir(out.path());
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 6, "3 executors x 2 models");
+    for r in &runs {
+        let model = r["model"].as_str();
+        assert!(MODELS.contains(&model), "{r:?}");
+        assert_eq!(r["model_sha256"], sha256(model));
+        assert_eq!(r["cell"].contains("-m2-"), model == MODELS[1], "{}", r["cell"]);
+    }
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    let mut by: BTreeMap<(bool, String), Vec<String>> = BTreeMap::new();
+    for t in &tasks {
+        assert_eq!(t["status"], "ok", "{t:?}");
+        by.entry((t["cell"].contains("-m2-"), t["task"].clone()))
+            .or_default()
+            .push(t["top1"].clone());
+    }
+    assert_eq!(by.len(), 2 * 3, "a set draws 3 images; each model classifies them");
+    for (key, top1) in &by {
+        assert_eq!(top1.len(), 3, "{key:?}");
+        assert!(top1.iter().all(|t| t == &top1[0]), "{key:?}: {top1:?}");
     }
 }

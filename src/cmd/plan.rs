@@ -9,6 +9,7 @@ use crate::cli::PlanArgs;
 use crate::exit::ExitCode;
 use crate::experiment::Experiment;
 use crate::plan::{assign, schedule, tasks_per_repetition, Cell, Split};
+use crate::workload::{file_name, ClassifySettings};
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let (exp, cells) = super::load(&args.check.file, args.check.allow_large)?;
@@ -93,5 +94,20 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
         cells.len() * reps,
         total
     );
+    // What `-mK` in a cell id names.
+    if let Some(c) = exp
+        .settings
+        .get::<ClassifySettings>("classify")
+        .ok()
+        .filter(|c| c.models.len() > 1)
+    {
+        let names: Vec<String> = c
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("m{} = {}", i + 1, file_name(m)))
+            .collect();
+        s += &format!("models: {} (m1 adds nothing to a cell id)\n", names.join(", "));
+    }
     s
 }

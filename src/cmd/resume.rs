@@ -76,10 +76,14 @@ pub fn fingerprint(
         "runner".to_string(),
         format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("RUNNER_GIT_COMMIT")),
     );
-    for key in ["ort_library", "ort_version", "model_sha256"] {
+    for key in ["ort_library", "ort_version"] {
         if let Some(v) = prepared.get(key) {
             f.insert(key.to_string(), v.to_string().trim_matches('"').to_string());
         }
+    }
+    if let Some(models) = prepared.get("models").and_then(|m| m.as_array()) {
+        let shas: Vec<&str> = models.iter().filter_map(|m| m["sha256"].as_str()).collect();
+        f.insert("model_sha256".to_string(), shas.join(" "));
     }
     let mut h = Sha256::new();
     for folder in &exp.images.folders {

@@ -123,6 +123,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             max_pixels: exp.images.max_pixels,
             out_dir: PathBuf::new(),
             format: Default::default(),
+            model: 0,
         },
         outputs: dir.join("images"),
         task_timeout: exp.task_timeout,
@@ -133,7 +134,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         experiment: exp.name.clone(),
         seed: exp.seed,
         cores: cores(),
-        model_sha256: prepared.model_sha256.clone(),
+        models: prepared.models.clone(),
         node: node(),
         hardware: hardware(),
         shard: shard.map(|(s, _)| s.to_string()),
@@ -222,7 +223,9 @@ fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared>
     for part in parts {
         let p = part.get().prepare(&mut exp.settings, &env)?;
         all.env.extend(p.env);
-        all.model_sha256 = all.model_sha256.or(p.model_sha256);
+        if all.models.is_empty() {
+            all.models = p.models;
+        }
     }
     Ok(all)
 }

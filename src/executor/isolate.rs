@@ -85,6 +85,7 @@ impl RepRunner for Isolated {
         ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
         ctx.out_dir = self.outputs.join(cell.id());
         ctx.format = cell.format.unwrap_or_default();
+        ctx.model = cell.model.unwrap_or(0) as usize;
         let job = Job {
             workload: cell.workload,
             tasks: Arc::new(tasks),

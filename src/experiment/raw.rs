@@ -90,6 +90,10 @@ pub struct RawExperiment {
 pub struct RawExclude {
     pub pinning: Option<Pinning>,
     pub format: Option<Format>,
+    /// A model of `[classify] model`: as listed there, or its file name.
+    pub model: Option<String>,
+    pub processes: Option<i64>,
+    pub threads: Option<i64>,
     pub workload: Option<WorkloadKind>,
     pub executor: Option<ExecutorKind>,
     pub workers: Option<i64>,

@@ -269,3 +269,41 @@ fn relative_paths_resolve_from_the_file_not_the_working_directory() {
     std::env::set_current_dir(here).unwrap();
     assert!(e.is_ok(), "{e:?}");
 }
+
+#[test]
+fn a_list_of_models_is_an_axis_of_the_cells_with_a_model() {
+    let body = "name = \"t\"\nworkload = [\"resize\", \"classify\"]\nexecutor = \"thread\"\n\
+                [classify]\nmodel = [\"../models/tiny.onnx\", \"../models/tiny2.onnx\"]\n";
+    let (dir, file) = write(body);
+    std::fs::copy(
+        dir.path().join("models/tiny.onnx"),
+        dir.path().join("models/tiny2.onnx"),
+    )
+    .unwrap();
+    let e = Experiment::load(&file, &Overrides::default()).unwrap();
+    let ids: Vec<String> = crate::plan::expand(&e.axes, &e.exclude)
+        .iter()
+        .map(|c| c.id())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "resize-thread-w1-s16",
+            "classify-thread-w1-i1-s16",
+            "classify-thread-w1-m2-i1-s16"
+        ]
+    );
+    // exclude names a model as listed or by its file name.
+    for name in ["../models/tiny2.onnx", "tiny2.onnx"] {
+        std::fs::write(&file, format!("{body}[[exclude]]\nmodel = \"{name}\"\n")).unwrap();
+        let e = Experiment::load(&file, &Overrides::default()).unwrap();
+        assert_eq!(crate::plan::expand(&e.axes, &e.exclude).len(), 2, "{name}");
+    }
+    std::fs::write(&file, format!("{body}[[exclude]]\nmodel = \"other.onnx\"\n")).unwrap();
+    let e = Experiment::load(&file, &Overrides::default()).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("exclude.model"), "{e}");
+    // Rows name a model by its file name, so two files of one name are refused.
+    let e = err("name = \"t\"\nworkload = \"classify\"\nexecutor = \"thread\"\n\
+                 [classify]\nmodel = [\"../models/tiny.onnx\", \"../experiments/../models/./tiny.onnx\"]\n");
+    assert_eq!(e.key.as_deref(), Some("classify.model"), "{e}");
+}

@@ -2,7 +2,7 @@
 //! `[section]` to that workload; every failure is one error naming file, key and line.
 
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::raw::RawExperiment;
 use super::*;
 use crate::plan::{ExecutorKind, Format, Pinning};
-use crate::workload::{ResizeSettings, WorkloadKind};
+use crate::workload::{ClassifySettings, ResizeSettings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,6 +69,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         intra_op_threads: cx.counts("intra_op_threads", raw.intra_op_threads.as_ref(), 1)?,
         pinning: cx.list("pinning", raw.pinning.as_ref(), &[Pinning::None])?,
         format: vec![Format::Jpeg],
+        model: vec![0],
         sets: cx.counts("sets", raw.sets.as_ref(), 16)?,
     };
     if axes.pinning.contains(&Pinning::Cores) {
@@ -81,7 +82,6 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         }
     }
     check_size(&cx, &raw, &axes, overrides)?;
-    let exclude = exclude(&cx, &raw)?;
 
     let repetitions = match &raw.repetitions {
         Some(v) => cx.count("repetitions", v)?,
@@ -108,6 +108,13 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     if let Ok(r) = settings.get::<ResizeSettings>("resize") {
         axes.format = r.formats.clone();
     }
+    // So is `[classify] model` for the cells with a model.
+    let models = settings
+        .get::<ClassifySettings>("classify")
+        .map(|c| c.models.clone())
+        .unwrap_or_default();
+    axes.model = (0..models.len().max(1) as u8).collect();
+    let exclude = exclude(&cx, &raw, &models)?;
 
     let task_timeout = cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?;
     let repetition_timeout = cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?;
@@ -169,7 +176,7 @@ fn no_control_chars(cx: &Fields, key: &str, v: &Spanned<DeValue>) -> Result<(), 
     }
 }
 
-fn exclude(cx: &Fields, raw: &RawExperiment) -> Result<Vec<Exclude>, SpecError> {
+fn exclude(cx: &Fields, raw: &RawExperiment, models: &[PathBuf]) -> Result<Vec<Exclude>, SpecError> {
     let mut out = Vec::new();
     for e in &raw.exclude {
         let pos = |key: &str, v: Option<i64>| -> Result<Option<NonZeroUsize>, SpecError> {
@@ -177,7 +184,29 @@ fn exclude(cx: &Fields, raw: &RawExperiment) -> Result<Vec<Exclude>, SpecError> 
                 .transpose()
         };
         let r = e.get_ref();
+        let model = match &r.model {
+            None => None,
+            Some(name) => {
+                let p = cx.resolve(name);
+                let found = models
+                    .iter()
+                    .position(|m| *m == p || m.file_name().is_some_and(|f| f.to_string_lossy() == *name));
+                match found {
+                    Some(i) => Some(i as u8),
+                    None => {
+                        return cx.err(
+                            "exclude.model",
+                            Some(e.span()),
+                            format!("`{name}` is not one of the models of [classify] model"),
+                        )
+                    }
+                }
+            }
+        };
         let x = Exclude {
+            model,
+            processes: pos("processes", r.processes)?,
+            threads: pos("threads", r.threads)?,
             workload: r.workload,
             executor: r.executor,
             workers: pos("workers", r.workers)?,

@@ -105,7 +105,10 @@ impl Exporter for Csv {
         let mut run = run.clone();
         guard(&mut run.experiment);
         guard(&mut run.cell);
-        for text in [&mut run.model_sha256, &mut run.error].into_iter().flatten() {
+        for text in [&mut run.model, &mut run.model_sha256, &mut run.error]
+            .into_iter()
+            .flatten()
+        {
             guard(text);
         }
         let header = self.runs.is_empty();

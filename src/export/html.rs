@@ -121,14 +121,27 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
         "runner_version",
         "git_commit",
         "ort_version",
-        "model",
-        "model_sha256",
+        "models",
         "model_preoptimize_s",
         "start_utc",
         "end_utc",
     ] {
         if let Some(v) = env.get(key).filter(|v| !v.is_null()) {
-            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            let text = match (key, v.as_array()) {
+                // One line per model: its file and hash.
+                ("models", Some(models)) => models
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} {}",
+                            m["file"].as_str().unwrap_or("?"),
+                            m["sha256"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                _ => v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            };
             let _ = writeln!(s, "<tr><th>{key}</th><td>{}</td></tr>", escape(&text));
         }
     }

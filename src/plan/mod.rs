@@ -29,6 +29,8 @@ pub struct Axes {
     pub pinning: Vec<Pinning>,
     /// What workloads that save images encode to (`[resize] format`).
     pub format: Vec<Format>,
+    /// Workloads with a model: which of `[classify] model` (indices into that list).
+    pub model: Vec<u8>,
     pub sets: Vec<NonZeroUsize>,
 }
 
@@ -88,6 +90,10 @@ impl fmt::Display for Format {
 pub struct Exclude {
     pub pinning: Option<Pinning>,
     pub format: Option<Format>,
+    /// An index into `[classify] model`.
+    pub model: Option<u8>,
+    pub processes: Option<NonZeroUsize>,
+    pub threads: Option<NonZeroUsize>,
     pub workload: Option<WorkloadKind>,
     pub executor: Option<ExecutorKind>,
     pub workers: Option<NonZeroUsize>,
@@ -140,13 +146,16 @@ pub struct Cell {
     pub pinning: Pinning,
     /// The output format, for workloads that encode images; `None` for the others.
     pub format: Option<Format>,
+    /// Which model of `[classify] model` (an index), for workloads with a model.
+    pub model: Option<u8>,
     /// Task sets per repetition.
     pub sets: NonZeroUsize,
 }
 
 impl Cell {
-    /// A stable, readable name: `classify-process-w2-i1-s8`, `resize-hybrid-p2t2-pin-png-s8`.
-    /// The defaults (no pinning, JPEG) add nothing, so ids stay as they were before those axes.
+    /// A stable, readable name: `classify-process-w2-i1-s8`, `resize-hybrid-p2t2-pin-png-s8`,
+    /// `classify-thread-w2-m2-i1-s8` (the second model listed). The defaults (no pinning, JPEG,
+    /// the first model) add nothing, so ids stay as they were before those axes.
     pub fn id(&self) -> String {
         let mut s = match self.threads {
             Some(t) => format!("{}-{}-p{}t{t}", self.workload, self.executor, self.processes()),
@@ -157,6 +166,9 @@ impl Cell {
         }
         if let Some(f) = self.format.filter(|&f| f != Format::Jpeg) {
             s.push_str(&format!("-{f}"));
+        }
+        if let Some(m) = self.model.filter(|&m| m > 0) {
+            s.push_str(&format!("-m{}", m + 1));
         }
         if let Some(t) = self.intra_op_threads {
             s.push_str(&format!("-i{t}"));
@@ -184,7 +196,7 @@ impl Cell {
         }
     }
 
-    /// The sequential cell this one is compared against: the same work, pinning and format.
+    /// The sequential cell this one is compared against: the same work, pinning, format and model.
     pub fn baseline(&self) -> Cell {
         Cell {
             executor: ExecutorKind::Sequential,
@@ -202,6 +214,10 @@ impl Cell {
     fn matches(&self, x: &Exclude) -> bool {
         x.pinning.is_none_or(|v| v == self.pinning)
             && x.format.is_none_or(|v| Some(v) == self.format)
+            && x.model.is_none_or(|v| Some(v) == self.model)
+            && x.processes
+                .is_none_or(|v| self.threads.is_some() && v.get() == self.processes())
+            && x.threads.is_none_or(|v| Some(v) == self.threads)
             && x.workload.is_none_or(|v| v == self.workload)
             && x.executor.is_none_or(|v| v == self.executor)
             && x.workers.is_none_or(|v| v == self.workers)
@@ -233,22 +249,25 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
         let encodes = workload.parts().iter().any(|p| p.encodes_images());
         for &sets in &axes.sets {
             for &format in &axes.format {
-                for &intra in &axes.intra_op_threads {
-                    for &pinning in &axes.pinning {
-                        for &executor in &axes.executor {
-                            for (workers, threads) in shapes(executor) {
-                                let cell = Cell {
-                                    workload,
-                                    executor,
-                                    workers,
-                                    threads,
-                                    intra_op_threads: workload.uses_model().then_some(intra),
-                                    pinning,
-                                    format: encodes.then_some(format),
-                                    sets,
-                                };
-                                if !cells.contains(&cell) && !exclude.iter().any(|x| cell.matches(x)) {
-                                    cells.push(cell);
+                for &model in &axes.model {
+                    for &intra in &axes.intra_op_threads {
+                        for &pinning in &axes.pinning {
+                            for &executor in &axes.executor {
+                                for (workers, threads) in shapes(executor) {
+                                    let cell = Cell {
+                                        workload,
+                                        executor,
+                                        workers,
+                                        threads,
+                                        intra_op_threads: workload.uses_model().then_some(intra),
+                                        pinning,
+                                        format: encodes.then_some(format),
+                                        model: workload.uses_model().then_some(model),
+                                        sets,
+                                    };
+                                    if !cells.contains(&cell) && !exclude.iter().any(|x| cell.matches(x)) {
+                                        cells.push(cell);
+                                    }
                                 }
                             }
                         }
@@ -294,6 +313,7 @@ mod tests {
             intra_op_threads: vec![n(1), n(2)],
             pinning: vec![Pinning::None],
             format: vec![Format::Jpeg],
+            model: vec![0],
             sets: vec![n(8)],
         }
     }

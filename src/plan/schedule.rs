@@ -77,6 +77,7 @@ mod tests {
             threads: vec![NonZeroUsize::MIN],
             pinning: vec![crate::plan::Pinning::None],
             format: vec![crate::plan::Format::Jpeg],
+            model: vec![0],
             sets: vec![NonZeroUsize::new(2).unwrap()],
         };
         expand(&axes, &[])

@@ -137,6 +137,7 @@ mod tests {
             threads: vec![NonZeroUsize::MIN],
             pinning: vec![crate::plan::Pinning::None],
             format: vec![crate::plan::Format::Jpeg],
+            model: vec![0],
             sets: vec![n(2)],
         };
         let reps = Repetitions {

@@ -16,8 +16,8 @@ use toml::Spanned;
 use super::image::Filter;
 use super::model::Model;
 use super::preoptimize::preoptimize;
-use super::{ort_lib, Context, Draws, Outcome, PrepareEnv, Prepared, Settings, TaskState, Workload};
-use crate::experiment::{hex, Section, SpecError};
+use super::{ort_lib, Context, Draws, ModelId, Outcome, PrepareEnv, Prepared, Settings, TaskState, Workload};
+use crate::experiment::{hex, OneOrMany, Section, SpecError};
 use crate::plan::Task;
 
 pub struct Classify;
@@ -51,7 +51,6 @@ impl Workload for Classify {
         let explicit = env.ort_lib.as_deref().or(s.ort_library.as_deref());
         let found = ort_lib::find(explicit, &env.search_roots).map_err(anyhow::Error::msg)?;
         let version = ort_lib::probe(&found).map_err(anyhow::Error::msg)?;
-        let sha256 = sha256_of(&s.model).with_context(|| format!("cannot read the model {}", s.model.display()))?;
         let labels = match &s.labels {
             Some(p) => Some(
                 std::fs::read_to_string(p)
@@ -62,52 +61,74 @@ impl Workload for Classify {
             ),
             None => None,
         };
-        // Optimise the graph once for this run (in a throwaway child); workers then load it ready.
-        let (mut optimized, mut preoptimize_s) = (None, None);
-        if s.preoptimize {
-            let path = env.results_dir.join("model.optimized.onnx");
-            match preoptimize(&found, &s.model, &path) {
-                Ok(secs) => (optimized, preoptimize_s) = (Some(path), Some(secs)),
-                Err(e) => {
-                    eprintln!("runner: warning: could not pre-optimise the model ({e}); every session optimises it")
+        let (mut sources, mut ids, mut facts) = (Vec::new(), Vec::new(), Vec::new());
+        let mut preoptimize_total = None;
+        for (i, model) in s.models.iter().enumerate() {
+            let sha256 = sha256_of(model).with_context(|| format!("cannot read the model {}", model.display()))?;
+            // Optimise the graph once for this run (in a throwaway child); workers then load it ready.
+            let (mut optimized, mut preoptimize_s) = (None, None);
+            if s.preoptimize {
+                let name = if i == 0 {
+                    "model".to_string()
+                } else {
+                    format!("model-{}", i + 1)
+                };
+                let path = env.results_dir.join(format!("{name}.optimized.onnx"));
+                match preoptimize(&found, model, &path) {
+                    Ok(secs) => {
+                        (optimized, preoptimize_s) = (Some(path), Some(secs));
+                        *preoptimize_total.get_or_insert(0.0) += secs;
+                    }
+                    Err(e) => eprintln!(
+                        "runner: warning: could not pre-optimise {} ({e}); every session optimises it",
+                        model.display()
+                    ),
                 }
             }
+            let id = ModelId {
+                file: file_name(model),
+                sha256,
+            };
+            facts.push(serde_json::json!({
+                "file": id.file,
+                "path": model.display().to_string(),
+                "sha256": id.sha256,
+                "preoptimized": optimized,
+                "preoptimize_s": preoptimize_s,
+            }));
+            ids.push(id);
+            sources.push(ModelSource {
+                settings: s.clone(),
+                model: model.clone(),
+                ort: found.clone(),
+                labels: labels.clone(),
+                optimized,
+            });
         }
         let facts = serde_json::json!({
             "ort_library": found.path.display().to_string(),
             "ort_library_found_by": found.how,
             "ort_version": version,
-            "model": s.model.display().to_string(),
-            "model_sha256": sha256,
-            "model_note": "the default model has ResNet-18's architecture and cost but seeded random weights: its labels are meaningless",
-            "model_preoptimized": optimized,
-            "model_preoptimize_s": preoptimize_s,
+            "models": facts,
+            "model_note": "the default models have ResNet-18's architecture and cost but seeded random weights: their labels are meaningless",
+            "model_preoptimize_s": preoptimize_total,
         });
-        settings.set(
-            self.name(),
-            ModelSource {
-                settings: s,
-                ort: found,
-                sha256: sha256.clone(),
-                labels,
-                optimized,
-            },
-        );
+        settings.set(self.name(), Models(sources.into_iter().map(Arc::new).collect()));
         Ok(Prepared {
             env: facts.as_object().cloned().unwrap_or_default(),
-            model_sha256: Some(sha256),
+            models: ids,
         })
     }
 
     fn enter(&self, ctx: &Context) -> Result<(), String> {
-        let src: &ModelSource = ctx.settings.get(self.name())?;
-        ort_lib::load(&src.ort).map(|_| ())
+        let models: &Models = ctx.settings.get(self.name())?;
+        ort_lib::load(&models.get(ctx.model)?.ort).map(|_| ())
     }
 
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
-        let src: &ModelSource = ctx.settings.get(self.name())?;
+        let models: &Models = ctx.settings.get(self.name())?;
         Ok(Box::new(State {
-            model: Model::new(Arc::new(src.clone()), ctx.intra_op_threads)?,
+            model: Model::new(models.get(ctx.model)?.clone(), ctx.intra_op_threads)?,
             resizer: Resizer::new(),
         }))
     }
@@ -117,7 +138,7 @@ impl Workload for Classify {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawClassify {
-    model: Option<Spanned<String>>,
+    model: Option<Spanned<OneOrMany<String>>>,
     input_size: Option<Spanned<[i64; 2]>>,
     mean: Option<[f32; 3]>,
     std: Option<Spanned<[f32; 3]>>,
@@ -129,7 +150,8 @@ struct RawClassify {
 
 #[derive(Debug, Clone)]
 pub struct ClassifySettings {
-    pub model: PathBuf,
+    /// The models, in file order: an axis of the cells that classify (`Cell::model` indexes it).
+    pub models: Vec<PathBuf>,
     pub input: (u32, u32),
     pub mean: [f32; 3],
     pub std: [f32; 3],
@@ -140,20 +162,39 @@ pub struct ClassifySettings {
     pub preoptimize: bool,
 }
 
-/// The classifier as prepared for a run: its settings, its file's hash and labels, and the graph
+/// The prepared models, in the order of `[classify] model`: what a run's settings hold for
+/// classify once `prepare` has run.
+#[derive(Debug)]
+pub struct Models(pub Vec<Arc<ModelSource>>);
+
+impl Models {
+    pub fn get(&self, index: usize) -> Result<&Arc<ModelSource>, String> {
+        self.0
+            .get(index)
+            .ok_or_else(|| format!("no model {} in [classify] model", index + 1))
+    }
+}
+
+/// One classifier as prepared for a run: its settings, its file and labels, and the graph
 /// optimised for this machine. Holds no model bytes: each session reads its file.
 #[derive(Debug, Clone)]
 pub struct ModelSource {
     pub settings: ClassifySettings,
+    /// The model file.
+    pub model: PathBuf,
     /// The ONNX Runtime library each repetition process loads.
     pub ort: ort_lib::Found,
-    /// SHA-256 of the model file as given (before any optimisation).
-    pub sha256: String,
     pub labels: Option<Vec<String>>,
     /// A graph ORT already optimised for this machine, written by [`preoptimize`] with its
     /// weights in a file beside it: sessions load this instead of the model, without optimising,
     /// and ORT maps the weights from the page cache instead of copying them.
     pub optimized: Option<PathBuf>,
+}
+
+/// The file name rows record for a model.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// SHA-256 of a file, read in pieces (the model is never held whole).
@@ -186,17 +227,32 @@ fn parse(section: &Section, needed: bool) -> Result<ClassifySettings, SpecError>
     let cx = section.fields;
     let c: RawClassify = section.parse()?;
     let model_span = c.model.as_ref().map(|v| v.span());
-    let model_name = c
-        .model
-        .as_ref()
-        .map_or("../models/resnet18.onnx", |v| v.get_ref().as_str());
-    let model = if needed {
-        let p = cx.resolve(model_name);
-        check_onnx(&p).or_else(|msg| cx.err("classify.model", model_span, msg))?;
-        p
-    } else {
-        cx.resolve(model_name)
-    };
+    let names = cx.list(
+        "classify.model",
+        c.model.as_ref(),
+        &["../models/resnet18.onnx".to_string()],
+    )?;
+    let mut models: Vec<PathBuf> = Vec::new();
+    for name in &names {
+        let p = cx.resolve(name);
+        if needed {
+            check_onnx(&p).or_else(|msg| cx.err("classify.model", model_span.clone(), msg))?;
+        }
+        if models.iter().any(|m| m.file_name() == p.file_name()) {
+            return cx.err(
+                "classify.model",
+                model_span,
+                format!(
+                    "lists two models with the file name {}: rows name a model by its file name",
+                    file_name(&p)
+                ),
+            );
+        }
+        models.push(p);
+    }
+    if models.len() > u8::MAX as usize {
+        return cx.err("classify.model", model_span, "at most 255 models");
+    }
     let input = match &c.input_size {
         None => (224, 224),
         Some(v) => {
@@ -226,7 +282,7 @@ fn parse(section: &Section, needed: bool) -> Result<ClassifySettings, SpecError>
         None => None,
     };
     Ok(ClassifySettings {
-        model,
+        models,
         input,
         mean: c.mean.unwrap_or([0.485, 0.456, 0.406]),
         std,

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::{Section, SpecError};
 use crate::plan::Task;
 
-pub use self::classify::{ClassifySettings, ModelSource};
+pub use self::classify::{file_name, ClassifySettings, ModelSource, Models};
 pub use self::image::{decode, decode_bytes, load_input, resample, Filter, Pixels};
 pub use self::model::{preprocess_into, Model};
 pub use self::resize::{ResizeSettings, Subsampling, Target};
@@ -124,11 +124,19 @@ pub struct PrepareEnv {
     pub search_roots: Vec<PathBuf>,
 }
 
-/// What `prepare` learnt: facts for env.json and a fingerprint for every row (the model hash).
+/// What `prepare` learnt: facts for env.json and a fingerprint for every row (the models).
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
     pub env: serde_json::Map<String, serde_json::Value>,
-    pub model_sha256: Option<String>,
+    /// The models of the cells that classify, in the order `Cell::model` indexes them.
+    pub models: Vec<ModelId>,
+}
+
+/// A model as each row names it: its file name and the SHA-256 of its bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelId {
+    pub file: String,
+    pub sha256: String,
 }
 
 /// Each workload's typed settings, by workload name; shared read-only by every worker.
@@ -170,6 +178,8 @@ pub struct Context {
     pub out_dir: PathBuf,
     /// The cell's output format, for workloads that encode images.
     pub format: crate::plan::Format,
+    /// The cell's model: an index into `[classify] model`.
+    pub model: usize,
 }
 
 /// A workload, by its place in [`ALL`]: one byte, written and read as its name.

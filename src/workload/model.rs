@@ -25,12 +25,7 @@ pub struct Model {
 impl Model {
     pub fn new(src: Arc<ModelSource>, intra_op_threads: usize) -> Result<Model, String> {
         let env = ort_lib::environment()?;
-        let e = |e: ort::Error<_>| {
-            format!(
-                "cannot create the ORT session for {}: {e}",
-                src.settings.model.display()
-            )
-        };
+        let e = |e: ort::Error<_>| format!("cannot create the ORT session for {}: {e}", src.model.display());
         let mut builder = Session::builder(&env)
             .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
             .with_optimization_level(if src.optimized.is_some() {
@@ -48,7 +43,7 @@ impl Model {
         // before it needs them.
         let (path, what) = match &src.optimized {
             Some(path) => (path, "the optimised model"),
-            None => (&src.settings.model, "the model"),
+            None => (&src.model, "the model"),
         };
         let session = builder
             .commit_from_file(path)
