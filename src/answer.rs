@@ -46,8 +46,8 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
                 && x.model == y.model
                 && x.sets == y.sets
                 && x.executor != y.executor
-                && x.executor != ExecutorKind::Sequential
-                && y.executor != ExecutorKind::Sequential;
+                && !x.executor.is_sequential()
+                && !y.executor.is_sequential();
             if same {
                 out.push(verdict(x, y, name_models));
             }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::executor::RepResult;
 use crate::measure::percentile;
-use crate::plan::{Cell, ExecutorKind, Format, Pinning, Rep};
+use crate::plan::{Cell, ExecutorKind, Format, Pinning, Rep, StartMethod};
 use crate::workload::{ModelId, Stages, TaskRecord, WorkloadKind};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
@@ -55,6 +55,9 @@ pub struct RunRow {
     /// The model's file name, for workloads with a model (`[classify] model`).
     #[serde(default)]
     pub model: Option<String>,
+    /// `py-process`: how Python's pool started its workers (fork, spawn, forkserver).
+    #[serde(default)]
+    pub start_method: Option<StartMethod>,
     pub sets: usize,
     pub rep: usize,
     pub warmup: bool,
@@ -67,6 +70,10 @@ pub struct RunRow {
     pub task_phase_s: f64,
     pub shutdown_s: f64,
     pub session_s: f64,
+    /// Python executors: the interpreter's start-up (with its imports) before pool start; a
+    /// part of `wall_s`, not of `pool_start_s`. 0 for the runner's own pools.
+    #[serde(default)]
+    pub interpreter_s: f64,
     pub throughput_tps: f64,
     pub user_s: f64,
     pub sys_s: f64,
@@ -167,6 +174,7 @@ impl RunRow {
             pinning: cell.pinning,
             format: cell.format,
             model: model.map(|m| m.file.clone()),
+            start_method: cell.start_method,
             sets: cell.sets.get(),
             rep: rep.index,
             warmup: rep.warmup,
@@ -179,6 +187,7 @@ impl RunRow {
             task_phase_s: round(m.pool.task_phase_s, 6),
             shutdown_s: round(m.pool.shutdown_s, 6),
             session_s: round(m.pool.session_s, 6),
+            interpreter_s: round(m.pool.interpreter_s, 6),
             throughput_tps: if m.wall_s > 0.0 {
                 round(ok.len() as f64 / m.wall_s, 3)
             } else {

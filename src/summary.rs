@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{ExecutorKind, Format, Pinning};
+use crate::plan::{ExecutorKind, Format, Pinning, StartMethod};
 use crate::record::RunRow;
 use crate::stats::{median, outliers, ratio_of_medians, summarize as describe, Ratio, Summary};
 use crate::workload::WorkloadKind;
@@ -23,6 +23,8 @@ pub struct CellSummary {
     pub format: Option<Format>,
     /// The model's file name, for workloads with a model.
     pub model: Option<String>,
+    /// `py-process`: its start method.
+    pub start_method: Option<StartMethod>,
     pub sets: usize,
     /// Whole repetitions: every task ran and nothing went wrong. Only these enter the statistics.
     pub reps: usize,
@@ -71,6 +73,10 @@ impl CellSummary {
     pub fn executor_name(&self) -> String {
         match self.executor {
             ExecutorKind::Hybrid => format!("hybrid {}x{}", self.workers / self.threads.max(1), self.threads),
+            ExecutorKind::PyProcess => match self.start_method {
+                Some(m) => format!("py-process ({m})"),
+                None => "py-process".to_string(),
+            },
             e => e.to_string(),
         }
     }
@@ -153,7 +159,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
         let baseline = measured
             .iter()
             .find(|b| {
-                b.executor == ExecutorKind::Sequential
+                b.executor == first.executor.sequential()
                     && b.workload == first.workload
                     && b.sets == first.sets
                     && b.intra_op_threads == first.intra_op_threads
@@ -187,6 +193,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             pinning: first.pinning,
             format: first.format,
             model: first.model.clone(),
+            start_method: first.start_method,
             sets: first.sets,
             reps: rs.len(),
             failed_reps: failed.len(),
@@ -267,6 +274,7 @@ pub(crate) mod tests {
             pinning: Pinning::None,
             format: None,
             model: None,
+            start_method: None,
             sets: NonZeroUsize::new(1).unwrap(),
         }
     }

@@ -13,7 +13,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
 use crate::envinfo::{env_json, hardware, node, timestamp};
-use crate::executor::Isolated;
+use crate::executor::{Interpreter, Isolated, PYTHON_MODULE};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
 use crate::export::csv::Csv;
@@ -116,6 +116,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     write_env(None)?;
 
+    // The Python executors run the module built into this binary, from the results folder.
+    let python = match &exp.python {
+        Some(interpreter) => {
+            let module = dir.join("pools.py");
+            std::fs::write(&module, PYTHON_MODULE).with_context(|| format!("cannot write {}", module.display()))?;
+            Some(Interpreter {
+                interpreter: interpreter.clone(),
+                module,
+            })
+        }
+        None => None,
+    };
     let mut reps = Isolated {
         base: Context {
             settings: exp.settings.clone(),
@@ -129,6 +141,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         task_timeout: exp.task_timeout,
         repetition_timeout: exp.repetition_timeout,
         wait_for_idle: exp.wait_for_idle,
+        python,
     };
     let meta = RunMeta {
         experiment: exp.name.clone(),

@@ -13,7 +13,7 @@ use nix::unistd::{pipe2, Pid};
 use serde::{Deserialize, Serialize};
 
 use super::supervise::{send, supervise, Msg, Watch};
-use super::{executor, Job, PoolStats, RepRunner, TaskEvent};
+use super::{executor, Interpreter, Job, PoolStats, PyJob, RepRunner, TaskEvent};
 use crate::interrupt;
 use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
 use crate::plan::{Cell, Pinning, Rep, Task};
@@ -73,6 +73,8 @@ pub struct Isolated {
     pub repetition_timeout: Option<Duration>,
     /// Before each repetition, wait up to this long for other processes to go quiet.
     pub wait_for_idle: Option<Duration>,
+    /// The interpreter and module of the Python executors (`None` when no cell uses them).
+    pub python: Option<Interpreter>,
 }
 
 impl RepRunner for Isolated {
@@ -94,6 +96,15 @@ impl RepRunner for Isolated {
             threads: cell.threads.map_or(1, |t| t.get()),
             pin: (cell.pinning == Pinning::Cores).then(|| Arc::new(proc::allowed_cores())),
             task_timeout: self.task_timeout,
+            python: self
+                .python
+                .as_ref()
+                .filter(|_| cell.executor.is_python())
+                .map(|py| PyJob {
+                    py: py.clone(),
+                    executor: cell.executor,
+                    start_method: cell.start_method,
+                }),
         };
         if let Err(e) = proc::ensure_single_threaded() {
             return fail(e);
@@ -176,7 +187,13 @@ impl RepRunner for Isolated {
 fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
     let watched = job.task_timeout.is_some();
     let mut records: Vec<TaskRecord> = Vec::with_capacity(job.tasks.len());
-    for part in job.workload.parts() {
+    // Python's pools load what they need themselves, inside their measured time.
+    let parts = if job.python.is_some() {
+        vec![]
+    } else {
+        job.workload.parts()
+    };
+    for part in parts {
         if let Err(error) = part.get().enter(&job.ctx) {
             let measure = RepMeasure::default();
             return send(wr, &Msg::Failed { error, measure });

@@ -1,5 +1,6 @@
 //! How a repetition's tasks run: the [`Executor`] trait and one file per pool (sequential,
-//! threads, fork; hybrid is the fork pool with [`hybrid`]'s threaded workers), plus the
+//! threads, fork; hybrid is the fork pool with [`hybrid`]'s threaded workers; Python's pools
+//! through [`python`]), plus the
 //! per-repetition process that hosts each pool ([`isolate`]) behind [`RepRunner`], which the run
 //! loop drives (and a mock of it in tests).
 
@@ -8,6 +9,7 @@ mod hybrid;
 mod isolate;
 #[cfg(test)]
 pub mod mock;
+mod python;
 mod sequential;
 mod supervise;
 mod threads;
@@ -23,6 +25,7 @@ use crate::plan::{Cell, ExecutorKind, Rep, Task};
 use crate::workload::{Context, TaskRecord, Worker, WorkloadKind};
 
 pub use isolate::{Isolated, RepMeasure, RepResult};
+pub use python::{Interpreter, PyJob, MODULE as PYTHON_MODULE};
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
 pub trait RepRunner {
@@ -42,6 +45,8 @@ pub struct Job {
     /// Pinning: the cores to deal workers onto; `None` leaves placement to the scheduler.
     pub pin: Option<Arc<Vec<usize>>>,
     pub task_timeout: Option<Duration>,
+    /// The Python executors: the interpreter, module and pool to run.
+    pub python: Option<PyJob>,
 }
 
 /// What the pool itself cost, beside the tasks.
@@ -55,6 +60,10 @@ pub struct PoolStats {
     pub shutdown_s: f64,
     /// Longest session creation among the workers (0 without a model).
     pub session_s: f64,
+    /// Python executors: from the interpreter's start until it has imported its modules and
+    /// reads its job (before `pool_start_s`).
+    #[serde(default)]
+    pub interpreter_s: f64,
     /// CPU time of reaped worker processes (process pool only; threads count in the parent).
     pub children: Usage,
     /// Sum of each worker process's own peak RSS, KiB.
@@ -98,6 +107,7 @@ pub fn executor(kind: ExecutorKind) -> &'static dyn Executor {
         ExecutorKind::Sequential => &sequential::Sequential,
         ExecutorKind::Thread => &threads::Threads,
         ExecutorKind::Process | ExecutorKind::Hybrid => &fork::ForkPool,
+        ExecutorKind::PySequential | ExecutorKind::PyThread | ExecutorKind::PyProcess => &python::PyPool,
     }
 }
 

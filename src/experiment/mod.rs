@@ -41,6 +41,8 @@ pub struct Experiment {
     pub repetition_timeout: Option<Duration>,
     /// Before each repetition, wait up to this long for the machine to be idle.
     pub wait_for_idle: Option<Duration>,
+    /// The Python executors' interpreter; `None` when no cell uses them.
+    pub python: Option<PathBuf>,
 }
 
 impl Experiment {

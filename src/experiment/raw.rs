@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::plan::{ExecutorKind, Format, Pinning};
+use crate::plan::{ExecutorKind, Format, Pinning, StartMethod};
 use crate::workload::WorkloadKind;
 
 /// A key that may hold one value or a list of values; a list becomes an axis.
@@ -68,6 +68,9 @@ pub struct RawExperiment {
     pub threads: Option<Spanned<OneOrMany<i64>>>,
     pub intra_op_threads: Option<Spanned<OneOrMany<i64>>>,
     pub pinning: Option<Spanned<OneOrMany<Pinning>>>,
+    pub py_start_method: Option<Spanned<OneOrMany<StartMethod>>>,
+    /// The interpreter of the Python executors (default: the project's `.deps/venv`).
+    pub python: Option<Spanned<String>>,
     pub sets: Option<Spanned<OneOrMany<i64>>>,
     pub repetitions: Option<Spanned<i64>>,
     pub warmup: Option<Spanned<i64>>,

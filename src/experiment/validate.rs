@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::raw::RawExperiment;
 use super::*;
-use crate::plan::{ExecutorKind, Format, Pinning};
+use crate::plan::{ExecutorKind, Format, Pinning, StartMethod};
 use crate::workload::{ClassifySettings, ResizeSettings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
@@ -70,6 +70,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         pinning: cx.list("pinning", raw.pinning.as_ref(), &[Pinning::None])?,
         format: vec![Format::Jpeg],
         model: vec![0],
+        start_method: cx.list("py_start_method", raw.py_start_method.as_ref(), &[StartMethod::Fork])?,
         sets: cx.counts("sets", raw.sets.as_ref(), 16)?,
     };
     if axes.pinning.contains(&Pinning::Cores) {
@@ -81,6 +82,14 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             );
         }
     }
+    if let (Some(v), false) = (&raw.py_start_method, axes.executor.contains(&ExecutorKind::PyProcess)) {
+        return cx.err(
+            "py_start_method",
+            Some(v.span()),
+            "applies only to executor \"py-process\"",
+        );
+    }
+    let python = python(&cx, &raw, &axes.executor)?;
     check_size(&cx, &raw, &axes, overrides)?;
 
     let repetitions = match &raw.repetitions {
@@ -152,6 +161,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         task_timeout,
         repetition_timeout,
         wait_for_idle,
+        python,
         file,
     })
 }
@@ -173,6 +183,40 @@ fn no_control_chars(cx: &Fields, key: &str, v: &Spanned<DeValue>) -> Result<(), 
             .iter()
             .try_for_each(|(k, item)| no_control_chars(cx, &format!("{key}.{}", k.get_ref()), item)),
         _ => Ok(()),
+    }
+}
+
+/// The interpreter of the Python executors: `python` from the file, else the project's venv
+/// (`.deps/venv/bin/python` above the experiment file, the binary or the working directory).
+fn python(cx: &Fields, raw: &RawExperiment, executors: &[ExecutorKind]) -> Result<Option<PathBuf>, SpecError> {
+    let Some(first) = executors.iter().find(|e| e.is_python()) else {
+        if let Some(v) = &raw.python {
+            return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
+        }
+        return Ok(None);
+    };
+    if let Some(v) = &raw.python {
+        return cx.existing("python", Some(v.span()), v.get_ref(), false).map(Some);
+    }
+    let venv = crate::workload::search_roots(cx.file)
+        .iter()
+        .flat_map(|r| {
+            r.ancestors()
+                .map(|a| a.join(".deps/venv/bin/python"))
+                .collect::<Vec<_>>()
+        })
+        .find(|p| p.is_file());
+    match venv {
+        Some(p) => Ok(Some(p)),
+        None => cx.err(
+            "executor",
+            Some(raw.executor.span()),
+            format!(
+                "executor \"{first}\" runs Python's pools, and no Python was found: run `scripts/setup` \
+                 (it makes .deps/venv with Pillow, numpy and onnxruntime), or name an interpreter \
+                 with `python = \"/path/to/python\"`"
+            ),
+        ),
     }
 }
 

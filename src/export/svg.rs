@@ -29,6 +29,10 @@ fn color(executor: ExecutorKind) -> RGBColor {
         ExecutorKind::Process => RGBColor(214, 39, 40),
         ExecutorKind::Sequential => RGBColor(60, 60, 60),
         ExecutorKind::Hybrid => RGBColor(148, 103, 189),
+        // Python: the lighter shade of the Rust pool it mirrors.
+        ExecutorKind::PyThread => RGBColor(120, 180, 230),
+        ExecutorKind::PyProcess => RGBColor(245, 140, 130),
+        ExecutorKind::PySequential => RGBColor(150, 150, 150),
     }
 }
 
@@ -60,7 +64,7 @@ fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
 
 /// A series is one executor at one intra-op / sets setting.
 fn series_key(c: &CellSummary) -> String {
-    let mut k = c.executor.to_string();
+    let mut k = c.executor_name();
     if let Some(t) = c.intra_op_threads {
         k += &format!(" (intra {t})");
     }
@@ -108,7 +112,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
         let mut pts: Vec<&&CellSummary> = cells.iter().filter(|c| series_key(c) == key).collect();
         pts.sort_by_key(|c| c.workers);
         let col = color(pts[0].executor);
-        if pts[0].executor == ExecutorKind::Sequential {
+        if pts[0].executor.is_sequential() {
             let y = st(pts[0]).throughput_tps.median;
             chart
                 .draw_series(DashedLineSeries::new(
@@ -143,6 +147,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
 fn short(c: &CellSummary) -> String {
     let mut s = match c.executor {
         ExecutorKind::Sequential => "seq".to_string(),
+        ExecutorKind::PySequential => "py-seq".to_string(),
         e => format!("{e} {}", c.workers),
     };
     if let Some(t) = c.intra_op_threads.filter(|&t| t > 1) {

@@ -71,16 +71,43 @@ pub fn pss_kib(pid: Option<i32>) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// PSS of a process and its children (a repetition and its pool's workers), KiB.
+/// PSS of a process and all its descendants (a repetition, its pool's workers, and a Python
+/// interpreter's own workers), KiB.
 pub fn tree_pss_kib(pid: i32) -> Option<u64> {
     let own = pss_kib(Some(pid))?;
-    let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    let workers: u64 = children
-        .split_whitespace()
-        .filter_map(|c| c.parse().ok())
-        .filter_map(|c| pss_kib(Some(c)))
-        .sum();
-    Some(own + workers)
+    let rest: u64 = tree_pids(pid).iter().skip(1).filter_map(|&c| pss_kib(Some(c))).sum();
+    Some(own + rest)
+}
+
+/// A process and its descendants, the process first: the children of each of its threads
+/// (a thread that forked is the parent it records), then theirs.
+pub fn tree_pids(pid: i32) -> Vec<i32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i];
+        i += 1;
+        let Ok(threads) = fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in threads.flatten() {
+            let children = fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for c in children.split_whitespace().filter_map(|c| c.parse::<i32>().ok()) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The peak RSS of a running process so far (`VmHWM`), KiB.
+pub fn peak_rss_of(pid: i32) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use linux::{machine_busy_s, peak_rss_kib, pss_kib, reset_peak_rss, thread_count, tree_pss_kib};
+pub use linux::{
+    machine_busy_s, peak_rss_kib, peak_rss_of, pss_kib, reset_peak_rss, thread_count, tree_pids, tree_pss_kib,
+};
 
 /// CPU seconds and peak resident memory of a process (or of reaped children).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -31,6 +31,8 @@ pub struct Axes {
     pub format: Vec<Format>,
     /// Workloads with a model: which of `[classify] model` (indices into that list).
     pub model: Vec<u8>,
+    /// `py-process`: how its workers start.
+    pub start_method: Vec<StartMethod>,
     pub sets: Vec<NonZeroUsize>,
 }
 
@@ -113,6 +115,16 @@ pub enum ExecutorKind {
     Process,
     /// `processes` forked processes with `threads` threads each.
     Hybrid,
+    /// Python, a plain loop in the interpreter: the Python executors' baseline.
+    #[serde(rename = "py-sequential")]
+    PySequential,
+    /// Python's `concurrent.futures.ThreadPoolExecutor` with `workers` threads.
+    #[serde(rename = "py-thread")]
+    PyThread,
+    /// Python's `concurrent.futures.ProcessPoolExecutor` with `workers` processes, started by
+    /// `py_start_method`.
+    #[serde(rename = "py-process")]
+    PyProcess,
 }
 
 impl ExecutorKind {
@@ -122,7 +134,61 @@ impl ExecutorKind {
             Self::Thread => "thread",
             Self::Process => "process",
             Self::Hybrid => "hybrid",
+            Self::PySequential => "py-sequential",
+            Self::PyThread => "py-thread",
+            Self::PyProcess => "py-process",
         }
+    }
+
+    /// Runs in Python (the project's `python/pools.py`), not in the runner's own pools.
+    pub fn is_python(self) -> bool {
+        matches!(self, Self::PySequential | Self::PyThread | Self::PyProcess)
+    }
+
+    /// The baseline of its language: what its speedup is measured against.
+    pub fn sequential(self) -> ExecutorKind {
+        if self.is_python() {
+            Self::PySequential
+        } else {
+            Self::Sequential
+        }
+    }
+
+    pub fn is_sequential(self) -> bool {
+        self == self.sequential()
+    }
+
+    pub fn language(self) -> &'static str {
+        if self.is_python() {
+            "Python"
+        } else {
+            "Rust"
+        }
+    }
+}
+
+/// How Python's process pool starts its workers (`multiprocessing` start methods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartMethod {
+    Fork,
+    Spawn,
+    Forkserver,
+}
+
+impl StartMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fork => "fork",
+            Self::Spawn => "spawn",
+            Self::Forkserver => "forkserver",
+        }
+    }
+}
+
+impl fmt::Display for StartMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -148,6 +214,8 @@ pub struct Cell {
     pub format: Option<Format>,
     /// Which model of `[classify] model` (an index), for workloads with a model.
     pub model: Option<u8>,
+    /// `py-process`: how its workers start; `None` for the other executors.
+    pub start_method: Option<StartMethod>,
     /// Task sets per repetition.
     pub sets: NonZeroUsize,
 }
@@ -161,6 +229,9 @@ impl Cell {
             Some(t) => format!("{}-{}-p{}t{t}", self.workload, self.executor, self.processes()),
             None => format!("{}-{}-w{}", self.workload, self.executor, self.workers),
         };
+        if let Some(m) = self.start_method {
+            s.push_str(&format!("-{m}"));
+        }
         if self.pinning == Pinning::Cores {
             s.push_str("-pin");
         }
@@ -181,7 +252,7 @@ impl Cell {
     /// repetition process itself).
     pub fn processes(&self) -> usize {
         match self.executor {
-            ExecutorKind::Process => self.workers.get(),
+            ExecutorKind::Process | ExecutorKind::PyProcess => self.workers.get(),
             ExecutorKind::Hybrid => self.workers.get() / self.threads.map_or(1, |t| t.get()),
             _ => 1,
         }
@@ -190,18 +261,20 @@ impl Cell {
     /// Worker threads in each of those processes.
     pub fn threads_per_process(&self) -> usize {
         match self.executor {
-            ExecutorKind::Thread => self.workers.get(),
+            ExecutorKind::Thread | ExecutorKind::PyThread => self.workers.get(),
             ExecutorKind::Hybrid => self.threads.map_or(1, |t| t.get()),
             _ => 1,
         }
     }
 
-    /// The sequential cell this one is compared against: the same work, pinning, format and model.
+    /// The sequential cell this one is compared against: the same language, work, pinning,
+    /// format and model.
     pub fn baseline(&self) -> Cell {
         Cell {
-            executor: ExecutorKind::Sequential,
+            executor: self.executor.sequential(),
             workers: NonZeroUsize::MIN,
             threads: None,
+            start_method: None,
             ..*self
         }
     }
@@ -235,8 +308,10 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
     // takes processes x threads instead of `workers`.
     let shapes = |e: ExecutorKind| -> Vec<(NonZeroUsize, Option<NonZeroUsize>)> {
         match e {
-            ExecutorKind::Sequential => vec![(NonZeroUsize::MIN, None)],
-            ExecutorKind::Thread | ExecutorKind::Process => axes.workers.iter().map(|&w| (w, None)).collect(),
+            ExecutorKind::Sequential | ExecutorKind::PySequential => vec![(NonZeroUsize::MIN, None)],
+            ExecutorKind::Thread | ExecutorKind::Process | ExecutorKind::PyThread | ExecutorKind::PyProcess => {
+                axes.workers.iter().map(|&w| (w, None)).collect()
+            }
             ExecutorKind::Hybrid => axes
                 .processes
                 .iter()
@@ -253,7 +328,13 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
                     for &intra in &axes.intra_op_threads {
                         for &pinning in &axes.pinning {
                             for &executor in &axes.executor {
-                                for (workers, threads) in shapes(executor) {
+                                let methods: Vec<Option<StartMethod>> = match executor {
+                                    ExecutorKind::PyProcess => axes.start_method.iter().map(|&m| Some(m)).collect(),
+                                    _ => vec![None],
+                                };
+                                let shapes = shapes(executor);
+                                let shapes = shapes.iter().flat_map(|&s| methods.iter().map(move |&m| (s, m)));
+                                for ((workers, threads), start_method) in shapes {
                                     let cell = Cell {
                                         workload,
                                         executor,
@@ -263,6 +344,7 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
                                         pinning,
                                         format: encodes.then_some(format),
                                         model: workload.uses_model().then_some(model),
+                                        start_method,
                                         sets,
                                     };
                                     if !cells.contains(&cell) && !exclude.iter().any(|x| cell.matches(x)) {
@@ -314,6 +396,7 @@ mod tests {
             pinning: vec![Pinning::None],
             format: vec![Format::Jpeg],
             model: vec![0],
+            start_method: vec![StartMethod::Fork],
             sets: vec![n(8)],
         }
     }

@@ -78,6 +78,7 @@ mod tests {
             pinning: vec![crate::plan::Pinning::None],
             format: vec![crate::plan::Format::Jpeg],
             model: vec![0],
+            start_method: vec![crate::plan::StartMethod::Fork],
             sets: vec![NonZeroUsize::new(2).unwrap()],
         };
         expand(&axes, &[])

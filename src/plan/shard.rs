@@ -138,6 +138,7 @@ mod tests {
             pinning: vec![crate::plan::Pinning::None],
             format: vec![crate::plan::Format::Jpeg],
             model: vec![0],
+            start_method: vec![crate::plan::StartMethod::Fork],
             sets: vec![n(2)],
         };
         let reps = Repetitions {

@@ -50,6 +50,13 @@ impl Workload for Alloc {
         })))
     }
 
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        let b = ctx.settings.get::<Block>(self.name())?;
+        Ok(Some(
+            serde_json::json!({ "mib": b.bytes >> 20, "hold_ms": b.hold.as_millis() as u64 }),
+        ))
+    }
+
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
         Ok(Box::new(*ctx.settings.get::<Block>(self.name())?))
     }

@@ -125,6 +125,21 @@ impl Workload for Classify {
         ort_lib::load(&models.get(ctx.model)?.ort).map(|_| ())
     }
 
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        let models: &Models = ctx.settings.get(self.name())?;
+        let src = models.get(ctx.model)?;
+        let s = &src.settings;
+        Ok(Some(serde_json::json!({
+            "model": src.model,
+            "optimized": src.optimized,
+            "input": [s.input.0, s.input.1],
+            "mean": s.mean,
+            "std": s.std,
+            "filter": s.filter,
+            "labels": s.labels,
+        })))
+    }
+
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
         let models: &Models = ctx.settings.get(self.name())?;
         Ok(Box::new(State {

@@ -99,6 +99,12 @@ pub trait Workload: Sync {
     /// A worker's private state for this workload's tasks, built inside that worker (thread or
     /// process), e.g. its own ORT session.
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String>;
+
+    /// What `python/pools.py` runs this workload's tasks with (the Python executors): its
+    /// settings for the cell of `ctx`; `None` when it has no Python implementation.
+    fn python(&self, _ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        Ok(None)
+    }
 }
 
 /// What a task set draws.

@@ -38,6 +38,34 @@ impl Workload for Resize {
         Ok(Some(Box::new(parse(section)?)))
     }
 
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        let s: &ResizeSettings = ctx.settings.get(self.name())?;
+        if s.save {
+            let dir = &ctx.out_dir;
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let targets: Vec<serde_json::Value> = s
+            .targets
+            .iter()
+            .map(|t| match *t {
+                Target::Exact { width, height } => serde_json::json!({ "width": width, "height": height }),
+                Target::Percent(p) => serde_json::json!({ "percent": p }),
+            })
+            .collect();
+        Ok(Some(serde_json::json!({
+            "targets": targets,
+            "filter": s.filter,
+            "format": ctx.format,
+            "quality": s.quality,
+            "subsampling": match s.subsampling {
+                Subsampling::S420 => "4:2:0",
+                Subsampling::S444 => "4:4:4",
+            },
+            "png_compression": s.png_compression,
+            "save": s.save,
+        })))
+    }
+
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
         let settings: &ResizeSettings = ctx.settings.get(self.name())?;
         let out_dir = settings.save.then(|| ctx.out_dir.clone());

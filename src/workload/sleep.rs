@@ -39,6 +39,11 @@ impl Workload for Sleep {
         Ok(Some(Box::new(Nap(Duration::from_millis(ms)))))
     }
 
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        let nap = ctx.settings.get::<Nap>(self.name())?.0;
+        Ok(Some(serde_json::json!({ "ms": nap.as_millis() as u64 })))
+    }
+
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
         Ok(Box::new(*ctx.settings.get::<Nap>(self.name())?))
     }

@@ -44,6 +44,11 @@ impl Workload for Spin {
         Ok(Some(Box::new(Iterations(n))))
     }
 
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        let n = ctx.settings.get::<Iterations>(self.name())?.0;
+        Ok(Some(serde_json::json!({ "iterations": n })))
+    }
+
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
         Ok(Box::new(*ctx.settings.get::<Iterations>(self.name())?))
     }

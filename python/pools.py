@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Python's pools as runner executors: one repetition's tasks on concurrent.futures'
+ThreadPoolExecutor (py-thread), ProcessPoolExecutor (py-process, with a start method) or a plain
+loop (py-sequential), with Pillow, numpy and onnxruntime's Python API.
+
+The runner starts this file with the project's venv once per repetition, writes the job (JSON:
+executor, workers, settings, tasks) to stdin and reads JSON lines from stdout:
+  {"hello": true}                   imports done: the interpreter's start-up ends here
+  {"ready": ..., "session_s", ...}  every worker built its state (sessions): pool start ends
+  {"started": i}                    a worker took task i (written by the worker itself)
+  {"task": i, ...}                  one record per task, as its result reaches the parent
+  {"tasks_done": true}              the task phase is over; the runner measures PSS, then
+                                    writes a line to stdin, and the pool shuts down
+The runner measures the interpreter and its pool from outside (wall time, wait4, PSS, peak RSS);
+this file reports only what happens inside it. It is the repository's only Python
+implementation of the workloads (bench/ runs it through the runner).
+"""
+import io
+import json
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+from PIL import Image
+
+# ---- the same draws: ChaCha8 white noise, byte for byte as rand_chacha 0.9 -------------------
+
+M32 = 0xFFFFFFFF
+
+
+def _pcg32_seed(state):
+    """rand_core's seed_from_u64: a 32-byte ChaCha key from PCG32 outputs."""
+    mul, inc = 6364136223846793005, 11634580027462260723
+    key = []
+    for _ in range(8):
+        state = (state * mul + inc) & 0xFFFFFFFFFFFFFFFF
+        xorshifted = (((state >> 18) ^ state) >> 27) & M32
+        rot = state >> 59
+        key.append(((xorshifted >> rot) | (xorshifted << ((-rot) & 31))) & M32)
+    return key
+
+
+def noise_pixels(seed, width, height):
+    """ChaCha8Rng::seed_from_u64(seed).fill_bytes over width x height x 3 bytes."""
+    n = width * height * 3
+    blocks = (n + 63) // 64
+    key = _pcg32_seed(seed)
+    consts = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
+    counter = np.arange(blocks, dtype=np.uint64)
+    init = [np.full(blocks, c, dtype=np.uint32) for c in consts + key]
+    init += [(counter & M32).astype(np.uint32), (counter >> 32).astype(np.uint32),
+             np.zeros(blocks, np.uint32), np.zeros(blocks, np.uint32)]
+    x = [v.copy() for v in init]
+
+    def rotl(v, r):
+        return (v << np.uint32(r)) | (v >> np.uint32(32 - r))
+
+    def qr(a, b, c, d):
+        x[a] += x[b]; x[d] ^= x[a]; x[d] = rotl(x[d], 16)
+        x[c] += x[d]; x[b] ^= x[c]; x[b] = rotl(x[b], 12)
+        x[a] += x[b]; x[d] ^= x[a]; x[d] = rotl(x[d], 8)
+        x[c] += x[d]; x[b] ^= x[c]; x[b] = rotl(x[b], 7)
+
+    for _ in range(4):  # 8 rounds: 4 double rounds
+        qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
+        qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
+    words = np.stack([x[i] + init[i] for i in range(16)], axis=1)
+    return words.astype("<u4").tobytes()[:n]
+
+
+# ---- the workloads -------------------------------------------------------------------------
+
+FILTERS = {"nearest": Image.NEAREST, "box": Image.BOX, "bilinear": Image.BILINEAR,
+           "hamming": Image.HAMMING, "catmullrom": Image.BICUBIC, "lanczos3": Image.LANCZOS}
+
+
+def pillow_filter(name):
+    if name not in FILTERS:
+        raise ValueError(f"Pillow has no {name} filter")
+    return FILTERS[name]
+
+
+def load(task, max_pixels):
+    inp = task["input"]
+    if "noise" in inp:
+        w, h = inp["width"], inp["height"]
+        return Image.frombytes("RGB", (w, h), noise_pixels(inp["noise"], w, h))
+    img = Image.open(inp["path"])
+    if img.width * img.height > max_pixels:
+        raise ValueError(f"{img.width}x{img.height} is more than max_pixels ({max_pixels})")
+    img = img.convert("RGB")
+    img.load()
+    return img
+
+
+def safe_stem(name):
+    stem = os.path.splitext(os.path.basename(name))[0] or "image"
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in stem)
+    return stem.lstrip(".")[:64] or "_"
+
+
+class Resize:
+    def __init__(self, s, job):
+        self.s, self.job = s, job
+        self.filter = pillow_filter(s["filter"])
+
+    def run(self, task, stages):
+        s = self.s
+        t = time.perf_counter()
+        img = load(task, self.job["max_pixels"])
+        stages["decode_ms"] += 1e3 * (time.perf_counter() - t)
+        fmt = s["format"]
+        if fmt == "same":
+            ext = os.path.splitext(task["input"].get("path", ""))[1].lower()
+            fmt = {".png": "png", ".webp": "webp"}.get(ext, "jpeg")
+        for w, h, label in self.targets(img):
+            t = time.perf_counter()
+            small = img.resize((w, h), self.filter)
+            stages["resize_ms"] += 1e3 * (time.perf_counter() - t)
+            t = time.perf_counter()
+            buf = io.BytesIO()
+            if fmt == "png":
+                small.save(buf, "PNG", compress_level=s["png_compression"])
+            elif fmt == "webp":
+                small.save(buf, "WEBP", lossless=True)
+            else:
+                small.save(buf, "JPEG", quality=s["quality"], subsampling=2 if s["subsampling"] == "4:2:0" else 0)
+            stages["encode_ms"] += 1e3 * (time.perf_counter() - t)
+            if s["save"]:
+                t = time.perf_counter()
+                ext = {"png": "png", "webp": "webp"}.get(fmt, "jpg")
+                name = f"{task['index']:04}-{safe_stem(task['image'])}-{label}.{ext}"
+                with open(os.path.join(self.job["out_dir"], name), "wb") as f:
+                    f.write(buf.getvalue())
+                stages["save_ms"] += 1e3 * (time.perf_counter() - t)
+        return None
+
+    def targets(self, img):
+        for t in self.s["targets"]:
+            if "percent" in t:
+                p = t["percent"]
+                yield max(img.width * p // 100, 1), max(img.height * p // 100, 1), f"{p}pct"
+            else:
+                yield t["width"], t["height"], f"{t['width']}x{t['height']}"
+
+
+class Classify:
+    def __init__(self, s, job):
+        import onnxruntime as ort
+        self.s, self.job = s, job
+        self.filter = pillow_filter(s["filter"])
+        self.mean = np.array(s["mean"], dtype=np.float32)
+        self.std = np.array(s["std"], dtype=np.float32)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = job["intra_op_threads"]
+        so.inter_op_num_threads = 1
+        path = s["model"]
+        if s.get("optimized"):  # the graph the runner optimised once for this run, as Rust loads
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            path = s["optimized"]
+        self.session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.labels = None
+        if s.get("labels"):
+            with open(s["labels"]) as f:
+                self.labels = [line.strip() for line in f]
+
+    def run(self, task, stages):
+        t = time.perf_counter()
+        img = load(task, self.job["max_pixels"])
+        stages["decode_ms"] += 1e3 * (time.perf_counter() - t)
+        t = time.perf_counter()
+        small = img.resize(tuple(self.s["input"]), self.filter)
+        x = (np.asarray(small, dtype=np.float32) / np.float32(255) - self.mean) / self.std
+        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+        stages["preprocess_ms"] += 1e3 * (time.perf_counter() - t)
+        t = time.perf_counter()
+        logits = self.session.run(None, {self.input_name: x})[0].reshape(-1)
+        i = int(logits.argmax())
+        e = np.exp(logits.astype(np.float64) - float(logits[i]))
+        prob = float(1.0 / e.sum())
+        stages["inference_ms"] += 1e3 * (time.perf_counter() - t)
+        label = self.labels[i] if self.labels and i < len(self.labels) else None
+        return {"index": i, "label": label, "prob": prob}
+
+
+class Spin:
+    def __init__(self, s, job):
+        self.n = s["iterations"]
+
+    def run(self, task, stages):
+        x, m = 0x9E3779B97F4A7C15, 0xFFFFFFFFFFFFFFFF
+        for _ in range(self.n):
+            x ^= (x << 13) & m
+            x ^= x >> 7
+            x ^= (x << 17) & m
+        return None
+
+
+class Sleep:
+    def __init__(self, s, job):
+        self.s = s["ms"] / 1e3
+
+    def run(self, task, stages):
+        time.sleep(self.s)
+
+
+class Alloc:
+    def __init__(self, s, job):
+        self.bytes, self.hold = s["mib"] << 20, s["hold_ms"] / 1e3
+
+    def run(self, task, stages):
+        v = np.zeros(self.bytes, dtype=np.uint8)
+        v[::4096] = 1  # zeroed pages become resident only when written
+        time.sleep(self.hold)
+        del v
+
+
+WORKLOADS = {"resize": Resize, "classify": Classify, "spin": Spin, "sleep": Sleep, "alloc": Alloc}
+
+# ---- a worker: its state, built once, and each task's record ---------------------------------
+
+_state = threading.local()  # threads: one per thread; processes: one per process (one thread)
+_barrier = None  # inherited at the worker's start: multiprocessing's cannot be task arguments
+
+
+def _cpus():
+    cores = sorted(os.sched_getaffinity(0))
+    out, i = [], 0
+    while i < len(cores):
+        j = i
+        while j + 1 < len(cores) and cores[j + 1] == cores[j] + 1:
+            j += 1
+        out.append(str(cores[i]) if i == j else f"{cores[i]}-{cores[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def init_worker(job, counter, lock, barrier):
+    """Builds this worker's state: one object per task kind (an ORT session for classify)."""
+    global _barrier
+    _barrier = barrier
+    with lock:
+        index = counter.value
+        counter.value += 1
+    if job.get("pin"):
+        os.sched_setaffinity(0, {job["pin"][index % len(job["pin"])]})
+    t = time.perf_counter()
+    _state.index = index
+    _state.error = None
+    try:
+        _state.kinds = {k: WORKLOADS[k](s, job) for k, s in job["settings"].items()}
+    except Exception as e:  # every task of this worker fails with it
+        _state.kinds, _state.error = {}, f"cannot build the worker's state: {e}"
+    _state.session_s = time.perf_counter() - t
+
+
+def ready():
+    """Run once by each worker: returns when every worker has built its state."""
+    _barrier.wait(timeout=600)
+    return _state.session_s, len(_state.kinds), _state.error
+
+
+def run_task(task, phase_start):
+    start = time.perf_counter()
+    os.write(1, (json.dumps({"started": task["index"]}) + "\n").encode())
+    stages = {k: 0.0 for k in ("decode_ms", "resize_ms", "encode_ms", "save_ms", "preprocess_ms", "inference_ms")}
+    top1, error = None, _state.error
+    if error is None:
+        try:
+            top1 = _state.kinds[task["kind"]].run(task, stages)
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"[:2000]
+    end = time.perf_counter()
+    return {"task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
+            "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end}
+
+
+# ---- the parent: pool start, the task phase, shutdown ----------------------------------------
+
+class Counter:
+    """A thread pool's worker counter (a process pool uses multiprocessing.Value)."""
+    value = 0
+
+
+def emit(obj):
+    os.write(1, (json.dumps(obj) + "\n").encode())
+
+
+def main():
+    emit({"hello": True})
+    job = json.loads(sys.stdin.readline())
+    workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
+    if kind == "py-process":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        ctx = mp.get_context(job["start_method"])
+        counter, lock, barrier = ctx.Value("i", 0, lock=False), ctx.Lock(), ctx.Barrier(workers)
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
+                                   initargs=(job, counter, lock, barrier))
+    elif kind == "py-thread":
+        from concurrent.futures import ThreadPoolExecutor
+        counter, lock, barrier = Counter(), threading.Lock(), threading.Barrier(workers)
+        pool = ThreadPoolExecutor(workers, initializer=init_worker, initargs=(job, counter, lock, barrier))
+    else:  # py-sequential: the loop in this thread
+        workers, pool = 1, None
+        init_worker(job, Counter(), threading.Lock(), None)
+    if pool is None:
+        states = [(_state.session_s, len(_state.kinds), _state.error)]
+    else:
+        # Each worker takes one barrier task, so all of them are started and have built their state.
+        states = [f.result() for f in [pool.submit(ready) for _ in range(workers)]]
+    errors = [e for _, _, e in states if e]
+    emit({"ready": True, "session_s": max(s for s, _, _ in states), "states": sum(n for _, n, _ in states),
+          "workers": workers, "error": errors[0] if errors else None})
+    phase = time.perf_counter()
+    if pool is None:
+        for t in tasks:
+            rec = run_task(t, phase)
+            rec["ipc_ms"] = 0.0
+            del rec["end"]
+            emit(rec)
+    else:
+        from concurrent.futures import as_completed
+        futures = {pool.submit(run_task, t, phase): t for t in tasks}
+        for f in as_completed(futures):
+            arrived = time.perf_counter()
+            try:
+                rec = f.result()
+                # The result's way back: from the task's end in the worker to here.
+                rec["ipc_ms"] = 1e3 * (arrived - rec.pop("end")) if kind == "py-process" else 0.0
+            except Exception as e:  # the pool broke (a worker died): this task has no result
+                t = futures[f]
+                rec = {"task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:2000]}
+            emit(rec)
+    emit({"tasks_done": True})
+    sys.stdin.readline()  # the runner has measured the pool's memory
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
+if __name__ == "__main__":
+    main()
