@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Prints the side-by-side table of issue 6's ratios from one benchmark run: the runner's
-results folders (bench and bench-dispatch) and the Python peer's CSVs for the same tasks.
+"""Prints the side-by-side table of issue 6's ratios from one benchmark run: the runner's results
+folders of experiments/bench.toml and bench-dispatch.toml, each holding the runner's pools and
+Python's (the py-* executors) on the same draws.
 
-Usage: compare.py RUNNER_BENCH_DIR PEER_BENCH_CSV RUNNER_DISPATCH_DIR PEER_DISPATCH_CSV
+Python's throughput and per-task figures leave out the interpreter's start-up (`interpreter_s`):
+both sides count pool start, tasks and shutdown, as a long-running Python program pays them.
+
+Usage: compare.py BENCH_DIR DISPATCH_DIR
 """
 import csv
 import os
@@ -11,7 +15,7 @@ import sys
 
 
 def rows(path):
-    return [r for r in csv.DictReader(open(path)) if r["warmup"] == "false"]
+    return [r for r in csv.DictReader(open(path)) if r["warmup"] == "false" and not r["error"]]
 
 
 def med(rs, key):
@@ -19,19 +23,26 @@ def med(rs, key):
     return st.median(vals) if vals else float("nan")
 
 
+def tps(r):
+    """Tasks per second over pool start, tasks and shutdown (without the interpreter's start)."""
+    return float(r["tasks_ok"]) / (float(r["wall_s"]) - float(r.get("interpreter_s") or 0))
+
+
 def main():
-    bench_dir, peer_csv, disp_dir, peer_disp_csv = sys.argv[1:5]
-    ours = rows(os.path.join(bench_dir, "runs.csv"))
-    peer = rows(peer_csv)
-    cores = int(ours[0]["cores"])
+    bench_dir, disp_dir = sys.argv[1:3]
+    runs = rows(os.path.join(bench_dir, "runs.csv"))
+    ours = [r for r in runs if not r["executor"].startswith("py-")]
+    peer = [r for r in runs if r["executor"].startswith("py-")]
+    cores = int(runs[0]["cores"])
     pick = lambda rs, **kw: [r for r in rs if all(r[k] == str(v) for k, v in kw.items())]
+    mtps = lambda rs: st.median([tps(r) for r in rs]) if rs else float("nan")
     lines = []
     add = lambda name, ours_v, peer_v, ratio, target, ok: lines.append((name, ours_v, peer_v, ratio, target, ok))
 
     targets = {"resize": 3.0, "classify": 1.4, "mixed": 1.8}
     for wl, target in targets.items():
-        best_ours = max(med(pick(ours, workload=wl, executor=e), "throughput_tps") for e in ("thread", "process"))
-        best_peer = max(med(pick(peer, workload=wl, executor=e, workers=2), "throughput_tps") for e in ("thread", "process"))
+        best_ours = max(mtps(pick(ours, workload=wl, executor=e)) for e in ("thread", "process"))
+        best_peer = max(mtps(pick(peer, workload=wl, executor=e)) for e in ("py-thread", "py-process"))
         r = best_ours / best_peer
         add(f"{wl} throughput, best pool, 2 workers (tasks/s)", f"{best_ours:.1f}", f"{best_peer:.1f}", f"{r:.2f}x",
             f">= {target}x", r >= target)
@@ -47,39 +58,37 @@ def main():
     add(f"classify task phase vs limit {cores} / (decode+preprocess+inference = {per_task_ms:.1f} ms)",
         f"{best_phase:.1f}", f"limit {limit:.1f}", f"{best_phase / limit * 100:.1f} %", ">= 95 %", best_phase / limit >= 0.95)
 
-    d_ours = rows(os.path.join(disp_dir, "runs.csv"))
-    d_peer = rows(peer_disp_csv)
-    # Per-task overhead of the harness and the pool on no-op tasks (issue 10's targets). The peer
-    # replays the sequential cell as a one-thread pool, its own baseline.
+    # Per-task overhead of the harness and the pool on no-op tasks (issue 10's targets).
+    d = rows(os.path.join(disp_dir, "runs.csv"))
     for e, target in (("sequential", 1.0), ("thread", 5.0), ("process", 20.0)):
         per_task = lambda rs: st.median([float(r["task_phase_s"]) / float(r["tasks"]) * 1e6 for r in rs])
-        o = per_task(pick(d_ours, executor=e))
-        p = per_task([r for r in d_peer if r["cell"].split("-")[1] == e])
+        o = per_task(pick(d, executor=e))
+        p = per_task(pick(d, executor="py-" + e))
         add(f"{e}: no-op task, per-task overhead (us/task)", f"{o:.2f}", f"{p:.1f}", f"{o / p:.2f}x", f"<= {target:.0f} us", o <= target)
 
     o = med(pick(ours, workload="classify", executor="process"), "pool_start_s")
-    p = med(pick(peer, workload="classify", executor="process", workers=2), "pool_start_s")
+    p = med(pick(peer, workload="classify", executor="py-process"), "pool_start_s")
     add("process pool start, 2 ORT workers ready (s)", f"{o:.3f}", f"{p:.3f}", f"{o / p:.2f}x", "<= 0.6x", o / p <= 0.6)
 
     o = med(pick(ours, workload="classify", executor="process"), "worker_pss_mib")
-    p = med(pick(peer, workload="classify", executor="process", workers=2), "worker_pss_mib")
+    p = med(pick(peer, workload="classify", executor="py-process"), "worker_pss_mib")
     add("classify worker memory, PSS against PSS (MiB per worker)", f"{o:.0f}", f"{p:.0f}", f"{o / p:.2f}x",
         "<= 0.6x", o / p <= 0.6)
 
-    print(f"| measure | runner | Python peer | ratio | target | met |\n|---|---:|---:|---:|---|---|")
+    print(f"| measure | runner | Python | ratio | target | met |\n|---|---:|---:|---:|---|---|")
     for name, a, b, r, t, ok in lines:
         print(f"| {name} | {a} | {b} | {r} | {t} | {'yes' if ok else 'NO'} |")
+    interp = med(peer, "interpreter_s")
+    print(f"\nPython's interpreter start-up (imports included), left out above: median {interp:.3f} s per repetition.")
 
-    print("\nPer-task stage means (ms), sequential runner cell vs one-thread Python pool:")
+    print("\nPer-task stage means (ms), sequential cells (sequential, py-sequential):")
     print("| workload | side | decode | resize | encode+save | preprocess | inference |\n|---|---|---:|---:|---:|---:|---:|")
     for wl in ("resize", "classify"):
-        s = pick(ours, workload=wl, executor="sequential")
-        n = lambda k: st.median([float(r[k]) / float(r["tasks_ok"]) for r in s])
-        print(f"| {wl} | runner | {n('decode_ms'):.1f} | {n('resize_ms'):.1f} | {n('encode_ms') + n('save_ms'):.1f} | "
-              f"{n('preprocess_ms'):.1f} | {n('inference_ms'):.1f} |")
-        q = pick(peer, workload=wl, executor="thread", workers=1)
-        print(f"| {wl} | Python | {med(q, 'decode_ms'):.1f} | {med(q, 'resize_ms'):.1f} | {med(q, 'encode_save_ms'):.1f} | "
-              f"{med(q, 'preprocess_ms'):.1f} | {med(q, 'inference_ms'):.1f} |")
+        for side, e in (("runner", "sequential"), ("Python", "py-sequential")):
+            s = pick(runs, workload=wl, executor=e)
+            n = lambda k: st.median([float(r[k]) / float(r["tasks_ok"]) for r in s])
+            print(f"| {wl} | {side} | {n('decode_ms'):.1f} | {n('resize_ms'):.1f} | {n('encode_ms') + n('save_ms'):.1f} | "
+                  f"{n('preprocess_ms'):.1f} | {n('inference_ms'):.1f} |")
 
 
 if __name__ == "__main__":

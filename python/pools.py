@@ -9,8 +9,13 @@ executor, workers, settings, tasks) to stdin and reads JSON lines from stdout:
   {"ready": ..., "session_s", ...}  every worker built its state (sessions): pool start ends
   {"started": i}                    a worker took task i (written by the worker itself)
   {"task": i, ...}                  one record per task, as its result reaches the parent
-  {"tasks_done": true}              the task phase is over; the runner measures PSS, then
-                                    writes a line to stdin, and the pool shuts down
+  {"tasks_done": true}              the task phase is over
+  {"task": i, ...}                  ... or here, after it, all at once
+  {"records_done": true}            the runner measures the pool's memory, then writes a line
+                                    to stdin, and the pool shuts down
+With a task timeout ("watch") the runner must see each task start and end as it happens; without
+one, the records wait until the phase is over and the start lines are not written, so that
+reporting costs the task phase nothing (as the runner's own pools keep their records).
 The runner measures the interpreter and its pool from outside (wall time, wait4, PSS, peak RSS);
 this file reports only what happens inside it. It is the repository's only Python
 implementation of the workloads (bench/ runs it through the runner).
@@ -156,11 +161,8 @@ class Classify:
         so = ort.SessionOptions()
         so.intra_op_num_threads = job["intra_op_threads"]
         so.inter_op_num_threads = 1
-        path = s["model"]
-        if s.get("optimized"):  # the graph the runner optimised once for this run, as Rust loads
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            path = s["optimized"]
-        self.session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        # The model file as a Python program loads it: ORT optimises the graph in each session.
+        self.session = ort.InferenceSession(s["model"], so, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.labels = None
         if s.get("labels"):
@@ -260,12 +262,13 @@ def init_worker(job, counter, lock, barrier):
 def ready():
     """Run once by each worker: returns when every worker has built its state."""
     _barrier.wait(timeout=600)
-    return _state.session_s, len(_state.kinds), _state.error
+    return _state.session_s, _state.error
 
 
-def run_task(task, phase_start):
+def run_task(task, phase_start, watch):
     start = time.perf_counter()
-    os.write(1, (json.dumps({"started": task["index"]}) + "\n").encode())
+    if watch:
+        os.write(1, (json.dumps({"started": task["index"]}) + "\n").encode())
     stages = {k: 0.0 for k in ("decode_ms", "resize_ms", "encode_ms", "save_ms", "preprocess_ms", "inference_ms")}
     top1, error = None, _state.error
     if error is None:
@@ -308,23 +311,26 @@ def main():
         workers, pool = 1, None
         init_worker(job, Counter(), threading.Lock(), None)
     if pool is None:
-        states = [(_state.session_s, len(_state.kinds), _state.error)]
+        states = [(_state.session_s, _state.error)]
     else:
         # Each worker takes one barrier task, so all of them are started and have built their state.
         states = [f.result() for f in [pool.submit(ready) for _ in range(workers)]]
-    errors = [e for _, _, e in states if e]
-    emit({"ready": True, "session_s": max(s for s, _, _ in states), "states": sum(n for _, n, _ in states),
+    errors = [e for _, e in states if e]
+    # A state per worker, as the runner counts its own (one per thread or process, all kinds).
+    emit({"ready": True, "session_s": max(s for s, _ in states), "states": len(states) - len(errors),
           "workers": workers, "error": errors[0] if errors else None})
+    watch, held = job["watch"], []
+    report = emit if watch else held.append
     phase = time.perf_counter()
     if pool is None:
         for t in tasks:
-            rec = run_task(t, phase)
+            rec = run_task(t, phase, watch)
             rec["ipc_ms"] = 0.0
             del rec["end"]
-            emit(rec)
+            report(rec)
     else:
         from concurrent.futures import as_completed
-        futures = {pool.submit(run_task, t, phase): t for t in tasks}
+        futures = {pool.submit(run_task, t, phase, watch): t for t in tasks}
         for f in as_completed(futures):
             arrived = time.perf_counter()
             try:
@@ -334,8 +340,11 @@ def main():
             except Exception as e:  # the pool broke (a worker died): this task has no result
                 t = futures[f]
                 rec = {"task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:2000]}
-            emit(rec)
+            report(rec)
     emit({"tasks_done": True})
+    for rec in held:
+        emit(rec)
+    emit({"records_done": True})
     sys.stdin.readline()  # the runner has measured the pool's memory
     if pool is not None:
         pool.shutdown(wait=True)

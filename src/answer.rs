@@ -47,16 +47,29 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
                 && x.sets == y.sets
                 && x.executor != y.executor
                 && !x.executor.is_sequential()
-                && !y.executor.is_sequential();
+                && !y.executor.is_sequential()
+                && comparable_across_languages(x.executor, y.executor);
             if same {
                 out.push(verdict(x, y, name_models));
             }
         }
     }
+    out.sort_by_key(|v| GROUPS.iter().position(|g| *g == v.group()));
     out
 }
 
 /// `name_model`: the experiment compares models, so the setting names the cell's.
+/// Within a language every pair of pools is compared; across languages only a pool with its
+/// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
+fn comparable_across_languages(a: ExecutorKind, b: ExecutorKind) -> bool {
+    use ExecutorKind::*;
+    a.is_python() == b.is_python()
+        || matches!(
+            (a, b),
+            (Thread, PyThread) | (PyThread, Thread) | (Process, PyProcess) | (PyProcess, Process)
+        )
+}
+
 fn verdict(x: &CellSummary, y: &CellSummary, name_model: bool) -> Verdict {
     let mut setting = format!(
         "{}, {} worker{}",
@@ -129,7 +142,23 @@ fn verdict(x: &CellSummary, y: &CellSummary, name_model: bool) -> Verdict {
     }
 }
 
+/// The groups the answer is read in, in order.
+const GROUPS: [&str; 3] = [
+    "Rust's pools",
+    "Python's pools",
+    "Rust vs Python, each pool with its mirror",
+];
+
 impl Verdict {
+    /// Which of [`GROUPS`] it belongs to.
+    pub fn group(&self) -> &'static str {
+        match (self.a.is_python(), self.b.is_python()) {
+            (false, false) => GROUPS[0],
+            (true, true) => GROUPS[1],
+            _ => GROUPS[2],
+        }
+    }
+
     /// One line: `resize, 2 workers: thread ≈ process (1.04x [0.97, 1.10] at >= 93.8 %, no clear
     /// winner); thread uses 0.9x the CPU and 0.4x the memory`.
     pub fn line(&self) -> String {
@@ -218,12 +247,25 @@ pub fn best(cells: &[CellSummary]) -> Vec<String> {
     out
 }
 
-/// "The answer" as text: the verdict lines, then the best configurations.
+/// "The answer" as text: the verdict lines (grouped by language when both ran), then the best
+/// configurations.
 pub fn text(cells: &[CellSummary]) -> String {
     let v = verdicts(cells);
     let mut s = String::new();
-    for line in v.iter().map(Verdict::line) {
-        let _ = writeln!(s, "- {line}");
+    let present: Vec<&str> = GROUPS
+        .into_iter()
+        .filter(|g| v.iter().any(|x| x.group() == *g))
+        .collect();
+    for g in &present {
+        let indent = if present.len() > 1 {
+            let _ = writeln!(s, "- {g}:");
+            "  "
+        } else {
+            ""
+        };
+        for line in v.iter().filter(|x| x.group() == *g).map(Verdict::line) {
+            let _ = writeln!(s, "{indent}- {line}");
+        }
     }
     for line in best(cells) {
         let _ = writeln!(s, "- best, {line}");

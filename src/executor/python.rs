@@ -122,6 +122,8 @@ impl Executor for PyPool {
             0
         };
 
+        // The task phase ends when Python says so; records come during it (with a task timeout,
+        // so the watchdog sees each task end) or after it.
         let phase = Instant::now();
         let mut done = vec![false; job.tasks.len()];
         let mut ended = false;
@@ -129,6 +131,8 @@ impl Executor for PyPool {
             if let Some(i) = v.get("started").and_then(|i| i.as_u64()) {
                 on_event(TaskEvent::Started(i as usize));
             } else if v.get("tasks_done").is_some() {
+                stats.task_phase_s = phase.elapsed().as_secs_f64();
+            } else if v.get("records_done").is_some() {
                 ended = true;
                 break;
             } else {
@@ -149,7 +153,6 @@ impl Executor for PyPool {
         if !ended {
             return Err(fail(&mut io, "Python stopped in the task phase".into()));
         }
-        stats.task_phase_s = phase.elapsed().as_secs_f64();
         // The pool's memory at the end of the task phase, as for the runner's own pools: this
         // process, the interpreter and every process under it.
         let tree = tree_pids(pid.as_raw());
@@ -206,6 +209,7 @@ fn spec(job: &Job, py: &PyJob) -> Result<String, String> {
         "start_method": py.start_method.map(|m| m.name()),
         "intra_op_threads": job.ctx.intra_op_threads,
         "max_pixels": job.ctx.max_pixels,
+        "watch": job.task_timeout.is_some(),
         "out_dir": job.ctx.out_dir,
         "pin": job.pin.as_deref(),
         "settings": settings,

@@ -307,3 +307,32 @@ fn a_list_of_models_is_an_axis_of_the_cells_with_a_model() {
                  [classify]\nmodel = [\"../models/tiny.onnx\", \"../experiments/../models/./tiny.onnx\"]\n");
     assert_eq!(e.key.as_deref(), Some("classify.model"), "{e}");
 }
+
+#[test]
+fn python_executors_need_python_and_name_the_setup_command() {
+    let text = "name = \"t\"\nworkload = \"resize\"\nexecutor = [\"thread\", \"py-thread\"]\n";
+    let file = project().join("experiments/x.toml");
+    let cx = Fields { file: &file, text };
+    let raw: raw::RawExperiment = toml::from_str(text).unwrap();
+    let executors = [crate::plan::ExecutorKind::Thread, crate::plan::ExecutorKind::PyThread];
+    // Nowhere above these roots is a .deps/venv.
+    let empty = tempfile::tempdir().unwrap();
+    let e = validate::python(&cx, &raw, &executors, &[empty.path().to_path_buf()]).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("executor"));
+    assert!(
+        e.message.contains("scripts/setup") && e.message.contains("py-thread"),
+        "{e}"
+    );
+    // A venv above a root is found; without Python executors none is looked for.
+    std::fs::create_dir_all(empty.path().join(".deps/venv/bin")).unwrap();
+    std::fs::write(empty.path().join(".deps/venv/bin/python"), "").unwrap();
+    let deep = empty.path().join("a/b");
+    let found = validate::python(&cx, &raw, &executors, &[deep]).unwrap();
+    assert_eq!(found, Some(empty.path().join(".deps/venv/bin/python")));
+    assert_eq!(validate::python(&cx, &raw, &executors[..1], &[]).unwrap(), None);
+    // py_start_method and python apply only where they mean something.
+    let e = err(&format!("{MIN}py_start_method = \"spawn\"\n"));
+    assert_eq!(e.key.as_deref(), Some("py_start_method"), "{e}");
+    let e = err(&format!("{MIN}python = \"/usr/bin/python3\"\n"));
+    assert_eq!(e.key.as_deref(), Some("python"), "{e}");
+}

@@ -89,7 +89,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             "applies only to executor \"py-process\"",
         );
     }
-    let python = python(&cx, &raw, &axes.executor)?;
+    let python = python(&cx, &raw, &axes.executor, &crate::workload::search_roots(&file))?;
     check_size(&cx, &raw, &axes, overrides)?;
 
     let repetitions = match &raw.repetitions {
@@ -188,7 +188,12 @@ fn no_control_chars(cx: &Fields, key: &str, v: &Spanned<DeValue>) -> Result<(), 
 
 /// The interpreter of the Python executors: `python` from the file, else the project's venv
 /// (`.deps/venv/bin/python` above the experiment file, the binary or the working directory).
-fn python(cx: &Fields, raw: &RawExperiment, executors: &[ExecutorKind]) -> Result<Option<PathBuf>, SpecError> {
+pub(super) fn python(
+    cx: &Fields,
+    raw: &RawExperiment,
+    executors: &[ExecutorKind],
+    roots: &[PathBuf],
+) -> Result<Option<PathBuf>, SpecError> {
     let Some(first) = executors.iter().find(|e| e.is_python()) else {
         if let Some(v) = &raw.python {
             return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
@@ -198,7 +203,7 @@ fn python(cx: &Fields, raw: &RawExperiment, executors: &[ExecutorKind]) -> Resul
     if let Some(v) = &raw.python {
         return cx.existing("python", Some(v.span()), v.get_ref(), false).map(Some);
     }
-    let venv = crate::workload::search_roots(cx.file)
+    let venv = roots
         .iter()
         .flat_map(|r| {
             r.ancestors()

@@ -48,7 +48,11 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
     if verdicts.is_empty() {
         s += "<li>No two executors ran the same work with the same setting: nothing to compare directly.</li>\n";
     }
-    for v in &verdicts {
+    let grouped = verdicts.iter().any(|v| v.group() != verdicts[0].group());
+    for (i, v) in verdicts.iter().enumerate() {
+        if grouped && (i == 0 || verdicts[i - 1].group() != v.group()) {
+            let _ = writeln!(s, "<li class=\"group\"><strong>{}</strong></li>", escape(v.group()));
+        }
         let _ = writeln!(s, "<li>{}</li>", escape(&v.line()));
     }
     for b in answer::best(report.cells) {

@@ -129,9 +129,10 @@ impl Workload for Classify {
         let models: &Models = ctx.settings.get(self.name())?;
         let src = models.get(ctx.model)?;
         let s = &src.settings;
+        // The model file itself, which ORT optimises in each session, as a Python program would
+        // load it (the runner's sessions load the graph it optimised once per run).
         Ok(Some(serde_json::json!({
             "model": src.model,
-            "optimized": src.optimized,
             "input": [s.input.0, s.input.1],
             "mean": s.mean,
             "std": s.std,

@@ -1,0 +1,161 @@
+//! Python's pools as executors (python/pools.py under the set-up's venv): the same draws as the
+//! runner's own pools, the same top-1 on every classify task, every task run once, the tree
+//! measured, and nothing left behind. They run for real: `scripts/test` runs `scripts/setup`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::Mutex;
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+/// The drills look at the process table: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn venv_python() -> std::path::PathBuf {
+    let p = project().join(".deps/venv/bin/python");
+    assert!(p.is_file(), "run scripts/setup first");
+    p
+}
+
+/// Processes whose command line names `dir` (a run's pools.py, and its forked workers).
+fn pythons_in(dir: &std::path::Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&needle) {
+            out.push(format!("{}: {cmd}", e.file_name().to_string_lossy()));
+        }
+    }
+    out
+}
+
+#[test]
+fn python_draws_the_same_noise_as_rust() {
+    for (seed, w, h) in [(0xb2fb_0d32_1234_5678u64, 1024, 1024), (7, 33, 17), (u64::MAX, 5, 3)] {
+        let rust = runner::experiment::hex(&Sha256::digest(runner::plan::noise_pixels(seed, w, h)));
+        let code = format!(
+            "import sys, hashlib; sys.path.insert(0, 'python'); import pools; \
+             print(hashlib.sha256(pools.noise_pixels({seed}, {w}, {h})).hexdigest())"
+        );
+        let out = Command::new(venv_python())
+            .args(["-c", &code])
+            .current_dir(project())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), rust, "seed {seed} {w}x{h}");
+    }
+}
+
+/// On the same draws every Python pool (each start method) and every Rust pool classify each
+/// task to the same top-1, with probabilities within 1e-3; every task runs once; the rows carry
+/// the interpreter's start-up, the pool's workers and their memory; nothing is left running.
+#[test]
+fn python_pools_agree_with_rust_on_every_task() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"py\"\nworkload = [\"classify\", \"mixed\"]\n\
+         executor = [\"sequential\", \"process\", \"py-sequential\", \"py-thread\", \"py-process\"]\n\
+         py_start_method = [\"fork\", \"spawn\", \"forkserver\"]\nworkers = 2\nsets = 2\nrepetitions = 1\n\
+         warmup = 0\nseed = 11\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    runner().arg(&file).assert().success();
+    let dir = results_dir(out.path());
+    assert!(pythons_in(&dir).is_empty(), "left running: {:?}", pythons_in(&dir));
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(
+        runs.len(),
+        2 * 7,
+        "2 workloads x (2 Rust + py-sequential + py-thread + 3 py-process)"
+    );
+    for r in &runs {
+        assert_eq!(num(r, "tasks_ok"), num(r, "tasks"), "{r:?}");
+        let python = r["executor"].starts_with("py-");
+        assert_eq!(num(r, "interpreter_s") > 0.0, python, "{r:?}");
+        if r["executor"] == "py-process" {
+            assert_eq!(num(r, "workers_started"), 2.0, "{r:?}");
+            assert!(num(r, "worker_pss_mib") > 10.0, "{r:?}");
+            assert!(!r["start_method"].is_empty());
+        }
+        if python {
+            // A state (an ORT session) per worker, built in the pool's start.
+            let workers = if r["executor"] == "py-sequential" { 1.0 } else { 2.0 };
+            assert_eq!(num(r, "sessions"), workers, "{r:?}");
+            assert!(num(r, "session_s") > 0.0 && num(r, "pool_start_s") >= num(r, "session_s"));
+            assert!(
+                num(r, "user_s") > num(r, "interpreter_s") * 0.5,
+                "the interpreter's CPU is counted: {r:?}"
+            );
+        }
+    }
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    type Key = (String, String, String);
+    let mut by_task: BTreeMap<Key, Vec<(String, String, f64)>> = BTreeMap::new();
+    for t in &tasks {
+        assert_eq!(t["status"], "ok", "{t:?}");
+        if t["kind"] != "classify" {
+            continue;
+        }
+        let workload = t["cell"].split('-').next().unwrap().to_string();
+        by_task
+            .entry((workload, t["rep"].clone(), t["task"].clone()))
+            .or_default()
+            .push((t["cell"].clone(), t["top1"].clone(), num(t, "top1_prob")));
+    }
+    assert_eq!(by_task.len(), 6 + 6, "classify and mixed: 2 sets x 3 images each");
+    for (key, results) in &by_task {
+        assert_eq!(results.len(), 7, "{key:?}: one result per executor");
+        let (_, top1, prob) = &results[0];
+        for (cell, t, p) in results {
+            assert_eq!(t, top1, "{key:?}: {cell} {results:?}");
+            assert!((p - prob).abs() <= 1e-3, "{key:?}: {cell} {p} vs {prob}");
+        }
+    }
+}
+
+/// A Python task that outlives the task timeout ends its repetition as a failed row, and the
+/// interpreter and every one of its workers are gone.
+#[test]
+fn a_stuck_python_pool_is_killed_whole() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"stuck\"\nworkload = \"sleep\"\nexecutor = \"py-process\"\nworkers = 2\nsets = 2\n\
+         repetitions = 1\nwarmup = 0\n[sleep]\nms = 20000\n[limits]\ntask_timeout_s = 1\n\
+         [output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let start = std::time::Instant::now();
+    let output = runner().arg(&file).output().unwrap();
+    assert!(
+        start.elapsed().as_secs() < 15,
+        "the watchdog stopped it: {:?}",
+        start.elapsed()
+    );
+    assert_code(&output, 3);
+    let dir = results_dir(out.path());
+    assert!(pythons_in(&dir).is_empty(), "left running: {:?}", pythons_in(&dir));
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 1);
+    assert!(
+        runs[0]["error"].contains("timeout") || runs[0]["error"].contains("timed out"),
+        "{:?}",
+        runs[0]
+    );
+}
+
+fn assert_code(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
