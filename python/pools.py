@@ -101,9 +101,16 @@ def load(task, max_pixels):
 
 
 def safe_stem(name):
-    stem = os.path.splitext(os.path.basename(name))[0] or "image"
-    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in stem)
-    return stem.lstrip(".")[:64] or "_"
+    """As the runner's safe_stem (src/workload/image.rs): the file stem, characters other than
+    ASCII letters, digits, '-', '_' and '.' as '_', at most 64, no leading dot."""
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    stem = base if base in ("", ".", "..") or dot <= 0 else base[:dot]  # Rust's Path::file_stem
+    stem = stem or name
+    s = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in stem)[:64]
+    if s.startswith("."):
+        s = "_" + s[1:]
+    return s or "image"
 
 
 class Resize:
@@ -129,7 +136,8 @@ class Resize:
             if fmt == "png":
                 small.save(buf, "PNG", compress_level=s["png_compression"])
             elif fmt == "webp":
-                small.save(buf, "WEBP", lossless=True)
+                # method 0: the least effort, nearest the image crate's simple lossless encoder.
+                small.save(buf, "WEBP", lossless=True, method=0)
             else:
                 small.save(buf, "JPEG", quality=s["quality"], subsampling=2 if s["subsampling"] == "4:2:0" else 0)
             stages["encode_ms"] += 1e3 * (time.perf_counter() - t)
@@ -184,7 +192,7 @@ class Classify:
         e = np.exp(logits.astype(np.float64) - float(logits[i]))
         prob = float(1.0 / e.sum())
         stages["inference_ms"] += 1e3 * (time.perf_counter() - t)
-        label = self.labels[i] if self.labels and i < len(self.labels) else None
+        label = self.labels[i][:200] if self.labels and i < len(self.labels) else None
         return {"index": i, "label": label, "prob": prob}
 
 
@@ -206,7 +214,8 @@ class Sleep:
         self.s = s["ms"] / 1e3
 
     def run(self, task, stages):
-        time.sleep(self.s)
+        if self.s > 0:  # as Rust's thread::sleep, which returns at once for zero
+            time.sleep(self.s)
 
 
 class Alloc:
@@ -255,14 +264,14 @@ def init_worker(job, counter, lock, barrier):
     try:
         _state.kinds = {k: WORKLOADS[k](s, job) for k, s in job["settings"].items()}
     except Exception as e:  # every task of this worker fails with it
-        _state.kinds, _state.error = {}, f"cannot build the worker's state: {e}"
+        _state.kinds, _state.error = {}, f"cannot build the worker's state: {e}"[:500]
     _state.session_s = time.perf_counter() - t
 
 
 def ready():
     """Run once by each worker: returns when every worker has built its state."""
     _barrier.wait(timeout=600)
-    return _state.session_s, _state.error
+    return _state.session_s, _state.error, os.getpid()
 
 
 def run_task(task, phase_start, watch):
@@ -275,7 +284,7 @@ def run_task(task, phase_start, watch):
         try:
             top1 = _state.kinds[task["kind"]].run(task, stages)
         except Exception as e:
-            error = f"{type(e).__name__}: {e}"[:2000]
+            error = f"{type(e).__name__}: {e}"[:500]
     end = time.perf_counter()
     return {"task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
             "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end}
@@ -289,13 +298,19 @@ class Counter:
 
 
 def emit(obj):
-    os.write(1, (json.dumps(obj) + "\n").encode())
+    """One line on stdout, written whole: records stay under PIPE_BUF (errors and labels are
+    cut short), so a worker's start line never lands inside one."""
+    data = (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+    while data:
+        data = data[os.write(1, data):]
 
 
 def main():
     emit({"hello": True})
     job = json.loads(sys.stdin.readline())
     workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
+    if "classify" in job["settings"]:
+        import onnxruntime  # noqa: F401  imported once, as a program would at its top: fork inherits it
     if kind == "py-process":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
@@ -311,14 +326,15 @@ def main():
         workers, pool = 1, None
         init_worker(job, Counter(), threading.Lock(), None)
     if pool is None:
-        states = [(_state.session_s, _state.error)]
+        states = [(_state.session_s, _state.error, os.getpid())]
     else:
         # Each worker takes one barrier task, so all of them are started and have built their state.
         states = [f.result() for f in [pool.submit(ready) for _ in range(workers)]]
-    errors = [e for _, e in states if e]
-    # A state per worker, as the runner counts its own (one per thread or process, all kinds).
-    emit({"ready": True, "session_s": max(s for s, _ in states), "states": len(states) - len(errors),
-          "workers": workers, "error": errors[0] if errors else None})
+    errors = [e for _, e, _ in states if e]
+    # A state per worker, as the runner counts its own (one per thread or process, all kinds);
+    # the workers' pids, so that the runner measures exactly them.
+    emit({"ready": True, "session_s": max(s for s, _, _ in states), "states": len(states) - len(errors),
+          "workers": workers, "pids": sorted({p for _, _, p in states}), "error": errors[0] if errors else None})
     watch, held = job["watch"], []
     report = emit if watch else held.append
     phase = time.perf_counter()
@@ -339,7 +355,7 @@ def main():
                 rec["ipc_ms"] = 1e3 * (arrived - rec.pop("end")) if kind == "py-process" else 0.0
             except Exception as e:  # the pool broke (a worker died): this task has no result
                 t = futures[f]
-                rec = {"task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:2000]}
+                rec = {"task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:500]}
             report(rec)
     emit({"tasks_done": True})
     for rec in held:

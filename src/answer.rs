@@ -45,7 +45,9 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
                 && x.format == y.format
                 && x.model == y.model
                 && x.sets == y.sets
-                && x.executor != y.executor
+                // Different executors, or one executor in two shapes (hybrid 2x1 and 1x2) or
+                // start methods (py-process fork and spawn).
+                && x.executor_name() != y.executor_name()
                 && !x.executor.is_sequential()
                 && !y.executor.is_sequential()
                 && comparable_across_languages(x.executor, y.executor);
@@ -126,7 +128,8 @@ fn verdict(x: &CellSummary, y: &CellSummary, name_model: bool) -> Verdict {
             None
         }
     });
-    let (w, l) = if winner == Some(y.executor) { (sy, sx) } else { (sx, sy) };
+    let b_wins = ratio.is_some_and(|r| r.ci_high < 1.0);
+    let (w, l) = if b_wins { (sy, sx) } else { (sx, sy) };
     let memory = |s: &crate::summary::CellStats| s.pss_peak_mib.unwrap_or(s.pss_mib);
     Verdict {
         setting,
@@ -182,7 +185,7 @@ impl Verdict {
             )
         };
         let (head, who) = match self.winner {
-            Some(w) if w == self.a => (format!("{a} faster than {b} ({})", interval(r)), a),
+            Some(_) if r.ci_low > 1.0 => (format!("{a} faster than {b} ({})", interval(r)), a),
             Some(w) => {
                 let flipped = Ratio {
                     value: 1.0 / r.value,

@@ -96,6 +96,16 @@ pub fn kill_and_wait(pid: Pid) -> Result<(Status, Usage), String> {
     wait(pid)
 }
 
+/// Kills every descendant of this process (an interpreter and its pool, wherever they are in
+/// the process groups) and reaps what it can within `limit`; returns their usage.
+pub fn kill_descendants(limit: Duration) -> Usage {
+    let me = std::process::id() as i32;
+    for pid in crate::measure::tree_pids(me).into_iter().skip(1) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    reap_all(limit)
+}
+
 /// Kills the whole process group led by `leader` (a repetition and all its workers).
 pub fn kill_group(leader: Pid) {
     let _ = killpg(leader, Signal::SIGKILL);

@@ -25,14 +25,14 @@ struct Image {
 }
 
 /// One model's logits for every image, from onnxruntime's Python API.
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct GoldenModel {
     file: String,
     sha256: String,
     items: Vec<Item>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct Item {
     image: String,
     top1: usize,
@@ -73,25 +73,48 @@ fn model_source(model: &str) -> Arc<ModelSource> {
     })
 }
 
+/// The golden logits of a model: the committed ones, or, for a model file this machine built
+/// with other bytes (see above), onnxruntime's Python API run now on the committed PNGs.
+fn golden_of(g: &GoldenModel) -> GoldenModel {
+    if sha256(&g.file) == g.sha256 {
+        return g.clone();
+    }
+    let out = std::process::Command::new(project().join(".deps/venv/bin/python"))
+        .args(["tests/golden/make_golden.py", "--print", &g.file])
+        .current_dir(project())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn sha256(model: &str) -> String {
     let bytes = std::fs::read(project().join("models").join(model)).expect("run scripts/setup first");
     runner::experiment::hex(&Sha256::digest(&bytes))
 }
 
 /// Each model is the one `scripts/setup` checks (its committed SHA-256) and the one the golden
-/// logits were made with; the int8 one is smaller than the fp32 one, as int8 weights are.
+/// logits were made with; the int8 one is smaller than the fp32 one, as int8 weights are. The
+/// int8 model's calibration runs the fp32 model on this CPU's float kernels, so a CPU of
+/// another kind may build other bytes: then set-up warns, and the golden check of the int8
+/// model compares against onnxruntime's Python API live instead ([`golden_of`]).
 #[test]
 fn the_models_are_the_ones_the_golden_files_were_made_with() {
     let golden = golden();
     for model in MODELS {
         let committed = std::fs::read_to_string(project().join(format!("models/{model}.sha256"))).unwrap();
-        assert_eq!(sha256(model), committed.split_whitespace().next().unwrap(), "{model}");
+        let committed = committed.split_whitespace().next().unwrap().to_string();
         let g = golden
             .models
             .iter()
             .find(|g| g.file == model)
             .expect("golden logits for every model");
-        assert_eq!(sha256(model), g.sha256, "{model}: re-run tests/golden/make_golden.py");
+        assert_eq!(committed, g.sha256, "{model}: re-run tests/golden/make_golden.py");
+        if model == MODELS[1] && sha256(model) != committed {
+            eprintln!("note: {model} was built with other bytes on this CPU; its logits are checked live");
+            continue;
+        }
+        assert_eq!(sha256(model), committed, "{model}");
     }
     let size = |m: &str| std::fs::metadata(project().join("models").join(m)).unwrap().len();
     assert!(
@@ -129,7 +152,7 @@ fn preprocessing_matches_pillow() {
 fn inference_matches_onnxruntime_python() {
     let golden = golden();
     let mut resizer = fast_image_resize::Resizer::new();
-    for g in &golden.models {
+    for g in golden.models.iter().map(golden_of) {
         let mut model = Model::new(model_source(&g.file), 1).unwrap();
         for (image, item) in golden.images.iter().zip(&g.items) {
             assert_eq!(image.image, item.image);

@@ -20,15 +20,21 @@ fn venv_python() -> std::path::PathBuf {
     p
 }
 
-/// Processes whose command line names `dir` (a run's pools.py, and its forked workers).
+/// The interpreter and every process it started for a run in `dir`, whatever their command
+/// line (spawn's workers, the resource tracker, the forkserver): the runner marks them all in
+/// their environment.
 fn pythons_in(dir: &std::path::Path) -> Vec<String> {
-    let needle = dir.to_string_lossy().into_owned();
+    let marker = format!("RUNNER_PYTHON_MODULE={}", dir.join("pools.py").display());
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains(&needle) {
-            out.push(format!("{}: {cmd}", e.file_name().to_string_lossy()));
+        let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        if env.split(|&b| b == 0).any(|v| v == marker.as_bytes()) {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            out.push(format!(
+                "{}: {}",
+                e.file_name().to_string_lossy(),
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
         }
     }
     out
@@ -133,13 +139,32 @@ fn a_stuck_python_pool_is_killed_whole() {
         out.path().display()
     ));
     let start = std::time::Instant::now();
-    let output = runner().arg(&file).output().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While it runs, the interpreter and its two workers are there to be seen...
+    let mut seen = 0;
+    while start.elapsed().as_secs() < 10 && seen < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if let Some(Ok(d)) = std::fs::read_dir(out.path().join("stuck"))
+            .ok()
+            .and_then(|mut d| d.next())
+        {
+            seen = pythons_in(&d.path()).len();
+        }
+    }
+    assert!(seen >= 3, "the interpreter and 2 workers: saw {seen}");
+    let output = child.wait_with_output().unwrap();
     assert!(
         start.elapsed().as_secs() < 15,
         "the watchdog stopped it: {:?}",
         start.elapsed()
     );
     assert_code(&output, 3);
+    // ... and after it, none of them.
     let dir = results_dir(out.path());
     assert!(pythons_in(&dir).is_empty(), "left running: {:?}", pythons_in(&dir));
     let runs = read_csv(&dir.join("runs.csv"));
@@ -158,4 +183,50 @@ fn assert_code(output: &std::process::Output, code: i32) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// With a task timeout, records stream during the task phase (so the watchdog sees each task
+/// end): a healthy pool runs to the end, every task once.
+#[test]
+fn a_watched_python_pool_runs_whole() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"watched\"\nworkload = [\"sleep\", \"resize\"]\nexecutor = [\"py-thread\", \"py-process\"]\n\
+         workers = 2\nsets = 3\nrepetitions = 1\nwarmup = 0\n[sleep]\nms = 10\n[limits]\ntask_timeout_s = 60\n\
+         [output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    runner().arg(&file).assert().success();
+    let dir = results_dir(out.path());
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &tasks {
+        assert_eq!(t["status"], "ok", "{t:?}");
+        assert!(seen.insert((t["cell"].clone(), t["task"].clone())), "twice: {t:?}");
+    }
+    assert_eq!(seen.len(), 4 * 9, "4 cells x 3 sets x 3 tasks");
+    // The resized outputs are named as the runner's own pools name them.
+    let names = |cell: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir.join("images").join(cell))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names("resize-py-thread-w2-s3").len(), 9 * 2, "two targets per image");
+    assert!(names("resize-py-thread-w2-s3")
+        .iter()
+        .all(|n| n.ends_with("-224x224.jpg") || n.ends_with("-50pct.jpg")));
+}
+
+/// What Python's pools cannot do is refused before anything runs, naming the key.
+#[test]
+fn python_pools_refuse_the_mitchell_filter() {
+    let (_d, file) = experiment(
+        "name = \"m\"\nworkload = \"resize\"\nexecutor = [\"thread\", \"py-thread\"]\n[resize]\nfilter = \"mitchell\"\n",
+    );
+    let out = runner().arg("validate").arg(&file).output().unwrap();
+    assert_code(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("resize.filter") && err.contains("Mitchell"), "{err}");
 }

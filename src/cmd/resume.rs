@@ -76,7 +76,7 @@ pub fn fingerprint(
         "runner".to_string(),
         format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("RUNNER_GIT_COMMIT")),
     );
-    for key in ["ort_library", "ort_version"] {
+    for key in ["ort_library", "ort_version", "python"] {
         if let Some(v) = prepared.get(key) {
             f.insert(key.to_string(), v.to_string().trim_matches('"').to_string());
         }

@@ -240,7 +240,33 @@ fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared>
             all.models = p.models;
         }
     }
+    if let Some(python) = &exp.python {
+        all.env.insert("python".into(), python_facts(python)?);
+    }
     Ok(all)
+}
+
+/// The Python executors' interpreter and the versions of what they use, for env.json and the
+/// resume fingerprint; an interpreter that cannot import them stops the run before it starts.
+fn python_facts(python: &Path) -> Result<serde_json::Value> {
+    let probe = "import json, sys, PIL, numpy, onnxruntime; print(json.dumps({'version': sys.version.split()[0], \
+                 'pillow': PIL.__version__, 'numpy': numpy.__version__, 'onnxruntime': onnxruntime.__version__}))";
+    let out = std::process::Command::new(python)
+        .args(["-c", probe])
+        .output()
+        .with_context(|| format!("cannot run the Python executors' interpreter {}", python.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        anyhow::bail!(
+            "{} cannot import Pillow, numpy and onnxruntime ({}); run `scripts/setup`",
+            python.display(),
+            err.trim().lines().last().unwrap_or("")
+        );
+    }
+    let mut facts: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("the Python probe printed no JSON")?;
+    facts["path"] = serde_json::json!(python);
+    Ok(facts)
 }
 
 /// The summary, computed once: the table on the terminal, summary.md and the charts.

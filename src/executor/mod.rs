@@ -126,7 +126,7 @@ fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> 
         }
     };
     rec.wait_ms = wait_ms;
-    rec.cpus = crate::proc::affinity();
+    rec.cpus.clone_from(&worker.cpus);
     rec
 }
 

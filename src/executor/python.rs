@@ -44,6 +44,9 @@ pub struct PyJob {
 
 pub struct PyPool;
 
+/// How long the pool's shutdown may take before it is killed.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(30);
+
 /// One task as `pools.py` reports it.
 #[derive(Deserialize)]
 struct PyRecord {
@@ -68,6 +71,9 @@ struct Ready {
     session_s: f64,
     states: usize,
     workers: usize,
+    /// The worker processes (the interpreter itself for threads and the loop).
+    pids: Vec<i32>,
+    error: Option<String>,
 }
 
 impl Executor for PyPool {
@@ -86,6 +92,8 @@ impl Executor for PyPool {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Marks the interpreter and every process it starts, for the fault drills.
+            .env("RUNNER_PYTHON_MODULE", &py.py.module)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", py.py.interpreter.display()))?;
         let pid = Pid::from_raw(child.id() as i32);
@@ -95,9 +103,11 @@ impl Executor for PyPool {
             child.stderr.take().ok_or("no stderr")?,
         );
         let mut stats = PoolStats::default();
+        // On any failure the interpreter and everything it started are killed (its workers hold
+        // its pipes, so nothing else would end them) and reaped here.
         let fail = |io: &mut Lines, what: String| -> String {
-            let _ = proc::kill_and_wait(pid);
-            io.drain();
+            proc::kill_descendants(Duration::from_secs(5));
+            io.drain(Instant::now() + Duration::from_secs(1));
             format!("{what}{}", io.stderr_tail())
         };
 
@@ -116,11 +126,12 @@ impl Executor for PyPool {
         stats.pool_start_s = start.elapsed().as_secs_f64() - stats.interpreter_s;
         stats.session_s = ready.session_s;
         stats.sessions = ready.states;
-        stats.workers_started = if py.executor == ExecutorKind::PyProcess {
-            ready.workers
-        } else {
-            0
-        };
+        stats.workers_started = ready.workers;
+        if ready.states == 0 {
+            // No worker could build its state: the pool cannot run at all, as for Rust's pools.
+            let why = ready.error.unwrap_or_default();
+            return Err(fail(&mut io, format!("every Python worker failed to start: {why}")));
+        }
 
         // The task phase ends when Python says so; records come during it (with a task timeout,
         // so the watchdog sees each task end) or after it.
@@ -153,21 +164,27 @@ impl Executor for PyPool {
         if !ended {
             return Err(fail(&mut io, "Python stopped in the task phase".into()));
         }
-        // The pool's memory at the end of the task phase, as for the runner's own pools: this
-        // process, the interpreter and every process under it.
+        // The pool's memory at the end of the task phase: the interpreter and every process under
+        // it (its workers, and Python's forkserver or resource tracker where it runs one), not
+        // this coordinating process, which the runner's own pools do not have; the workers'
+        // own PSS from the pids they reported.
         let tree = tree_pids(pid.as_raw());
-        let interpreter = pss_kib(Some(pid.as_raw())).unwrap_or(0);
-        let all = tree_pss_kib(pid.as_raw()).unwrap_or(interpreter);
-        stats.pss_kib = pss_kib(None).unwrap_or(0) + all;
+        stats.pss_kib = tree_pss_kib(pid.as_raw()).unwrap_or(0);
         if py.executor == ExecutorKind::PyProcess {
-            stats.workers_pss_kib = Some(all.saturating_sub(interpreter));
+            stats.workers_pss_kib = Some(ready.pids.iter().filter_map(|&p| pss_kib(Some(p))).sum());
         }
         stats.children_peak_kib = tree.iter().filter_map(|&p| peak_rss_of(p)).sum();
 
         let shutdown = Instant::now();
         let _ = stdin.write_all(b"\n");
         drop(stdin);
-        io.drain();
+        // A pool that cannot shut down within the limit is killed, as the thread pool's is.
+        if !io.drain(shutdown + SHUTDOWN_LIMIT) {
+            return Err(fail(
+                &mut io,
+                format!("Python's pool did not shut down within {SHUTDOWN_LIMIT:?}"),
+            ));
+        }
         let (status, usage) = proc::wait(pid)?;
         let orphans = proc::reap_all(Duration::from_secs(5));
         stats.shutdown_s = shutdown.elapsed().as_secs_f64();
@@ -240,22 +257,33 @@ impl Lines {
         }
     }
 
-    /// The next JSON line; `None` at the end of stdout (or a line that is not JSON).
+    /// The next JSON line; `None` at the end of stdout. A line that is not JSON (something
+    /// printed by a library) is kept with stderr and skipped.
     fn next(&mut self) -> Option<serde_json::Value> {
         loop {
             if let Some(n) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=n).collect();
-                return serde_json::from_slice(&line).ok();
+                match serde_json::from_slice(&line) {
+                    Ok(v) => return Some(v),
+                    Err(_) => self.keep_stderr(&line),
+                }
+                continue;
             }
             if !self.out_open {
                 return None;
             }
-            self.pump();
+            self.pump(PollTimeout::NONE);
         }
     }
 
-    /// Reads whatever is ready on stdout and stderr (blocks until something is).
-    fn pump(&mut self) {
+    fn keep_stderr(&mut self, bytes: &[u8]) {
+        self.stderr.extend_from_slice(bytes);
+        let cut = self.stderr.len().saturating_sub(4096);
+        self.stderr.drain(..cut);
+    }
+
+    /// Reads whatever is ready on stdout and stderr, waiting up to `timeout` for something.
+    fn pump(&mut self, timeout: PollTimeout) {
         let mut chunk = [0u8; 64 * 1024];
         let (o, e) = (self.out_open, self.err_open);
         let mut fds = Vec::new();
@@ -265,7 +293,7 @@ impl Lines {
         if e {
             fds.push(PollFd::new(self.err.as_fd(), PollFlags::POLLIN));
         }
-        if fds.is_empty() || poll(&mut fds, PollTimeout::NONE).is_err() {
+        if fds.is_empty() || poll(&mut fds, timeout).is_err() {
             return;
         }
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
@@ -283,20 +311,24 @@ impl Lines {
         if e && ready[k] {
             match self.err.read(&mut chunk) {
                 Ok(0) | Err(_) => self.err_open = false,
-                Ok(n) => {
-                    self.stderr.extend_from_slice(&chunk[..n]);
-                    let cut = self.stderr.len().saturating_sub(4096);
-                    self.stderr.drain(..cut);
-                }
+                Ok(n) => self.keep_stderr(&chunk[..n]),
             }
         }
     }
 
-    /// Reads both pipes to their end (the interpreter has exited or is exiting).
-    fn drain(&mut self) {
+    /// Reads both pipes to their end (the interpreter and its workers have exited or are
+    /// exiting); `false` if they are still open at `deadline`.
+    fn drain(&mut self, deadline: Instant) -> bool {
         while self.out_open || self.err_open {
-            self.pump();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let ms = left.as_millis().min(1000) as u16;
+            self.pump(PollTimeout::from(ms.max(1)));
         }
+        self.buf.clear();
+        true
     }
 
     fn stderr_tail(&self) -> String {

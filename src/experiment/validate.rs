@@ -90,7 +90,6 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         );
     }
     let python = python(&cx, &raw, &axes.executor, &crate::workload::search_roots(&file))?;
-    check_size(&cx, &raw, &axes, overrides)?;
 
     let repetitions = match &raw.repetitions {
         Some(v) => cx.count("repetitions", v)?,
@@ -123,6 +122,21 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         .map(|c| c.models.clone())
         .unwrap_or_default();
     axes.model = (0..models.len().max(1) as u8).collect();
+    check_size(&cx, &raw, &axes, overrides)?;
+    // Python's pools resample with Pillow, which has every filter but Mitchell's.
+    if python.is_some() {
+        let resize = settings.get::<ResizeSettings>("resize").map(|r| r.filter);
+        let classify = settings.get::<ClassifySettings>("classify").map(|c| c.filter);
+        for (key, filter) in [("resize.filter", resize), ("classify.filter", classify)] {
+            if filter == Ok(crate::workload::Filter::Mitchell) {
+                return cx.err(
+                    key,
+                    None,
+                    "Pillow has no Mitchell filter, so the py-* executors cannot resample with it; choose another filter or drop them",
+                );
+            }
+        }
+    }
     let exclude = exclude(&cx, &raw, &models)?;
 
     let task_timeout = cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?;
@@ -290,6 +304,9 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
         axes.workers.len() + axes.processes.len() * axes.threads.len(),
         axes.intra_op_threads.len(),
         axes.pinning.len(),
+        axes.format.len(),
+        axes.model.len(),
+        axes.start_method.len(),
         axes.sets.len(),
     ]
     .iter()

@@ -126,6 +126,7 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
         "git_commit",
         "ort_version",
         "models",
+        "python",
         "model_preoptimize_s",
         "start_utc",
         "end_utc",

@@ -99,6 +99,9 @@ pub struct Worker {
     states: Vec<(WorkloadKind, Box<dyn TaskState>)>,
     /// Seconds it took to build the states that create a model session (0 without a model).
     pub session_s: f64,
+    /// The cores its thread may run on, read once when it is built (after any pinning): the
+    /// mask does not change while it lives, and reading it per task cost a syscall each.
+    pub cpus: String,
 }
 
 impl Worker {
@@ -114,7 +117,12 @@ impl Worker {
                 session_s += start.elapsed().as_secs_f64();
             }
         }
-        Ok(Worker { id, states, session_s })
+        Ok(Worker {
+            id,
+            states,
+            session_s,
+            cpus: crate::proc::affinity(),
+        })
     }
 
     /// Runs one task; a failure is recorded in the result, never raised.
