@@ -230,3 +230,22 @@ fn python_pools_refuse_the_mitchell_filter() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("resize.filter") && err.contains("Mitchell"), "{err}");
 }
+
+/// Pinning applies to Python's pools too: each thread and each worker process on one core of
+/// the runner's mask, recorded per task.
+#[test]
+fn python_pools_pin_their_workers() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"pin\"\nworkload = \"sleep\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 2\n\
+         pinning = \"cores\"\nsets = 2\nrepetitions = 1\nwarmup = 0\n[sleep]\nms = 10\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    runner().arg(&file).assert().success();
+    let tasks = read_csv(&results_dir(out.path()).join("tasks.csv"));
+    assert_eq!(tasks.len(), 2 * 6);
+    for t in &tasks {
+        assert!(t["cpus"].parse::<usize>().is_ok(), "one core per worker: {t:?}");
+    }
+}

@@ -370,7 +370,10 @@ pub fn tasks_per_repetition(cell: &Cell, images: &Images) -> usize {
 /// milliseconds of each part's task (`task_ms`). Only ratios between cells matter.
 pub fn estimated_cost(cell: &Cell, images: &Images, task_ms: &dyn Fn(WorkloadKind) -> f64) -> f64 {
     let inputs = draw::inputs_per_set(cell.workload, images) * cell.sets.get();
-    inputs as f64 * cell.workload.parts().iter().map(|&p| task_ms(p)).sum::<f64>()
+    // Python's pools took 1.7-4x the runner's time per task on the image workloads
+    // (docs/performance.md), and start an interpreter besides.
+    let language = if cell.executor.is_python() { 3.0 } else { 1.0 };
+    language * inputs as f64 * cell.workload.parts().iter().map(|&p| task_ms(p)).sum::<f64>()
 }
 
 #[cfg(test)]
