@@ -69,17 +69,12 @@ mod tests {
 
     fn cells() -> Vec<Cell> {
         let axes = Axes {
-            workload: vec![WorkloadKind::named("resize").unwrap()],
-            executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![NonZeroUsize::new(2).unwrap()],
-            intra_op_threads: vec![NonZeroUsize::MIN],
-            processes: vec![NonZeroUsize::MIN],
-            threads: vec![NonZeroUsize::MIN],
-            pinning: vec![crate::plan::Pinning::None],
-            format: vec![crate::plan::Format::Jpeg],
-            model: vec![0],
-            start_method: vec![crate::plan::StartMethod::Fork],
             sets: vec![NonZeroUsize::new(2).unwrap()],
+            ..Axes::with_defaults(
+                vec![WorkloadKind::named("resize").unwrap()],
+                vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+            )
         };
         expand(&axes, &[])
     }

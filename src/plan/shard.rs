@@ -126,20 +126,15 @@ mod tests {
 
     fn pairs() -> Vec<(Cell, Rep)> {
         let axes = Axes {
-            workload: vec![
-                WorkloadKind::named("resize").unwrap(),
-                WorkloadKind::named("classify").unwrap(),
-            ],
-            executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
             workers: vec![n(1), n(2)],
-            intra_op_threads: vec![n(1)],
-            processes: vec![NonZeroUsize::MIN],
-            threads: vec![NonZeroUsize::MIN],
-            pinning: vec![crate::plan::Pinning::None],
-            format: vec![crate::plan::Format::Jpeg],
-            model: vec![0],
-            start_method: vec![crate::plan::StartMethod::Fork],
             sets: vec![n(2)],
+            ..Axes::with_defaults(
+                vec![
+                    WorkloadKind::named("resize").unwrap(),
+                    WorkloadKind::named("classify").unwrap(),
+                ],
+                vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+            )
         };
         let reps = Repetitions {
             warmup: 1,
