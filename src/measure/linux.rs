@@ -13,7 +13,12 @@ pub fn peak_rss_kib() -> Option<u64> {
 }
 
 fn status_kib(key: &str) -> Option<u64> {
-    let s = fs::read_to_string("/proc/self/status").ok()?;
+    kib_field("/proc/self/status", key)
+}
+
+/// A `Key:   1234 kB` line of a `/proc` file, in KiB.
+fn kib_field(path: &str, key: &str) -> Option<u64> {
+    let s = fs::read_to_string(path).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
@@ -65,10 +70,7 @@ pub fn pss_kib(pid: Option<i32>) -> Option<u64> {
         Some(p) => format!("/proc/{p}/smaps_rollup"),
         None => "/proc/self/smaps_rollup".to_string(),
     };
-    let s = fs::read_to_string(path).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Pss:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    kib_field(&path, "Pss:")
 }
 
 /// PSS of a process and all its descendants (a repetition, its pool's workers, and a Python
@@ -104,10 +106,7 @@ pub fn tree_pids(pid: i32) -> Vec<i32> {
 
 /// The peak RSS of a running process so far (`VmHWM`), KiB.
 pub fn peak_rss_of(pid: i32) -> Option<u64> {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    kib_field(&format!("/proc/{pid}/status"), "VmHWM:")
 }
 
 #[cfg(test)]
