@@ -5,14 +5,16 @@ loop (py-sequential), with Pillow, numpy and onnxruntime's Python API.
 
 The runner starts this file with the project's venv once per repetition, writes the job (JSON:
 executor, workers, settings, tasks) to stdin and reads JSON lines from stdout:
-  {"hello": true}                   imports done: the interpreter's start-up ends here
-  {"ready": ..., "session_s", ...}  every worker built its state (sessions): pool start ends
-  {"started": i}                    a worker took task i (written by the worker itself)
-  {"task": i, ...}                  one record per task, as its result reaches the parent
-  {"tasks_done": true}              the task phase is over
-  {"task": i, ...}                  ... or here, after it, all at once
-  {"records_done": true}            the runner measures the pool's memory, then writes a line
-                                    to stdin, and the pool shuts down
+  {"msg": "hello"}                       imports done: the interpreter's start-up ends here
+  {"msg": "ready", "session_s", ...}     every worker built its state (sessions): pool start ends
+  {"msg": "started", "task": i}          a worker took task i (written by the worker itself)
+  {"msg": "task", "task": i, ...}        one record per task, as its result reaches the parent
+  {"msg": "tasks_done"}                  the task phase is over
+  {"msg": "task", "task": i, ...}        ... or here, after it, all at once
+  {"msg": "records_done"}                the runner measures the pool's memory, then writes a
+                                         line to stdin, and the pool shuts down
+Every message is tagged by "msg"; the runner reads them as a typed enum (FromPython in
+src/executor/python.rs) and refuses any other shape.
 With a task timeout ("watch") the runner must see each task start and end as it happens; without
 one, the records wait until the phase is over and the start lines are not written, so that
 reporting costs the task phase nothing (as the runner's own pools keep their records).
@@ -277,7 +279,7 @@ def ready():
 def run_task(task, phase_start, watch):
     start = time.perf_counter()
     if watch:
-        os.write(1, (json.dumps({"started": task["index"]}) + "\n").encode())
+        os.write(1, (json.dumps({"msg": "started", "task": task["index"]}) + "\n").encode())
     stages = {k: 0.0 for k in ("decode_ms", "resize_ms", "encode_ms", "save_ms", "preprocess_ms", "inference_ms")}
     top1, error = None, _state.error
     if error is None:
@@ -286,7 +288,7 @@ def run_task(task, phase_start, watch):
         except Exception as e:
             error = f"{type(e).__name__}: {e}"[:500]
     end = time.perf_counter()
-    return {"task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
+    return {"msg": "task", "task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
             "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end}
 
 
@@ -306,7 +308,7 @@ def emit(obj):
 
 
 def main():
-    emit({"hello": True})
+    emit({"msg": "hello"})
     job = json.loads(sys.stdin.readline())
     workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
     if "classify" in job["settings"]:
@@ -333,7 +335,7 @@ def main():
     errors = [e for _, e, _ in states if e]
     # A state per worker, as the runner counts its own (one per thread or process, all kinds);
     # the workers' pids, so that the runner measures exactly them.
-    emit({"ready": True, "session_s": max(s for s, _, _ in states), "states": len(states) - len(errors),
+    emit({"msg": "ready", "session_s": max(s for s, _, _ in states), "states": len(states) - len(errors),
           "workers": workers, "pids": sorted({p for _, _, p in states}), "error": errors[0] if errors else None})
     watch, held = job["watch"], []
     report = emit if watch else held.append
@@ -352,15 +354,16 @@ def main():
             try:
                 rec = f.result()
                 # The result's way back: from the task's end in the worker to here.
-                rec["ipc_ms"] = 1e3 * (arrived - rec.pop("end")) if kind == "py-process" else 0.0
+                end = rec.pop("end")
+                rec["ipc_ms"] = 1e3 * (arrived - end) if kind == "py-process" else 0.0
             except Exception as e:  # the pool broke (a worker died): this task has no result
                 t = futures[f]
-                rec = {"task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:500]}
+                rec = {"msg": "task", "task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:500]}
             report(rec)
-    emit({"tasks_done": True})
+    emit({"msg": "tasks_done"})
     for rec in held:
         emit(rec)
-    emit({"records_done": True})
+    emit({"msg": "records_done"})
     sys.stdin.readline()  # the runner has measured the pool's memory
     if pool is not None:
         pool.shutdown(wait=True)

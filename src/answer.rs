@@ -5,24 +5,33 @@
 
 use std::fmt::Write;
 
-use crate::plan::{ExecutorKind, Format, Pinning};
+use crate::plan::{axes, Cell};
+use crate::spec::{Kind, Role};
 use crate::stats::{ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 
-/// Two executors compared on the same work and setting.
+/// Which side of a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    A,
+    B,
+}
+
+/// Two cells compared on the same work and setting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// "resize, 2 workers" (and the intra-op threads where the workload has a model).
     pub setting: String,
-    pub a: ExecutorKind,
-    pub b: ExecutorKind,
-    /// How each side is named: the executor, with processes x threads for hybrid.
+    pub a: Cell,
+    pub b: Cell,
+    /// How each side is named: the executor, with processes x threads for hybrid and how its
+    /// pool starts for Python's process pool.
     pub a_name: String,
     pub b_name: String,
     /// Throughput of `a` over `b`; `None` when either has no whole repetition.
     pub ratio: Option<Ratio>,
-    /// The faster one when the interval excludes 1.
-    pub winner: Option<ExecutorKind>,
+    /// The faster side when the interval excludes 1.
+    pub winner: Option<Side>,
     /// CPU seconds and memory (PSS peak) of the winner (or `a`) over the other.
     pub cpu: Option<f64>,
     pub memory: Option<f64>,
@@ -30,29 +39,21 @@ pub struct Verdict {
     pub caveats: Vec<String>,
 }
 
-/// Every pair of non-sequential executors that ran the same work with the same setting.
+/// Every pair of non-sequential cells that ran the same work with the same setting ([`Cell::setting`]).
+/// Within a language every pair of pools is compared; across languages only a pool with its
+/// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
 pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
-    let mut models: Vec<&str> = cells.iter().filter_map(|c| c.model.as_deref()).collect();
-    models.dedup();
-    let name_models = models.iter().any(|m| *m != models[0]);
     let mut out = Vec::new();
     for (i, x) in cells.iter().enumerate() {
         for y in &cells[i + 1..] {
-            let same = x.workload == y.workload
-                && x.workers == y.workers
-                && x.intra_op_threads == y.intra_op_threads
-                && x.pinning == y.pinning
-                && x.format == y.format
-                && x.model == y.model
-                && x.sets == y.sets
-                // Different executors, or one executor in two shapes (hybrid 2x1 and 1x2) or
-                // start methods (py-process fork and spawn).
+            let (a, b) = (x.cell.executor, y.cell.executor);
+            let same = x.cell.setting().matches(&y.cell.setting())
                 && x.executor_name() != y.executor_name()
-                && !x.executor.is_sequential()
-                && !y.executor.is_sequential()
-                && comparable_across_languages(x.executor, y.executor);
+                && !a.is_sequential()
+                && !b.is_sequential()
+                && (a.is_python() == b.is_python() || a.mirror() == Some(b));
             if same {
-                out.push(verdict(x, y, name_models));
+                out.push(verdict(x, y, &setting(cells, &x.cell)));
             }
         }
     }
@@ -60,37 +61,35 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
     out
 }
 
-/// `name_model`: the experiment compares models, so the setting names the cell's.
-/// Within a language every pair of pools is compared; across languages only a pool with its
-/// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
-fn comparable_across_languages(a: ExecutorKind, b: ExecutorKind) -> bool {
-    use ExecutorKind::*;
-    a.is_python() == b.is_python()
-        || matches!(
-            (a, b),
-            (Thread, PyThread) | (PyThread, Thread) | (Process, PyProcess) | (PyProcess, Process)
-        )
+/// "classify, 2 workers x 2 intra-op threads, pinned, png": the workload, the workers and every
+/// work axis that says something (a listed one, such as the model, only when the cells hold
+/// several of its values).
+fn setting(cells: &[CellSummary], c: &Cell) -> String {
+    let workers = c.workers();
+    let mut s = format!(
+        "{}, {workers} worker{}",
+        c.workload,
+        if workers == 1 { "" } else { "s" }
+    );
+    for axis in axes::ALL.iter().filter(|a| a.role == Role::Work) {
+        let Some(v) = axis.of(&c.values) else { continue };
+        if let Kind::Paths { .. } = axis.kind {
+            let first = cells.iter().find_map(|o| axis.of(&o.cell.values));
+            if cells
+                .iter()
+                .all(|o| axis.of(&o.cell.values).is_none_or(|w| Some(w) == first))
+            {
+                continue;
+            }
+        }
+        if let Some(part) = (axis.setting)(v) {
+            s += &part;
+        }
+    }
+    s
 }
 
-fn verdict(x: &CellSummary, y: &CellSummary, name_model: bool) -> Verdict {
-    let mut setting = format!(
-        "{}, {} worker{}",
-        x.workload,
-        x.workers,
-        if x.workers == 1 { "" } else { "s" }
-    );
-    if let Some(t) = x.intra_op_threads.filter(|&t| t > 1) {
-        setting += &format!(" x {t} intra-op threads");
-    }
-    if x.pinning == Pinning::Cores {
-        setting += ", pinned";
-    }
-    if let Some(f) = x.format.filter(|&f| f != Format::Jpeg) {
-        setting += &format!(", {f}");
-    }
-    if let Some(m) = x.model.as_deref().filter(|_| name_model) {
-        setting += &format!(", {m}");
-    }
+fn verdict(x: &CellSummary, y: &CellSummary, setting: &str) -> Verdict {
     let mut caveats = Vec::new();
     for c in [x, y] {
         if let Some(note) = c.failure_note() {
@@ -100,49 +99,40 @@ fn verdict(x: &CellSummary, y: &CellSummary, name_model: bool) -> Verdict {
             caveats.push(format!("{}: {} noisy repetitions", c.executor_name(), st.noisy_reps));
         }
     }
-    if x.hardware != y.hardware {
+    let comparable = x.hardware == y.hardware;
+    if !comparable {
         caveats.push("measured on different hardware: not compared".into());
     }
-    let comparable = x.hardware == y.hardware;
-    let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
-        return Verdict {
-            setting,
-            a: x.executor,
-            b: y.executor,
-            a_name: x.executor_name(),
-            b_name: y.executor_name(),
-            ratio: None,
-            winner: None,
-            cpu: None,
-            memory: None,
-            caveats,
-        };
+    let mut v = Verdict {
+        setting: setting.to_string(),
+        a: x.cell,
+        b: y.cell,
+        a_name: x.executor_name(),
+        b_name: y.executor_name(),
+        ratio: None,
+        winner: None,
+        cpu: None,
+        memory: None,
+        caveats,
     };
-    let ratio = ratio_of_medians(&sx.tps, &sy.tps);
-    let winner = ratio.and_then(|r| {
+    let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
+        return v;
+    };
+    v.ratio = ratio_of_medians(&sx.tps, &sy.tps);
+    v.winner = v.ratio.and_then(|r| {
         if r.ci_low > 1.0 {
-            Some(x.executor)
+            Some(Side::A)
         } else if r.ci_high < 1.0 {
-            Some(y.executor)
+            Some(Side::B)
         } else {
             None
         }
     });
-    let b_wins = ratio.is_some_and(|r| r.ci_high < 1.0);
-    let (w, l) = if b_wins { (sy, sx) } else { (sx, sy) };
+    let (w, l) = if v.winner == Some(Side::B) { (sy, sx) } else { (sx, sy) };
     let memory = |s: &crate::summary::CellStats| s.pss_peak_mib.unwrap_or(s.pss_mib);
-    Verdict {
-        setting,
-        a: x.executor,
-        b: y.executor,
-        a_name: x.executor_name(),
-        b_name: y.executor_name(),
-        ratio,
-        winner,
-        cpu: (l.cpu_s > 0.0).then(|| w.cpu_s / l.cpu_s),
-        memory: (memory(l) > 0.0).then(|| memory(w) / memory(l)),
-        caveats,
-    }
+    v.cpu = (l.cpu_s > 0.0).then(|| w.cpu_s / l.cpu_s);
+    v.memory = (memory(l) > 0.0).then(|| memory(w) / memory(l));
+    v
 }
 
 /// The groups the answer is read in, in order.
@@ -155,7 +145,7 @@ const GROUPS: [&str; 3] = [
 impl Verdict {
     /// Which of [`GROUPS`] it belongs to.
     pub fn group(&self) -> &'static str {
-        match (self.a.is_python(), self.b.is_python()) {
+        match (self.a.executor.is_python(), self.b.executor.is_python()) {
             (false, false) => GROUPS[0],
             (true, true) => GROUPS[1],
             _ => GROUPS[2],
@@ -185,15 +175,14 @@ impl Verdict {
             )
         };
         let (head, who) = match self.winner {
-            Some(_) if r.ci_low > 1.0 => (format!("{a} faster than {b} ({})", interval(r)), a),
-            Some(w) => {
+            Some(Side::A) => (format!("{a} faster than {b} ({})", interval(r)), a),
+            Some(Side::B) => {
                 let flipped = Ratio {
                     value: 1.0 / r.value,
                     ci_low: 1.0 / r.ci_high,
                     ci_high: 1.0 / r.ci_low,
                     confidence: r.confidence,
                 };
-                let _ = w;
                 (format!("{b} faster than {a} ({})", interval(flipped)), b)
             }
             None => (format!("{a} ≈ {b} ({}, no clear winner)", interval(r)), a),
@@ -222,15 +211,15 @@ impl Verdict {
 pub fn best(cells: &[CellSummary]) -> Vec<String> {
     let mut workloads = Vec::new();
     for c in cells {
-        if !workloads.contains(&c.workload) {
-            workloads.push(c.workload);
+        if !workloads.contains(&c.cell.workload) {
+            workloads.push(c.cell.workload);
         }
     }
     let mut out = Vec::new();
     for w in workloads {
         let measured: Vec<(&CellSummary, f64, f64)> = cells
             .iter()
-            .filter(|c| c.workload == w)
+            .filter(|c| c.cell.workload == w)
             .filter_map(|c| {
                 let st = c.stats.as_ref()?;
                 let gib = st.pss_peak_mib.unwrap_or(st.pss_mib) / 1024.0;
@@ -241,7 +230,7 @@ pub fn best(cells: &[CellSummary]) -> Vec<String> {
             measured
                 .iter()
                 .max_by(|a, b| key(a).total_cmp(&key(b)))
-                .map(|t| t.0.cell.clone())
+                .map(|t| t.0.id.clone())
         };
         if let (Some(fast), Some(lean)) = (top(&|t| t.1), top(&|t| t.2)) {
             out.push(format!("{w}: fastest {fast}; most throughput per GiB {lean}"));
@@ -252,8 +241,7 @@ pub fn best(cells: &[CellSummary]) -> Vec<String> {
 
 /// "The answer" as text: the verdict lines (grouped by language when both ran), then the best
 /// configurations.
-pub fn text(cells: &[CellSummary]) -> String {
-    let v = verdicts(cells);
+pub fn text(v: &[Verdict], best: &[String]) -> String {
     let mut s = String::new();
     let present: Vec<&str> = GROUPS
         .into_iter()
@@ -270,7 +258,7 @@ pub fn text(cells: &[CellSummary]) -> String {
             let _ = writeln!(s, "{indent}- {line}");
         }
     }
-    for line in best(cells) {
+    for line in best {
         let _ = writeln!(s, "- best, {line}");
     }
     s
@@ -279,6 +267,7 @@ pub fn text(cells: &[CellSummary]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::ExecutorKind;
     use crate::record::RunRow;
     use crate::summary::summarize;
     use crate::summary::tests::{cell, row};
@@ -295,8 +284,8 @@ mod tests {
     }
 
     fn answer(thread: &[f64], process: &[f64], process_errors: &[Option<&str>]) -> Vec<Verdict> {
-        let mut all = rows(ExecutorKind::Thread, thread, &[]);
-        all.extend(rows(ExecutorKind::Process, process, process_errors));
+        let mut all = rows(ExecutorKind::named("thread").unwrap(), thread, &[]);
+        all.extend(rows(ExecutorKind::named("process").unwrap(), process, process_errors));
         verdicts(&summarize(&all))
     }
 
@@ -304,7 +293,7 @@ mod tests {
     fn a_clear_winner_is_named_with_its_ratio() {
         let v = answer(&SIX, &SIX.map(|w| w * 1.3), &[]);
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].winner, Some(ExecutorKind::Thread));
+        assert_eq!(v[0].winner, Some(Side::A));
         let line = v[0].line();
         assert!(
             line.starts_with("spin, 2 workers: thread faster than process (1.30x ["),
@@ -312,7 +301,7 @@ mod tests {
         );
         // The process cell faster: the line names it, with the ratio turned its way.
         let v = answer(&SIX.map(|w| w * 1.3), &SIX, &[]);
-        assert_eq!(v[0].winner, Some(ExecutorKind::Process));
+        assert_eq!(v[0].winner, Some(Side::B));
         assert!(
             v[0].line().contains("process faster than thread (1.30x ["),
             "{}",
@@ -351,8 +340,12 @@ mod tests {
 
     #[test]
     fn noisy_repetitions_are_named() {
-        let mut all = rows(ExecutorKind::Thread, &SIX, &[]);
-        all.extend(rows(ExecutorKind::Process, &SIX.map(|w| w * 1.3), &[]));
+        let mut all = rows(ExecutorKind::named("thread").unwrap(), &SIX, &[]);
+        all.extend(rows(
+            ExecutorKind::named("process").unwrap(),
+            &SIX.map(|w| w * 1.3),
+            &[],
+        ));
         all[7].noisy = true;
         let v = verdicts(&summarize(&all));
         assert!(v[0].line().contains("process: 1 noisy repetitions"), "{}", v[0].line());
@@ -360,8 +353,8 @@ mod tests {
 
     #[test]
     fn sequential_is_not_a_side() {
-        let mut all = rows(ExecutorKind::Sequential, &SIX, &[]);
-        all.extend(rows(ExecutorKind::Thread, &SIX, &[]));
+        let mut all = rows(ExecutorKind::named("sequential").unwrap(), &SIX, &[]);
+        all.extend(rows(ExecutorKind::named("thread").unwrap(), &SIX, &[]));
         assert!(verdicts(&summarize(&all)).is_empty());
         assert_eq!(best(&summarize(&all)).len(), 1);
     }

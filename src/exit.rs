@@ -57,7 +57,7 @@ impl ExitCode {
     /// The code for an error that ended a command: a mistake in what was asked is 2, anything
     /// else 1.
     pub fn of_error(e: &anyhow::Error) -> ExitCode {
-        if e.downcast_ref::<crate::experiment::SpecError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
+        if e.downcast_ref::<crate::spec::SpecError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
             ExitCode::BadInput
         } else {
             ExitCode::Error

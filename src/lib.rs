@@ -1,5 +1,11 @@
 //! `runner`: runs declarative experiments that compare a sequential loop, a thread pool and a
 //! process pool on the same seeded work, and writes what each cost.
+//!
+//! The modules, leaves first: `spec` (what an experiment file says: errors, fields, axes) and
+//! `task`; `measure`, `proc`, `interrupt`; `workload` and `executor` (the registries); `plan`
+//! (cells, schedule, draws, shards); `experiment` (the file parsed); `isolate` (one process
+//! per repetition) and `runloop`; `record`, `stats`, `summary`, `answer`, `report`; `export`;
+//! `envinfo`, `exit`, `cli` and `cmd` at the edge. No module imports one that imports it.
 
 pub mod answer;
 pub mod cli;
@@ -10,11 +16,14 @@ pub mod exit;
 pub mod experiment;
 pub mod export;
 pub mod interrupt;
+pub mod isolate;
 pub mod measure;
 pub mod plan;
 pub mod proc;
 pub mod record;
 pub mod runloop;
+pub mod spec;
 pub mod stats;
 pub mod summary;
+pub mod task;
 pub mod workload;

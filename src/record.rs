@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::executor::RepResult;
+use crate::isolate::RepResult;
 use crate::measure::percentile;
-use crate::plan::{Cell, ExecutorKind, Format, Pinning, Rep, StartMethod};
-use crate::workload::{ModelId, Stages, TaskRecord, WorkloadKind};
+use crate::plan::{Cell, Rep, Shard};
+use crate::workload::{ModelId, Stages, TaskRecord, WorkloadKind, MODEL};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
 pub const NOISY_SHARE: f64 = 0.10;
@@ -28,40 +28,40 @@ pub struct RunMeta {
     pub node: String,
     /// What the machine is, for telling comparable rows apart: CPU model, cores, memory.
     pub hardware: String,
-    /// `I/N` when this run is one shard of a larger one.
-    pub shard: Option<String>,
+    /// When this run is one shard of a larger one.
+    pub shard: Option<Shard>,
 }
 
-/// One row per (cell, repetition).
+/// One row per (cell, repetition): the typed cell, the repetition, and what was measured. It
+/// reads as its measures (`row.wall_s`); runs.csv writes the cell flat, one column per axis
+/// (`src/export/csv.rs`), and results.json writes it as an object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {
     pub experiment: String,
-    pub cell: String,
-    pub workload: WorkloadKind,
-    pub executor: ExecutorKind,
-    pub workers: usize,
-    /// Worker processes (1 for sequential and thread pools) and threads in each (1 for
-    /// sequential and process pools): workers = processes x threads.
-    #[serde(default = "one")]
-    pub processes: usize,
-    #[serde(default = "one")]
-    pub threads: usize,
-    pub intra_op_threads: Option<usize>,
-    #[serde(default)]
-    pub pinning: Pinning,
-    /// The output format of workloads that encode images.
-    #[serde(default)]
-    pub format: Option<Format>,
-    /// The model's file name, for workloads with a model (`[classify] model`).
-    #[serde(default)]
-    pub model: Option<String>,
-    /// `py-process`: how Python's pool started its workers (fork, spawn, forkserver).
-    #[serde(default)]
-    pub start_method: Option<StartMethod>,
-    pub sets: usize,
+    pub cell: Cell,
     pub rep: usize,
     pub warmup: bool,
     pub seed: u64,
+    #[serde(flatten)]
+    pub m: Measured,
+}
+
+impl std::ops::Deref for RunRow {
+    type Target = Measured;
+    fn deref(&self) -> &Measured {
+        &self.m
+    }
+}
+
+impl std::ops::DerefMut for RunRow {
+    fn deref_mut(&mut self) -> &mut Measured {
+        &mut self.m
+    }
+}
+
+/// What one repetition measured: its runs.csv columns after the cell's, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
     pub tasks: usize,
     pub tasks_ok: usize,
     pub tasks_failed: usize,
@@ -127,12 +127,8 @@ pub struct RunRow {
     pub hardware: Option<String>,
     /// `I/N` when the run was one shard of a larger one (`runner FILE --shard I/N`).
     #[serde(default)]
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     pub error: Option<String>,
-}
-
-fn one() -> usize {
-    1
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -141,6 +137,7 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 impl RunRow {
+    /// One field per runs.csv column, computed once here: longer than a screen, on purpose.
     pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
         let m = result.measure.clone().unwrap_or_default();
         let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
@@ -155,7 +152,9 @@ impl RunRow {
             stages.add(&t.stages);
         }
         let cpu = m.user_s() + m.sys_s();
-        let model = cell.model.and_then(|i| meta.models.get(i as usize));
+        let model = MODEL
+            .of(&cell.values)
+            .and_then(|_| meta.models.get(MODEL.index_of(&cell.values)));
         let failed = tasks.len() - ok.len();
         let error = match (&result.error, failed) {
             (Some(e), _) => Some(e.clone()),
@@ -164,84 +163,140 @@ impl RunRow {
         };
         RunRow {
             experiment: meta.experiment.clone(),
-            cell: cell.id(),
-            workload: cell.workload,
-            executor: cell.executor,
-            workers: cell.workers.get(),
-            processes: cell.processes(),
-            threads: cell.threads_per_process(),
-            intra_op_threads: cell.intra_op_threads.map(|t| t.get()),
-            pinning: cell.pinning,
-            format: cell.format,
-            model: model.map(|m| m.file.clone()),
-            start_method: cell.start_method,
-            sets: cell.sets.get(),
+            cell: *cell,
             rep: rep.index,
             warmup: rep.warmup,
             seed: meta.seed,
-            tasks: tasks.len(),
-            tasks_ok: ok.len(),
-            tasks_failed: failed,
-            wall_s: round(m.wall_s, 6),
-            pool_start_s: round(m.pool.pool_start_s, 6),
-            task_phase_s: round(m.pool.task_phase_s, 6),
-            shutdown_s: round(m.pool.shutdown_s, 6),
-            session_s: round(m.pool.session_s, 6),
-            interpreter_s: round(m.pool.interpreter_s, 6),
-            throughput_tps: if m.wall_s > 0.0 {
-                round(ok.len() as f64 / m.wall_s, 3)
-            } else {
-                0.0
+            m: Measured {
+                tasks: tasks.len(),
+                tasks_ok: ok.len(),
+                tasks_failed: failed,
+                wall_s: round(m.wall_s, 6),
+                pool_start_s: round(m.pool.pool_start_s, 6),
+                task_phase_s: round(m.pool.task_phase_s, 6),
+                shutdown_s: round(m.pool.shutdown_s, 6),
+                session_s: round(m.pool.session_s, 6),
+                interpreter_s: round(m.pool.interpreter_s, 6),
+                throughput_tps: if m.wall_s > 0.0 {
+                    round(ok.len() as f64 / m.wall_s, 3)
+                } else {
+                    0.0
+                },
+                user_s: round(m.user_s(), 4),
+                sys_s: round(m.sys_s(), 4),
+                cpu_util_pct: if m.wall_s > 0.0 {
+                    round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2)
+                } else {
+                    0.0
+                },
+                peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
+                parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
+                pss_mib: round(m.pool.pss_kib as f64 / 1024.0, 2),
+                // The end-of-task-phase reading is one more sample of the same tree.
+                pss_peak_mib: result
+                    .pss_peak_kib
+                    .map(|k| round(k.max(m.pool.pss_kib) as f64 / 1024.0, 2)),
+                worker_pss_mib: m
+                    .pool
+                    .workers_pss_kib
+                    .map(|k| round(k as f64 / 1024.0 / cell.processes() as f64, 2)),
+                workers_started: m.pool.workers_started,
+                workers_lost: m.pool.workers_lost,
+                sessions: m.pool.sessions,
+                task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),
+                task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
+                wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
+                ipc_ms: round(ok.iter().map(|t| t.ipc_ms).sum::<f64>(), 3),
+                resize_tasks_ok: count_of("resize"),
+                resize_task_ms: round(ms_of("resize"), 3),
+                classify_tasks_ok: count_of("classify"),
+                classify_task_ms: round(ms_of("classify"), 3),
+                decode_ms: round(stages.decode_ms, 3),
+                resize_ms: round(stages.resize_ms, 3),
+                encode_ms: round(stages.encode_ms, 3),
+                save_ms: round(stages.save_ms, 3),
+                preprocess_ms: round(stages.preprocess_ms, 3),
+                inference_ms: round(stages.inference_ms, 3),
+                other_cpu_s: result.other_cpu_s.map(|v| round(v, 3)),
+                orchestrator_cpu_s: result.orchestrator_cpu_s.map(|v| round(v, 4)),
+                noisy: result.other_cpu_s.is_some_and(|o| {
+                    m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64 && o > NOISY_FLOOR_S
+                }),
+                cores: meta.cores,
+                oversubscribed: cell.compute_threads() > meta.cores,
+                model_sha256: model.map(|m| m.sha256.clone()),
+                node: Some(meta.node.clone()),
+                hardware: Some(meta.hardware.clone()),
+                shard: meta.shard,
+                error,
             },
-            user_s: round(m.user_s(), 4),
-            sys_s: round(m.sys_s(), 4),
-            cpu_util_pct: if m.wall_s > 0.0 {
-                round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2)
-            } else {
-                0.0
-            },
-            peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
-            parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
-            pss_mib: round(m.pool.pss_kib as f64 / 1024.0, 2),
-            // The end-of-task-phase reading is one more sample of the same tree.
-            pss_peak_mib: result
-                .pss_peak_kib
-                .map(|k| round(k.max(m.pool.pss_kib) as f64 / 1024.0, 2)),
-            worker_pss_mib: m
-                .pool
-                .workers_pss_kib
-                .map(|k| round(k as f64 / 1024.0 / cell.processes() as f64, 2)),
-            workers_started: m.pool.workers_started,
-            workers_lost: m.pool.workers_lost,
-            sessions: m.pool.sessions,
-            task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),
-            task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
-            wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
-            ipc_ms: round(ok.iter().map(|t| t.ipc_ms).sum::<f64>(), 3),
-            resize_tasks_ok: count_of("resize"),
-            resize_task_ms: round(ms_of("resize"), 3),
-            classify_tasks_ok: count_of("classify"),
-            classify_task_ms: round(ms_of("classify"), 3),
-            decode_ms: round(stages.decode_ms, 3),
-            resize_ms: round(stages.resize_ms, 3),
-            encode_ms: round(stages.encode_ms, 3),
-            save_ms: round(stages.save_ms, 3),
-            preprocess_ms: round(stages.preprocess_ms, 3),
-            inference_ms: round(stages.inference_ms, 3),
-            other_cpu_s: result.other_cpu_s.map(|v| round(v, 3)),
-            orchestrator_cpu_s: result.orchestrator_cpu_s.map(|v| round(v, 4)),
-            noisy: result
-                .other_cpu_s
-                .is_some_and(|o| m.wall_s > 0.0 && o > NOISY_SHARE * m.wall_s * meta.cores as f64 && o > NOISY_FLOOR_S),
-            cores: meta.cores,
-            oversubscribed: cell.compute_threads() > meta.cores,
-            model_sha256: model.map(|m| m.sha256.clone()),
-            node: Some(meta.node.clone()),
-            hardware: Some(meta.hardware.clone()),
-            shard: meta.shard.clone(),
-            error,
         }
     }
+
+    /// The repetition, as the plan names it.
+    pub fn repetition(&self) -> Rep {
+        Rep {
+            warmup: self.warmup,
+            index: self.rep,
+        }
+    }
+
+    /// A repetition is whole when every task ran and nothing went wrong; the statistics use
+    /// only these. A failed repetition's wall time (cut short, or inflated by a respawn) and
+    /// throughput (its failed tasks count as zero) would bias every figure.
+    pub fn is_whole(&self) -> bool {
+        self.error.is_none() && self.tasks_failed == 0 && self.wall_s > 0.0
+    }
+
+    /// Why it is not whole, by kind, for the per-cell count.
+    pub fn failure(&self) -> Option<Failure> {
+        if self.is_whole() {
+            return None;
+        }
+        Some(Failure::of(self.error.as_deref().unwrap_or("no time measured")))
+    }
+}
+
+/// Why a repetition is not whole, by kind. runs.csv carries the text; the runner writes the
+/// kinds' texts with fixed beginnings, and this is the one place that reads them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A task or the repetition ran past its time limit.
+    Timeout,
+    /// Some of its tasks failed.
+    TasksFailed,
+    /// Anything else, by its first clause (a crash, an interrupt).
+    Other(String),
+}
+
+impl Failure {
+    pub fn of(error: &str) -> Failure {
+        if error.contains("timed out") {
+            Failure::Timeout
+        } else if error.contains("task(s) failed") {
+            Failure::TasksFailed
+        } else {
+            Failure::Other(error.split(';').next().unwrap_or(error).trim().to_string())
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Timeout => f.write_str("timeout"),
+            Failure::TasksFailed => f.write_str("tasks failed"),
+            Failure::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// How a task ended, as tasks.csv's `status` writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
 }
 
 /// One row per task.
@@ -254,7 +309,7 @@ pub struct TaskRow {
     pub kind: WorkloadKind,
     pub source: String,
     pub image: String,
-    pub status: String,
+    pub status: Status,
     pub ms: f64,
     pub wait_ms: f64,
     pub ipc_ms: f64,
@@ -285,11 +340,11 @@ impl TaskRow {
             kind: t.kind,
             source: t.source.clone(),
             image: t.image.clone(),
-            status: if t.ok() { "ok" } else { "failed" }.to_string(),
+            status: if t.ok() { Status::Ok } else { Status::Failed },
             ms: round(t.ms, 3),
             wait_ms: round(t.wait_ms, 3),
             ipc_ms: round(t.ipc_ms, 3),
-            worker: (t.worker != usize::MAX).then_some(t.worker),
+            worker: t.worker,
             decode_ms: round(s.decode_ms, 3),
             resize_ms: round(s.resize_ms, 3),
             encode_ms: round(s.encode_ms, 3),

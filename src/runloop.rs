@@ -3,8 +3,8 @@
 
 use std::io;
 
-use crate::executor::RepRunner;
 use crate::export::Exporter;
+use crate::isolate::RepRunner;
 use crate::plan::{draw, Cell, Images, Rep};
 use crate::record::{RunMeta, RunRow, TaskRow};
 use crate::workload::TaskRecord;
@@ -65,7 +65,7 @@ pub fn run(
             .clone()
             .unwrap_or_else(|| "no result came back".to_string());
         for task in tasks.iter().filter(|t| !seen[t.index]) {
-            let rec = TaskRecord::failed(task, usize::MAX, format!("not run: {why}"));
+            let rec = TaskRecord::failed(task, None, format!("not run: {why}"));
             out.task(&TaskRow::new(cell, *rep, &rec))?;
             records.push(rec);
         }
@@ -99,11 +99,12 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::executor::mock::Mock;
-    use crate::executor::RepResult;
+    use crate::executor::ExecutorKind;
     use crate::experiment::{Experiment, Overrides};
     use crate::export::Collect;
-    use crate::plan::{expand, schedule, ExecutorKind};
+    use crate::isolate::mock::Mock;
+    use crate::isolate::RepResult;
+    use crate::plan::{expand, schedule};
     use crate::workload::WorkloadKind;
 
     fn experiment() -> Experiment {
@@ -147,14 +148,16 @@ mod tests {
 
         let crashed = rows
             .iter()
-            .find(|r| r.executor == ExecutorKind::Process && !r.warmup && r.rep == 1)
+            .find(|r| r.cell.executor == ExecutorKind::named("process").unwrap() && !r.warmup && r.rep == 1)
             .unwrap();
         assert_eq!((crashed.tasks, crashed.tasks_ok, crashed.tasks_failed), (6, 1, 5));
         assert!(crashed.error.as_deref().unwrap().contains("SIGKILL"));
         let lost: Vec<_> = sink
             .tasks
             .iter()
-            .filter(|t| t.cell == crashed.cell && t.rep == 1 && !t.warmup && t.status == "failed")
+            .filter(|t| {
+                t.cell == crashed.cell.id() && t.rep == 1 && !t.warmup && t.status == crate::record::Status::Failed
+            })
             .collect();
         assert_eq!(lost.len(), 5);
         assert!(lost.iter().all(|t| t
@@ -187,13 +190,13 @@ mod tests {
         .unwrap();
         let rep = |index| Rep { warmup: false, index };
         for r in [rep(0), rep(1), Rep { warmup: true, index: 0 }] {
-            let seq = &mock.seen[&(ExecutorKind::Sequential, r)];
-            assert_eq!(seq, &mock.seen[&(ExecutorKind::Thread, r)]);
-            assert_eq!(seq, &mock.seen[&(ExecutorKind::Process, r)]);
+            let seq = &mock.seen[&(ExecutorKind::named("sequential").unwrap(), r)];
+            assert_eq!(seq, &mock.seen[&(ExecutorKind::named("thread").unwrap(), r)]);
+            assert_eq!(seq, &mock.seen[&(ExecutorKind::named("process").unwrap(), r)]);
         }
         assert_ne!(
-            mock.seen[&(ExecutorKind::Thread, rep(0))],
-            mock.seen[&(ExecutorKind::Thread, rep(1))]
+            mock.seen[&(ExecutorKind::named("thread").unwrap(), rep(0))],
+            mock.seen[&(ExecutorKind::named("thread").unwrap(), rep(1))]
         );
         assert!(cells
             .iter()
@@ -226,7 +229,6 @@ mod tests {
 
     #[test]
     fn csv_headers_come_from_the_row_structs() {
-        let mut w = csv::Writer::from_writer(vec![]);
         let exp = experiment();
         let cell = expand(&exp.axes, &exp.exclude)[0];
         let row = RunRow::new(
@@ -239,8 +241,7 @@ mod tests {
             &[],
             &RepResult::default(),
         );
-        w.serialize(&row).unwrap();
-        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let text = String::from_utf8(crate::export::csv::run_bytes(&row, true).unwrap()).unwrap();
         let header = text.lines().next().unwrap().replace(',', "\n");
         insta::assert_snapshot!("runs_csv_header", header);
         let mut w = csv::Writer::from_writer(vec![]);
@@ -261,7 +262,7 @@ mod tests {
                 warmup: false,
                 index: 0,
             },
-            &TaskRecord::failed(&task, 0, "x".into()),
+            &TaskRecord::failed(&task, Some(0), "x".into()),
         ))
         .unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();

@@ -4,28 +4,16 @@
 
 use serde::Serialize;
 
-use crate::plan::{ExecutorKind, Format, Pinning, StartMethod};
+use crate::plan::Cell;
 use crate::record::RunRow;
 use crate::stats::{median, outliers, ratio_of_medians, summarize as describe, Ratio, Summary};
-use crate::workload::WorkloadKind;
 
 /// One cell: what it is, how many repetitions were whole, and its statistics over those.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellSummary {
-    pub cell: String,
-    pub workload: WorkloadKind,
-    pub executor: ExecutorKind,
-    pub workers: usize,
-    /// Hybrid: threads per worker process.
-    pub threads: usize,
-    pub intra_op_threads: Option<usize>,
-    pub pinning: Pinning,
-    pub format: Option<Format>,
-    /// The model's file name, for workloads with a model.
-    pub model: Option<String>,
-    /// `py-process`: its start method.
-    pub start_method: Option<StartMethod>,
-    pub sets: usize,
+    /// The cell's id, as tables name it.
+    pub id: String,
+    pub cell: Cell,
     /// Whole repetitions: every task ran and nothing went wrong. Only these enter the statistics.
     pub reps: usize,
     /// Measured repetitions that were not whole, and why (distinct reasons).
@@ -69,16 +57,9 @@ pub struct CellStats {
 }
 
 impl CellSummary {
-    /// The executor as the answer names it: `thread`, or `hybrid 2x1` (processes x threads).
+    /// The executor as the answer names it: `thread`, `hybrid 2x1`, `py-process (fork)`.
     pub fn executor_name(&self) -> String {
-        match self.executor {
-            ExecutorKind::Hybrid => format!("hybrid {}x{}", self.workers / self.threads.max(1), self.threads),
-            ExecutorKind::PyProcess => match self.start_method {
-                Some(m) => format!("py-process ({m})"),
-                None => "py-process".to_string(),
-            },
-            e => e.to_string(),
-        }
+        self.cell.side()
     }
 
     /// "2 of 6 repetitions failed: timeout", or nothing when all were whole.
@@ -105,105 +86,52 @@ pub const STAGES: [&str; 8] = [
     "ipc",
 ];
 
-/// A repetition is whole when every task ran and nothing went wrong; the statistics use only
-/// these. A failed repetition's wall time (cut short, or inflated by a respawn) and throughput
-/// (its failed tasks count as zero) would bias every figure.
-pub fn is_whole(r: &RunRow) -> bool {
-    r.error.is_none() && r.tasks_failed == 0 && r.wall_s > 0.0
-}
-
-/// The kind of a failure, for the per-cell count: "timeout", "interrupted", "3 task(s) failed".
-fn failure_kind(r: &RunRow) -> String {
-    let e = r.error.as_deref().unwrap_or("no time measured");
-    if e.contains("timed out") {
-        "timeout".into()
-    } else if e.contains("task(s) failed") {
-        "tasks failed".into()
-    } else {
-        e.split(';').next().unwrap_or(e).trim().to_string()
-    }
-}
-
 /// One summary per cell, in the order the cells first appear; warm-ups are left out.
 pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
     let measured: Vec<&RunRow> = rows.iter().filter(|r| !r.warmup).collect();
-    let mut cells: Vec<&str> = Vec::new();
+    let mut cells: Vec<Cell> = Vec::new();
     for r in &measured {
-        if !cells.contains(&r.cell.as_str()) {
-            cells.push(&r.cell);
+        if !cells.contains(&r.cell) {
+            cells.push(r.cell);
         }
     }
-    let whole = |cell: &str| -> Vec<&RunRow> {
-        measured
-            .iter()
-            .filter(|r| r.cell == cell && is_whole(r))
-            .copied()
-            .collect()
-    };
-    let walls = |rs: &[&RunRow]| -> Vec<f64> { rs.iter().map(|r| r.wall_s).collect() };
-    let mut out = Vec::new();
-    for cell in &cells {
-        let all: Vec<&RunRow> = measured.iter().filter(|r| r.cell == *cell).copied().collect();
-        let first = all[0];
-        let failed: Vec<&RunRow> = all.iter().filter(|r| !is_whole(r)).copied().collect();
-        let mut failures: Vec<String> = Vec::new();
-        for f in failed.iter().map(|r| failure_kind(r)) {
-            if !failures.contains(&f) {
-                failures.push(f);
+    let of = |cell: &Cell| -> Vec<&RunRow> { measured.iter().filter(|r| r.cell == *cell).copied().collect() };
+    let whole = |rs: &[&RunRow]| -> Vec<f64> { rs.iter().filter(|r| r.is_whole()).map(|r| r.wall_s).collect() };
+    cells
+        .iter()
+        .map(|cell| {
+            let all = of(cell);
+            let mut failures: Vec<String> = Vec::new();
+            for f in all.iter().filter_map(|r| r.failure()) {
+                if !failures.contains(&f.to_string()) {
+                    failures.push(f.to_string());
+                }
             }
-        }
-        let rs = whole(cell);
-        let hardware = kinds(&all);
-        let mut hardware_note =
-            (hardware.len() > 1).then(|| format!("measured on {} kinds of hardware", hardware.len()));
-        let baseline = measured
-            .iter()
-            .find(|b| {
-                b.executor == first.executor.sequential()
-                    && b.workload == first.workload
-                    && b.sets == first.sets
-                    && b.intra_op_threads == first.intra_op_threads
-                    && b.pinning == first.pinning
-                    && b.format == first.format
-                    && b.model == first.model
-            })
-            .map(|b| {
-                measured
-                    .iter()
-                    .filter(|r| r.cell == b.cell)
-                    .copied()
-                    .collect::<Vec<_>>()
-            })
-            .filter(|b| {
-                // A speedup against a baseline measured on other hardware would be a guess.
+            let hardware = kinds(&all);
+            let mut hardware_note =
+                (hardware.len() > 1).then(|| format!("measured on {} kinds of hardware", hardware.len()));
+            let base = of(&cell.baseline());
+            // A speedup against a baseline measured on other hardware would be a guess.
+            let baseline = (!base.is_empty()).then_some(base).filter(|b| {
                 let same = hardware.len() <= 1 && kinds(b) == hardware;
                 if !same && hardware_note.is_none() {
                     hardware_note = Some("its sequential baseline ran on other hardware: no speedup".into());
                 }
                 same
-            })
-            .map(|b| walls(&whole(&b[0].cell)));
-        out.push(CellSummary {
-            cell: cell.to_string(),
-            workload: first.workload,
-            executor: first.executor,
-            workers: first.workers,
-            threads: first.threads,
-            intra_op_threads: first.intra_op_threads,
-            pinning: first.pinning,
-            format: first.format,
-            model: first.model.clone(),
-            start_method: first.start_method,
-            sets: first.sets,
-            reps: rs.len(),
-            failed_reps: failed.len(),
-            failures,
-            hardware,
-            hardware_note,
-            stats: stats(&rs, baseline.as_deref()),
-        });
-    }
-    out
+            });
+            let rs: Vec<&RunRow> = all.iter().filter(|r| r.is_whole()).copied().collect();
+            CellSummary {
+                id: cell.id(),
+                cell: *cell,
+                reps: rs.len(),
+                failed_reps: all.len() - rs.len(),
+                failures,
+                hardware,
+                hardware_note,
+                stats: stats(&rs, baseline.map(|b| whole(&b)).as_deref()),
+            }
+        })
+        .collect()
 }
 
 /// The distinct kinds of hardware rows ran on, sorted.
@@ -231,7 +159,7 @@ fn stats(rs: &[&RunRow], baseline: Option<&[f64]>) -> Option<CellStats> {
         throughput_tps,
         tps,
         speedup,
-        efficiency: speedup.map(|s| s.scale(1.0 / first.workers as f64)),
+        efficiency: speedup.map(|s| s.scale(1.0 / first.cell.workers() as f64)),
         outliers: outliers(&wall).into_iter().map(|i| rs[i].rep).collect(),
         cpu_util_pct: med(&|r| r.cpu_util_pct),
         cpu_s: med(&|r| r.user_s + r.sys_s),
@@ -259,24 +187,21 @@ pub(crate) mod tests {
     use std::num::NonZeroUsize;
 
     use super::*;
-    use crate::executor::{RepMeasure, RepResult};
-    use crate::plan::{Cell, Input, Rep, Task};
+    use crate::executor::ExecutorKind;
+    use crate::isolate::{RepMeasure, RepResult};
+    use crate::plan::{expand, Axes, Input, Rep, Task};
     use crate::record::RunMeta;
-    use crate::workload::TaskRecord;
+    use crate::workload::{TaskRecord, WorkloadKind};
 
+    /// The spin cell of `executor` with `workers` workers and one task set.
     pub fn cell(executor: ExecutorKind, workers: usize) -> Cell {
-        Cell {
-            workload: WorkloadKind::named("spin").unwrap(),
-            executor,
-            workers: NonZeroUsize::new(workers).unwrap(),
-            threads: None,
-            intra_op_threads: None,
-            pinning: Pinning::None,
-            format: None,
-            model: None,
-            start_method: None,
-            sets: NonZeroUsize::new(1).unwrap(),
-        }
+        let n = |v| NonZeroUsize::new(v).unwrap();
+        let axes = Axes {
+            workers: vec![n(workers)],
+            sets: vec![n(1)],
+            ..Axes::with_defaults(vec![WorkloadKind::named("spin").unwrap()], vec![executor])
+        };
+        expand(&axes, &[])[0]
     }
 
     /// A measured repetition of 3 tasks taking `wall_s`, failed with `error` if given.
@@ -289,7 +214,7 @@ pub(crate) mod tests {
                     kind,
                     input: Input::None,
                 };
-                let mut rec = TaskRecord::failed(&t, 0, String::new());
+                let mut rec = TaskRecord::failed(&t, Some(0), String::new());
                 rec.error = None;
                 rec
             })
@@ -320,8 +245,8 @@ pub(crate) mod tests {
 
     #[test]
     fn failed_repetitions_are_counted_not_averaged_in() {
-        let seq = cell(ExecutorKind::Sequential, 1);
-        let thr = cell(ExecutorKind::Thread, 2);
+        let seq = cell(ExecutorKind::named("sequential").unwrap(), 1);
+        let thr = cell(ExecutorKind::named("thread").unwrap(), 2);
         let mut rows: Vec<RunRow> = (0..6).map(|i| row(&seq, i, 1.0, None)).collect();
         rows.extend((0..4).map(|i| row(&thr, i, 0.5, None)));
         // Cut short: a tiny wall time that would inflate the speedup if it counted.
@@ -353,7 +278,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_cell_with_no_whole_repetition_is_listed_as_such() {
-        let seq = cell(ExecutorKind::Sequential, 1);
+        let seq = cell(ExecutorKind::named("sequential").unwrap(), 1);
         let rows = vec![
             row(&seq, 0, 0.0, Some("interrupted")),
             row(&seq, 1, 0.3, Some("timed out")),
@@ -376,9 +301,9 @@ pub(crate) mod tests {
             r
         };
         let (seq, thread, process) = (
-            cell(ExecutorKind::Sequential, 1),
-            cell(ExecutorKind::Thread, 2),
-            cell(ExecutorKind::Process, 2),
+            cell(ExecutorKind::named("sequential").unwrap(), 1),
+            cell(ExecutorKind::named("thread").unwrap(), 2),
+            cell(ExecutorKind::named("process").unwrap(), 2),
         );
         let mut rows = Vec::new();
         for i in 0..6 {
@@ -387,12 +312,22 @@ pub(crate) mod tests {
             rows.push(on(row(&process, i, 0.6, None), "B"));
         }
         let cells = summarize(&rows);
-        let by = |e| cells.iter().find(|c| c.executor == e).unwrap();
+        let by = |e| cells.iter().find(|c| c.cell.executor == e).unwrap();
         // Same hardware: a speedup. Other hardware: none, and the cell says why.
-        assert!(by(ExecutorKind::Thread).stats.as_ref().unwrap().speedup.is_some());
-        assert_eq!(by(ExecutorKind::Thread).hardware_note, None);
-        assert!(by(ExecutorKind::Process).stats.as_ref().unwrap().speedup.is_none());
-        assert!(by(ExecutorKind::Process)
+        assert!(by(ExecutorKind::named("thread").unwrap())
+            .stats
+            .as_ref()
+            .unwrap()
+            .speedup
+            .is_some());
+        assert_eq!(by(ExecutorKind::named("thread").unwrap()).hardware_note, None);
+        assert!(by(ExecutorKind::named("process").unwrap())
+            .stats
+            .as_ref()
+            .unwrap()
+            .speedup
+            .is_none());
+        assert!(by(ExecutorKind::named("process").unwrap())
             .hardware_note
             .as_ref()
             .unwrap()
@@ -401,7 +336,7 @@ pub(crate) mod tests {
         assert_eq!(v.len(), 1);
         assert!(v[0].ratio.is_none() && v[0].winner.is_none(), "{v:?}");
         assert!(v[0].caveats.iter().any(|c| c.contains("different hardware")), "{v:?}");
-        let md = crate::export::markdown::markdown("x", &cells, None);
+        let md = crate::export::markdown::markdown(&crate::export::Report::new("x", &rows, None).unwrap());
         assert!(
             md.contains("## Hardware") && md.contains("- B: spin-process-w2-s1"),
             "{md}"
@@ -409,7 +344,10 @@ pub(crate) mod tests {
         // One cell over two kinds: flagged, and no speedup against a one-kind baseline.
         rows.push(on(row(&thread, 6, 0.5, None), "B"));
         let cells = summarize(&rows);
-        let t = cells.iter().find(|c| c.executor == ExecutorKind::Thread).unwrap();
+        let t = cells
+            .iter()
+            .find(|c| c.cell.executor == ExecutorKind::named("thread").unwrap())
+            .unwrap();
         assert_eq!(t.hardware_note.as_deref(), Some("measured on 2 kinds of hardware"));
         assert!(t.stats.as_ref().unwrap().speedup.is_none());
     }

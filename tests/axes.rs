@@ -161,7 +161,7 @@ fn hybrid_keys_are_checked() {
         ),
         (
             "executor = \"thread\"\npinning = \"all\"",
-            "x.toml:4: unknown variant `all`, expected `none` or `cores`",
+            "x.toml:4: key `pinning`: unknown variant `all`, expected `none` or `cores`",
         ),
     ] {
         let (_d, file) = experiment(&format!("name = \"x\"\nworkload = \"spin\"\n{body}\n"));

@@ -75,8 +75,13 @@ fn model_source(model: &str) -> Arc<ModelSource> {
 
 /// The golden logits of a model: the committed ones, or, for a model file this machine built
 /// with other bytes (see above), onnxruntime's Python API run now on the committed PNGs.
+/// The reference logits of a model: the committed ones, where they hold on this machine. The
+/// int8 model runs the CPU's integer kernels (VNNI, AVX2, ...), which round differently on
+/// another kind of CPU (seen: 1.7e-2 relative error on an AMD EPYC against logits made on an
+/// Intel Xeon), and it may be built with other bytes; its reference is onnxruntime's Python
+/// API, run live on this machine.
 fn golden_of(g: &GoldenModel) -> GoldenModel {
-    if sha256(&g.file) == g.sha256 {
+    if sha256(&g.file) == g.sha256 && g.file != MODELS[1] {
         return g.clone();
     }
     let out = std::process::Command::new(project().join(".deps/venv/bin/python"))
@@ -90,7 +95,7 @@ fn golden_of(g: &GoldenModel) -> GoldenModel {
 
 fn sha256(model: &str) -> String {
     let bytes = std::fs::read(project().join("models").join(model)).expect("run scripts/setup first");
-    runner::experiment::hex(&Sha256::digest(&bytes))
+    runner::spec::hex(&Sha256::digest(&bytes))
 }
 
 /// Each model is the one `scripts/setup` checks (its committed SHA-256) and the one the golden

@@ -102,9 +102,23 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
     let text = std::fs::read(project().join("experiments/smoke.toml")).unwrap();
     assert_eq!(
         env["experiment_sha256"].as_str().unwrap(),
-        runner::experiment::hex(&sha2::Sha256::digest(&text))
+        runner::spec::hex(&sha2::Sha256::digest(&text))
     );
     assert!(env["command_line"].as_array().unwrap().len() >= 2);
+
+    // results.json holds the same records as runs.csv, typed, with the summaries and verdicts.
+    let results = runner::export::json::read(&dir.join("results.json")).unwrap();
+    assert_eq!(results.schema, runner::export::json::SCHEMA);
+    let csv = runner::export::csv::read_runs(&dir).unwrap();
+    assert_eq!(results.runs.len(), 18);
+    assert_eq!(results.runs, csv, "results.json and runs.csv hold the same typed rows");
+    assert_eq!(results.runs[0].cell.id(), "resize-sequential-w1-s2");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["cells"].as_array().unwrap().len(), 3);
+    let verdicts = json["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 1, "thread vs process: {verdicts:?}");
+    assert!(verdicts[0]["line"].as_str().unwrap().starts_with("resize, 2 workers: "));
+    assert_eq!(json["env"]["experiment_sha256"], env["experiment_sha256"]);
 }
 
 #[test]

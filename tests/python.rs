@@ -43,7 +43,7 @@ fn pythons_in(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn python_draws_the_same_noise_as_rust() {
     for (seed, w, h) in [(0xb2fb_0d32_1234_5678u64, 1024, 1024), (7, 33, 17), (u64::MAX, 5, 3)] {
-        let rust = runner::experiment::hex(&Sha256::digest(runner::plan::noise_pixels(seed, w, h)));
+        let rust = runner::spec::hex(&Sha256::digest(runner::workload::noise_pixels(seed, w, h)));
         let code = format!(
             "import sys, hashlib; sys.path.insert(0, 'python'); import pools; \
              print(hashlib.sha256(pools.noise_pixels({seed}, {w}, {h})).hexdigest())"

@@ -8,9 +8,9 @@ use anyhow::{Context as _, Result};
 
 use crate::exit::{ExitCode, UsageError};
 use crate::export::csv::read_runs;
+use crate::plan::Cell;
 use crate::record::RunRow;
 use crate::stats::{median, ratio_of_medians, Ratio};
-use crate::summary::is_whole;
 
 pub fn run(old: &Path, new: &Path, threshold: f64) -> Result<ExitCode> {
     let read = |d: &Path| read_runs(d).with_context(|| format!("reading {}", d.display()));
@@ -62,27 +62,27 @@ pub enum Verdict {
     New,
 }
 
-/// Median throughput of a cell's whole measured repetitions.
-fn tps(rows: &[RunRow], cell: &str) -> Vec<f64> {
+/// The throughput of a cell's whole measured repetitions.
+fn tps(rows: &[RunRow], cell: &Cell) -> Vec<f64> {
     rows.iter()
-        .filter(|r| !r.warmup && r.cell == cell && is_whole(r))
+        .filter(|r| !r.warmup && r.cell == *cell && r.is_whole())
         .map(|r| r.throughput_tps)
         .collect()
 }
 
-/// Matches cells by id, OLD's first; a change is real when its whole interval lies on one side
-/// of 1. Only whole repetitions count.
+/// Matches cells (the same typed cell, so the same id), OLD's first; a change is real when its
+/// whole interval lies on one side of 1. Only whole repetitions count.
 pub fn compare(old: &[RunRow], new: &[RunRow]) -> Vec<Change> {
-    let mut cells: Vec<&str> = Vec::new();
+    let mut cells: Vec<Cell> = Vec::new();
     for r in old.iter().chain(new) {
-        if !cells.contains(&r.cell.as_str()) {
-            cells.push(&r.cell);
+        if !cells.contains(&r.cell) {
+            cells.push(r.cell);
         }
     }
     cells
-        .into_iter()
+        .iter()
         .map(|cell| {
-            let (in_old, in_new) = (old.iter().any(|r| r.cell == cell), new.iter().any(|r| r.cell == cell));
+            let (in_old, in_new) = (old.iter().any(|r| r.cell == *cell), new.iter().any(|r| r.cell == *cell));
             let (a, b) = (tps(old, cell), tps(new, cell));
             let ratio = ratio_of_medians(&b, &a);
             let verdict = match (in_old, in_new, &ratio) {
@@ -95,7 +95,7 @@ pub fn compare(old: &[RunRow], new: &[RunRow]) -> Vec<Change> {
                 _ => Verdict::WithinNoise,
             };
             Change {
-                cell: cell.to_string(),
+                cell: cell.id(),
                 old_tps: (!a.is_empty()).then(|| median(&a)),
                 new_tps: (!b.is_empty()).then(|| median(&b)),
                 ratio,
@@ -175,7 +175,7 @@ pub fn compare_markdown(changes: &[Change], threshold_pct: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::ExecutorKind;
+    use crate::executor::ExecutorKind;
     use crate::summary::tests::{cell, row};
 
     fn rows(executor: ExecutorKind, walls: &[f64]) -> Vec<RunRow> {
@@ -187,14 +187,14 @@ mod tests {
 
     #[test]
     fn slower_counts_only_with_the_whole_interval_beyond_the_threshold() {
-        let old = rows(ExecutorKind::Thread, &SIX);
+        let old = rows(ExecutorKind::named("thread").unwrap(), &SIX);
         // 20 % slower with tight samples: the whole interval is beyond 5 %.
-        let slow = rows(ExecutorKind::Thread, &SIX.map(|w| w * 1.25));
+        let slow = rows(ExecutorKind::named("thread").unwrap(), &SIX.map(|w| w * 1.25));
         let c = &compare(&old, &slow)[0];
         assert_eq!(c.verdict, Verdict::Slower);
         assert!(is_regression(c, 5.0));
         // 6 % slower: the point estimate is beyond 5 %, the interval is not.
-        let a_bit = rows(ExecutorKind::Thread, &SIX.map(|w| w * 1.064));
+        let a_bit = rows(ExecutorKind::named("thread").unwrap(), &SIX.map(|w| w * 1.064));
         let c = &compare(&old, &a_bit)[0];
         assert!(c.ratio.unwrap().value < 0.95, "{c:?}");
         assert!(!is_regression(c, 5.0), "{c:?}");
@@ -202,15 +202,15 @@ mod tests {
 
     #[test]
     fn a_missing_or_failed_cell_is_a_regression() {
-        let mut old = rows(ExecutorKind::Thread, &SIX);
-        old.extend(rows(ExecutorKind::Process, &SIX));
-        let only_thread = rows(ExecutorKind::Thread, &SIX);
+        let mut old = rows(ExecutorKind::named("thread").unwrap(), &SIX);
+        old.extend(rows(ExecutorKind::named("process").unwrap(), &SIX));
+        let only_thread = rows(ExecutorKind::named("thread").unwrap(), &SIX);
         let changes = compare(&old, &only_thread);
         let missing = changes.iter().find(|c| c.cell.contains("process")).unwrap();
         assert_eq!(missing.verdict, Verdict::Missing);
         assert!(is_regression(missing, 5.0));
 
-        let p = cell(ExecutorKind::Process, 2);
+        let p = cell(ExecutorKind::named("process").unwrap(), 2);
         let mut failed = only_thread.clone();
         failed.extend((0..6).map(|i| row(&p, i, 0.1, Some("interrupted"))));
         let changes = compare(&old, &failed);

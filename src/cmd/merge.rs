@@ -10,13 +10,12 @@ use sha2::{Digest, Sha256};
 
 use crate::envinfo::timestamp;
 use crate::exit::{ExitCode, UsageError};
-use crate::experiment::{hex, Experiment, Overrides};
+use crate::experiment::{Experiment, Overrides};
 use crate::export::csv::{read_runs, read_tasks, Csv};
-use crate::export::table::Table;
-use crate::export::{Exporter, Report};
+use crate::export::Exporter;
 use crate::plan::{expand, schedule, slice, Cell, Rep, Shard, Split};
 use crate::record::{RunRow, TaskRow};
-use crate::summary::summarize;
+use crate::spec::hex;
 
 /// One shard's folder, read.
 struct Part {
@@ -29,18 +28,55 @@ struct Part {
     tasks: Vec<TaskRow>,
 }
 
-type Key = (String, bool, usize);
+/// A (cell, repetition) pair: typed for the runs, by the cell's id for the task rows.
+type Key = (Cell, Rep);
 
-fn key(c: &Cell, r: &Rep) -> Key {
-    (c.id(), r.warmup, r.index)
+fn task_key(t: &TaskRow) -> (String, bool, usize) {
+    (t.cell.clone(), t.warmup, t.rep)
 }
 
 pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
     let parts = dirs.iter().map(|d| read(d)).collect::<Result<Vec<Part>>>()?;
+    let by_index = one_run(&parts)?;
     let first = &parts[0];
+    // What a single-machine run would have run, and which shard runs what of it.
+    let file = PathBuf::from(first.env["experiment_file"].as_str().unwrap_or("experiment.toml"));
+    let exp = Experiment::from_text(&file, &first.text, &Overrides { allow_large: true })
+        .with_context(|| format!("reading the experiment of {}", first.dir.display()))?;
+    let all = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
+    complete(&parts, &all, &super::cost(&exp), &file)?;
+    create_empty(out)?;
+    std::fs::write(out.join("experiment.toml"), &first.text).with_context(|| format!("writing {}", out.display()))?;
+    let rows = write_rows(out, &parts, &all)?;
+    write_env(out, &by_index, &file, &exp)?;
+    let mut kinds: Vec<String> = rows.iter().filter_map(|r| r.hardware.clone()).collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.len() > 1 {
+        eprintln!(
+            "runner: merge: the shards ran on {} kinds of hardware ({}); cells are compared only with cells \
+             measured on the same kind, and the summary marks the rest",
+            kinds.len(),
+            kinds.join("; ")
+        );
+    }
+    super::report::write(out, &exp.name, &rows);
+    println!(
+        "merged {} shard(s), {} repetitions, into {}",
+        by_index.len(),
+        rows.len(),
+        out.display()
+    );
+    Ok(ExitCode::Ok)
+}
 
-    // One experiment, one shard count and split, every shard exactly once.
-    let sha = |p: &Part| hex(&Sha256::digest(p.text.as_bytes()));
+fn sha(p: &Part) -> String {
+    hex(&Sha256::digest(p.text.as_bytes()))
+}
+
+/// One experiment, one shard count and split, every shard exactly once; the shards by index.
+fn one_run(parts: &[Part]) -> Result<BTreeMap<usize, &Part>> {
+    let first = &parts[0];
     for p in &parts[1..] {
         if sha(p) != sha(first) {
             return Err(usage(format!(
@@ -63,7 +99,7 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
     }
     let count = first.shard.count.get();
     let mut by_index: BTreeMap<usize, &Part> = BTreeMap::new();
-    for p in &parts {
+    for p in parts {
         if let Some(q) = by_index.insert(p.shard.index, p) {
             return Err(usage(format!(
                 "shard {} appears twice: {} and {}; keep one (resume an incomplete one with `runner FILE --resume DIR`)",
@@ -84,28 +120,20 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
         )));
     }
 
-    // What a single-machine run would have run, and which shard runs what of it.
-    let file = PathBuf::from(first.env["experiment_file"].as_str().unwrap_or("experiment.toml"));
-    let exp = Experiment::from_text(&file, &first.text, &Overrides { allow_large: true })
-        .with_context(|| format!("reading the experiment of {}", first.dir.display()))?;
-    let all = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
-    let cost = super::cost(&exp);
+    Ok(by_index)
+}
+
+/// Every shard ran exactly the pairs of the plan it was given, each once, and all of them.
+fn complete(parts: &[Part], all: &[Key], cost: &dyn Fn(&Cell) -> f64, file: &Path) -> Result<()> {
     let mut incomplete = Vec::new();
-    for p in &parts {
-        let want: Vec<Key> = slice(&all, p.shard, p.split, &cost)
-            .iter()
-            .map(|(c, r)| key(c, r))
-            .collect();
-        let have: HashMap<Key, ()> = p.runs.iter().map(|r| ((r.cell.clone(), r.warmup, r.rep), ())).collect();
-        if let Some(r) = p
-            .runs
-            .iter()
-            .find(|r| !want.contains(&(r.cell.clone(), r.warmup, r.rep)))
-        {
+    for p in parts {
+        let want: Vec<Key> = slice(all, p.shard, p.split, cost);
+        let have: HashMap<Key, ()> = p.runs.iter().map(|r| ((r.cell, r.repetition()), ())).collect();
+        if let Some(r) = p.runs.iter().find(|r| !want.contains(&(r.cell, r.repetition()))) {
             return Err(usage(format!(
                 "{}: holds {} repetition {}, which shard {} does not run; was it run with another runner version?",
                 p.dir.display(),
-                r.cell,
+                r.cell.id(),
                 r.rep,
                 p.shard
             )));
@@ -132,33 +160,39 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
         )));
     }
 
-    // The rows, in the single-machine order.
+    Ok(())
+}
+
+/// The rows, in the single-machine order, into the merged folder's CSVs.
+fn write_rows(out: &Path, parts: &[Part], all: &[Key]) -> Result<Vec<RunRow>> {
     let mut runs: HashMap<Key, &RunRow> = HashMap::new();
-    let mut tasks: HashMap<Key, Vec<&TaskRow>> = HashMap::new();
-    for p in &parts {
-        runs.extend(p.runs.iter().map(|r| ((r.cell.clone(), r.warmup, r.rep), r)));
+    let mut tasks: HashMap<(String, bool, usize), Vec<&TaskRow>> = HashMap::new();
+    for p in parts {
+        runs.extend(p.runs.iter().map(|r| ((r.cell, r.repetition()), r)));
         for t in &p.tasks {
-            tasks.entry((t.cell.clone(), t.warmup, t.rep)).or_default().push(t);
+            tasks.entry(task_key(t)).or_default().push(t);
         }
     }
-    create_empty(out)?;
-    std::fs::write(out.join("experiment.toml"), &first.text).with_context(|| format!("writing {}", out.display()))?;
     let mut csv = Csv::open(out).with_context(|| format!("writing {}", out.display()))?;
     let mut rows = Vec::with_capacity(all.len());
-    for (c, r) in &all {
-        let k = key(c, r);
-        let run = runs[&k];
+    for (c, r) in all {
+        let run = runs[&(*c, *r)];
         let ts: Vec<TaskRow> = tasks
-            .get(&k)
+            .get(&(c.id(), r.warmup, r.index))
             .map_or(Vec::new(), |v| v.iter().map(|t| (*t).clone()).collect());
         csv.repetition(run, &ts)
             .with_context(|| format!("writing {}", out.display()))?;
         rows.push(run.clone());
     }
 
-    // Every node's environment, and which hardware measured what.
+    Ok(rows)
+}
+
+/// Every node's environment (`env-shard-I.json`), and env.json: which shard ran where.
+fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &Experiment) -> Result<()> {
+    let first = by_index.values().next().expect("at least one shard");
     let mut shards = Vec::new();
-    for (i, p) in &by_index {
+    for (i, p) in by_index {
         std::fs::write(
             out.join(format!("env-shard-{i}.json")),
             serde_json::to_string_pretty(&p.env).unwrap_or_default(),
@@ -192,36 +226,7 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
         out.join("env.json"),
         serde_json::to_string_pretty(&env).unwrap_or_default(),
     )?;
-    let kinds: Vec<String> = {
-        let mut k: Vec<String> = rows.iter().filter_map(|r| r.hardware.clone()).collect();
-        k.sort();
-        k.dedup();
-        k
-    };
-    if kinds.len() > 1 {
-        eprintln!(
-            "runner: merge: the shards ran on {} kinds of hardware ({}); cells are compared only with cells \
-             measured on the same kind, and the summary marks the rest",
-            kinds.len(),
-            kinds.join("; ")
-        );
-    }
-
-    let cells = summarize(&rows);
-    let report = Report {
-        title: &exp.name,
-        rows: &rows,
-        cells: &cells,
-        preoptimize_s: None,
-    };
-    let _ = Table.report(&report);
-    super::report::write(out, &report).with_context(|| format!("reporting on {}", out.display()))?;
-    println!(
-        "merged {count} shard(s), {} repetitions, into {}",
-        rows.len(),
-        out.display()
-    );
-    Ok(ExitCode::Ok)
+    Ok(())
 }
 
 /// Reads one shard's folder: its experiment, its shard (env.json) and its rows.

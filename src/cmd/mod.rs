@@ -34,6 +34,14 @@ pub fn main(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The experiment, checked against this machine (what `run` and `validate` do before anything
+/// starts), and its cells.
+fn load_checked(file: &Path, allow_large: bool) -> Result<(Experiment, Vec<Cell>)> {
+    let (mut exp, cells) = load(file, allow_large)?;
+    crate::experiment::check_machine(&mut exp)?;
+    Ok((exp, cells))
+}
+
 /// The experiment and its cells; refuses one whose every cell is excluded.
 fn load(file: &Path, allow_large: bool) -> Result<(Experiment, Vec<Cell>)> {
     let exp = Experiment::load(file, &Overrides { allow_large })?;

@@ -79,8 +79,8 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
             c.id(),
             c.workload,
             c.executor,
-            c.workers,
-            c.intra_op_threads.map_or("-".to_string(), |t| t.to_string()),
+            c.workers(),
+            c.text("intra_op_threads").unwrap_or_else(|| "-".to_string()),
             c.sets,
             per,
             per * reps

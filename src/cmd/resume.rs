@@ -8,10 +8,11 @@ use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 use crate::exit::UsageError;
-use crate::experiment::{hex, Experiment};
+use crate::experiment::Experiment;
 use crate::export::csv::{drop_orphan_tasks, read_runs};
 use crate::plan::{Shard, Split};
 use crate::record::RunRow;
+use crate::spec::hex;
 
 /// The rows a results folder already holds, after checking that it ran this same experiment.
 pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {

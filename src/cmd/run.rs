@@ -13,19 +13,18 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
 use crate::envinfo::{env_json, hardware, node, timestamp};
-use crate::executor::{Interpreter, Isolated, PYTHON_MODULE};
+use crate::executor::{Interpreter, PYTHON_MODULE};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
 use crate::export::csv::Csv;
 use crate::export::log::Log;
-use crate::export::table::Table;
-use crate::export::{Exporter, Exporters, Report};
+use crate::export::Exporters;
 use crate::interrupt;
+use crate::isolate::Isolated;
 use crate::measure::cores;
-use crate::plan::{schedule, slice};
+use crate::plan::{schedule, slice, Cell, Rep, Shard, Split};
 use crate::record::{RunMeta, RunRow, NOISY_SHARE};
 use crate::runloop::{self, Progress};
-use crate::summary::summarize;
 use crate::workload::{search_roots, Context, PrepareEnv, Prepared, WorkloadKind};
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -33,33 +32,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .file
         .clone()
         .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
-    let (mut exp, cells) = super::load(&file, args.allow_large)?;
+    let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
     let started = SystemTime::now();
-
-    // Resuming: the same experiment (by hash), and only what runs.csv lacks.
-    let previous = match &args.resume {
-        Some(dir) => super::resume::state(&exp, dir, args.force)?,
-        None => Vec::new(),
-    };
-    // The shard: as given, or (resuming) the one the folder was run as.
-    let shard = match &args.resume {
-        Some(dir) => super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
-        None => args.shard.map(|s| (s, args.split)),
-    };
-    let dir = match (&args.resume, &args.into) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(into)) => fresh(into)?,
-        (None, None) => {
-            let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
-            let mut stamp = timestamp(started);
-            if let Some((s, _)) = shard {
-                stamp = format!("{stamp}-{}", s.folder());
-            }
-            unique_dir(&out_root.join(&exp.name), &stamp)
-        }
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
-    let _lock = lock(&dir)?;
+    let session = Session::open(&exp, &args, started)?;
+    let dir = session.dir.clone();
     // Every descendant that outlives its parent comes back here, to be reaped before we exit.
     crate::proc::become_subreaper();
     let mut out = Exporters(vec![
@@ -70,7 +46,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         std::fs::write(dir.join("experiment.toml"), &exp.text)
             .with_context(|| format!("cannot write into {}", dir.display()))?;
     }
-
     let prepared = match prepare(&mut exp, &args, &dir) {
         Ok(p) => p,
         Err(e) => {
@@ -80,43 +55,145 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             return Err(e);
         }
     };
-    // Every session keeps its environment: env.json for the first, env-resume-<time>.json for
-    // each resume, which must find the binary, ONNX Runtime, model and images unchanged.
-    let fingerprint = super::resume::fingerprint(&exp, &prepared.env);
-    let mut facts = prepared.env.clone();
-    facts.insert("fingerprint".into(), serde_json::json!(fingerprint));
-    if let Some((s, split)) = shard {
-        facts.insert(
-            "shard".into(),
-            serde_json::json!({"index": s.index, "count": s.count, "split": split}),
-        );
-    }
-    let env_file = match &args.resume {
-        None => dir.join("env.json"),
-        Some(_) => {
-            let changed = super::resume::changes(&dir, &fingerprint);
-            if !changed.is_empty() && !args.force {
-                return Err(UsageError(format!(
-                    "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
-                     Pass --force to resume anyway (recorded).",
-                    dir.display(),
-                    changed.join("; ")
-                ))
-                .into());
-            }
-            facts.insert("resumed".into(), serde_json::json!(true));
-            facts.insert("forced".into(), serde_json::json!(args.force));
-            facts.insert("changed".into(), serde_json::json!(changed));
-            unique_file(&dir, &format!("env-resume-{}", timestamp(started)), "json")
-        }
+    let env = session.environment(&exp, &args, &prepared, started)?;
+    env.write(None)?;
+    let mut reps = isolated(&exp, &dir)?;
+    let meta = RunMeta {
+        experiment: exp.name.clone(),
+        seed: exp.seed,
+        cores: cores(),
+        models: prepared.models.clone(),
+        node: node(),
+        hardware: hardware(),
+        shard: session.shard.map(|(s, _)| s),
     };
-    let write_env = |end: Option<SystemTime>| {
-        std::fs::write(&env_file, env_json(&exp, args.quiet, &facts, started, end))
-            .with_context(|| format!("cannot write into {}", dir.display()))
+    let all = schedule(&exp.repetition_plan(), &cells);
+    let all = match session.shard {
+        Some((s, split)) => slice(&all, s, split, &super::cost(&exp)),
+        None => all,
     };
-    write_env(None)?;
+    let done: HashSet<(Cell, Rep)> = session.previous.iter().map(|r| (r.cell, r.repetition())).collect();
+    let todo: Vec<_> = all.iter().filter(|p| !done.contains(p)).copied().collect();
+    let new_rows = run_schedule(&exp, &todo, &meta, &mut reps, &mut out, args.quiet)
+        .with_context(|| format!("writing results to {}", dir.display()))?;
+    env.write(Some(SystemTime::now()))?;
+    let rows: Vec<RunRow> = session.previous.into_iter().chain(new_rows).collect();
+    summarise(&dir, &exp, &rows);
+    println!("results: {}", dir.display());
+    Ok(exit_code(&exp, &dir, &rows, all.len()))
+}
 
-    // The Python executors run the module built into this binary, from the results folder.
+/// The results folder of this session, locked, and what it already holds when resuming.
+struct Session {
+    dir: PathBuf,
+    _lock: Flock<File>,
+    previous: Vec<RunRow>,
+    shard: Option<(Shard, Split)>,
+}
+
+impl Session {
+    fn open(exp: &Experiment, args: &RunArgs, started: SystemTime) -> Result<Session> {
+        // Resuming: the same experiment (by hash), and only what runs.csv lacks.
+        let previous = match &args.resume {
+            Some(dir) => super::resume::state(exp, dir, args.force)?,
+            None => Vec::new(),
+        };
+        // The shard: as given, or (resuming) the one the folder was run as.
+        let shard = match &args.resume {
+            Some(dir) => super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
+            None => args.shard.map(|s| (s, args.split)),
+        };
+        let dir = match (&args.resume, &args.into) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(into)) => fresh(into)?,
+            (None, None) => {
+                let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
+                let mut stamp = timestamp(started);
+                if let Some((s, _)) = shard {
+                    stamp = format!("{stamp}-{}", s.folder());
+                }
+                unique_dir(&out_root.join(&exp.name), &stamp)
+            }
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+        let lock = lock(&dir)?;
+        Ok(Session {
+            dir,
+            _lock: lock,
+            previous,
+            shard,
+        })
+    }
+
+    /// Every session keeps its environment: env.json for the first, env-resume-<time>.json for
+    /// each resume, which must find the binary, ONNX Runtime, model and images unchanged.
+    fn environment(
+        &self,
+        exp: &Experiment,
+        args: &RunArgs,
+        prepared: &Prepared,
+        started: SystemTime,
+    ) -> Result<EnvFile> {
+        let fingerprint = super::resume::fingerprint(exp, &prepared.env);
+        let mut facts = prepared.env.clone();
+        facts.insert("fingerprint".into(), serde_json::json!(fingerprint));
+        if let Some((s, split)) = self.shard {
+            facts.insert(
+                "shard".into(),
+                serde_json::json!({"index": s.index, "count": s.count, "split": split}),
+            );
+        }
+        let path = match &args.resume {
+            None => self.dir.join("env.json"),
+            Some(_) => {
+                let changed = super::resume::changes(&self.dir, &fingerprint);
+                if !changed.is_empty() && !args.force {
+                    return Err(UsageError(format!(
+                        "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
+                         Pass --force to resume anyway (recorded).",
+                        self.dir.display(),
+                        changed.join("; ")
+                    ))
+                    .into());
+                }
+                facts.insert("resumed".into(), serde_json::json!(true));
+                facts.insert("forced".into(), serde_json::json!(args.force));
+                facts.insert("changed".into(), serde_json::json!(changed));
+                unique_file(&self.dir, &format!("env-resume-{}", timestamp(started)), "json")
+            }
+        };
+        Ok(EnvFile {
+            path,
+            exp: exp.clone(),
+            quiet: args.quiet,
+            facts,
+            started,
+        })
+    }
+}
+
+/// This session's env.json (or env-resume-<time>.json), written at the start and the end.
+struct EnvFile {
+    path: PathBuf,
+    exp: Experiment,
+    quiet: bool,
+    facts: serde_json::Map<String, serde_json::Value>,
+    started: SystemTime,
+}
+
+impl EnvFile {
+    fn write(&self, end: Option<SystemTime>) -> Result<()> {
+        std::fs::write(
+            &self.path,
+            env_json(&self.exp, self.quiet, &self.facts, self.started, end),
+        )
+        .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+/// The runner of repetitions: one process each, with the Python executors' module written
+/// into the results folder when a cell needs it.
+fn isolated(exp: &Experiment, dir: &Path) -> Result<Isolated> {
     let python = match &exp.python {
         Some(interpreter) => {
             let module = dir.join("pools.py");
@@ -128,42 +205,31 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let mut reps = Isolated {
+    Ok(Isolated {
         base: Context {
             settings: exp.settings.clone(),
-            intra_op_threads: 1,
             max_pixels: exp.images.max_pixels,
             out_dir: PathBuf::new(),
-            format: Default::default(),
-            model: 0,
+            values: Default::default(),
         },
         outputs: dir.join("images"),
         task_timeout: exp.task_timeout,
         repetition_timeout: exp.repetition_timeout,
         wait_for_idle: exp.wait_for_idle,
         python,
-    };
-    let meta = RunMeta {
-        experiment: exp.name.clone(),
-        seed: exp.seed,
-        cores: cores(),
-        models: prepared.models.clone(),
-        node: node(),
-        hardware: hardware(),
-        shard: shard.map(|(s, _)| s.to_string()),
-    };
-    let done: HashSet<(String, bool, usize)> = previous.iter().map(|r| (r.cell.clone(), r.warmup, r.rep)).collect();
-    let all = schedule(&exp.repetition_plan(), &cells);
-    let all = match shard {
-        Some((s, split)) => slice(&all, s, split, &super::cost(&exp)),
-        None => all,
-    };
-    let todo: Vec<_> = all
-        .iter()
-        .filter(|(c, r)| !done.contains(&(c.id(), r.warmup, r.index)))
-        .copied()
-        .collect();
-    let bar = progress_bar(args.quiet, todo.len());
+    })
+}
+
+/// Runs the pairs in `todo` with a progress bar, stopping between repetitions on Ctrl-C.
+fn run_schedule(
+    exp: &Experiment,
+    todo: &[(Cell, Rep)],
+    meta: &RunMeta,
+    reps: &mut Isolated,
+    out: &mut Exporters,
+    quiet: bool,
+) -> std::io::Result<Vec<RunRow>> {
+    let bar = progress_bar(quiet, todo.len());
     let mut on_progress = |p: &Progress| {
         if let Some(bar) = &bar {
             bar.set_position(p.done as u64);
@@ -179,32 +245,26 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
         stop
     };
-    let new_rows = runloop::run(&exp.images, &todo, &meta, &mut reps, &mut out, &mut on_progress, &stop)
-        .with_context(|| format!("writing results to {}", dir.display()))?;
+    let rows = runloop::run(&exp.images, todo, meta, reps, out, &mut on_progress, &stop);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    write_env(Some(SystemTime::now()))?;
+    rows
+}
 
-    let rows: Vec<RunRow> = previous.into_iter().chain(new_rows).collect();
-    summarise(
-        &dir,
-        &exp,
-        &rows,
-        prepared.env.get("model_preoptimize_s").and_then(|v| v.as_f64()),
-    );
-    println!("results: {}", dir.display());
-    if interrupt::stop_requested() && rows.len() < all.len() {
+/// The run's exit code, saying on stderr what it means: interrupted (with the command that
+/// finishes the run), some tasks failed, or all went well.
+fn exit_code(exp: &Experiment, dir: &Path, rows: &[RunRow], planned: usize) -> ExitCode {
+    if interrupt::stop_requested() && rows.len() < planned {
         eprintln!(
-            "runner: interrupted: {} of {} repetitions ran; every finished row is in {}.\n\
+            "runner: interrupted: {} of {planned} repetitions ran; every finished row is in {}.\n\
              runner: to run the rest: runner {} --resume {}",
             rows.len(),
-            all.len(),
             dir.join("runs.csv").display(),
             exp.file.display(),
             dir.display()
         );
-        return Ok(ExitCode::Interrupted);
+        return ExitCode::Interrupted;
     }
     let failed: usize = rows.iter().map(|r| r.tasks_failed).sum();
     let rep_errors = rows.iter().filter(|r| r.error.is_some()).count();
@@ -213,9 +273,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             "runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}",
             dir.join("run.log").display()
         );
-        return Ok(ExitCode::TasksFailed);
+        return ExitCode::TasksFailed;
     }
-    Ok(ExitCode::Ok)
+    ExitCode::Ok
 }
 
 /// Runs each used workload's once-per-run preparation (its parts', for a composite), which may
@@ -269,16 +329,10 @@ fn python_facts(python: &Path) -> Result<serde_json::Value> {
     Ok(facts)
 }
 
-/// The summary, computed once: the table on the terminal, summary.md and the charts.
-fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow], preoptimize_s: Option<f64>) {
-    let cells = summarize(rows);
-    let report = Report {
-        title: &exp.name,
-        rows,
-        cells: &cells,
-        preoptimize_s,
-    };
-    let _ = Table.report(&report);
+/// The report, computed once: the answer and table on the terminal, summary.md, the charts,
+/// report.html and results.json; and a warning for noisy repetitions.
+fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow]) {
+    super::report::write(dir, &exp.name, rows);
     let noisy = rows.iter().filter(|r| r.noisy).count();
     if noisy > 0 {
         eprintln!(
@@ -286,9 +340,6 @@ fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow], preoptimize_s: Optio
              consider wait_for_idle_s or a quieter machine",
             NOISY_SHARE * 100.0
         );
-    }
-    if let Err(e) = super::report::write(dir, &report) {
-        eprintln!("runner: warning: the report could not be written: {e:#}");
     }
 }
 

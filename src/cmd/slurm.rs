@@ -105,7 +105,7 @@ fn quote(p: &Path) -> String {
 }
 
 pub fn run(args: SlurmArgs) -> Result<ExitCode> {
-    let (exp, _cells) = super::load(&args.check.file, args.check.allow_large)?;
+    let (exp, _cells) = super::load_checked(&args.check.file, args.check.allow_large)?;
     let root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
     let root = std::path::absolute(&root).with_context(|| format!("{}", root.display()))?;
     let dir = root

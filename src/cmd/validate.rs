@@ -6,7 +6,7 @@ use crate::cli::CheckArgs;
 use crate::exit::ExitCode;
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let (exp, cells) = super::load(&args.file, args.allow_large)?;
+    let (exp, cells) = super::load_checked(&args.file, args.allow_large)?;
     println!(
         "{}: ok: {} cells x ({} warm-up + {} measured) repetitions",
         exp.file.display(),

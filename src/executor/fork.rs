@@ -1,10 +1,10 @@
-//! A pool of worker processes forked from a single-threaded parent, talking over
+//! The parent's side of the fork pool, which the process and hybrid executors run: worker
+//! processes ([`super::fork_worker`]) forked from a single-threaded parent, talking over
 //! `SOCK_SEQPACKET` socket pairs (one message per write, boundaries kept by the kernel).
 //!
 //! Each worker builds its own state (and ORT session) after the fork. A worker that dies fails
-//! only the tasks it was running; the pool forks a replacement and goes on. With `threads` > 1
-//! (the hybrid executor) each worker process runs that many threads, each with its own state,
-//! and takes that many tasks at once.
+//! only the tasks it was running; the pool forks a replacement and goes on. With threads > 1
+//! (hybrid) each worker process runs that many threads and takes that many tasks at once.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -12,26 +12,12 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
-use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use super::fork_worker::{worker_main, FromWorker, MAX_MSG};
+use super::{Job, PoolStats, TaskEvent};
 use crate::measure::pss_kib;
 use crate::proc;
-use crate::workload::{TaskRecord, Worker};
-
-pub struct ForkPool;
-
-/// Largest message a worker sends; longer error texts are cut to fit.
-const MAX_MSG: usize = 64 * 1024;
-
-#[derive(Serialize, Deserialize)]
-// One message per task, moved once: boxing the record would add an allocation per task.
-#[allow(clippy::large_enum_variant)]
-pub(super) enum FromWorker {
-    Ready { session_s: f64, states: usize },
-    InitFailed(String),
-    Done(TaskRecord),
-}
+use crate::workload::TaskRecord;
 
 struct Slot {
     id: usize,
@@ -42,89 +28,89 @@ struct Slot {
     busy: Vec<(usize, Instant)>,
 }
 
-impl Executor for ForkPool {
-    /// The pool kills a late worker itself; the supervisor waits longer before it steps in.
-    fn watchdog(&self, task_timeout: Duration) -> Duration {
-        task_timeout * 2 + Duration::from_secs(1)
-    }
+/// The pool kills a late worker itself; the supervisor waits longer before it steps in.
+pub(super) fn watchdog(task_timeout: Duration) -> Duration {
+    task_timeout * 2 + Duration::from_secs(1)
+}
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
-        let start = Instant::now();
-        let mut pool = Pool {
-            slots: Vec::new(),
-            next_id: 0,
-            stats: PoolStats::default(),
-            init_error: None,
-        };
-        for _ in 0..job.workers {
-            pool.spawn(job)?;
+/// Runs the job on `job.shape.processes` worker processes of `job.shape.threads` threads each.
+pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    let start = Instant::now();
+    let threads = job.shape.threads.get();
+    let mut pool = Pool {
+        slots: Vec::new(),
+        next_id: 0,
+        stats: PoolStats::default(),
+        init_error: None,
+    };
+    for _ in 0..job.shape.processes.get() {
+        pool.spawn(job)?;
+    }
+    // Wait until every worker is ready or has failed to start.
+    while pool.slots.iter().any(|s| !s.ready) {
+        pool.wait_events(job, None, &mut |_| {})?;
+    }
+    if pool.slots.is_empty() {
+        let why = pool
+            .init_error
+            .take()
+            .unwrap_or_else(|| "every worker died while starting".into());
+        pool.shutdown();
+        return Err(format!("no worker process could start: {why}"));
+    }
+    pool.stats.pool_start_s = start.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let n = job.tasks.len();
+    let (mut next, mut done) = (0usize, 0usize);
+    let mut respawns = 0usize;
+    while done < n {
+        for slot in pool.slots.iter_mut().filter(|s| s.ready) {
+            while next < n && slot.ready && slot.busy.len() < threads {
+                match send(
+                    slot.sock.as_raw_fd(),
+                    &(next as u32).to_le_bytes(),
+                    MsgFlags::MSG_NOSIGNAL,
+                ) {
+                    Ok(_) => {
+                        on_event(TaskEvent::Started(next));
+                        slot.busy.push((next, Instant::now()));
+                        next += 1;
+                    }
+                    Err(_) => slot.ready = false, // dead: the poll below reaps it
+                }
+            }
         }
-        // Wait until every worker is ready or has failed to start.
-        while pool.slots.iter().any(|s| !s.ready) {
-            pool.wait_events(job, None, &mut |_| {})?;
+        let before = pool.slots.len();
+        done += pool.wait_events(job, Some(phase), &mut |rec| on_event(TaskEvent::Finished(rec)))?;
+        let lost = before.saturating_sub(pool.slots.len());
+        for _ in 0..lost {
+            if next < n && respawns < n {
+                respawns += 1;
+                pool.spawn(job)?;
+            }
         }
         if pool.slots.is_empty() {
-            let why = pool
-                .init_error
-                .take()
-                .unwrap_or_else(|| "every worker died while starting".into());
-            pool.shutdown();
-            return Err(format!("no worker process could start: {why}"));
+            let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
+            for task in &job.tasks[next..] {
+                on_event(TaskEvent::Finished(TaskRecord::failed(
+                    task,
+                    None,
+                    format!("not run: no worker left ({why})"),
+                )));
+            }
+            done += n - next;
+            next = n;
         }
-        pool.stats.pool_start_s = start.elapsed().as_secs_f64();
-
-        let phase = Instant::now();
-        let n = job.tasks.len();
-        let (mut next, mut done) = (0usize, 0usize);
-        let mut respawns = 0usize;
-        while done < n {
-            for slot in pool.slots.iter_mut().filter(|s| s.ready) {
-                while next < n && slot.ready && slot.busy.len() < job.threads {
-                    match send(
-                        slot.sock.as_raw_fd(),
-                        &(next as u32).to_le_bytes(),
-                        MsgFlags::MSG_NOSIGNAL,
-                    ) {
-                        Ok(_) => {
-                            on_event(TaskEvent::Started(next));
-                            slot.busy.push((next, Instant::now()));
-                            next += 1;
-                        }
-                        Err(_) => slot.ready = false, // dead: the poll below reaps it
-                    }
-                }
-            }
-            let before = pool.slots.len();
-            done += pool.wait_events(job, Some(phase), &mut |rec| on_event(TaskEvent::Finished(rec)))?;
-            let lost = before.saturating_sub(pool.slots.len());
-            for _ in 0..lost {
-                if next < n && respawns < n {
-                    respawns += 1;
-                    pool.spawn(job)?;
-                }
-            }
-            if pool.slots.is_empty() {
-                let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
-                for task in &job.tasks[next..] {
-                    on_event(TaskEvent::Finished(TaskRecord::failed(
-                        task,
-                        usize::MAX,
-                        format!("not run: no worker left ({why})"),
-                    )));
-                }
-                done += n - next;
-                next = n;
-            }
-        }
-        pool.stats.task_phase_s = phase.elapsed().as_secs_f64();
-        let workers_pss: u64 = pool.slots.iter().filter_map(|s| pss_kib(Some(s.pid.as_raw()))).sum();
-        pool.stats.workers_pss_kib = Some(workers_pss);
-        pool.stats.pss_kib = pss_kib(None).unwrap_or(0) + workers_pss;
-        let t = Instant::now();
-        pool.shutdown();
-        pool.stats.shutdown_s = t.elapsed().as_secs_f64();
-        Ok(pool.stats)
     }
+    pool.stats.task_phase_s = phase.elapsed().as_secs_f64();
+    let workers_pss: u64 = pool.slots.iter().filter_map(|s| pss_kib(Some(s.pid.as_raw()))).sum();
+    pool.stats.workers_pss_kib = Some(workers_pss);
+    pool.stats.pss_kib = pss_kib(None).unwrap_or(0) + workers_pss;
+    let t = Instant::now();
+    pool.shutdown();
+    pool.stats.shutdown_s = t.elapsed().as_secs_f64();
+    Ok(pool.stats)
 }
 
 struct Pool {
@@ -235,6 +221,18 @@ impl Pool {
                 Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)), None)),
             }
         }
+        Ok(finished + self.bury(job, dead, on_task))
+    }
+
+    /// Removes dead workers (`(slot, why, the task that timed out)`), reaping each, and fails
+    /// the tasks they were running; returns how many.
+    fn bury(
+        &mut self,
+        job: &Job,
+        dead: Vec<(usize, Option<String>, Option<usize>)>,
+        on_task: &mut dyn FnMut(TaskRecord),
+    ) -> usize {
+        let mut finished = 0;
         for (i, reason, late) in dead.into_iter().rev() {
             let slot = self.slots.remove(i);
             let status = self.reap(slot.pid, true);
@@ -249,11 +247,11 @@ impl Pool {
                     Some(t) if t != task => format!("its worker process was killed: task {t} timed out"),
                     _ => why.clone(),
                 };
-                on_task(TaskRecord::failed(&job.tasks[task], slot.id, why));
+                on_task(TaskRecord::failed(&job.tasks[task], Some(slot.id), why));
                 finished += 1;
             }
         }
-        Ok(finished)
+        finished
     }
 
     fn poll_timeout(&self, job: &Job) -> PollTimeout {
@@ -298,69 +296,4 @@ impl Pool {
             self.reap(pid, false);
         }
     }
-}
-
-/// A worker process: builds its state (one per thread), says it is ready, then runs each task
-/// index it receives until its socket closes; returns its exit code.
-fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
-    let fd = sock.as_raw_fd();
-    let reply = |msg: &FromWorker| {
-        let bytes = serde_json::to_vec(msg).unwrap_or_default();
-        send(fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok()
-    };
-    if job.threads > 1 {
-        return super::hybrid::threaded_worker(job, id, fd, &reply);
-    }
-    let started = super::pin(job, id).and_then(|_| Worker::new(&job.ctx, job.workload, id));
-    let mut worker = match started {
-        Ok(w) => w,
-        Err(e) => {
-            reply(&FromWorker::InitFailed(truncate(e)));
-            return 1;
-        }
-    };
-    if !reply(&FromWorker::Ready {
-        session_s: worker.session_s,
-        states: 1,
-    }) {
-        return 1;
-    }
-    while let Some(task) = next_task(job, fd) {
-        let received = Instant::now();
-        let mut rec = run_task(&mut worker, &job.ctx, task, received);
-        rec.error = rec.error.map(truncate);
-        if !reply(&FromWorker::Done(rec)) {
-            break;
-        }
-    }
-    drop(worker);
-    0
-}
-
-/// The next task index from the parent; `None` when it closed the pool.
-pub(super) fn next_task(job: &Job, fd: std::os::fd::RawFd) -> Option<&crate::plan::Task> {
-    let mut buf = [0u8; 16];
-    loop {
-        match recv(fd, &mut buf, MsgFlags::empty()) {
-            Ok(4) => {
-                return job
-                    .tasks
-                    .get(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            _ => return None, // EOF: the parent closed the pool
-        }
-    }
-}
-
-pub(super) fn truncate(mut s: String) -> String {
-    if s.len() > 4000 {
-        let mut end = 4000;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
 }

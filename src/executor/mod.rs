@@ -1,35 +1,205 @@
-//! How a repetition's tasks run: the [`Executor`] trait and one file per pool (sequential,
-//! threads, fork; hybrid is the fork pool with [`hybrid`]'s threaded workers; Python's pools
-//! through [`python`]), plus the
-//! per-repetition process that hosts each pool ([`isolate`]) behind [`RepRunner`], which the run
-//! loop drives (and a mock of it in tests).
+//! How a repetition's tasks run: the [`Executor`] trait, one file per pool, and [`ALL`], the
+//! list that names them (as `src/workload/` names workloads). An executor says what the rest of
+//! the code needs of it: its name, language, shape (workers; processes x threads), baseline,
+//! mirror in the other language, colour, which workloads it runs, and how it runs a job.
+//!
+//! A new executor is one new file here and one line in [`ALL`]. The fork pool's two sides are
+//! [`fork`] (the parent: dispatch, deaths, timeouts) and [`fork_worker`] (a worker process, one
+//! thread or several); Python's pools share [`python`], which runs `python/pools.py`.
 
 mod fork;
+mod fork_worker;
 mod hybrid;
-mod isolate;
-#[cfg(test)]
-pub mod mock;
-mod python;
+pub mod pinning;
+mod process;
+mod py_process;
+mod py_sequential;
+mod py_thread;
+pub mod python;
+mod python_lines;
 mod sequential;
-mod supervise;
-mod threads;
+mod thread;
 
+use std::fmt;
+use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{ms, Usage};
-use crate::plan::{Cell, ExecutorKind, Rep, Task};
-use crate::workload::{Context, TaskRecord, Worker, WorkloadKind};
+use crate::task::{Task, WorkloadKind};
+use crate::workload::{Context, TaskRecord, Worker};
 
-pub use isolate::{Isolated, RepMeasure, RepResult};
-pub use python::{Interpreter, PyJob, MODULE as PYTHON_MODULE};
+pub use pinning::PINNING;
+pub use py_process::START_METHOD;
+pub use python::{Interpreter, MODULE as PYTHON_MODULE};
 
-/// Runs one repetition of a cell, reporting each finished task through `on_task`.
-pub trait RepRunner {
-    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
+/// Every executor an experiment may name, in the order `runner --help` lists them.
+static ALL: &[&dyn Executor] = &[
+    &sequential::Sequential,
+    &thread::Thread,
+    &process::Process,
+    &hybrid::Hybrid,
+    &py_sequential::PySequential,
+    &py_thread::PyThread,
+    &py_process::PyProcess,
+];
+
+/// Which language's pool it is: verdicts group by it, and a cell's baseline is its language's loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Rust,
+    Python,
+}
+
+/// How an executor's workers are counted, and so which keys shape its cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeKind {
+    /// One worker, whatever `workers` says (the baselines).
+    Single,
+    /// `workers` threads in one process.
+    Threads,
+    /// `workers` processes of one thread each.
+    Processes,
+    /// `processes` x `threads` (keys of their own; `workers` does not apply).
+    ProcessesThreads,
+}
+
+/// A cell's workers: processes, and threads in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shape {
+    pub processes: NonZeroUsize,
+    pub threads: NonZeroUsize,
+}
+
+impl Shape {
+    pub const ONE: Shape = Shape {
+        processes: NonZeroUsize::MIN,
+        threads: NonZeroUsize::MIN,
+    };
+
+    /// Workers that run tasks at once: processes x threads.
+    pub fn workers(self) -> usize {
+        self.processes.get() * self.threads.get()
+    }
+}
+
+/// What an executor is, and how it runs a repetition's tasks.
+pub trait Executor: Sync {
+    /// Its name in experiment files, cell ids and the `executor` column.
+    fn name(&self) -> &'static str;
+
+    fn language(&self) -> Language {
+        Language::Rust
+    }
+
+    fn shape(&self) -> ShapeKind;
+
+    /// The executor its speedup is measured against: its language's plain loop.
+    fn baseline(&self) -> &'static str {
+        match self.language() {
+            Language::Rust => "sequential",
+            Language::Python => "py-sequential",
+        }
+    }
+
+    /// The other language's pool of the same design: compared in "Rust vs Python".
+    fn mirror(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Its colour in the charts.
+    fn colour(&self) -> (u8, u8, u8);
+
+    /// Whether it can run `workload`'s tasks; `Err` says why not (refused at validation).
+    fn runs(&self, _workload: WorkloadKind) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Runs every task of `job` exactly once and reports its events through `on_event` on the
+    /// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String>;
+
+    /// How long a task may run before the supervisor stops the whole repetition. A pool that
+    /// enforces `task_timeout` itself gets slack, so the supervisor is only its backstop.
+    fn watchdog(&self, task_timeout: Duration) -> Duration {
+        task_timeout
+    }
+}
+
+/// An executor, by its place in [`ALL`]: one byte, written and read as its name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExecutorKind(u8);
+
+static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| ALL.iter().map(|e| e.name()).collect());
+
+impl ExecutorKind {
+    pub fn named(name: &str) -> Option<ExecutorKind> {
+        ALL.iter().position(|e| e.name() == name).map(|i| ExecutorKind(i as u8))
+    }
+
+    pub fn all() -> impl Iterator<Item = ExecutorKind> {
+        (0..ALL.len()).map(|i| ExecutorKind(i as u8))
+    }
+
+    /// Every name, for error messages.
+    pub fn names() -> &'static [&'static str] {
+        &NAMES
+    }
+
+    pub fn get(self) -> &'static dyn Executor {
+        ALL[self.0 as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.get().name()
+    }
+
+    pub fn is_python(self) -> bool {
+        self.get().language() == Language::Python
+    }
+
+    /// Its language's plain loop: the baseline of its speedups.
+    pub fn baseline(self) -> ExecutorKind {
+        let name = self.get().baseline();
+        ExecutorKind::named(name).unwrap_or_else(|| panic!("{}: no baseline executor `{name}`", self.name()))
+    }
+
+    pub fn is_sequential(self) -> bool {
+        self.get().shape() == ShapeKind::Single
+    }
+
+    /// Its mirror in the other language, if it has one.
+    pub fn mirror(self) -> Option<ExecutorKind> {
+        self.get().mirror().and_then(ExecutorKind::named)
+    }
+}
+
+impl fmt::Display for ExecutorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Debug for ExecutorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for ExecutorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ExecutorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        ExecutorKind::named(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, ExecutorKind::names()))
+    }
 }
 
 /// The work of one repetition.
@@ -37,16 +207,12 @@ pub trait RepRunner {
 pub struct Job {
     pub workload: WorkloadKind,
     pub tasks: Arc<Vec<Task>>,
+    /// Shared by every worker: settings and the cell's axis values (pinning among them).
     pub ctx: Arc<Context>,
-    /// Threads of the thread pool, or processes of the process pool.
-    pub workers: usize,
-    /// Threads in each worker process (hybrid); 1 otherwise.
-    pub threads: usize,
-    /// Pinning: the cores to deal workers onto; `None` leaves placement to the scheduler.
-    pub pin: Option<Arc<Vec<usize>>>,
+    pub shape: Shape,
     pub task_timeout: Option<Duration>,
-    /// The Python executors: the interpreter, module and pool to run.
-    pub python: Option<PyJob>,
+    /// The Python executors: the interpreter and module to run.
+    pub python: Option<Interpreter>,
 }
 
 /// What the pool itself cost, beside the tasks.
@@ -90,27 +256,6 @@ pub enum TaskEvent {
     Finished(TaskRecord),
 }
 
-/// Runs every task of `job` exactly once and reports its events through `on_event` on the
-/// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
-pub trait Executor {
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String>;
-
-    /// How long a task may run before the supervisor stops the whole repetition. A pool that
-    /// enforces `task_timeout` itself gets slack, so the supervisor is only its backstop.
-    fn watchdog(&self, task_timeout: Duration) -> Duration {
-        task_timeout
-    }
-}
-
-pub fn executor(kind: ExecutorKind) -> &'static dyn Executor {
-    match kind {
-        ExecutorKind::Sequential => &sequential::Sequential,
-        ExecutorKind::Thread => &threads::Threads,
-        ExecutorKind::Process | ExecutorKind::Hybrid => &fork::ForkPool,
-        ExecutorKind::PySequential | ExecutorKind::PyThread | ExecutorKind::PyProcess => &python::PyPool,
-    }
-}
-
 /// Runs a task, turning a panic into a failed record; `phase` is the task phase's start.
 fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> TaskRecord {
     let wait_ms = ms(phase.elapsed());
@@ -122,7 +267,7 @@ fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            TaskRecord::failed(task, worker.id, format!("task panicked: {msg}"))
+            TaskRecord::failed(task, Some(worker.id), format!("task panicked: {msg}"))
         }
     };
     rec.wait_ms = wait_ms;
@@ -130,10 +275,29 @@ fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> 
     rec
 }
 
-/// With pinning, the core worker `index` runs on: round-robin over the cores the runner may use.
-fn pin(job: &Job, index: usize) -> Result<(), String> {
-    match &job.pin {
-        Some(cores) if !cores.is_empty() => crate::proc::pin_to(cores[index % cores.len()]),
-        _ => Ok(()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_executor_is_named_once_with_a_baseline_and_true_mirrors() {
+        let names = ExecutorKind::names();
+        let mut sorted = names.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "{names:?}");
+        for e in ExecutorKind::all() {
+            assert_eq!(ExecutorKind::named(e.name()), Some(e));
+            let b = e.baseline();
+            assert!(b.is_sequential() && b.is_python() == e.is_python(), "{e}: baseline {b}");
+            if let Some(m) = e.mirror() {
+                assert_ne!(m.is_python(), e.is_python(), "{e}: a mirror is in the other language");
+                assert_eq!(m.mirror(), Some(e), "{e}: mirrors come in pairs");
+            }
+        }
+        let e = serde_json::from_str::<ExecutorKind>("\"fibers\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fibers") && e.contains("py-process"), "{e}");
     }
 }

@@ -2,15 +2,27 @@
 
 use std::time::Instant;
 
-use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use super::{run_task, Executor, Job, PoolStats, ShapeKind, TaskEvent};
 use crate::workload::Worker;
 
 pub struct Sequential;
 
 impl Executor for Sequential {
+    fn name(&self) -> &'static str {
+        "sequential"
+    }
+
+    fn shape(&self) -> ShapeKind {
+        ShapeKind::Single
+    }
+
+    fn colour(&self) -> (u8, u8, u8) {
+        (60, 60, 60)
+    }
+
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
-        super::pin(job, 0)?;
+        super::pinning::pin(job, 0)?;
         let mut worker = Worker::new(&job.ctx, job.workload, 0)?;
         let pool_start_s = start.elapsed().as_secs_f64();
         let phase = Instant::now();

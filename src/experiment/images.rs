@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::raw::RawImages;
-use super::{Fields, SpecError};
 use crate::plan::{ImageFolder, Images};
+use crate::spec::{Fields, SpecError};
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp"];
 
@@ -44,47 +44,7 @@ pub(super) fn parse(cx: &Fields, r: &RawImages, needed: bool) -> Result<Images, 
             );
         }
         for name in &names {
-            let path = cx.existing("images.folders", span.clone(), name, true)?;
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map_err(|e| {
-                    cx.err::<()>("images.folders", span.clone(), format!("{}: {e}", path.display()))
-                        .unwrap_err()
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
-                })
-                .collect();
-            files.sort();
-            // Opening a FIFO, socket or device would block or read forever: only regular
-            // files (or links to one) are images.
-            if let Some(odd) = files.iter().find(|f| !std::fs::metadata(f).is_ok_and(|m| m.is_file())) {
-                return cx.err(
-                    "images.folders",
-                    span,
-                    format!(
-                        "{} is not a regular file (a FIFO, device or broken link?)",
-                        odd.display()
-                    ),
-                );
-            }
-            if files.is_empty() {
-                return cx.err(
-                    "images.folders",
-                    span,
-                    format!(
-                        "{} holds no image files ({})",
-                        path.display(),
-                        IMAGE_EXTENSIONS.join(", ")
-                    ),
-                );
-            }
-            let label = path
-                .file_name()
-                .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
-            folders.push(ImageFolder { label, path, files });
+            folders.push(folder(cx, span.clone(), name)?);
         }
     }
     Ok(Images {
@@ -92,4 +52,64 @@ pub(super) fn parse(cx: &Fields, r: &RawImages, needed: bool) -> Result<Images, 
         noise,
         max_pixels,
     })
+}
+
+/// One image folder: its image files, sorted. Only regular files (or links to one) are images:
+/// opening a FIFO, socket or device would block or read forever. A name that is not UTF-8 or
+/// holds a control character (a newline would split run.log's lines, an escape would recolour
+/// the terminal of whoever reads it) is refused, shown escaped.
+fn folder(cx: &Fields, span: Option<std::ops::Range<usize>>, name: &str) -> Result<ImageFolder, SpecError> {
+    let key = "images.folders";
+    let path = cx.existing(key, span.clone(), name, true)?;
+    let entries = std::fs::read_dir(&path).map_err(|e| {
+        cx.err::<()>(key, span.clone(), format!("{}: {e}", path.display()))
+            .unwrap_err()
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    for f in &files {
+        let file_name = f.file_name().unwrap_or_default();
+        let bad = match file_name.to_str() {
+            None => Some("is not UTF-8"),
+            Some(n) if n.chars().any(char::is_control) => Some("holds a control character"),
+            Some(_) => None,
+        };
+        if let Some(why) = bad {
+            let shown = file_name.to_string_lossy().escape_debug().to_string();
+            return cx.err(
+                key,
+                span,
+                format!("{}: the file name \"{shown}\" {why}; rename it", path.display()),
+            );
+        }
+        if !std::fs::metadata(f).is_ok_and(|m| m.is_file()) {
+            return cx.err(
+                key,
+                span,
+                format!("{} is not a regular file (a FIFO, device or broken link?)", f.display()),
+            );
+        }
+    }
+    if files.is_empty() {
+        return cx.err(
+            key,
+            span,
+            format!(
+                "{} holds no image files ({})",
+                path.display(),
+                IMAGE_EXTENSIONS.join(", ")
+            ),
+        );
+    }
+    let label = path
+        .file_name()
+        .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned());
+    Ok(ImageFolder { label, path, files })
 }

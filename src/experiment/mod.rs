@@ -1,8 +1,9 @@
-//! The experiment file: read once, parsed into types that cannot hold a bad value. The core keys
-//! are parsed here; each workload parses its own `[section]` in its own file.
+//! The experiment file: read once, parsed into types that cannot hold a bad value
+//! ([`validate`]: the core keys and the axes; each workload parses its own `[section]` in its
+//! own file), then checked against the machine ([`machine`]) before anything runs.
 
-mod fields;
 mod images;
+mod machine;
 mod raw;
 mod validate;
 
@@ -11,17 +12,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::plan::{Axes, Exclude, Images, Order, Repetitions};
+use crate::spec::SpecError;
 use crate::workload::Settings;
 
-pub use fields::{hex, Fields, Section};
-pub use raw::OneOrMany;
+pub use machine::check as check_machine;
 pub use validate::Overrides;
 
 /// A validated experiment: every path exists, every count is positive, every list is non-empty.
 #[derive(Debug, Clone)]
 pub struct Experiment {
     pub name: String,
-    pub description: Option<String>,
     /// The experiment file, absolute.
     pub file: PathBuf,
     /// The file's text, kept for the run's metadata and its hash.
@@ -41,7 +41,8 @@ pub struct Experiment {
     pub repetition_timeout: Option<Duration>,
     /// Before each repetition, wait up to this long for the machine to be idle.
     pub wait_for_idle: Option<Duration>,
-    /// The Python executors' interpreter; `None` when no cell uses them.
+    /// The Python executors' interpreter: `python` from the file, or (after
+    /// [`check_machine`]) the project's venv; `None` when no cell uses them.
     pub python: Option<PathBuf>,
 }
 
@@ -63,10 +64,6 @@ impl Experiment {
         validate::parse(path, text, overrides)
     }
 
-    pub fn needs_model(&self) -> bool {
-        self.axes.workload.iter().any(|w| w.uses_model())
-    }
-
     /// How many repetitions of each cell run, in which order, from which seed.
     pub fn repetition_plan(&self) -> Repetitions {
         Repetitions {
@@ -75,28 +72,6 @@ impl Experiment {
             order: self.order,
             seed: self.seed,
         }
-    }
-}
-
-/// A bad experiment file: which file, which key, which line, and what is wrong.
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub struct SpecError {
-    pub file: PathBuf,
-    pub key: Option<String>,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl std::fmt::Display for SpecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(key) = &self.key {
-            write!(f, ": key `{key}`")?;
-        }
-        write!(f, ": {}", self.message)
     }
 }
 

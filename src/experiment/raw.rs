@@ -1,74 +1,26 @@
 //! The experiment file's core keys exactly as TOML spells them: serde structs, unknown keys
-//! refused. Each workload's `[section]` is its own wire struct, in its own file.
+//! refused. The axes' keys are read by the axes (`crate::plan::axes`) before these structs see
+//! the file; each workload's `[section]` is its own wire struct, in its own file.
 
-use std::fmt;
-use std::marker::PhantomData;
-
-use serde::de::{self, DeserializeOwned, IntoDeserializer};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use toml::Spanned;
 
-use crate::plan::{ExecutorKind, Format, Pinning, StartMethod};
+use crate::executor::ExecutorKind;
+use crate::spec::OneOrMany;
 use crate::workload::WorkloadKind;
-
-/// A key that may hold one value or a list of values; a list becomes an axis.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OneOrMany<T>(pub Vec<T>);
-
-impl<T> Default for OneOrMany<T> {
-    fn default() -> Self {
-        OneOrMany(Vec::new())
-    }
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: DeserializeOwned> de::Visitor<'de> for V<T> {
-            type Value = OneOrMany<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a value or a list of values")
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(v) = seq.next_element()? {
-                    out.push(v);
-                }
-                Ok(OneOrMany(out))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                T::deserialize(v.into_deserializer()).map(|t| OneOrMany(vec![t]))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawExperiment {
     pub name: String,
+    /// Free text for the reader of the file; the runner keeps the file's text whole.
+    #[allow(dead_code)]
     pub description: Option<String>,
     pub workload: Spanned<OneOrMany<WorkloadKind>>,
     pub executor: Spanned<OneOrMany<ExecutorKind>>,
     pub workers: Option<Spanned<OneOrMany<i64>>>,
     pub processes: Option<Spanned<OneOrMany<i64>>>,
     pub threads: Option<Spanned<OneOrMany<i64>>>,
-    pub intra_op_threads: Option<Spanned<OneOrMany<i64>>>,
-    pub pinning: Option<Spanned<OneOrMany<Pinning>>>,
-    pub py_start_method: Option<Spanned<OneOrMany<StartMethod>>>,
     /// The interpreter of the Python executors (default: the project's `.deps/venv`).
     pub python: Option<Spanned<String>>,
     pub sets: Option<Spanned<OneOrMany<i64>>>,
@@ -78,30 +30,11 @@ pub struct RawExperiment {
     pub order: Option<Spanned<String>>,
     pub wait_for_idle_s: Option<Spanned<f64>>,
     #[serde(default)]
-    pub exclude: Vec<Spanned<RawExclude>>,
-    #[serde(default)]
     pub images: RawImages,
     #[serde(default)]
     pub output: RawOutput,
     #[serde(default)]
     pub limits: RawLimits,
-}
-
-/// A partial cell: every key given must match for the cell to be dropped.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawExclude {
-    pub pinning: Option<Pinning>,
-    pub format: Option<Format>,
-    /// A model of `[classify] model`: as listed there, or its file name.
-    pub model: Option<String>,
-    pub processes: Option<i64>,
-    pub threads: Option<i64>,
-    pub workload: Option<WorkloadKind>,
-    pub executor: Option<ExecutorKind>,
-    pub workers: Option<i64>,
-    pub intra_op_threads: Option<i64>,
-    pub sets: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

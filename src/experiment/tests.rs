@@ -76,7 +76,7 @@ fn lists_become_axes_and_scalars_single_values() {
     .unwrap();
     assert_eq!(e.axes.workload.len(), 2);
     assert_eq!(e.axes.workers.iter().map(|w| w.get()).collect::<Vec<_>>(), [1, 2, 4]);
-    assert_eq!(e.axes.intra_op_threads[0].get(), 2);
+    assert_eq!(e.axes.of("intra_op_threads"), [crate::spec::Value::Count(2)]);
     assert_eq!(e.axes.sets.len(), 2);
 }
 
@@ -310,26 +310,32 @@ fn a_list_of_models_is_an_axis_of_the_cells_with_a_model() {
 
 #[test]
 fn python_executors_need_python_and_name_the_setup_command() {
-    let text = "name = \"t\"\nworkload = \"resize\"\nexecutor = [\"thread\", \"py-thread\"]\n";
-    let file = project().join("experiments/x.toml");
-    let cx = Fields { file: &file, text };
-    let raw: raw::RawExperiment = toml::from_str(text).unwrap();
-    let executors = [crate::plan::ExecutorKind::Thread, crate::plan::ExecutorKind::PyThread];
-    // Nowhere above these roots is a .deps/venv.
-    let empty = tempfile::tempdir().unwrap();
-    let e = validate::python(&cx, &raw, &executors, &[empty.path().to_path_buf()]).unwrap_err();
-    assert_eq!(e.key.as_deref(), Some("executor"));
-    assert!(
-        e.message.contains("scripts/setup") && e.message.contains("py-thread"),
-        "{e}"
-    );
-    // A venv above a root is found; without Python executors none is looked for.
-    std::fs::create_dir_all(empty.path().join(".deps/venv/bin")).unwrap();
-    std::fs::write(empty.path().join(".deps/venv/bin/python"), "").unwrap();
-    let deep = empty.path().join("a/b");
-    let found = validate::python(&cx, &raw, &executors, &[deep]).unwrap();
-    assert_eq!(found, Some(empty.path().join(".deps/venv/bin/python")));
-    assert_eq!(validate::python(&cx, &raw, &executors[..1], &[]).unwrap(), None);
+    let (dir, file) = write("name = \"t\"\nworkload = \"resize\"\nexecutor = [\"thread\", \"py-thread\"]\n");
+    let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
+    assert_eq!(e.python, None, "parsing looks at nothing of the machine");
+    // Nowhere above the file (a temporary folder) is a .deps/venv, unless the binary or the
+    // working directory has one: the project's own, when its set-up ran.
+    let found = check_machine(&mut e);
+    if project().join(".deps/venv/bin/python").is_file() {
+        assert_eq!(e.python, Some(project().join(".deps/venv/bin/python")), "{found:?}");
+    } else {
+        let err = found.unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("executor"));
+        assert!(
+            err.message.contains("scripts/setup") && err.message.contains("py-thread"),
+            "{err}"
+        );
+    }
+    // A venv above the experiment file is found first.
+    std::fs::create_dir_all(dir.path().join(".deps/venv/bin")).unwrap();
+    std::fs::write(dir.path().join(".deps/venv/bin/python"), "").unwrap();
+    let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
+    check_machine(&mut e).unwrap();
+    assert_eq!(e.python, Some(dir.path().join(".deps/venv/bin/python")));
+    // Without Python executors none is looked for.
+    let mut e = load(MIN).unwrap();
+    check_machine(&mut e).unwrap();
+    assert_eq!(e.python, None);
     // py_start_method and python apply only where they mean something.
     let e = err(&format!("{MIN}py_start_method = \"spawn\"\n"));
     assert_eq!(e.key.as_deref(), Some("py_start_method"), "{e}");

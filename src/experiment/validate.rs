@@ -1,18 +1,22 @@
-//! Turns the core keys of an experiment file into an [`Experiment`], routing each workload's
-//! `[section]` to that workload; every failure is one error naming file, key and line.
+//! Turns an experiment file into an [`Experiment`]: the core keys, every axis's values (read by
+//! the axis's own declaration), each workload's `[section]` (parsed by that workload) and the
+//! excludes; every failure is one error naming file, key and line. Pure: it reads the file and
+//! the folders it names, and nothing of the machine ([`super::machine`] does that).
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use toml::de::{DeTable, DeValue, Deserializer};
+use toml::de::{DeTable, DeValue, Deserializer, ValueDeserializer};
 use toml::Spanned;
 
 use super::raw::RawExperiment;
-use super::*;
-use crate::plan::{ExecutorKind, Format, Pinning, StartMethod};
-use crate::workload::{ClassifySettings, ResizeSettings, WorkloadKind};
+use super::{images, Experiment};
+use crate::executor::{ExecutorKind, ShapeKind};
+use crate::plan::{axes, Axes, Exclude, Order};
+use crate::spec::{hex, AxisDef, Fields, Section, SpecError};
+use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,6 +27,14 @@ pub struct Overrides {
 pub const DEFAULT_MAX_CELLS: u64 = 10_000;
 pub const DEFAULT_MAX_WORKERS: u64 = 256;
 
+/// What the file holds beside its core keys: each workload's section, each axis key given at
+/// the top level, and the excludes.
+struct Parts<'a> {
+    sections: Vec<(WorkloadKind, Option<Spanned<DeValue<'a>>>)>,
+    top: Vec<(&'static AxisDef, Spanned<DeValue<'a>>)>,
+    exclude: Option<Spanned<DeValue<'a>>>,
+}
+
 pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Experiment, SpecError> {
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cx = Fields { file: &file, text };
@@ -32,12 +44,18 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             no_control_chars(&cx, key.get_ref(), value)?;
         }
     }
-    // Each workload's section goes to that workload; the rest must be core keys.
-    let sections: Vec<(WorkloadKind, Option<Spanned<toml::de::DeValue>>)> = WorkloadKind::all()
-        .map(|w| (w, doc.get_mut().remove(w.name())))
-        .collect();
+    let parts = Parts {
+        sections: WorkloadKind::all()
+            .map(|w| (w, doc.get_mut().remove(w.name())))
+            .collect(),
+        top: axes::ALL
+            .iter()
+            .filter(|a| a.section.is_none())
+            .filter_map(|a| doc.get_mut().remove(a.key).map(|v| (*a, v)))
+            .collect(),
+        exclude: doc.get_mut().remove("exclude"),
+    };
     let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| cx.toml_error(None, &e))?;
-
     if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
         return cx.err(
             "name",
@@ -45,66 +63,133 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             "must be a non-empty name without slashes or a leading dot (it names the results folder)",
         );
     }
+    let mut axes = core_axes(&cx, &raw)?;
+    axis_values(&cx, &mut axes, &parts)?;
+    let settings = settings(&cx, &axes, parts.sections)?;
+    check_size(&cx, &raw, &axes, overrides)?;
+    check_pairs(&cx, &raw, &axes)?;
+    check_python(&cx, &raw, &axes, &settings)?;
+    let exclude = match &parts.exclude {
+        Some(v) => exclude(&cx, v, &axes)?,
+        None => Vec::new(),
+    };
+    let images = images::parse(&cx, &raw.images, axes.workload.iter().any(|w| w.uses_images()))?;
+    Ok(Experiment {
+        name: raw.name.clone(),
+        sha256: hex(&Sha256::digest(text.as_bytes())),
+        text: text.to_string(),
+        axes,
+        exclude,
+        repetitions: match &raw.repetitions {
+            Some(v) => cx.count("repetitions", v)?,
+            None => NonZeroUsize::new(6).unwrap(),
+        },
+        warmup: cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize,
+        seed: cx.bounded("seed", &raw.seed, 0, u64::MAX)?,
+        order: order(&cx, &raw)?,
+        images,
+        settings,
+        output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or("../results")),
+        task_timeout: cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?,
+        repetition_timeout: cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?,
+        wait_for_idle: cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?,
+        python: match &raw.python {
+            Some(v) => Some(cx.existing("python", Some(v.span()), v.get_ref(), false)?),
+            None => None,
+        },
+        file: file.clone(),
+    })
+}
+
+/// Workloads, executors, and the keys that shape cells: workers, or processes and threads for
+/// executors shaped processes x threads (hybrid), which need both and which nothing else takes.
+fn core_axes(cx: &Fields, raw: &RawExperiment) -> Result<Axes, SpecError> {
     let executor: Vec<ExecutorKind> = cx.list("executor", Some(&raw.executor), &[])?;
-    let hybrid = executor.contains(&ExecutorKind::Hybrid);
+    let shaped: Vec<&str> = executor
+        .iter()
+        .filter(|e| e.get().shape() == ShapeKind::ProcessesThreads)
+        .map(|e| e.name())
+        .collect();
     for (key, v) in [("processes", &raw.processes), ("threads", &raw.threads)] {
-        match v {
-            None if hybrid => {
+        match (v, shaped.first()) {
+            (None, Some(e)) => {
                 return cx.err(
                     key,
                     None,
-                    "executor \"hybrid\" needs `processes` and `threads` (e.g. processes = [1, 2], threads = [1, 2])",
+                    format!(
+                        "executor \"{e}\" needs `processes` and `threads` (e.g. processes = [1, 2], threads = [1, 2])"
+                    ),
                 )
             }
-            Some(v) if !hybrid => return cx.err(key, Some(v.span()), "applies only to executor \"hybrid\""),
+            (Some(v), None) => return cx.err(key, Some(v.span()), "applies only to executor \"hybrid\""),
             _ => {}
         }
     }
-    let mut axes = Axes {
+    Ok(Axes {
         workload: cx.list("workload", Some(&raw.workload), &[])?,
         executor,
         workers: cx.counts("workers", raw.workers.as_ref(), 1)?,
         processes: cx.counts("processes", raw.processes.as_ref(), 1)?,
         threads: cx.counts("threads", raw.threads.as_ref(), 1)?,
-        intra_op_threads: cx.counts("intra_op_threads", raw.intra_op_threads.as_ref(), 1)?,
-        pinning: cx.list("pinning", raw.pinning.as_ref(), &[Pinning::None])?,
-        format: vec![Format::Jpeg],
-        model: vec![0],
-        start_method: cx.list("py_start_method", raw.py_start_method.as_ref(), &[StartMethod::Fork])?,
         sets: cx.counts("sets", raw.sets.as_ref(), 16)?,
-    };
-    if axes.pinning.contains(&Pinning::Cores) {
-        if let Err(why) = crate::proc::can_pin() {
+        values: Vec::new(),
+    })
+}
+
+/// Each axis's values, read by its declaration from where it sits (the top level, or its
+/// workload's section). A pool axis (a knob of one executor) given in an experiment without
+/// that executor is refused; a work axis may be set for the whole file.
+fn axis_values(cx: &Fields, axes: &mut Axes, parts: &Parts) -> Result<(), SpecError> {
+    for axis in axes::ALL {
+        let given: Option<&Spanned<DeValue>> = match axis.section {
+            None => parts.top.iter().find(|(a, _)| std::ptr::eq(*a, *axis)).map(|(_, v)| v),
+            Some(section) => parts
+                .sections
+                .iter()
+                .find(|(w, _)| w.name() == section)
+                .and_then(|(_, v)| v.as_ref())
+                .and_then(|v| match v.get_ref() {
+                    DeValue::Table(t) => t.get(axis.key),
+                    _ => None,
+                }),
+        };
+        let applies = axes
+            .workload
+            .iter()
+            .any(|&w| axes.executor.iter().any(|&e| (axis.applies)(&axes::facts(w, e))));
+        if let (Some(v), false, crate::spec::Role::Pool) = (given, applies, axis.role) {
             return cx.err(
-                "pinning",
-                raw.pinning.as_ref().map(|v| v.span()),
-                format!("\"cores\" is not possible on this machine: {why}"),
+                axis.key,
+                Some(v.span()),
+                format!(
+                    "applies to none of this experiment's cells (executors {}; workloads {})",
+                    names(&axes.executor),
+                    names(&axes.workload)
+                ),
             );
         }
+        let values = axis.values(cx, given)?;
+        axes.set(axis, values);
     }
-    if let (Some(v), false) = (&raw.py_start_method, axes.executor.contains(&ExecutorKind::PyProcess)) {
-        return cx.err(
-            "py_start_method",
-            Some(v.span()),
-            "applies only to executor \"py-process\"",
-        );
-    }
-    let python = python(&cx, &raw, &axes.executor, &crate::workload::search_roots(&file))?;
+    Ok(())
+}
 
-    let repetitions = match &raw.repetitions {
-        Some(v) => cx.count("repetitions", v)?,
-        None => NonZeroUsize::new(6).unwrap(),
-    };
-    let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
-    let seed = cx.bounded("seed", &raw.seed, 0, u64::MAX)?;
-    let uses_images = axes.workload.iter().any(|w| w.uses_images());
-    let images = images::parse(&cx, &raw.images, uses_images)?;
+fn names<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
 
+/// Each workload's own section, parsed by that workload (checked even when no cell runs it;
+/// its files must exist only when one does).
+fn settings(
+    cx: &Fields,
+    axes: &Axes,
+    sections: Vec<(WorkloadKind, Option<Spanned<DeValue>>)>,
+) -> Result<Settings, SpecError> {
     let mut settings = Settings::default();
     for (workload, value) in sections {
         let used = axes.workload.iter().any(|w| w.parts().contains(&workload));
         let section = Section {
-            fields: &cx,
+            fields: cx,
             name: workload.name(),
             value,
         };
@@ -112,37 +197,50 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             settings.set_boxed(workload.name(), s);
         }
     }
-    // `[resize] format` is an axis of the cells that encode images.
-    if let Ok(r) = settings.get::<ResizeSettings>("resize") {
-        axes.format = r.formats.clone();
-    }
-    // So is `[classify] model` for the cells with a model.
-    let models = settings
-        .get::<ClassifySettings>("classify")
-        .map(|c| c.models.clone())
-        .unwrap_or_default();
-    axes.model = (0..models.len().max(1) as u8).collect();
-    check_size(&cx, &raw, &axes, overrides)?;
-    // Python's pools resample with Pillow, which has every filter but Mitchell's.
-    if python.is_some() {
-        let resize = settings.get::<ResizeSettings>("resize").map(|r| r.filter);
-        let classify = settings.get::<ClassifySettings>("classify").map(|c| c.filter);
-        for (key, filter) in [("resize.filter", resize), ("classify.filter", classify)] {
-            if filter == Ok(crate::workload::Filter::Mitchell) {
+    Ok(settings)
+}
+
+/// Every (workload, executor) pair must be one the executor can run.
+fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), SpecError> {
+    for &w in &axes.workload {
+        for &e in &axes.executor {
+            if let Err(why) = e.get().runs(w) {
                 return cx.err(
-                    key,
-                    None,
-                    "Pillow has no Mitchell filter, so the py-* executors cannot resample with it; choose another filter or drop them",
+                    "executor",
+                    Some(raw.executor.span()),
+                    format!("executor \"{e}\" cannot run workload \"{w}\": {why}"),
                 );
             }
         }
     }
-    let exclude = exclude(&cx, &raw, &models)?;
+    Ok(())
+}
 
-    let task_timeout = cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?;
-    let repetition_timeout = cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?;
-    let wait_for_idle = cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?;
-    let order = match &raw.order {
+/// Python's pools resample with Pillow, which has every filter but Mitchell's.
+fn check_python(cx: &Fields, raw: &RawExperiment, axes: &Axes, settings: &Settings) -> Result<(), SpecError> {
+    let python = axes.executor.iter().any(|e| e.is_python());
+    if let (Some(v), false) = (&raw.python, python) {
+        return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
+    }
+    if !python {
+        return Ok(());
+    }
+    let resize = settings.get::<ResizeSettings>("resize").map(|r| r.filter);
+    let classify = settings.get::<ClassifySettings>("classify").map(|c| c.filter);
+    for (key, filter) in [("resize.filter", resize), ("classify.filter", classify)] {
+        if filter == Ok(crate::workload::Filter::Mitchell) {
+            return cx.err(
+                key,
+                None,
+                "Pillow has no Mitchell filter, so the py-* executors cannot resample with it; choose another filter or drop them",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn order(cx: &Fields, raw: &RawExperiment) -> Result<Order, SpecError> {
+    Ok(match &raw.order {
         None => Order::Cells,
         Some(v) => match v.get_ref().as_str() {
             "cells" => Order::Cells,
@@ -156,27 +254,6 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
                 )
             }
         },
-    };
-
-    Ok(Experiment {
-        name: raw.name.clone(),
-        description: raw.description.clone(),
-        sha256: hex(&Sha256::digest(text.as_bytes())),
-        text: text.to_string(),
-        axes,
-        exclude,
-        repetitions,
-        warmup,
-        seed,
-        order,
-        images,
-        settings,
-        output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or("../results")),
-        task_timeout,
-        repetition_timeout,
-        wait_for_idle,
-        python,
-        file,
     })
 }
 
@@ -200,90 +277,55 @@ fn no_control_chars(cx: &Fields, key: &str, v: &Spanned<DeValue>) -> Result<(), 
     }
 }
 
-/// The interpreter of the Python executors: `python` from the file, else the project's venv
-/// (`.deps/venv/bin/python` above the experiment file, the binary or the working directory).
-pub(super) fn python(
-    cx: &Fields,
-    raw: &RawExperiment,
-    executors: &[ExecutorKind],
-    roots: &[PathBuf],
-) -> Result<Option<PathBuf>, SpecError> {
-    let Some(first) = executors.iter().find(|e| e.is_python()) else {
-        if let Some(v) = &raw.python {
-            return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
-        }
-        return Ok(None);
+/// `[[exclude]]` entries: each names some of the core keys and axes, by value.
+fn exclude(cx: &Fields, v: &Spanned<DeValue>, axes: &Axes) -> Result<Vec<Exclude>, SpecError> {
+    let DeValue::Array(entries) = v.get_ref() else {
+        return cx.err("exclude", Some(v.span()), "must be an array of tables ([[exclude]])");
     };
-    if let Some(v) = &raw.python {
-        return cx.existing("python", Some(v.span()), v.get_ref(), false).map(Some);
-    }
-    let venv = roots
-        .iter()
-        .flat_map(|r| {
-            r.ancestors()
-                .map(|a| a.join(".deps/venv/bin/python"))
-                .collect::<Vec<_>>()
-        })
-        .find(|p| p.is_file());
-    match venv {
-        Some(p) => Ok(Some(p)),
-        None => cx.err(
-            "executor",
-            Some(raw.executor.span()),
-            format!(
-                "executor \"{first}\" runs Python's pools, and no Python was found: run `scripts/setup` \
-                 (it makes .deps/venv with Pillow, numpy and onnxruntime), or name an interpreter \
-                 with `python = \"/path/to/python\"`"
-            ),
-        ),
-    }
+    entries.iter().map(|e| exclude_entry(cx, e, axes)).collect()
 }
 
-fn exclude(cx: &Fields, raw: &RawExperiment, models: &[PathBuf]) -> Result<Vec<Exclude>, SpecError> {
-    let mut out = Vec::new();
-    for e in &raw.exclude {
-        let pos = |key: &str, v: Option<i64>| -> Result<Option<NonZeroUsize>, SpecError> {
-            v.map(|n| cx.count(&format!("exclude.{key}"), &Spanned::new(e.span(), n)))
-                .transpose()
+fn exclude_entry(cx: &Fields, e: &Spanned<DeValue>, axes: &Axes) -> Result<Exclude, SpecError> {
+    let DeValue::Table(t) = e.get_ref() else {
+        return cx.err("exclude", Some(e.span()), "each entry must be a table ([[exclude]])");
+    };
+    let mut x = Exclude::default();
+    for (k, v) in t.iter() {
+        let key = format!("exclude.{}", k.get_ref());
+        let count = |v: &Spanned<DeValue>| -> Result<NonZeroUsize, SpecError> {
+            let n = i64::deserialize(ValueDeserializer::from(v.clone())).map_err(|e| cx.toml_error(Some(&key), &e))?;
+            cx.count(&key, &Spanned::new(v.span(), n))
         };
-        let r = e.get_ref();
-        let model = match &r.model {
-            None => None,
-            Some(name) => {
-                let p = cx.resolve(name);
-                let found = models
-                    .iter()
-                    .position(|m| *m == p || m.file_name().is_some_and(|f| f.to_string_lossy() == *name));
-                match found {
-                    Some(i) => Some(i as u8),
-                    None => {
-                        return cx.err(
-                            "exclude.model",
-                            Some(e.span()),
-                            format!("`{name}` is not one of the models of [classify] model"),
-                        )
-                    }
-                }
+        let de = || ValueDeserializer::from(v.clone());
+        match k.get_ref().as_ref() {
+            "workload" => {
+                x.workload = Some(WorkloadKind::deserialize(de()).map_err(|e| cx.toml_error(Some(&key), &e))?)
             }
-        };
-        let x = Exclude {
-            model,
-            processes: pos("processes", r.processes)?,
-            threads: pos("threads", r.threads)?,
-            workload: r.workload,
-            executor: r.executor,
-            workers: pos("workers", r.workers)?,
-            intra_op_threads: pos("intra_op_threads", r.intra_op_threads)?,
-            pinning: r.pinning,
-            format: r.format,
-            sets: pos("sets", r.sets)?,
-        };
-        if x == Exclude::default() {
-            return cx.err("exclude", Some(e.span()), "an exclude entry must name at least one key");
+            "executor" => {
+                x.executor = Some(ExecutorKind::deserialize(de()).map_err(|e| cx.toml_error(Some(&key), &e))?)
+            }
+            "workers" => x.workers = Some(count(v)?),
+            "processes" => x.processes = Some(count(v)?),
+            "threads" => x.threads = Some(count(v)?),
+            "sets" => x.sets = Some(count(v)?),
+            other => match axes::by_key(other) {
+                Some(axis) => x.values.push((axis.key, axis.exclude(cx, v, axes.of(axis.key))?)),
+                None => {
+                    let mut known = vec!["workload", "executor", "workers", "processes", "threads", "sets"];
+                    known.extend(axes::ALL.iter().map(|a| a.key));
+                    return cx.err(
+                        &key,
+                        Some(v.span()),
+                        format!("unknown key; an exclude entry names some of {}", known.join(", ")),
+                    );
+                }
+            },
         }
-        out.push(x);
     }
-    Ok(out)
+    if x == Exclude::default() {
+        return cx.err("exclude", Some(e.span()), "an exclude entry must name at least one key");
+    }
+    Ok(x)
 }
 
 fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Result<(), SpecError> {
@@ -302,15 +344,11 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
         axes.workload.len(),
         axes.executor.len(),
         axes.workers.len() + axes.processes.len() * axes.threads.len(),
-        axes.intra_op_threads.len(),
-        axes.pinning.len(),
-        axes.format.len(),
-        axes.model.len(),
-        axes.start_method.len(),
         axes.sets.len(),
     ]
-    .iter()
-    .fold(1u64, |acc, &n| acc.saturating_mul(n as u64));
+    .into_iter()
+    .chain(axes.values.iter().map(|(_, v)| v.len()))
+    .fold(1u64, |acc, n| acc.saturating_mul(n as u64));
     if cells > max_cells {
         return cx.err(
             "workers",
@@ -318,15 +356,19 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
             format!("the axes make up to {cells} cells, more than the limit of {max_cells}; raise `limits.max_cells` or pass --allow-large"),
         );
     }
+    let intra: Vec<NonZeroUsize> = axes
+        .of("intra_op_threads")
+        .iter()
+        .filter_map(|v| match v {
+            crate::spec::Value::Count(n) => NonZeroUsize::new(*n as usize),
+            _ => None,
+        })
+        .collect();
     for (key, values, span) in [
         ("workers", &axes.workers, raw.workers.as_ref().map(|v| v.span())),
         ("processes", &axes.processes, raw.processes.as_ref().map(|v| v.span())),
         ("threads", &axes.threads, raw.threads.as_ref().map(|v| v.span())),
-        (
-            "intra_op_threads",
-            &axes.intra_op_threads,
-            raw.intra_op_threads.as_ref().map(|v| v.span()),
-        ),
+        ("intra_op_threads", &intra, None),
     ] {
         if let Some(big) = values.iter().find(|n| n.get() as u64 > max_workers) {
             return cx.err(
@@ -338,11 +380,10 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
             );
         }
     }
-    let sets = raw.sets.as_ref().map(|v| v.span());
     if let Some(big) = axes.sets.iter().find(|n| n.get() > 100_000) {
         return cx.err(
             "sets",
-            sets,
+            raw.sets.as_ref().map(|v| v.span()),
             format!("{big} task sets per repetition is more than the limit of 100000"),
         );
     }

@@ -1,16 +1,26 @@
 //! runs.csv and tasks.csv: a repetition's task rows and its run row are appended together when
 //! it ends, each row whole or not at all, so a crash, a full disk or an interrupt loses nothing
 //! already measured and leaves no broken row. Also reads them back into typed records.
+//!
+//! A run row is its typed cell written flat (the id, workload, executor, shape, one column per
+//! axis in `plan::axes::ALL`'s order, sets) and then its measures; reading it back rebuilds the
+//! cell from those columns and checks it against the id.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::Exporter;
-use crate::record::{RunRow, TaskRow};
+use crate::executor::{ExecutorKind, Shape, ShapeKind};
+use crate::plan::{axes, Cell};
+use crate::record::{Measured, RunRow, TaskRow};
+use crate::spec::Values;
+use crate::workload::WorkloadKind;
 
 /// A CSV file appended one whole row at a time.
 struct RowFile {
@@ -63,6 +73,76 @@ impl RowFile {
     }
 }
 
+/// The columns of a run row before its axes'.
+#[derive(Serialize, Deserialize)]
+struct Head {
+    experiment: String,
+    cell: String,
+    workload: WorkloadKind,
+    executor: ExecutorKind,
+    workers: usize,
+    #[serde(default = "one")]
+    processes: usize,
+    #[serde(default = "one")]
+    threads: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One column per axis, empty where the axis does not apply.
+struct AxisColumns<'a>(&'a Cell);
+
+impl Serialize for AxisColumns<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("axes", axes::ALL.len())?;
+        for a in axes::ALL {
+            let mut text = self.0.text(a.key);
+            if let Some(t) = &mut text {
+                guard(t);
+            }
+            st.serialize_field(a.column, &text)?;
+        }
+        st.end()
+    }
+}
+
+/// The columns between the axes and the measures.
+#[derive(Serialize, Deserialize)]
+struct Mid {
+    sets: NonZeroUsize,
+    rep: usize,
+    warmup: bool,
+    seed: u64,
+}
+
+/// A run row as CSV bytes (text cells guarded), with the header first when `header` is set.
+pub(crate) fn run_bytes(run: &RunRow, header: bool) -> io::Result<Vec<u8>> {
+    let head = Head {
+        experiment: run.experiment.clone(),
+        cell: run.cell.id(),
+        workload: run.cell.workload,
+        executor: run.cell.executor,
+        workers: run.cell.workers(),
+        processes: run.cell.processes(),
+        threads: run.cell.threads_per_process(),
+    };
+    let mid = Mid {
+        sets: run.cell.sets,
+        rep: run.rep,
+        warmup: run.warmup,
+        seed: run.seed,
+    };
+    let (mut head, mut m) = (head, run.m.clone());
+    guard(&mut head.experiment);
+    guard(&mut head.cell);
+    for text in [&mut m.model_sha256, &mut m.error].into_iter().flatten() {
+        guard(text);
+    }
+    csv_bytes(&(head, AxisColumns(&run.cell), mid, m), header)
+}
+
 /// One row as CSV bytes, with the header first when `header` is set.
 fn csv_bytes<T: Serialize>(row: &T, header: bool) -> io::Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new().has_headers(header).from_writer(Vec::new());
@@ -93,7 +173,7 @@ impl Exporter for Csv {
         let mut bytes = Vec::new();
         for (i, t) in tasks.iter().enumerate() {
             let mut t = t.clone();
-            for text in [&mut t.cell, &mut t.source, &mut t.image, &mut t.status] {
+            for text in [&mut t.cell, &mut t.source, &mut t.image] {
                 guard(text);
             }
             for text in [&mut t.top1_label, &mut t.error].into_iter().flatten() {
@@ -102,17 +182,8 @@ impl Exporter for Csv {
             bytes.extend(csv_bytes(&t, i == 0 && self.tasks.is_empty())?);
         }
         self.tasks.append(&bytes)?;
-        let mut run = run.clone();
-        guard(&mut run.experiment);
-        guard(&mut run.cell);
-        for text in [&mut run.model, &mut run.model_sha256, &mut run.error]
-            .into_iter()
-            .flatten()
-        {
-            guard(text);
-        }
         let header = self.runs.is_empty();
-        self.runs.append(&csv_bytes(&run, header)?)
+        self.runs.append(&run_bytes(run, header)?)
     }
 }
 
@@ -125,13 +196,75 @@ pub fn guard(text: &mut String) {
     }
 }
 
-/// Rows already in a results folder (to resume it).
+/// The run rows of a results folder, each with its typed cell.
 pub fn read_runs(dir: &Path) -> io::Result<Vec<RunRow>> {
     let path = dir.join("runs.csv");
+    let bad = |line: usize, e: String| io::Error::other(format!("{} row {line}: {e}", path.display()));
     let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
-    r.deserialize()
-        .map(|row| row.map_err(|e| io::Error::other(format!("{}: {e}", path.display()))))
-        .collect()
+    let headers = r.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| bad(i + 2, e.to_string()))?;
+        rows.push(run_of(&headers, &rec).map_err(|e| bad(i + 2, e))?);
+    }
+    Ok(rows)
+}
+
+/// A run row back from its columns: the cell rebuilt from the flat ones (an axis column an
+/// older runs.csv lacks takes the axis's default where it applies), checked against its id.
+fn run_of(headers: &csv::StringRecord, rec: &csv::StringRecord) -> Result<RunRow, String> {
+    let head: Head = rec.deserialize(Some(headers)).map_err(|e| e.to_string())?;
+    let mid: Mid = rec.deserialize(Some(headers)).map_err(|e| e.to_string())?;
+    let m: Measured = rec.deserialize(Some(headers)).map_err(|e| e.to_string())?;
+    let n = |v: usize| NonZeroUsize::new(v).ok_or_else(|| format!("{} has a count of 0", head.cell));
+    let shape = match head.executor.get().shape() {
+        ShapeKind::Single => Shape::ONE,
+        ShapeKind::Threads => Shape {
+            processes: NonZeroUsize::MIN,
+            threads: n(head.workers)?,
+        },
+        ShapeKind::Processes => Shape {
+            processes: n(head.workers)?,
+            threads: NonZeroUsize::MIN,
+        },
+        ShapeKind::ProcessesThreads => Shape {
+            processes: n(head.processes)?,
+            threads: n(head.threads)?,
+        },
+    };
+    let mut values = Values::default();
+    for a in axes::applying(head.workload, head.executor) {
+        let text = headers.iter().position(|h| h == a.column).and_then(|i| rec.get(i));
+        let v = match text {
+            None => Some(a.default_value()),
+            Some(t) => a.read(t.trim_start_matches('\''), &head.cell),
+        };
+        if let Some(v) = v {
+            values.set(a.key, v);
+        }
+    }
+    let cell = Cell {
+        workload: head.workload,
+        executor: head.executor,
+        shape,
+        sets: mid.sets,
+        values,
+    };
+    if cell.id() != head.cell.trim_start_matches('\'') {
+        return Err(format!(
+            "the cell `{}` does not match its columns, which make `{}`",
+            head.cell,
+            cell.id()
+        ));
+    }
+    Ok(RunRow {
+        experiment: head.experiment,
+        cell,
+        rep: mid.rep,
+        warmup: mid.warmup,
+        seed: mid.seed,
+        m,
+    })
 }
 
 /// The task rows of a results folder whose repetition has a run row: a crash between the two
@@ -141,8 +274,12 @@ pub fn read_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<(Vec<TaskRow>, usiz
     if !path.exists() {
         return Ok((Vec::new(), 0));
     }
-    let done: std::collections::HashSet<(&str, bool, usize)> =
-        runs.iter().map(|r| (r.cell.as_str(), r.warmup, r.rep)).collect();
+    let ids: Vec<String> = runs.iter().map(|r| r.cell.id()).collect();
+    let done: std::collections::HashSet<(&str, bool, usize)> = runs
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| (id.as_str(), r.warmup, r.rep))
+        .collect();
     let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
     let rows: Vec<TaskRow> = r
         .deserialize()

@@ -7,10 +7,8 @@ use std::path::PathBuf;
 
 use super::table::{interval, notes};
 use super::{Exporter, Report};
-use crate::answer;
 
-/// Writes `report.html` into a results folder; runs after the SVG exporter, whose charts it
-/// embeds.
+/// Writes `report.html` into a results folder, the report's charts inline.
 pub struct Html(pub PathBuf);
 
 impl Exporter for Html {
@@ -44,7 +42,7 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
          <h1>{t}</h1>\n<h2 id=\"answer\">The answer</h2>\n<ul class=\"answer\">\n",
         t = escape(report.title)
     );
-    let verdicts = answer::verdicts(report.cells);
+    let verdicts = &report.verdicts;
     if verdicts.is_empty() {
         s += "<li>No two executors ran the same work with the same setting: nothing to compare directly.</li>\n";
     }
@@ -55,16 +53,30 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
         }
         let _ = writeln!(s, "<li>{}</li>", escape(&v.line()));
     }
-    for b in answer::best(report.cells) {
-        let _ = writeln!(s, "<li>best, {}</li>", escape(&b));
+    for b in &report.best {
+        let _ = writeln!(s, "<li>best, {}</li>", escape(b));
     }
     s += "</ul>\n<p class=\"note\">Ratios compare median throughput over whole repetitions; the interval holds with at \
           least the confidence shown. Memory is the sampled PSS peak (the PSS at the end of the tasks where no peak was sampled).</p>\n";
+    s += &cells(report);
+    s += "</table>\n<h2>Charts</h2>\n";
+    for (name, svg) in &report.charts {
+        let svg = svg.trim_start_matches(|c| c != '<');
+        let _ = writeln!(s, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(name));
+    }
+    s += &environment(report);
+    s += &files(dir);
+    s += "</body></html>\n";
+    s
+}
 
+/// The per-cell table (left open for the caller to close).
+fn cells(report: &Report) -> String {
+    let mut s = String::new();
     s += "<h2>Per cell</h2>\n<table><tr><th>cell</th><th>whole reps</th><th>wall s (median)</th>\
           <th>median interval</th><th>tasks/s</th><th>speedup [interval] confidence</th><th>CPU %</th>\
           <th>peak RSS MiB</th><th>PSS peak MiB</th><th>notes</th></tr>\n";
-    for c in report.cells {
+    for c in &report.cells {
         let note = escape(&notes(c).join("; "));
         match &c.stats {
             Some(st) => {
@@ -73,7 +85,7 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
                     s,
                     "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>[{:.4}, {:.4}] {:.1} %</td><td>{:.2}</td><td>{}</td>\
                      <td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{note}</td></tr>",
-                    escape(&c.cell),
+                    escape(&c.id),
                     c.reps,
                     w.median,
                     w.ci_low,
@@ -90,32 +102,18 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
                 let _ = writeln!(
                     s,
                     "<tr><td>{}</td><td>0</td><td colspan=\"7\">no whole repetition</td><td>{note}</td></tr>",
-                    escape(&c.cell)
+                    escape(&c.id)
                 );
             }
         }
     }
-    s += "</table>\n<h2>Charts</h2>\n";
-    let mut charts: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    charts.retain(|p| p.extension().is_some_and(|x| x == "svg"));
-    charts.sort();
-    for chart in charts {
-        if let Ok(svg) = std::fs::read_to_string(&chart) {
-            let name = chart
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let svg = svg.trim_start_matches(|c| c != '<').to_string();
-            let _ = writeln!(s, "<figure>{svg}<figcaption>{}</figcaption></figure>", escape(&name));
-        }
-    }
-    s += "<h2>Environment</h2>\n<table>\n";
-    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    s
+}
+
+/// What the run ran on, from its env.json.
+fn environment(report: &Report) -> String {
+    let mut s = String::from("<h2>Environment</h2>\n<table>\n");
+    let env = report.env.clone().unwrap_or_default();
     for key in [
         "cpu_model",
         "cores",
@@ -150,20 +148,28 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
             let _ = writeln!(s, "<tr><th>{key}</th><td>{}</td></tr>", escape(&text));
         }
     }
-    s += "</table>\n<h2>Files</h2>\n<p>";
+    s += "</table>\n";
+    s
+}
+
+/// Links to the folder's other files.
+fn files(dir: &std::path::Path) -> String {
+    let mut s = String::from("<h2>Files</h2>\n<p>");
+    // summary.md and results.json are written with this page; the rest where the run made them.
     for f in [
         "runs.csv",
         "tasks.csv",
         "run.log",
         "summary.md",
+        "results.json",
         "env.json",
         "experiment.toml",
     ] {
-        if dir.join(f).exists() {
+        if matches!(f, "summary.md" | "results.json") || dir.join(f).exists() {
             let _ = write!(s, "<a href=\"{f}\">{f}</a> ");
         }
     }
-    s += "</p>\n</body></html>\n";
+    s += "</p>\n";
     s
 }
 

@@ -13,21 +13,22 @@ pub struct Markdown(pub PathBuf);
 impl Exporter for Markdown {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         let path = self.0.join("summary.md");
-        std::fs::write(&path, markdown(report.title, report.cells, report.preoptimize_s))?;
+        std::fs::write(&path, markdown(report))?;
         Ok(vec![path])
     }
 }
 
-/// The Markdown report: the statistics table, where the time goes, and what it costs.
-pub fn markdown(title: &str, cells: &[CellSummary], preoptimize_s: Option<f64>) -> String {
-    let mut s = format!("# {title}\n\n");
+/// The Markdown report: the answer, the statistics table, where the time goes, and what it costs.
+pub fn markdown(report: &Report) -> String {
+    let (cells, preoptimize_s) = (&report.cells[..], report.preoptimize_s());
+    let mut s = format!("# {}\n\n", report.title);
     const INTRO: &str = "Only whole repetitions (every task ran, nothing went wrong) enter the statistics; \
 the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
 with the confidence the binomial distribution gives them for any continuous distribution (at least 95 % from 6 repetitions on; \
 fewer repetitions reach less, and the table says how much). Speedup is T1/TN against the sequential cell with the same work: its \
 interval divides the two medians' intervals and holds with at least the stated confidence (the product of theirs). Efficiency is \
 T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n";
-    let answer = crate::answer::text(cells);
+    let answer = crate::answer::text(&report.verdicts, &report.best);
     if !answer.is_empty() {
         s += "## The answer\n\nEach pair of executors on the same work and setting, compared directly: throughput ratio \
 with its interval and the confidence it has at least; the winner's CPU seconds and memory (PSS peak) against the other's.\n\n";
@@ -42,23 +43,28 @@ with its interval and the confidence it has at least; the winner's CPU seconds a
 session loads the optimised graph. A Python session that optimises its own graph pays this inside its wall time.\n"
         );
     }
+    s += &numbers(cells);
+    s += &hardware(cells);
+    s += &cost(cells);
+    s
+}
+
+/// The statistics table: one row per cell.
+fn numbers(cells: &[CellSummary]) -> String {
+    let mut s = String::new();
     s += "| cell | reps | wall s (median) | mean | sd | min | max | median interval (confidence) | tasks/s | speedup [interval] confidence | efficiency [interval] | outliers | failed repetitions |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|---|\n";
     for c in cells {
         let failed = c.failure_note().unwrap_or_else(|| "-".into());
         let Some(st) = &c.stats else {
-            let _ = writeln!(
-                s,
-                "| {} | 0 | no whole repetition | | | | | | | | | | {failed} |",
-                c.cell
-            );
+            let _ = writeln!(s, "| {} | 0 | no whole repetition | | | | | | | | | | {failed} |", c.id);
             continue;
         };
         let w = &st.wall_s;
         let _ = writeln!(
             s,
             "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | n={}: [{:.4}, {:.4}], {:.1} % | {:.2} | {} | {} | {} | {failed} |",
-            c.cell,
+            c.id,
             c.reps,
             w.median,
             w.mean,
@@ -79,7 +85,12 @@ session loads the optimised graph. A Python session that optimises its own graph
             }
         );
     }
-    s += &hardware(cells);
+    s
+}
+
+/// What each cell cost, and where its time goes.
+fn cost(cells: &[CellSummary]) -> String {
+    let mut s = String::new();
     s += "\n## Cost\n\n| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | PSS MiB (peak, sampled) | other processes' CPU s | noisy reps | note |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
     let measured = || cells.iter().filter_map(|c| c.stats.as_ref().map(|st| (c, st)));
@@ -87,7 +98,7 @@ session loads the optimised graph. A Python session that optimises its own graph
         let _ = writeln!(
             s,
             "| {} | {:.3} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
-            c.cell,
+            c.id,
             st.cpu_s,
             st.cpu_util_pct,
             st.peak_rss_mib,
@@ -106,7 +117,7 @@ session loads the optimised graph. A Python session that optimises its own graph
     s += &"---:|".repeat(STAGES.len());
     s += "\n";
     for (c, st) in measured() {
-        s += &format!("| {} |", c.cell);
+        s += &format!("| {} |", c.id);
         for v in st.stage_ms {
             s += &format!(" {v:.2} |");
         }
@@ -136,7 +147,7 @@ baseline measured on the same kind, and the answer compares executors only on th
         let on: Vec<&str> = cells
             .iter()
             .filter(|c| c.hardware.len() == 1 && &c.hardware[0] == k)
-            .map(|c| c.cell.as_str())
+            .map(|c| c.id.as_str())
             .collect();
         let _ = writeln!(
             s,
@@ -145,7 +156,7 @@ baseline measured on the same kind, and the answer compares executors only on th
         );
     }
     for c in cells.iter().filter_map(|c| c.hardware_note.as_ref().map(|n| (c, n))) {
-        let _ = writeln!(s, "- **{}**: {}", c.0.cell, c.1);
+        let _ = writeln!(s, "- **{}**: {}", c.0.id, c.1);
     }
     s
 }

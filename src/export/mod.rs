@@ -1,32 +1,72 @@
 //! Outputs of a run, one file per format behind the [`Exporter`] trait: runs.csv and tasks.csv
-//! ([`csv`]), run.log ([`log`]), the terminal table ([`table`]), summary.md ([`markdown`]) and
-//! the SVG charts ([`svg`]) and report.html ([`html`]). Each writes from the typed records; none computes a figure.
+//! ([`csv`]), run.log ([`log`]), the terminal table ([`table`]), summary.md ([`markdown`]), the
+//! SVG charts ([`svg`]), report.html ([`html`]) and results.json ([`json`]). They format the
+//! [`Report`], which is computed once from the run's rows (statistics, verdicts, the best
+//! configurations and the charts); none computes a figure of its own.
 //!
-//! A new output is one new file here and one line where the command lists its exporters
-//! (`cmd/run.rs` for a run, `cmd/report.rs` for `runner report`).
+//! A new output is one new file here and one line in [`reports`] (or, for rows as they come,
+//! where `cmd/run.rs` lists its streaming exporters).
 
 pub mod csv;
 pub mod html;
+pub mod json;
 pub mod log;
 pub mod markdown;
 pub mod svg;
 pub mod table;
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::answer::{best, verdicts, Verdict};
 use crate::record::{RunRow, TaskRow};
-use crate::summary::CellSummary;
+use crate::summary::{summarize, CellSummary};
 
-/// Everything a report is made from, computed once.
+/// Everything a report is made from, computed once by [`Report::new`].
 pub struct Report<'a> {
     pub title: &'a str,
     /// Every repetition's record, warm-ups included.
     pub rows: &'a [RunRow],
     /// The per-cell statistics over `rows`.
-    pub cells: &'a [CellSummary],
-    /// Seconds the run spent optimising the model's graph, outside every wall time.
-    pub preoptimize_s: Option<f64>,
+    pub cells: Vec<CellSummary>,
+    /// Every comparison of two pools on the same work and setting.
+    pub verdicts: Vec<Verdict>,
+    /// Per workload: the fastest and the leanest configuration.
+    pub best: Vec<String>,
+    /// The charts, as SVG text: (file name, document).
+    pub charts: Vec<(String, String)>,
+    /// The run's env.json, when it has one.
+    pub env: Option<serde_json::Value>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(title: &'a str, rows: &'a [RunRow], env: Option<serde_json::Value>) -> anyhow::Result<Report<'a>> {
+        let cells = summarize(rows);
+        Ok(Report {
+            title,
+            rows,
+            verdicts: verdicts(&cells),
+            best: best(&cells),
+            charts: svg::charts(&cells)?,
+            cells,
+            env,
+        })
+    }
+
+    /// Seconds the run spent optimising the models' graphs, outside every wall time.
+    pub fn preoptimize_s(&self) -> Option<f64> {
+        self.env.as_ref()?.get("model_preoptimize_s")?.as_f64()
+    }
+}
+
+/// The files made from a whole run, in `dir`: every exporter of the report.
+pub fn reports(dir: &Path) -> Exporters {
+    Exporters(vec![
+        Box::new(markdown::Markdown(dir.to_path_buf())),
+        Box::new(svg::Svg(dir.to_path_buf())),
+        Box::new(html::Html(dir.to_path_buf())),
+        Box::new(json::Json(dir.to_path_buf())),
+    ])
 }
 
 /// Writes records somewhere. Streaming outputs implement `task` and `repetition`; reports made

@@ -1,20 +1,27 @@
-//! SVG charts of a run: throughput against workers per executor, and CPU and memory per cell.
+//! SVG charts of a run, drawn once into the report ([`charts`]) and written by [`Svg`]:
+//! throughput against workers per executor, and CPU and memory per cell.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use plotters::prelude::*;
 
 use super::{Exporter, Report};
-use crate::plan::ExecutorKind;
+use crate::executor::ExecutorKind;
 use crate::summary::{CellStats, CellSummary};
-use crate::workload::WorkloadKind;
+use crate::workload::{WorkloadKind, INTRA_OP_THREADS};
 
 /// Writes the charts into a results folder.
 pub struct Svg(pub PathBuf);
 
 impl Exporter for Svg {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
-        write_all(&self.0, report.cells).map_err(|e| anyhow::anyhow!("drawing the charts: {e}"))
+        let mut files = Vec::new();
+        for (name, svg) in &report.charts {
+            let path = self.0.join(name);
+            std::fs::write(&path, svg).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            files.push(path);
+        }
+        Ok(files)
     }
 }
 
@@ -24,40 +31,35 @@ fn st(c: &CellSummary) -> &CellStats {
 }
 
 fn color(executor: ExecutorKind) -> RGBColor {
-    match executor {
-        ExecutorKind::Thread => RGBColor(31, 119, 180),
-        ExecutorKind::Process => RGBColor(214, 39, 40),
-        ExecutorKind::Sequential => RGBColor(60, 60, 60),
-        ExecutorKind::Hybrid => RGBColor(148, 103, 189),
-        // Python: the lighter shade of the Rust pool it mirrors.
-        ExecutorKind::PyThread => RGBColor(120, 180, 230),
-        ExecutorKind::PyProcess => RGBColor(245, 140, 130),
-        ExecutorKind::PySequential => RGBColor(150, 150, 150),
-    }
+    let (r, g, b) = executor.get().colour();
+    RGBColor(r, g, b)
 }
 
-type Err = Box<dyn std::error::Error>;
+type Err = anyhow::Error;
 /// A bar series: its name, colour, and value per cell.
 type Metric<'a> = (&'a str, RGBColor, &'a dyn Fn(&CellSummary) -> f64);
 
-/// Writes one throughput chart and one cost chart per workload; returns the files written.
-fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
+/// One throughput chart and one cost chart per workload: (file name, SVG text).
+pub fn charts(cells: &[CellSummary]) -> anyhow::Result<Vec<(String, String)>> {
+    draw_all(cells).map_err(|e| e.context("drawing the charts"))
+}
+
+fn draw_all(cells: &[CellSummary]) -> Result<Vec<(String, String)>, Err> {
     let mut workloads: Vec<WorkloadKind> = Vec::new();
     for c in cells {
-        if !workloads.contains(&c.workload) {
-            workloads.push(c.workload);
+        if !workloads.contains(&c.cell.workload) {
+            workloads.push(c.cell.workload);
         }
     }
     let mut files = Vec::new();
     for w in workloads {
         // Cells without a whole repetition have nothing to draw (the tables list them).
-        let mine: Vec<&CellSummary> = cells.iter().filter(|c| c.workload == w && c.stats.is_some()).collect();
-        let path = dir.join(format!("throughput-{w}.svg"));
-        throughput(&path, w, &mine)?;
-        files.push(path);
-        let path = dir.join(format!("cost-{w}.svg"));
-        cost(&path, w, &mine)?;
-        files.push(path);
+        let mine: Vec<&CellSummary> = cells
+            .iter()
+            .filter(|c| c.cell.workload == w && c.stats.is_some())
+            .collect();
+        files.push((format!("throughput-{w}.svg"), throughput(w, &mine)?));
+        files.push((format!("cost-{w}.svg"), cost(w, &mine)?));
     }
     Ok(files)
 }
@@ -65,16 +67,17 @@ fn write_all(dir: &Path, cells: &[CellSummary]) -> Result<Vec<PathBuf>, Err> {
 /// A series is one executor at one intra-op / sets setting.
 fn series_key(c: &CellSummary) -> String {
     let mut k = c.executor_name();
-    if let Some(t) = c.intra_op_threads {
+    if let Some(t) = c.cell.text(INTRA_OP_THREADS.key) {
         k += &format!(" (intra {t})");
     }
     k
 }
 
-fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(), Err> {
-    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
+fn throughput(workload: WorkloadKind, cells: &[&CellSummary]) -> Result<String, Err> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let max_workers = cells.iter().map(|c| c.workers).max().unwrap_or(1) as f64;
+    let max_workers = cells.iter().map(|c| c.cell.workers()).max().unwrap_or(1) as f64;
     let top = cells
         .iter()
         .map(|c| st(c).throughput_tps.ci_high.max(st(c).throughput_tps.median))
@@ -110,9 +113,9 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
     }
     for key in keys {
         let mut pts: Vec<&&CellSummary> = cells.iter().filter(|c| series_key(c) == key).collect();
-        pts.sort_by_key(|c| c.workers);
-        let col = color(pts[0].executor);
-        if pts[0].executor.is_sequential() {
+        pts.sort_by_key(|c| c.cell.workers());
+        let col = color(pts[0].cell.executor);
+        if pts[0].cell.executor.is_sequential() {
             let y = st(pts[0]).throughput_tps.median;
             chart
                 .draw_series(DashedLineSeries::new(
@@ -126,7 +129,7 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
         } else {
             let line: Vec<(f64, f64)> = pts
                 .iter()
-                .map(|c| (c.workers as f64, st(c).throughput_tps.median))
+                .map(|c| (c.cell.workers() as f64, st(c).throughput_tps.median))
                 .collect();
             chart
                 .draw_series(LineSeries::new(line.clone(), col.stroke_width(2)))?
@@ -136,21 +139,31 @@ fn throughput(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Re
         }
         chart.draw_series(pts.iter().map(|c| {
             let t = &st(c).throughput_tps;
-            ErrorBar::new_vertical(c.workers as f64, t.ci_low, t.median, t.ci_high, col.stroke_width(1), 8)
+            ErrorBar::new_vertical(
+                c.cell.workers() as f64,
+                t.ci_low,
+                t.median,
+                t.ci_high,
+                col.stroke_width(1),
+                8,
+            )
         }))?;
     }
     legend(&mut chart)?;
     root.present()?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    Ok(svg)
 }
 
 fn short(c: &CellSummary) -> String {
-    let mut s = match c.executor {
-        ExecutorKind::Sequential => "seq".to_string(),
-        ExecutorKind::PySequential => "py-seq".to_string(),
-        e => format!("{e} {}", c.workers),
+    let e = c.cell.executor;
+    let mut s = if e.is_sequential() {
+        e.name().replace("sequential", "seq")
+    } else {
+        format!("{e} {}", c.cell.workers())
     };
-    if let Some(t) = c.intra_op_threads.filter(|&t| t > 1) {
+    if let Some(t) = c.cell.text(INTRA_OP_THREADS.key).filter(|t| t != "1") {
         s += &format!(" i{t}");
     }
     s
@@ -207,9 +220,10 @@ fn bars(
     Ok(())
 }
 
-fn cost(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(), Err> {
+fn cost(workload: WorkloadKind, cells: &[&CellSummary]) -> Result<String, Err> {
     let width = (160 + 70 * cells.len() as u32).max(560);
-    let root = SVGBackend::new(path, (width, 720)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (width, 720)).into_drawing_area();
     root.fill(&WHITE)?;
     let (upper, lower) = root.split_vertically(360);
     bars(
@@ -232,7 +246,10 @@ fn cost(path: &Path, workload: WorkloadKind, cells: &[&CellSummary]) -> Result<(
         ],
     )?;
     root.present()?;
-    Ok(())
+    drop(upper);
+    drop(lower);
+    drop(root);
+    Ok(svg)
 }
 
 /// The series legend, upper left, on a translucent box.

@@ -12,11 +12,11 @@ pub struct Table;
 
 impl Exporter for Table {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
-        let answer = crate::answer::text(report.cells);
+        let answer = crate::answer::text(&report.verdicts, &report.best);
         if !answer.is_empty() {
             println!("The answer:\n{answer}");
         }
-        print!("{}", table(report.cells));
+        print!("{}", table(&report.cells));
         Ok(Vec::new())
     }
 }
@@ -74,14 +74,14 @@ pub fn table(cells: &[CellSummary]) -> String {
             let _ = writeln!(
                 s,
                 "{:<30} {:>4} {:>9} {:>9} {:>28} {:>6} {:>9} {:>6}  (no whole repetition){notes}",
-                c.cell, 0, "-", "-", "-", "-", "-", c.failed_reps
+                c.id, 0, "-", "-", "-", "-", "-", c.failed_reps
             );
             continue;
         };
         let _ = writeln!(
             s,
             "{:<30} {:>4} {:>9.3} {:>9.2} {:>28} {:>6.1} {:>9.1} {:>6}{notes}",
-            c.cell,
+            c.id,
             c.reps,
             st.wall_s.median,
             st.throughput_tps.median,

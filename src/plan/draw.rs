@@ -6,11 +6,10 @@
 
 use std::path::PathBuf;
 
+use crate::task::{Input, Rep, Task};
+use crate::workload::{Draws, WorkloadKind};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-
-use crate::workload::{Draws, WorkloadKind};
 
 /// What task sets draw from.
 #[derive(Debug, Clone)]
@@ -30,64 +29,6 @@ pub struct ImageFolder {
     pub path: PathBuf,
     /// Image files, sorted by name so that draws are the same on every machine.
     pub files: Vec<PathBuf>,
-}
-
-/// A repetition: warm-ups come first and are not part of the statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Rep {
-    pub warmup: bool,
-    pub index: usize,
-}
-
-impl Rep {
-    /// Measured repetition `i` uses stream `i`; warm-ups use a separate range, so changing the
-    /// warm-up count never changes what the measured repetitions draw.
-    pub fn stream(self) -> u64 {
-        if self.warmup {
-            (1 << 63) | self.index as u64
-        } else {
-            self.index as u64
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Input {
-    /// A file drawn from an image folder; `source` is the folder's name.
-    File { source: String, path: PathBuf },
-    /// White noise generated in the task from `seed`.
-    Noise { seed: u64, width: u32, height: u32 },
-    /// Synthetic tasks read no image.
-    None,
-}
-
-impl Input {
-    pub fn source(&self) -> &str {
-        match self {
-            Input::File { source, .. } => source,
-            Input::Noise { .. } => "noise",
-            Input::None => "",
-        }
-    }
-
-    /// The image's name for logs and output files.
-    pub fn name(&self) -> String {
-        match self {
-            Input::File { path, .. } => path
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            Input::Noise { seed, width, height } => format!("noise-{width}x{height}-{:08x}", seed >> 32),
-            Input::None => String::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Task {
-    pub index: usize,
-    /// The workload whose task this is (for mixed: resize or classify).
-    pub kind: WorkloadKind,
-    pub input: Input,
 }
 
 /// Uniform integer below `n` by rejection, stable across `rand` versions.
@@ -152,13 +93,6 @@ pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &I
         .enumerate()
         .map(|(index, (kind, input))| Task { index, kind, input })
         .collect()
-}
-
-/// Deterministic white noise: `width × height` RGB bytes from a ChaCha8 stream.
-pub fn noise_pixels(seed: u64, width: u32, height: u32) -> Vec<u8> {
-    let mut buf = vec![0u8; width as usize * height as usize * 3];
-    ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut buf);
-    buf
 }
 
 #[cfg(test)]
@@ -301,12 +235,5 @@ mod tests {
             counts[below(&mut rng, 5)] += 1;
         }
         assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
-    }
-
-    #[test]
-    fn noise_is_deterministic() {
-        assert_eq!(noise_pixels(5, 4, 4), noise_pixels(5, 4, 4));
-        assert_ne!(noise_pixels(5, 4, 4), noise_pixels(6, 4, 4));
-        assert_eq!(noise_pixels(5, 4, 4).len(), 48);
     }
 }

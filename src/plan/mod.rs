@@ -1,40 +1,38 @@
-//! Everything pure and seeded: the cells an experiment's axes expand into, the order their
-//! repetitions run in ([`schedule`]), and what each repetition draws ([`draw`]).
+//! Everything pure and seeded: the cells an experiment's axes expand into ([`cell`], with the
+//! axes themselves in [`axes`]), the order their repetitions run in ([`schedule`]), what each
+//! repetition draws ([`draw`]) and which shard runs what ([`shard`]).
 
+pub mod axes;
+mod cell;
 mod draw;
 mod schedule;
 mod shard;
-mod values;
 
 use std::num::NonZeroUsize;
 
-use serde::{Deserialize, Serialize};
-
+use crate::executor::{ExecutorKind, Shape, ShapeKind};
+use crate::spec::{AxisDef, Value, Values};
 use crate::workload::WorkloadKind;
 
-pub use draw::{draw, noise_pixels, ImageFolder, Images, Input, Rep, Task};
+pub use crate::task::{Input, Rep, Task};
+pub use cell::{Cell, Setting, Work};
+pub use draw::{draw, ImageFolder, Images};
 pub use schedule::{schedule, Order, Repetitions};
 pub use shard::{assign, slice, Shard, Split};
-pub use values::{ExecutorKind, Format, Pinning, StartMethod};
 
 /// The values each axis takes; the plan is their cartesian product.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Axes {
     pub workload: Vec<WorkloadKind>,
     pub executor: Vec<ExecutorKind>,
     pub workers: Vec<NonZeroUsize>,
-    /// Hybrid executor: worker processes, and threads in each (`workers` does not apply).
+    /// Executors shaped processes x threads (hybrid): its processes, and threads in each
+    /// (`workers` does not apply).
     pub processes: Vec<NonZeroUsize>,
     pub threads: Vec<NonZeroUsize>,
-    pub intra_op_threads: Vec<NonZeroUsize>,
-    pub pinning: Vec<Pinning>,
-    /// What workloads that save images encode to (`[resize] format`).
-    pub format: Vec<Format>,
-    /// Workloads with a model: which of `[classify] model` (indices into that list).
-    pub model: Vec<u8>,
-    /// `py-process`: how its workers start.
-    pub start_method: Vec<StartMethod>,
     pub sets: Vec<NonZeroUsize>,
+    /// Every other axis's values, in [`axes::ALL`]'s order.
+    pub values: Vec<(&'static AxisDef, Vec<Value>)>,
 }
 
 impl Axes {
@@ -47,185 +45,96 @@ impl Axes {
             workers: vec![NonZeroUsize::MIN],
             processes: vec![NonZeroUsize::MIN],
             threads: vec![NonZeroUsize::MIN],
-            intra_op_threads: vec![NonZeroUsize::MIN],
-            pinning: vec![Pinning::None],
-            format: vec![Format::Jpeg],
-            model: vec![0],
-            start_method: vec![StartMethod::Fork],
             sets: vec![NonZeroUsize::MIN],
+            values: axes::ALL.iter().map(|a| (*a, vec![a.default_value()])).collect(),
+        }
+    }
+
+    /// The values listed for the axis with this key.
+    pub fn of(&self, key: &str) -> &[Value] {
+        self.values
+            .iter()
+            .find(|(a, _)| a.key == key)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+
+    /// Replaces the values of one axis.
+    pub fn set(&mut self, axis: &'static AxisDef, values: Vec<Value>) {
+        match self.values.iter_mut().find(|(a, _)| std::ptr::eq(*a, axis)) {
+            Some(slot) => slot.1 = values,
+            None => self.values.push((axis, values)),
+        }
+    }
+
+    /// The (processes, threads) shapes of an executor's cells.
+    fn shapes(&self, e: ExecutorKind) -> Vec<Shape> {
+        let shape = |processes, threads| Shape { processes, threads };
+        match e.get().shape() {
+            ShapeKind::Single => vec![Shape::ONE],
+            ShapeKind::Threads => self.workers.iter().map(|&w| shape(NonZeroUsize::MIN, w)).collect(),
+            ShapeKind::Processes => self.workers.iter().map(|&w| shape(w, NonZeroUsize::MIN)).collect(),
+            ShapeKind::ProcessesThreads => self
+                .processes
+                .iter()
+                .flat_map(|&p| self.threads.iter().map(move |&t| shape(p, t)))
+                .collect(),
         }
     }
 }
 
 /// Drops every cell that matches all the keys it names.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exclude {
-    pub pinning: Option<Pinning>,
-    pub format: Option<Format>,
-    /// An index into `[classify] model`.
-    pub model: Option<u8>,
-    pub processes: Option<NonZeroUsize>,
-    pub threads: Option<NonZeroUsize>,
     pub workload: Option<WorkloadKind>,
     pub executor: Option<ExecutorKind>,
     pub workers: Option<NonZeroUsize>,
-    pub intra_op_threads: Option<NonZeroUsize>,
-    pub sets: Option<NonZeroUsize>,
-}
-
-/// One combination of axis values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Cell {
-    pub workload: WorkloadKind,
-    pub executor: ExecutorKind,
-    /// Workers that run tasks at once: threads, processes, or processes x threads (hybrid).
-    pub workers: NonZeroUsize,
-    /// Hybrid: threads in each worker process; `None` for the other executors.
+    /// Match only cells shaped processes x threads (hybrid).
+    pub processes: Option<NonZeroUsize>,
     pub threads: Option<NonZeroUsize>,
-    /// ONNX Runtime intra-op threads per session; `None` for workloads without a model.
-    pub intra_op_threads: Option<NonZeroUsize>,
-    pub pinning: Pinning,
-    /// The output format, for workloads that encode images; `None` for the others.
-    pub format: Option<Format>,
-    /// Which model of `[classify] model` (an index), for workloads with a model.
-    pub model: Option<u8>,
-    /// `py-process`: how its workers start; `None` for the other executors.
-    pub start_method: Option<StartMethod>,
-    /// Task sets per repetition.
-    pub sets: NonZeroUsize,
+    pub sets: Option<NonZeroUsize>,
+    /// Axis values, by axis key.
+    pub values: Vec<(&'static str, Value)>,
 }
 
-impl Cell {
-    /// A stable, readable name: `classify-process-w2-i1-s8`, `resize-hybrid-p2t2-pin-png-s8`,
-    /// `classify-thread-w2-m2-i1-s8` (the second model listed). The defaults (no pinning, JPEG,
-    /// the first model) add nothing, so ids stay as they were before those axes.
-    pub fn id(&self) -> String {
-        let mut s = match self.threads {
-            Some(t) => format!("{}-{}-p{}t{t}", self.workload, self.executor, self.processes()),
-            None => format!("{}-{}-w{}", self.workload, self.executor, self.workers),
-        };
-        if let Some(m) = self.start_method {
-            s.push_str(&format!("-{m}"));
-        }
-        if self.pinning == Pinning::Cores {
-            s.push_str("-pin");
-        }
-        if let Some(f) = self.format.filter(|&f| f != Format::Jpeg) {
-            s.push_str(&format!("-{f}"));
-        }
-        if let Some(m) = self.model.filter(|&m| m > 0) {
-            s.push_str(&format!("-m{}", m + 1));
-        }
-        if let Some(t) = self.intra_op_threads {
-            s.push_str(&format!("-i{t}"));
-        }
-        s.push_str(&format!("-s{}", self.sets));
-        s
-    }
-
-    /// Worker processes: `workers` for the process pool, P for hybrid, 1 otherwise (the
-    /// repetition process itself).
-    pub fn processes(&self) -> usize {
-        match self.executor {
-            ExecutorKind::Process | ExecutorKind::PyProcess => self.workers.get(),
-            ExecutorKind::Hybrid => self.workers.get() / self.threads.map_or(1, |t| t.get()),
-            _ => 1,
-        }
-    }
-
-    /// Worker threads in each of those processes.
-    pub fn threads_per_process(&self) -> usize {
-        match self.executor {
-            ExecutorKind::Thread | ExecutorKind::PyThread => self.workers.get(),
-            ExecutorKind::Hybrid => self.threads.map_or(1, |t| t.get()),
-            _ => 1,
-        }
-    }
-
-    /// The sequential cell this one is compared against: the same language, work, pinning,
-    /// format and model.
-    pub fn baseline(&self) -> Cell {
-        Cell {
-            executor: self.executor.sequential(),
-            workers: NonZeroUsize::MIN,
-            threads: None,
-            start_method: None,
-            ..*self
-        }
-    }
-
-    /// Threads that may compute at once: workers × intra-op threads.
-    pub fn compute_threads(&self) -> usize {
-        self.workers.get() * self.intra_op_threads.map_or(1, |t| t.get())
-    }
-
-    fn matches(&self, x: &Exclude) -> bool {
-        x.pinning.is_none_or(|v| v == self.pinning)
-            && x.format.is_none_or(|v| Some(v) == self.format)
-            && x.model.is_none_or(|v| Some(v) == self.model)
-            && x.processes
-                .is_none_or(|v| self.threads.is_some() && v.get() == self.processes())
-            && x.threads.is_none_or(|v| Some(v) == self.threads)
-            && x.workload.is_none_or(|v| v == self.workload)
-            && x.executor.is_none_or(|v| v == self.executor)
-            && x.workers.is_none_or(|v| v == self.workers)
-            && x.intra_op_threads.is_none_or(|v| Some(v) == self.intra_op_threads)
-            && x.sets.is_none_or(|v| v == self.sets)
+impl Exclude {
+    fn matches(&self, c: &Cell) -> bool {
+        let hybrid = c.executor.get().shape() == ShapeKind::ProcessesThreads;
+        self.workload.is_none_or(|v| v == c.workload)
+            && self.executor.is_none_or(|v| v == c.executor)
+            && self.workers.is_none_or(|v| v.get() == c.workers())
+            && self.processes.is_none_or(|v| hybrid && v == c.shape.processes)
+            && self.threads.is_none_or(|v| hybrid && v == c.shape.threads)
+            && self.sets.is_none_or(|v| v == c.sets)
+            && self.values.iter().all(|(k, v)| c.values.get(k) == Some(*v))
     }
 }
 
-/// The cartesian product of the axes, in file order, without excluded cells.
+/// The cartesian product of the axes, in file order, without excluded cells: per workload and
+/// sets, the work axes outside, then the executors and their shapes, then the pool axes.
 ///
-/// `sequential` ignores the workers axis (it always has one worker) and workloads without a
-/// model ignore the intra-op axis, so those collapse instead of multiplying.
+/// An axis that does not apply to a cell's workload and executor is left out of it, so such
+/// cells collapse instead of multiplying (the loop has one worker; resize has no model).
 pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
-    // Each executor's (workers, threads per process) pairs: sequential has one worker, hybrid
-    // takes processes x threads instead of `workers`.
-    let shapes = |e: ExecutorKind| -> Vec<(NonZeroUsize, Option<NonZeroUsize>)> {
-        match e {
-            ExecutorKind::Sequential | ExecutorKind::PySequential => vec![(NonZeroUsize::MIN, None)],
-            ExecutorKind::Thread | ExecutorKind::Process | ExecutorKind::PyThread | ExecutorKind::PyProcess => {
-                axes.workers.iter().map(|&w| (w, None)).collect()
-            }
-            ExecutorKind::Hybrid => axes
-                .processes
-                .iter()
-                .flat_map(|p| axes.threads.iter().map(move |&t| (p.saturating_mul(t), Some(t))))
-                .collect(),
-        }
-    };
     let mut cells: Vec<Cell> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for &workload in &axes.workload {
-        let encodes = workload.parts().iter().any(|p| p.encodes_images());
         for &sets in &axes.sets {
-            for &format in &axes.format {
-                for &model in &axes.model {
-                    for &intra in &axes.intra_op_threads {
-                        for &pinning in &axes.pinning {
-                            for &executor in &axes.executor {
-                                let methods: Vec<Option<StartMethod>> = match executor {
-                                    ExecutorKind::PyProcess => axes.start_method.iter().map(|&m| Some(m)).collect(),
-                                    _ => vec![None],
-                                };
-                                let shapes = shapes(executor);
-                                let shapes = shapes.iter().flat_map(|&s| methods.iter().map(move |&m| (s, m)));
-                                for ((workers, threads), start_method) in shapes {
-                                    let cell = Cell {
-                                        workload,
-                                        executor,
-                                        workers,
-                                        threads,
-                                        intra_op_threads: workload.uses_model().then_some(intra),
-                                        pinning,
-                                        format: encodes.then_some(format),
-                                        model: workload.uses_model().then_some(model),
-                                        start_method,
-                                        sets,
-                                    };
-                                    if !cells.contains(&cell) && !exclude.iter().any(|x| cell.matches(x)) {
-                                        cells.push(cell);
-                                    }
-                                }
+            for work in combinations(axes, |a| a.role == crate::spec::Role::Work, Values::default()) {
+                for &executor in &axes.executor {
+                    let facts = axes::facts(workload, executor);
+                    for shape in axes.shapes(executor) {
+                        for values in combinations(axes, |a| a.role == crate::spec::Role::Pool, work) {
+                            let mut values = values;
+                            values.retain(|k| axes::by_key(k).is_some_and(|a| (a.applies)(&facts)));
+                            let cell = Cell {
+                                workload,
+                                executor,
+                                shape,
+                                sets,
+                                values,
+                            };
+                            if !exclude.iter().any(|x| x.matches(&cell)) && seen.insert(cell) {
+                                cells.push(cell);
                             }
                         }
                     }
@@ -234,6 +143,24 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
         }
     }
     cells
+}
+
+/// Every combination of the values of the axes `pick` selects, on top of `base`.
+fn combinations(axes: &Axes, pick: impl Fn(&AxisDef) -> bool, base: Values) -> Vec<Values> {
+    let mut out = vec![base];
+    for (axis, values) in axes.values.iter().filter(|(a, _)| pick(a)) {
+        out = out
+            .iter()
+            .flat_map(|v| {
+                values.iter().map(move |&x| {
+                    let mut v = *v;
+                    v.set(axis.key, x);
+                    v
+                })
+            })
+            .collect();
+    }
+    out
 }
 
 /// Tasks one repetition of `cell` runs: what a set draws, times its parts, times its sets.
@@ -263,20 +190,26 @@ mod tests {
         WorkloadKind::named(name).unwrap()
     }
 
+    fn e(name: &str) -> ExecutorKind {
+        ExecutorKind::named(name).unwrap()
+    }
+
     fn axes() -> Axes {
-        Axes {
-            workload: vec![w("resize"), w("classify")],
-            executor: vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+        let mut a = Axes {
             workers: vec![n(1), n(2), n(4)],
             processes: vec![n(2)],
             threads: vec![n(2)],
-            intra_op_threads: vec![n(1), n(2)],
-            pinning: vec![Pinning::None],
-            format: vec![Format::Jpeg],
-            model: vec![0],
-            start_method: vec![StartMethod::Fork],
             sets: vec![n(8)],
-        }
+            ..Axes::with_defaults(
+                vec![w("resize"), w("classify")],
+                vec![e("sequential"), e("thread"), e("process")],
+            )
+        };
+        a.set(
+            &crate::workload::INTRA_OP_THREADS,
+            vec![Value::Count(1), Value::Count(2)],
+        );
+        a
     }
 
     #[test]
@@ -290,7 +223,7 @@ mod tests {
         let cells = expand(&axes(), &[]);
         let seq_resize = cells
             .iter()
-            .filter(|c| c.workload == w("resize") && c.executor == ExecutorKind::Sequential)
+            .filter(|c| c.workload == w("resize") && c.executor == e("sequential"))
             .count();
         assert_eq!(seq_resize, 1);
         // resize: 1 sequential + 3 thread + 3 process; classify: twice that (intra 1, 2).
@@ -300,27 +233,39 @@ mod tests {
     #[test]
     fn exclude_drops_only_full_matches() {
         let x = Exclude {
-            executor: Some(ExecutorKind::Process),
+            executor: Some(e("process")),
             workers: Some(n(4)),
             ..Default::default()
         };
         let cells = expand(&axes(), &[x]);
         assert_eq!(cells.len(), 21 - 3);
-        assert!(!cells
-            .iter()
-            .any(|c| c.executor == ExecutorKind::Process && c.workers == n(4)));
-        assert!(cells
-            .iter()
-            .any(|c| c.executor == ExecutorKind::Thread && c.workers == n(4)));
+        assert!(!cells.iter().any(|c| c.executor == e("process") && c.workers() == 4));
+        assert!(cells.iter().any(|c| c.executor == e("thread") && c.workers() == 4));
     }
 
     #[test]
     fn baseline_is_the_sequential_cell_with_the_same_work() {
-        let c = expand(&axes(), &[])[5];
+        let cells = expand(&axes(), &[]);
+        let c = cells[5];
         let b = c.baseline();
         assert_eq!(
-            (b.executor, b.workers, b.workload, b.sets),
-            (ExecutorKind::Sequential, n(1), c.workload, c.sets)
+            (b.executor, b.workers(), b.workload, b.sets),
+            (e("sequential"), 1, c.workload, c.sets)
         );
+        assert!(cells.contains(&b), "the baseline is one of the cells");
+        // Every classify cell's baseline has its intra-op threads; the pools' settings match
+        // only with the same workers.
+        for c in cells.iter().filter(|c| c.workload == w("classify")) {
+            assert_eq!(
+                c.baseline().values.get("intra_op_threads"),
+                c.values.get("intra_op_threads")
+            );
+            assert!(cells.contains(&c.baseline()), "{}", c.id());
+        }
+        let thread2 = cells.iter().find(|c| c.id() == "classify-thread-w2-i2-s8").unwrap();
+        let process2 = cells.iter().find(|c| c.id() == "classify-process-w2-i2-s8").unwrap();
+        let process1 = cells.iter().find(|c| c.id() == "classify-process-w1-i2-s8").unwrap();
+        assert!(thread2.setting().matches(&process2.setting()));
+        assert!(!thread2.setting().matches(&process1.setting()));
     }
 }

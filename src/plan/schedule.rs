@@ -73,7 +73,11 @@ mod tests {
             sets: vec![NonZeroUsize::new(2).unwrap()],
             ..Axes::with_defaults(
                 vec![WorkloadKind::named("resize").unwrap()],
-                vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+                vec![
+                    ExecutorKind::named("sequential").unwrap(),
+                    ExecutorKind::named("thread").unwrap(),
+                    ExecutorKind::named("process").unwrap(),
+                ],
             )
         };
         expand(&axes, &[])

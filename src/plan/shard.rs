@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cell, Rep};
 
-/// One slice of N: `index` counts from 1, as Slurm's array task ids do.
+/// One slice of N: `index` counts from 1, as Slurm's array task ids do. Written `I/N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Shard {
     pub index: usize,
     pub count: NonZeroUsize,
@@ -27,6 +28,19 @@ impl Shard {
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+    fn try_from(s: String) -> Result<Shard, String> {
+        s.parse()
     }
 }
 
@@ -133,7 +147,11 @@ mod tests {
                     WorkloadKind::named("resize").unwrap(),
                     WorkloadKind::named("classify").unwrap(),
                 ],
-                vec![ExecutorKind::Sequential, ExecutorKind::Thread, ExecutorKind::Process],
+                vec![
+                    ExecutorKind::named("sequential").unwrap(),
+                    ExecutorKind::named("thread").unwrap(),
+                    ExecutorKind::named("process").unwrap(),
+                ],
             )
         };
         let reps = Repetitions {

@@ -13,14 +13,61 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use super::image::Filter;
+use super::image::{parse_filter, Filter};
 use super::model::Model;
 use super::preoptimize::preoptimize;
 use super::{ort_lib, Context, Draws, ModelId, Outcome, PrepareEnv, Prepared, Settings, TaskState, Workload};
-use crate::experiment::{hex, OneOrMany, Section, SpecError};
-use crate::plan::Task;
+use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
+use crate::spec::{hex, OneOrMany, Section, SpecError};
+use crate::task::Task;
 
 pub struct Classify;
+
+/// `[classify] model`: a list multiplies the cells with a model. The first model adds nothing
+/// to a cell id; the second is `-m2`, and so on.
+pub static MODEL: AxisDef = AxisDef {
+    key: "model",
+    section: Some("classify"),
+    column: "model",
+    role: Role::Work,
+    kind: Kind::Paths {
+        default: "../models/resnet18.onnx",
+    },
+    applies: |k| k.uses_model,
+    id: |v| match v {
+        Value::Listed(i, _) if i > 0 => Some(format!("-m{}", i + 1)),
+        _ => None,
+    },
+    setting: |v| Some(format!(", {}", v.text())),
+    check: no_check,
+};
+
+/// `intra_op_threads`: ONNX Runtime's threads per session, for the cells with a model.
+pub static INTRA_OP_THREADS: AxisDef = AxisDef {
+    key: "intra_op_threads",
+    section: None,
+    column: "intra_op_threads",
+    role: Role::Work,
+    kind: Kind::Count {
+        default: 1,
+        min: 1,
+        max: u32::MAX,
+    },
+    applies: |k| k.uses_model,
+    id: |v| Some(format!("-i{}", v.text())),
+    setting: |v| (v != Value::Count(1)).then(|| format!(" x {} intra-op threads", v.text())),
+    check: no_check,
+};
+
+/// The cell's model: an index into `[classify] model`.
+fn model_of(ctx: &Context) -> usize {
+    MODEL.index_of(&ctx.values)
+}
+
+/// The cell's intra-op threads per session.
+pub fn intra_op_threads(ctx: &Context) -> usize {
+    INTRA_OP_THREADS.count_of(&ctx.values) as usize
+}
 
 impl Workload for Classify {
     fn name(&self) -> &'static str {
@@ -122,12 +169,12 @@ impl Workload for Classify {
 
     fn enter(&self, ctx: &Context) -> Result<(), String> {
         let models: &Models = ctx.settings.get(self.name())?;
-        ort_lib::load(&models.get(ctx.model)?.ort).map(|_| ())
+        ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())
     }
 
     fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
         let models: &Models = ctx.settings.get(self.name())?;
-        let src = models.get(ctx.model)?;
+        let src = models.get(model_of(ctx))?;
         let s = &src.settings;
         // The model file itself, which ORT optimises in each session, as a Python program would
         // load it (the runner's sessions load the graph it optimised once per run).
@@ -144,7 +191,7 @@ impl Workload for Classify {
     fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
         let models: &Models = ctx.settings.get(self.name())?;
         Ok(Box::new(State {
-            model: Model::new(models.get(ctx.model)?.clone(), ctx.intra_op_threads)?,
+            model: Model::new(models.get(model_of(ctx))?.clone(), intra_op_threads(ctx))?,
             resizer: Resizer::new(),
         }))
     }
@@ -303,7 +350,7 @@ fn parse(section: &Section, needed: bool) -> Result<ClassifySettings, SpecError>
         mean: c.mean.unwrap_or([0.485, 0.456, 0.406]),
         std,
         labels,
-        filter: cx.filter("classify.filter", &c.filter, Filter::Bilinear)?,
+        filter: parse_filter(cx, "classify.filter", &c.filter, Filter::Bilinear)?,
         ort_library,
         preoptimize: c.preoptimize.unwrap_or(true),
     })

@@ -9,8 +9,13 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use serde::Serialize;
+use toml::Spanned;
 
-use crate::plan::{noise_pixels, Input};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::spec::{Fields, SpecError};
+use crate::task::Input;
 
 /// A resampling filter, as Pillow names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,6 +44,21 @@ impl Filter {
             "lanczos3" | "lanczos" => Filter::Lanczos3,
             _ => return None,
         })
+    }
+}
+
+/// A `filter` key of a section: one of [`Filter::NAMES`], `default` when absent.
+pub fn parse_filter(cx: &Fields, key: &str, v: &Option<Spanned<String>>, default: Filter) -> Result<Filter, SpecError> {
+    match v {
+        None => Ok(default),
+        Some(v) => match Filter::parse(v.get_ref()) {
+            Some(f) => Ok(f),
+            None => cx.err(
+                key,
+                Some(v.span()),
+                format!("unknown filter `{}`; expected one of {}", v.get_ref(), Filter::NAMES),
+            ),
+        },
     }
 }
 
@@ -125,6 +145,13 @@ pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filt
     Ok(dst.into_vec())
 }
 
+/// Deterministic white noise: `width × height` RGB bytes from a ChaCha8 stream.
+pub fn noise_pixels(seed: u64, width: u32, height: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; width as usize * height as usize * 3];
+    ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut buf);
+    buf
+}
+
 /// A whole JPEG ends with the EOI marker `FF D9` (trailing zero padding allowed).
 fn ends_with_eoi(bytes: &[u8]) -> bool {
     let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
@@ -160,6 +187,13 @@ pub fn safe_stem(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn noise_is_deterministic() {
+        assert_eq!(noise_pixels(5, 4, 4), noise_pixels(5, 4, 4));
+        assert_ne!(noise_pixels(5, 4, 4), noise_pixels(6, 4, 4));
+        assert_eq!(noise_pixels(5, 4, 4).len(), 48);
+    }
 
     #[test]
     fn safe_stem_cannot_escape() {

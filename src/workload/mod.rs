@@ -2,8 +2,9 @@
 //! [`Workload`] trait, and [`ALL`], the list that names them.
 //!
 //! A new workload is one new file here and one line in [`ALL`]: its name, what it draws, its
-//! `[section]` of the experiment file, what it prepares once per run, its per-worker state and
-//! how it runs one task all live in that file.
+//! `[section]` of the experiment file, the axes it declares, what it prepares once per run, its
+//! per-worker state and how it runs one task all live in that file; its Python side (for the
+//! py-* executors) is `Workload::python` and a class in `python/pools.py`.
 
 mod alloc;
 mod classify;
@@ -25,13 +26,14 @@ use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::{Section, SpecError};
-use crate::plan::Task;
+use crate::spec::{Section, SpecError, Values};
+use crate::task::Task;
+pub use crate::task::WorkloadKind;
 
-pub use self::classify::{file_name, ClassifySettings, ModelSource, Models};
-pub use self::image::{decode, decode_bytes, load_input, resample, Filter, Pixels};
+pub use self::classify::{file_name, ClassifySettings, ModelSource, Models, INTRA_OP_THREADS, MODEL};
+pub use self::image::{decode, decode_bytes, load_input, noise_pixels, parse_filter, resample, Filter, Pixels};
 pub use self::model::{preprocess_into, Model};
-pub use self::resize::{ResizeSettings, Subsampling, Target};
+pub use self::resize::{Format, ResizeSettings, Subsampling, Target, FORMAT};
 pub use self::spin::spin;
 pub use self::worker::{Outcome, Stages, TaskRecord, Top1, Worker};
 
@@ -177,20 +179,14 @@ impl fmt::Debug for Settings {
 #[derive(Debug, Clone)]
 pub struct Context {
     pub settings: Settings,
-    pub intra_op_threads: usize,
     /// Decoder limit: an image declaring more pixels fails its task.
     pub max_pixels: u64,
     /// The cell's own output folder (made by the workloads that save files).
     pub out_dir: PathBuf,
-    /// The cell's output format, for workloads that encode images.
-    pub format: crate::plan::Format,
-    /// The cell's model: an index into `[classify] model`.
-    pub model: usize,
+    /// The cell's axis values: each workload and executor reads its own axes from them
+    /// (`FORMAT.word_of(&ctx.values)`).
+    pub values: Values,
 }
-
-/// A workload, by its place in [`ALL`]: one byte, written and read as its name.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct WorkloadKind(u8);
 
 static NAMES: LazyLock<&'static [&'static str]> =
     LazyLock::new(|| Box::leak(ALL.iter().map(|w| w.name()).collect::<Vec<_>>().into_boxed_slice()));
@@ -230,7 +226,7 @@ impl WorkloadKind {
 
     /// Whether it or one of its parts encodes images (the `format` axis applies).
     pub fn encodes_images(self) -> bool {
-        self.get().encodes_images()
+        self.parts().iter().any(|p| p.get().encodes_images())
     }
 
     pub fn uses_images(self) -> bool {

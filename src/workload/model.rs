@@ -13,7 +13,7 @@ use super::classify::{ClassifySettings, ModelSource};
 use super::image::{load_input, resample, Pixels};
 use super::{ort_lib, Context, Stages, Top1};
 use crate::measure::ms;
-use crate::plan::Task;
+use crate::task::Task;
 
 /// One ORT session with its input buffer; `Session::run` takes `&mut self`, so each worker owns one.
 pub struct Model {

@@ -9,13 +9,55 @@ use fast_image_resize::Resizer;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::image::{load_input, resample, safe_stem, Filter};
+use super::image::{load_input, parse_filter, resample, safe_stem, Filter};
 use super::{Context, Draws, Outcome, Settings, TaskState, Workload};
-use crate::experiment::{OneOrMany, Section, SpecError};
 use crate::measure::ms;
-use crate::plan::{Format, Input, Task};
+use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
+use crate::spec::{Section, SpecError};
+use crate::task::{Input, Task};
 
 pub struct Resize;
+
+/// The image format resized outputs are encoded to: `[resize] format`, an axis of the cells
+/// that encode images.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Jpeg,
+    Png,
+    /// Lossless: the `image` crate encodes lossless WebP only.
+    Webp,
+    /// Each input's own format (JPEG, PNG or WebP; others, and noise, as JPEG).
+    Same,
+}
+
+impl Format {
+    const NAMES: &'static [&'static str] = &["jpeg", "png", "webp", "same"];
+
+    /// The cell's format.
+    pub fn of(ctx: &Context) -> Format {
+        match FORMAT.word_of(&ctx.values) {
+            "png" => Format::Png,
+            "webp" => Format::Webp,
+            "same" => Format::Same,
+            _ => Format::Jpeg,
+        }
+    }
+}
+
+/// `[resize] format = ["jpeg", "png", "webp", "same"]`: multiplies the cells that encode
+/// images; JPEG, the default, adds nothing to a cell id.
+pub static FORMAT: AxisDef = AxisDef {
+    key: "format",
+    section: Some("resize"),
+    column: "format",
+    role: Role::Work,
+    kind: Kind::Words(Format::NAMES),
+    applies: |k| k.encodes_images,
+    id: |v| (v != Value::Word("jpeg")).then(|| format!("-{}", v.text())),
+    setting: |v| (v != Value::Word("jpeg")).then(|| v.text()),
+    check: no_check,
+};
 
 impl Workload for Resize {
     fn name(&self) -> &'static str {
@@ -55,7 +97,7 @@ impl Workload for Resize {
         Ok(Some(serde_json::json!({
             "targets": targets,
             "filter": s.filter,
-            "format": ctx.format,
+            "format": FORMAT.word_of(&ctx.values),
             "quality": s.quality,
             "subsampling": match s.subsampling {
                 Subsampling::S420 => "4:2:0",
@@ -86,7 +128,9 @@ impl Workload for Resize {
 #[serde(deny_unknown_fields)]
 struct RawResize {
     targets: Option<Spanned<Vec<String>>>,
-    format: Option<Spanned<OneOrMany<Format>>>,
+    /// The [`FORMAT`] axis, which reads it.
+    #[allow(dead_code)]
+    format: Option<serde::de::IgnoredAny>,
     png_compression: Option<Spanned<i64>>,
     filter: Option<Spanned<String>>,
     quality: Option<Spanned<i64>>,
@@ -101,8 +145,6 @@ pub struct ResizeSettings {
     pub quality: u8,
     /// JPEG chroma subsampling: 4:2:0 (Pillow's default) or 4:4:4.
     pub subsampling: Subsampling,
-    /// The output formats: an axis of the cells.
-    pub formats: Vec<Format>,
     /// zlib level of PNG outputs, 1 to 9 (Pillow's default: 6).
     pub png_compression: u8,
     pub save: bool,
@@ -200,10 +242,9 @@ fn parse(section: &Section) -> Result<ResizeSettings, SpecError> {
     };
     Ok(ResizeSettings {
         targets,
-        filter: cx.filter("resize.filter", &r.filter, Filter::Lanczos3)?,
+        filter: parse_filter(cx, "resize.filter", &r.filter, Filter::Lanczos3)?,
         quality,
         subsampling,
-        formats: cx.list("resize.format", r.format.as_ref(), &[Format::Jpeg])?,
         png_compression: cx.bounded("resize.png_compression", &r.png_compression, 6, 9)?.max(1) as u8,
         save: r.save.unwrap_or(true),
     })
@@ -249,7 +290,7 @@ impl TaskState for State {
             stages.resize_ms += ms(t.elapsed());
 
             let t = Instant::now();
-            let format = encode(s, ctx.format, &task.input, &resized, w, h, encoded)?;
+            let format = encode(s, Format::of(ctx), &task.input, &resized, w, h, encoded)?;
             stages.encode_ms += ms(t.elapsed());
 
             if let Some(dir) = &self.out_dir {

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Context, Outcome, Settings, TaskState, Workload};
-use crate::experiment::{Section, SpecError};
-use crate::plan::Task;
+use crate::spec::{Section, SpecError};
+use crate::task::Task;
 
 pub struct Spin;
 

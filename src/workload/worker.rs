@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, TaskState, WorkloadKind};
 use crate::measure::ms;
-use crate::plan::Task;
+use crate::task::Task;
 
 /// Time spent in each stage of one task, in milliseconds (0 where a stage does not apply).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -52,8 +52,8 @@ pub struct TaskRecord {
     pub kind: WorkloadKind,
     pub source: String,
     pub image: String,
-    /// Index of the worker (thread or process) that ran it; `usize::MAX` when none did.
-    pub worker: usize,
+    /// Index of the worker (thread or process) that ran it; `None` when none did.
+    pub worker: Option<usize>,
     pub error: Option<String>,
     /// Time inside the worker, from start of the task to its end.
     pub ms: f64,
@@ -75,7 +75,7 @@ impl TaskRecord {
     }
 
     /// A task that never ran, or whose worker died under it.
-    pub fn failed(task: &Task, worker: usize, error: String) -> TaskRecord {
+    pub fn failed(task: &Task, worker: Option<usize>, error: String) -> TaskRecord {
         TaskRecord {
             task: task.index,
             kind: task.kind,
@@ -138,7 +138,7 @@ impl Worker {
             kind: task.kind,
             source: task.input.source().to_string(),
             image: task.input.name(),
-            worker: self.id,
+            worker: Some(self.id),
             error: result.err(),
             ms: ms(start.elapsed()),
             wait_ms: 0.0,

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::{RepMeasure, RepResult, RepRunner};
-use crate::plan::{Cell, ExecutorKind, Rep, Task};
+use crate::executor::ExecutorKind;
+use crate::plan::{Cell, Rep, Task};
 use crate::workload::TaskRecord;
 
 #[derive(Default)]
@@ -16,9 +17,9 @@ pub struct Mock {
 impl RepRunner for Mock {
     fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         self.seen.insert((cell.executor, rep), tasks.clone());
-        let crash = cell.executor == ExecutorKind::Process && !rep.warmup && rep.index == 1;
+        let crash = cell.executor == ExecutorKind::named("process").unwrap() && !rep.warmup && rep.index == 1;
         for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
-            let mut rec = TaskRecord::failed(t, 0, String::new());
+            let mut rec = TaskRecord::failed(t, Some(0), String::new());
             rec.error = None;
             rec.ms = 1.0;
             on_task(rec);
@@ -31,7 +32,7 @@ impl RepRunner for Mock {
         }
         RepResult {
             measure: Some(RepMeasure {
-                wall_s: tasks.len() as f64 / 1000.0 / cell.workers.get() as f64,
+                wall_s: tasks.len() as f64 / 1000.0 / cell.workers() as f64,
                 ..Default::default()
             }),
             ..RepResult::default()

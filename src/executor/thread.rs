@@ -4,31 +4,48 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use super::{run_task, Executor, Job, PoolStats, ShapeKind, TaskEvent};
 use crate::workload::Worker;
 
-pub struct Threads;
+pub struct Thread;
 
-impl Executor for Threads {
+impl Executor for Thread {
+    fn name(&self) -> &'static str {
+        "thread"
+    }
+
+    fn shape(&self) -> ShapeKind {
+        ShapeKind::Threads
+    }
+
+    fn mirror(&self) -> Option<&'static str> {
+        Some("py-thread")
+    }
+
+    fn colour(&self) -> (u8, u8, u8) {
+        (31, 119, 180)
+    }
+
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
+        let workers = job.shape.threads.get();
         let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
         let on_exit = exited.clone();
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(job.workers)
+            .num_threads(workers)
             .thread_name(|i| format!("runner-t{i}"))
             .exit_handler(move |_| {
                 *on_exit.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
                 on_exit.1.notify_all();
             })
             .build()
-            .map_err(|e| format!("cannot build a pool of {} threads: {e}", job.workers))?;
+            .map_err(|e| format!("cannot build a pool of {} threads: {e}", workers))?;
 
         // Each thread builds its own worker (and ORT session) on itself.
-        let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..job.workers).map(|_| Mutex::new(None)).collect());
+        let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..workers).map(|_| Mutex::new(None)).collect());
         let (ctx, workload) = (job.ctx.clone(), job.workload);
         let inits: Vec<Result<f64, String>> = pool.broadcast(|b| {
-            super::pin(job, b.index())?;
+            super::pinning::pin(job, b.index())?;
             let worker = Worker::new(&ctx, workload, b.index())?;
             let s = worker.session_s;
             *slots[b.index()].lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
@@ -64,7 +81,7 @@ impl Executor for Threads {
         let (count, cvar) = &*exited;
         let guard = count.lock().unwrap_or_else(|e| e.into_inner());
         let (_guard, waited) = cvar
-            .wait_timeout_while(guard, Duration::from_secs(30), |n| *n < job.workers)
+            .wait_timeout_while(guard, Duration::from_secs(30), |n| *n < workers)
             .unwrap_or_else(|e| e.into_inner());
         if waited.timed_out() {
             return Err("the thread pool did not shut down within 30 s".to_string());
@@ -75,8 +92,8 @@ impl Executor for Threads {
             task_phase_s,
             shutdown_s: t.elapsed().as_secs_f64(),
             session_s,
-            workers_started: job.workers,
-            sessions: job.workers,
+            workers_started: workers,
+            sessions: workers,
             pss_kib,
             ..PoolStats::default()
         })

@@ -1,6 +1,6 @@
-//! Reading checked values out of an experiment file: counts, bounded numbers, lists, seconds,
-//! filters and paths, each failure one [`SpecError`] naming the file, key and line. Shared by
-//! the core sections here and by each workload's own section ([`Section`]).
+//! Reading checked values out of an experiment file: counts, bounded numbers, lists, seconds
+//! and paths, each failure one [`SpecError`] naming the file, key and line. Shared by the core
+//! keys, the axes and each workload's own section ([`Section`]).
 
 use std::collections::HashSet;
 use std::fmt::Display;
@@ -13,9 +13,7 @@ use serde::de::DeserializeOwned;
 use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use super::raw::OneOrMany;
-use super::SpecError;
-use crate::workload::Filter;
+use super::{OneOrMany, SpecError};
 
 /// The experiment file being read: turns values into checked ones, or errors that name the
 /// file, the key and the line.
@@ -150,20 +148,6 @@ impl Fields<'_> {
         }
     }
 
-    pub fn filter(&self, key: &str, v: &Option<Spanned<String>>, default: Filter) -> Result<Filter, SpecError> {
-        match v {
-            None => Ok(default),
-            Some(v) => match Filter::parse(v.get_ref()) {
-                Some(f) => Ok(f),
-                None => self.err(
-                    key,
-                    Some(v.span()),
-                    format!("unknown filter `{}`; expected one of {}", v.get_ref(), Filter::NAMES),
-                ),
-            },
-        }
-    }
-
     /// A TOML error at a byte offset of this file.
     pub fn toml_error(&self, key: Option<&str>, e: &toml::de::Error) -> SpecError {
         SpecError {
@@ -197,8 +181,4 @@ impl Section<'_> {
     pub fn key(&self, key: &str) -> String {
         format!("{}.{key}", self.name)
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

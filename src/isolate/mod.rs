@@ -1,7 +1,12 @@
 //! Runs each repetition in a fresh child of the single-threaded orchestrator, so that no thread,
 //! ORT environment or heap left by one repetition touches the next one's numbers, and a crash
 //! loses only that repetition. The child sends its task records and measure up a pipe after the
-//! task phase ([`supervise`](super::supervise) reads them); nothing of the harness runs inline.
+//! task phase ([`supervise`] reads them); nothing of the harness runs inline. The run loop drives
+//! it through [`RepRunner`] (and a mock of it in tests, [`mock`]).
+
+#[cfg(test)]
+pub mod mock;
+mod supervise;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -12,13 +17,18 @@ use nix::fcntl::OFlag;
 use nix::unistd::{pipe2, Pid};
 use serde::{Deserialize, Serialize};
 
-use super::supervise::{send, supervise, Msg, Watch};
-use super::{executor, Interpreter, Job, PoolStats, PyJob, RepRunner, TaskEvent};
+use crate::executor::{Interpreter, Job, PoolStats, TaskEvent};
 use crate::interrupt;
 use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
-use crate::plan::{Cell, Pinning, Rep, Task};
+use crate::plan::{Cell, Rep, Task};
 use crate::proc;
 use crate::workload::{Context, TaskRecord};
+use supervise::{send, supervise, Msg, Watch};
+
+/// Runs one repetition of a cell, reporting each finished task through `on_task`.
+pub trait RepRunner {
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
+}
 
 /// Everything measured about one repetition, beside its tasks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -62,7 +72,7 @@ pub struct RepResult {
 
 /// The real runner: one forked process (and process group) per repetition.
 pub struct Isolated {
-    /// Shared settings; intra-op threads and the output folder are set per cell.
+    /// Shared settings; the cell's axis values and output folder are set per cell.
     pub base: Context,
     /// Each cell's output files go to `<outputs>/<cell id>/`.
     pub outputs: PathBuf,
@@ -77,35 +87,30 @@ pub struct Isolated {
     pub python: Option<Interpreter>,
 }
 
+impl Isolated {
+    /// The job of one repetition of `cell`: its tasks, the cell's values and output folder.
+    fn job(&self, cell: &Cell, tasks: Vec<Task>) -> Job {
+        let mut ctx = self.base.clone();
+        ctx.out_dir = self.outputs.join(cell.id());
+        ctx.values = cell.values;
+        Job {
+            workload: cell.workload,
+            tasks: Arc::new(tasks),
+            ctx: Arc::new(ctx),
+            shape: cell.shape,
+            task_timeout: self.task_timeout,
+            python: self.python.clone().filter(|_| cell.executor.is_python()),
+        }
+    }
+}
+
 impl RepRunner for Isolated {
     fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         let fail = |e: String| RepResult {
             error: Some(e),
             ..RepResult::default()
         };
-        let mut ctx = self.base.clone();
-        ctx.intra_op_threads = cell.intra_op_threads.map_or(1, |t| t.get());
-        ctx.out_dir = self.outputs.join(cell.id());
-        ctx.format = cell.format.unwrap_or_default();
-        ctx.model = cell.model.unwrap_or(0) as usize;
-        let job = Job {
-            workload: cell.workload,
-            tasks: Arc::new(tasks),
-            ctx: Arc::new(ctx),
-            workers: cell.workers.get() / cell.threads.map_or(1, |t| t.get()),
-            threads: cell.threads.map_or(1, |t| t.get()),
-            pin: (cell.pinning == Pinning::Cores).then(|| Arc::new(proc::allowed_cores())),
-            task_timeout: self.task_timeout,
-            python: self
-                .python
-                .as_ref()
-                .filter(|_| cell.executor.is_python())
-                .map(|py| PyJob {
-                    py: py.clone(),
-                    executor: cell.executor,
-                    start_method: cell.start_method,
-                }),
-        };
+        let job = self.job(cell, tasks);
         if let Err(e) = proc::ensure_single_threaded() {
             return fail(e);
         }
@@ -143,42 +148,48 @@ impl RepRunner for Isolated {
         drop(wr);
         proc::own_group(child);
         let watch = Watch {
-            task: self.task_timeout.map(|t| executor(cell.executor).watchdog(t)),
+            task: self.task_timeout.map(|t| cell.executor.get().watchdog(t)),
             repetition: self.repetition_timeout,
         };
-        let mut result = supervise(rd, child, &watch, on_task);
-        // Whatever happened, nothing of this repetition may outlive it.
-        proc::kill_group(child);
-        let waited = proc::wait(child);
-        let orphans = proc::reap_all(Duration::from_secs(5));
-        let mine = Usage::of_self().since(me_before).cpu_s();
-        result.orchestrator_cpu_s = Some(mine);
-        let stopped = matches!(&waited, Ok((status, _)) if status.stopped_from_outside());
-        match waited {
-            Ok((status, usage)) => {
-                if result.measure.is_none() && result.error.is_none() {
-                    result.error = Some(format!("the repetition process {}", status.describe()));
-                }
-                // Other processes' CPU: the machine's busy time minus the repetition's whole
-                // process tree (wait4 counts its reaped workers) and this orchestrator's own.
-                let ours = usage.cpu_s() + orphans.cpu_s() + mine;
-                result.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
-            }
-            Err(e) => {
-                result.error.get_or_insert(format!("the repetition process {e}"));
-            }
-        }
-        // Stopped from outside (Slurm's scancel and time limit signal every process of the job,
-        // not one group, in any order): not a result, and the run stops as if told to. The
-        // runner itself kills only with SIGKILL.
-        if result.measure.is_none() && (stopped || interrupt::stop_requested()) {
-            if stopped {
-                interrupt::stop_from_outside();
-            }
-            result.cut = true;
-        }
-        result
+        let result = supervise(rd, child, &watch, on_task);
+        end(child, result, busy_before, me_before)
     }
+}
+
+/// After the repetition's messages: kills and reaps whatever is left of it, measures what the
+/// rest of the machine did meanwhile, and tells a stop from outside from a result.
+fn end(child: Pid, mut result: RepResult, busy_before: Option<f64>, me_before: Usage) -> RepResult {
+    // Whatever happened, nothing of this repetition may outlive it.
+    proc::kill_group(child);
+    let waited = proc::wait(child);
+    let orphans = proc::reap_all(Duration::from_secs(5));
+    let mine = Usage::of_self().since(me_before).cpu_s();
+    result.orchestrator_cpu_s = Some(mine);
+    let stopped = matches!(&waited, Ok((status, _)) if status.stopped_from_outside());
+    match waited {
+        Ok((status, usage)) => {
+            if result.measure.is_none() && result.error.is_none() {
+                result.error = Some(format!("the repetition process {}", status.describe()));
+            }
+            // Other processes' CPU: the machine's busy time minus the repetition's whole
+            // process tree (wait4 counts its reaped workers) and this orchestrator's own.
+            let ours = usage.cpu_s() + orphans.cpu_s() + mine;
+            result.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
+        }
+        Err(e) => {
+            result.error.get_or_insert(format!("the repetition process {e}"));
+        }
+    }
+    // Stopped from outside (Slurm's scancel and time limit signal every process of the job,
+    // not one group, in any order): not a result, and the run stops as if told to. The
+    // runner itself kills only with SIGKILL.
+    if result.measure.is_none() && (stopped || interrupt::stop_requested()) {
+        if stopped {
+            interrupt::stop_from_outside();
+        }
+        result.cut = true;
+    }
+    result
 }
 
 /// The repetition process: runs the pool, keeping each task's record, and sends them with the
@@ -202,7 +213,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
     reset_peak_rss();
     let before = Usage::of_self();
     let start = Instant::now();
-    let res = executor(cell.executor).run(job, &mut |event| match event {
+    let res = cell.executor.get().run(job, &mut |event| match event {
         TaskEvent::Started(i) if watched => send(wr, &Msg::Started(i)),
         TaskEvent::Started(_) => {}
         TaskEvent::Finished(rec) => {

@@ -1,0 +1,34 @@
+//! The process pool: `workers` processes forked from the single-threaded repetition process, one
+//! task in flight per worker ([`super::fork`]).
+
+use std::time::Duration;
+
+use super::{fork, Executor, Job, PoolStats, ShapeKind, TaskEvent};
+
+pub struct Process;
+
+impl Executor for Process {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn shape(&self) -> ShapeKind {
+        ShapeKind::Processes
+    }
+
+    fn mirror(&self) -> Option<&'static str> {
+        Some("py-process")
+    }
+
+    fn colour(&self) -> (u8, u8, u8) {
+        (214, 39, 40)
+    }
+
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+        fork::run(job, on_event)
+    }
+
+    fn watchdog(&self, task_timeout: Duration) -> Duration {
+        fork::watchdog(task_timeout)
+    }
+}

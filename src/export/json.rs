@@ -1,0 +1,107 @@
+//! results.json: the run in one machine-readable file, versioned ([`SCHEMA`]): the environment,
+//! every run record with its typed cell, the cell summaries and the verdicts. Documented field
+//! by field in results/README.md; `runner report` and `compare` read runs.csv, which holds the
+//! same records.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Exporter, Report};
+use crate::answer::{Side, Verdict};
+use crate::record::RunRow;
+use crate::stats::Ratio;
+use crate::summary::CellSummary;
+
+/// The version of results.json's layout; a change that removes or renames a field raises it.
+pub const SCHEMA: u32 = 1;
+
+/// results.json as written.
+#[derive(Serialize)]
+struct Results<'a> {
+    schema: u32,
+    title: &'a str,
+    env: &'a Option<serde_json::Value>,
+    runs: &'a [RunRow],
+    cells: &'a [CellSummary],
+    verdicts: Vec<VerdictJson<'a>>,
+    best: &'a [String],
+}
+
+/// A verdict as results.json writes it: the two cells (by id), the line the answer prints, the
+/// ratio of a's throughput over b's with its interval, and the winner.
+#[derive(Serialize)]
+struct VerdictJson<'a> {
+    setting: &'a str,
+    a: String,
+    b: String,
+    a_name: &'a str,
+    b_name: &'a str,
+    ratio: Option<Ratio>,
+    /// `"a"`, `"b"`, or null (no clear winner).
+    winner: Option<&'static str>,
+    cpu: Option<f64>,
+    memory: Option<f64>,
+    caveats: &'a [String],
+    line: String,
+}
+
+impl<'a> VerdictJson<'a> {
+    fn of(v: &'a Verdict) -> VerdictJson<'a> {
+        VerdictJson {
+            setting: &v.setting,
+            a: v.a.id(),
+            b: v.b.id(),
+            a_name: &v.a_name,
+            b_name: &v.b_name,
+            ratio: v.ratio,
+            winner: v.winner.map(|w| match w {
+                Side::A => "a",
+                Side::B => "b",
+            }),
+            cpu: v.cpu,
+            memory: v.memory,
+            caveats: &v.caveats,
+            line: v.line(),
+        }
+    }
+}
+
+/// The part of results.json a reader needs back as typed records.
+#[derive(Deserialize)]
+pub struct Read {
+    pub schema: u32,
+    pub runs: Vec<RunRow>,
+}
+
+/// Writes `results.json` into a results folder.
+pub struct Json(pub PathBuf);
+
+impl Exporter for Json {
+    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+        let path = self.0.join("results.json");
+        let results = Results {
+            schema: SCHEMA,
+            title: report.title,
+            env: &report.env,
+            runs: report.rows,
+            cells: &report.cells,
+            verdicts: report.verdicts.iter().map(VerdictJson::of).collect(),
+            best: &report.best,
+        };
+        std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+        Ok(vec![path])
+    }
+}
+
+/// Reads results.json back (its schema checked) into the typed run records.
+pub fn read(path: &std::path::Path) -> anyhow::Result<Read> {
+    let r: Read = serde_json::from_slice(&std::fs::read(path)?)?;
+    anyhow::ensure!(
+        r.schema == SCHEMA,
+        "{}: schema {} is not {SCHEMA}",
+        path.display(),
+        r.schema
+    );
+    Ok(r)
+}

@@ -1,0 +1,51 @@
+//! Every axis a cell is made of beside its workload, executor, shape and sets: the one list
+//! ([`ALL`], in runs.csv's column order) of the axes declared where they are applied, and the
+//! facts an axis asks of a cell to decide whether it applies.
+//!
+//! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
+//! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
+
+use crate::executor::{ExecutorKind, PINNING, START_METHOD};
+use crate::spec::{AxisDef, Facts};
+use crate::workload::{WorkloadKind, FORMAT, INTRA_OP_THREADS, MODEL};
+
+/// Every axis, in runs.csv's column order (between `threads` and `sets`).
+pub static ALL: &[&AxisDef] = &[&INTRA_OP_THREADS, &PINNING, &FORMAT, &MODEL, &START_METHOD];
+
+/// The order their parts stand in a cell id (before `-s<sets>`): `-spawn-pin-png-m2-i1`.
+pub static ID_ORDER: &[&AxisDef] = &[&START_METHOD, &PINNING, &FORMAT, &MODEL, &INTRA_OP_THREADS];
+
+/// The axis with this key (as `[[exclude]]` and runs.csv name it).
+pub fn by_key(key: &str) -> Option<&'static AxisDef> {
+    ALL.iter().copied().find(|a| a.key == key || a.column == key)
+}
+
+/// What an axis may ask of a (workload, executor) pair.
+pub fn facts(workload: WorkloadKind, executor: ExecutorKind) -> Facts {
+    Facts {
+        uses_model: workload.uses_model(),
+        encodes_images: workload.encodes_images(),
+        executor: executor.name(),
+        python: executor.is_python(),
+    }
+}
+
+/// The axes that apply to cells of this pair.
+pub fn applying(workload: WorkloadKind, executor: ExecutorKind) -> impl Iterator<Item = &'static AxisDef> {
+    let f = facts(workload, executor);
+    ALL.iter().copied().filter(move |a| (a.applies)(&f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_axis_is_listed_once_in_both_orders_with_distinct_keys() {
+        assert_eq!(ALL.len(), ID_ORDER.len());
+        for a in ALL {
+            assert!(ID_ORDER.iter().any(|b| std::ptr::eq(*a, *b)), "{}", a.key);
+            assert_eq!(ALL.iter().filter(|b| b.key == a.key || b.column == a.column).count(), 1);
+        }
+    }
+}

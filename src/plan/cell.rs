@@ -1,0 +1,211 @@
+//! One cell: a workload, an executor in one shape, a number of task sets and a value for each
+//! axis that applies. The one place that says what a cell is called ([`Cell::id`]), what "the
+//! same work" is ([`Cell::work`]), which cells a verdict compares ([`Cell::setting`]) and what a
+//! cell's speedup is measured against ([`Cell::baseline`]): every later stage asks these.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::num::NonZeroUsize;
+
+use serde::{Deserialize, Serialize};
+
+use super::axes::{self, ID_ORDER};
+use crate::executor::{ExecutorKind, Shape, ShapeKind};
+use crate::spec::{Role, Value, Values};
+use crate::workload::{WorkloadKind, INTRA_OP_THREADS};
+
+/// One combination of axis values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cell {
+    pub workload: WorkloadKind,
+    pub executor: ExecutorKind,
+    /// Worker processes and threads in each: thread pool 1 x N, process pool N x 1, hybrid P x T.
+    pub shape: Shape,
+    /// Task sets per repetition.
+    pub sets: NonZeroUsize,
+    /// A value for each axis that applies to this workload and executor, and none for the others.
+    pub values: Values,
+}
+
+/// The work a cell does, whatever runs it: its workload, sets and every work axis (format,
+/// model, pinning, ...). A cell's baseline does the same work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Work {
+    pub workload: WorkloadKind,
+    pub sets: NonZeroUsize,
+    pub values: Values,
+}
+
+/// What a verdict holds fixed: the work and the number of workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Setting {
+    pub work: Work,
+    pub workers: usize,
+}
+
+impl Setting {
+    /// Whether two cells may be compared: the same workload, sets and workers, and the same
+    /// value of every work axis that applies to both (an axis of one language's pools only,
+    /// such as Python's interpreter, does not keep a pool from its mirror).
+    pub fn matches(&self, o: &Setting) -> bool {
+        let (a, b) = (&self.work, &o.work);
+        a.workload == b.workload
+            && a.sets == b.sets
+            && self.workers == o.workers
+            && a.values.iter().all(|(k, v)| b.values.get(k).is_none_or(|w| w == v))
+    }
+}
+
+impl Cell {
+    /// Workers that run tasks at once.
+    pub fn workers(&self) -> usize {
+        self.shape.workers()
+    }
+
+    /// Worker processes (the repetition process itself for the loop and the thread pool).
+    pub fn processes(&self) -> usize {
+        self.shape.processes.get()
+    }
+
+    /// Threads in each of those processes.
+    pub fn threads_per_process(&self) -> usize {
+        self.shape.threads.get()
+    }
+
+    /// A stable, readable name: `classify-process-w2-i1-s8`, `resize-hybrid-p2t2-pin-png-s8`,
+    /// `classify-thread-w2-m2-i1-s8` (the second model listed). Default values add nothing, so
+    /// ids stay as they were before their axes existed.
+    pub fn id(&self) -> String {
+        let mut s = match self.executor.get().shape() {
+            ShapeKind::ProcessesThreads => format!(
+                "{}-{}-p{}t{}",
+                self.workload, self.executor, self.shape.processes, self.shape.threads
+            ),
+            _ => format!("{}-{}-w{}", self.workload, self.executor, self.workers()),
+        };
+        for axis in ID_ORDER {
+            if let Some(part) = axis.of(&self.values).and_then(|v| (axis.id)(v)) {
+                s.push_str(&part);
+            }
+        }
+        let _ = write!(s, "-s{}", self.sets);
+        s
+    }
+
+    pub fn work(&self) -> Work {
+        let mut values = self.values;
+        values.retain(|k| axes::by_key(k).is_some_and(|a| a.role == Role::Work));
+        Work {
+            workload: self.workload,
+            sets: self.sets,
+            values,
+        }
+    }
+
+    pub fn setting(&self) -> Setting {
+        Setting {
+            work: self.work(),
+            workers: self.workers(),
+        }
+    }
+
+    /// The sequential cell this one is compared against: its language's loop doing the same work.
+    pub fn baseline(&self) -> Cell {
+        let executor = self.executor.baseline();
+        let mut values = self.work().values;
+        let applies: Vec<&str> = axes::applying(self.workload, executor).map(|a| a.key).collect();
+        values.retain(|k| applies.contains(&k));
+        Cell {
+            executor,
+            shape: Shape::ONE,
+            values,
+            ..*self
+        }
+    }
+
+    /// How a verdict names this side: the executor, its processes x threads where it has both,
+    /// and how its pool runs (`hybrid 2x1`, `py-process (fork)`).
+    pub fn side(&self) -> String {
+        let mut s = self.executor.to_string();
+        if self.executor.get().shape() == ShapeKind::ProcessesThreads {
+            let _ = write!(s, " {}x{}", self.shape.processes, self.shape.threads);
+        }
+        let pool: Vec<String> = axes::ALL
+            .iter()
+            .filter(|a| a.role == Role::Pool)
+            .filter_map(|a| a.of(&self.values).and_then(|v| (a.setting)(v)))
+            .collect();
+        if !pool.is_empty() {
+            let _ = write!(s, " ({})", pool.join(", "));
+        }
+        s
+    }
+
+    /// Threads that may compute at once: workers x intra-op threads.
+    pub fn compute_threads(&self) -> usize {
+        self.workers()
+            * INTRA_OP_THREADS
+                .of(&self.values)
+                .map_or(1, |_| INTRA_OP_THREADS.count_of(&self.values) as usize)
+    }
+
+    /// The cell's value of the axis with this key, as its runs.csv column writes it.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.values.get(key).map(Value::text)
+    }
+}
+
+/// A cell as results.json writes it: its id, workload, executor, shape, sets and each axis
+/// value that applies, by the axis's column name.
+#[derive(Serialize, Deserialize)]
+struct CellJson {
+    id: String,
+    workload: WorkloadKind,
+    executor: ExecutorKind,
+    processes: NonZeroUsize,
+    threads: NonZeroUsize,
+    sets: NonZeroUsize,
+    axes: BTreeMap<String, String>,
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        CellJson {
+            id: self.id(),
+            workload: self.workload,
+            executor: self.executor,
+            processes: self.shape.processes,
+            threads: self.shape.threads,
+            sets: self.sets,
+            axes: axes::ALL
+                .iter()
+                .filter_map(|a| a.of(&self.values).map(|v| (a.column.to_string(), v.text())))
+                .collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let j = CellJson::deserialize(d)?;
+        let mut values = Values::default();
+        for (column, text) in &j.axes {
+            let axis = axes::by_key(column).ok_or_else(|| serde::de::Error::custom(format!("no axis `{column}`")))?;
+            let v = axis
+                .read(text, &j.id)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a value of `{column}`")))?;
+            values.set(axis.key, v);
+        }
+        Ok(Cell {
+            workload: j.workload,
+            executor: j.executor,
+            shape: Shape {
+                processes: j.processes,
+                threads: j.threads,
+            },
+            sets: j.sets,
+            values,
+        })
+    }
+}
