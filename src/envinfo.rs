@@ -1,10 +1,15 @@
-//! The run's environment as recorded in env.json (machine, versions, command line, what each
-//! workload prepared), and the timestamps that name results folders.
+//! The run's environment as recorded in env.json ([`Env`]: machine, versions, command line,
+//! what each workload prepared), and the timestamps that name results folders.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
 use crate::measure::cores;
+use crate::plan::Split;
 
 /// UTC time as `20261123T081500Z`.
 pub fn timestamp(t: SystemTime) -> String {
@@ -51,41 +56,106 @@ pub fn hardware() -> String {
     format!("{cpu} / {} cores / {gib} GiB", cores())
 }
 
-/// env.json: the machine, runner, experiment and command line, plus the facts each workload's
-/// `prepare` recorded (ONNX Runtime, the model and its hash, pre-optimisation time).
-pub fn env_json(
-    exp: &Experiment,
-    quiet: bool,
-    prepared: &serde_json::Map<String, serde_json::Value>,
-    start: SystemTime,
-    end: Option<SystemTime>,
-) -> String {
-    let mut sys = sysinfo::System::new();
-    sys.refresh_memory();
-    sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
-    let mut v = serde_json::json!({
-        "runner_version": env!("CARGO_PKG_VERSION"),
-        "git_commit": env!("RUNNER_GIT_COMMIT"),
-        "command_line": std::env::args().collect::<Vec<_>>(),
-        "experiment_file": exp.file,
-        "experiment_sha256": exp.sha256,
-        "experiment_text": exp.text,
-        "seed": exp.seed,
-        "start_utc": timestamp(start),
-        "end_utc": end.map(timestamp),
-        "cores": cores(),
-        "cpu_model": sys.cpus().first().map(|c| c.brand().to_string()),
-        "memory_total_bytes": sys.total_memory(),
-        "os": sysinfo::System::long_os_version(),
-        "kernel": sysinfo::System::kernel_version(),
-        "node": node(),
-        "hardware": hardware(),
-        "quiet": quiet,
-    });
-    if let Some(map) = v.as_object_mut() {
-        map.extend(prepared.clone());
+/// env.json: what one session of a run ran on and with, written and read through this one type
+/// (resume, merge and the report read it). A merged folder's env.json has the same fields it
+/// knows and keeps the rest (`merged`, `shards`) among the facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Env {
+    #[serde(default)]
+    pub runner_version: String,
+    #[serde(default)]
+    pub git_commit: String,
+    #[serde(default)]
+    pub command_line: Vec<String>,
+    #[serde(default)]
+    pub experiment_file: Option<PathBuf>,
+    #[serde(default)]
+    pub experiment_sha256: String,
+    #[serde(default)]
+    pub experiment_text: String,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub start_utc: Option<String>,
+    #[serde(default)]
+    pub end_utc: Option<String>,
+    #[serde(default)]
+    pub cores: usize,
+    #[serde(default)]
+    pub cpu_model: Option<String>,
+    #[serde(default)]
+    pub memory_total_bytes: u64,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub kernel: Option<String>,
+    #[serde(default)]
+    pub node: Option<String>,
+    #[serde(default)]
+    pub hardware: Option<String>,
+    #[serde(default)]
+    pub quiet: bool,
+    /// What must not change between the sessions of one run (resume compares it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprint: BTreeMap<String, String>,
+    /// When the run was one shard of a larger one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardOf>,
+    /// What each workload prepared (ONNX Runtime, the models, Python) and what a resume noted.
+    #[serde(flatten)]
+    pub facts: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Which shard a run was, as env.json records it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShardOf {
+    pub index: usize,
+    pub count: std::num::NonZeroUsize,
+    pub split: Split,
+}
+
+impl Env {
+    /// This session's environment: the machine, runner, experiment and command line, plus the
+    /// facts each workload's `prepare` recorded.
+    pub fn now(exp: &Experiment, quiet: bool, start: SystemTime) -> Env {
+        let mut sys = sysinfo::System::new();
+        sys.refresh_memory();
+        sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+        Env {
+            runner_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: env!("RUNNER_GIT_COMMIT").to_string(),
+            command_line: std::env::args().collect(),
+            experiment_file: Some(exp.file.clone()),
+            experiment_sha256: exp.sha256.clone(),
+            experiment_text: exp.text.clone(),
+            seed: exp.seed,
+            start_utc: Some(timestamp(start)),
+            end_utc: None,
+            cores: cores(),
+            cpu_model: sys.cpus().first().map(|c| c.brand().to_string()),
+            memory_total_bytes: sys.total_memory(),
+            os: sysinfo::System::long_os_version(),
+            kernel: sysinfo::System::kernel_version(),
+            node: Some(node()),
+            hardware: Some(hardware()),
+            quiet,
+            ..Env::default()
+        }
     }
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+
+    /// The env.json of a results folder; `None` when it has none, or not one of this shape.
+    pub fn read(dir: &Path) -> Option<Env> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).ok()?).ok()
+    }
+
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, serde_json::to_string_pretty(self).map_err(std::io::Error::other)?)
+    }
+
+    /// A fact a workload recorded, e.g. `model_preoptimize_s`.
+    pub fn fact(&self, key: &str) -> Option<&serde_json::Value> {
+        self.facts.get(key).filter(|v| !v.is_null())
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
-use crate::envinfo::timestamp;
+use crate::envinfo::{timestamp, Env};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::{Experiment, Overrides};
 use crate::export::csv::{read_runs, read_tasks, Csv};
@@ -22,7 +22,7 @@ struct Part {
     dir: PathBuf,
     shard: Shard,
     split: Split,
-    env: serde_json::Value,
+    env: Env,
     text: String,
     runs: Vec<RunRow>,
     tasks: Vec<TaskRow>,
@@ -40,7 +40,11 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
     let by_index = one_run(&parts)?;
     let first = &parts[0];
     // What a single-machine run would have run, and which shard runs what of it.
-    let file = PathBuf::from(first.env["experiment_file"].as_str().unwrap_or("experiment.toml"));
+    let file = first
+        .env
+        .experiment_file
+        .clone()
+        .unwrap_or_else(|| "experiment.toml".into());
     let exp = Experiment::from_text(&file, &first.text, &Overrides { allow_large: true })
         .with_context(|| format!("reading the experiment of {}", first.dir.display()))?;
     let all = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
@@ -200,13 +204,13 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
         shards.push(serde_json::json!({
             "shard": p.shard.to_string(),
             "folder": p.dir,
-            "node": p.env["node"],
-            "hardware": p.env["hardware"],
-            "cpu_model": p.env["cpu_model"],
-            "cores": p.env["cores"],
-            "memory_total_bytes": p.env["memory_total_bytes"],
-            "start_utc": p.env["start_utc"],
-            "end_utc": p.env["end_utc"],
+            "node": p.env.node,
+            "hardware": p.env.hardware,
+            "cpu_model": p.env.cpu_model,
+            "cores": p.env.cores,
+            "memory_total_bytes": p.env.memory_total_bytes,
+            "start_utc": p.env.start_utc,
+            "end_utc": p.env.end_utc,
         }));
     }
     let env = serde_json::json!({
@@ -239,10 +243,7 @@ fn read(dir: &Path) -> Result<Part> {
     }
     let text = std::fs::read_to_string(dir.join("experiment.toml"))
         .map_err(|e| usage(format!("{}: not a results folder ({e})", dir.display())))?;
-    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| usage(format!("{}: no readable env.json", dir.display())))?;
+    let env = Env::read(dir).ok_or_else(|| usage(format!("{}: no readable env.json", dir.display())))?;
     let (shard, split) = super::resume::shard_of(dir, None)?.ok_or_else(|| {
         usage(format!(
             "{}: not a shard (it was run without --shard); merge combines the folders of `runner FILE --shard I/N`",

@@ -46,8 +46,7 @@ pub fn shard_table(exp: &Experiment, cells: &[Cell], count: NonZeroUsize, split:
             .map(|((c, _), _)| c)
             .collect();
         let mut distinct: Vec<&Cell> = mine.clone();
-        distinct.dedup_by(|a, b| a == b);
-        distinct.sort_by_key(|c| c.id());
+        distinct.sort();
         distinct.dedup();
         let secs: f64 = mine.iter().map(|c| cost(c)).sum::<f64>() / 1e3;
         s += &format!(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use crate::envinfo::Env;
 use crate::exit::ExitCode;
 use crate::export::csv::read_runs;
 use crate::export::table::Table;
@@ -29,10 +30,8 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
 }
 
 /// A results folder's env.json, if it has a readable one.
-pub fn env(dir: &Path) -> Option<serde_json::Value> {
-    std::fs::read_to_string(dir.join("env.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
+fn env(dir: &Path) -> Option<Env> {
+    Env::read(dir)
 }
 
 /// The end of a run or a merge: the answer and table on the terminal, then the report's files

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use sha2::{Digest, Sha256};
 
+use crate::envinfo::Env;
 use crate::exit::UsageError;
 use crate::experiment::Experiment;
 use crate::export::csv::{drop_orphan_tasks, read_runs};
@@ -41,16 +42,12 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
 
 /// The shard a results folder was run as (env.json), checked against `--shard` if given.
 pub fn shard_of(dir: &Path, given: Option<(Shard, Split)>) -> Result<Option<(Shard, Split)>> {
-    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let recorded: Option<(Shard, Split)> = env.get("shard").and_then(|s| {
+    let recorded = Env::read(dir).and_then(|e| e.shard).map(|s| {
         let shard = Shard {
-            index: s.get("index")?.as_u64()? as usize,
-            count: std::num::NonZeroUsize::new(s.get("count")?.as_u64()? as usize)?,
+            index: s.index,
+            count: s.count,
         };
-        Some((shard, serde_json::from_value(s.get("split")?.clone()).ok()?))
+        (shard, s.split)
     });
     match (recorded, given) {
         (r, None) => Ok(r),
@@ -105,16 +102,13 @@ pub fn fingerprint(
 /// returns what changed ("model_sha256: a -> b"). A folder from before fingerprints were kept
 /// has none to compare, and is said to have changed.
 pub fn changes(dir: &Path, now: &BTreeMap<String, String>) -> Vec<String> {
-    let env: serde_json::Value = std::fs::read_to_string(dir.join("env.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let Some(then) = env.get("fingerprint").and_then(|f| f.as_object()) else {
+    let then = Env::read(dir).map(|e| e.fingerprint).unwrap_or_default();
+    if then.is_empty() {
         return vec!["env.json records no fingerprint of the first session".to_string()];
-    };
+    }
     let mut out = Vec::new();
     for (key, value) in now {
-        let old = then.get(key).and_then(|v| v.as_str()).unwrap_or("(none)");
+        let old = then.get(key).map_or("(none)", String::as_str);
         if old != value {
             out.push(format!("{key}: {old} -> {value}"));
         }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
-use crate::envinfo::{env_json, hardware, node, timestamp};
+use crate::envinfo::{hardware, node, timestamp, Env, ShardOf};
 use crate::executor::{Interpreter, PYTHON_MODULE};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
@@ -134,19 +134,18 @@ impl Session {
         prepared: &Prepared,
         started: SystemTime,
     ) -> Result<EnvFile> {
-        let fingerprint = super::resume::fingerprint(exp, &prepared.env);
-        let mut facts = prepared.env.clone();
-        facts.insert("fingerprint".into(), serde_json::json!(fingerprint));
-        if let Some((s, split)) = self.shard {
-            facts.insert(
-                "shard".into(),
-                serde_json::json!({"index": s.index, "count": s.count, "split": split}),
-            );
-        }
+        let mut env = Env::now(exp, args.quiet, started);
+        env.fingerprint = super::resume::fingerprint(exp, &prepared.env);
+        env.facts = prepared.env.clone();
+        env.shard = self.shard.map(|(s, split)| ShardOf {
+            index: s.index,
+            count: s.count,
+            split,
+        });
         let path = match &args.resume {
             None => self.dir.join("env.json"),
             Some(_) => {
-                let changed = super::resume::changes(&self.dir, &fingerprint);
+                let changed = super::resume::changes(&self.dir, &env.fingerprint);
                 if !changed.is_empty() && !args.force {
                     return Err(UsageError(format!(
                         "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
@@ -156,38 +155,30 @@ impl Session {
                     ))
                     .into());
                 }
-                facts.insert("resumed".into(), serde_json::json!(true));
-                facts.insert("forced".into(), serde_json::json!(args.force));
-                facts.insert("changed".into(), serde_json::json!(changed));
+                env.facts.insert("resumed".into(), serde_json::json!(true));
+                env.facts.insert("forced".into(), serde_json::json!(args.force));
+                env.facts.insert("changed".into(), serde_json::json!(changed));
                 unique_file(&self.dir, &format!("env-resume-{}", timestamp(started)), "json")
             }
         };
-        Ok(EnvFile {
-            path,
-            exp: exp.clone(),
-            quiet: args.quiet,
-            facts,
-            started,
-        })
+        Ok(EnvFile { path, env })
     }
 }
 
 /// This session's env.json (or env-resume-<time>.json), written at the start and the end.
 struct EnvFile {
     path: PathBuf,
-    exp: Experiment,
-    quiet: bool,
-    facts: serde_json::Map<String, serde_json::Value>,
-    started: SystemTime,
+    env: Env,
 }
 
 impl EnvFile {
     fn write(&self, end: Option<SystemTime>) -> Result<()> {
-        std::fs::write(
-            &self.path,
-            env_json(&self.exp, self.quiet, &self.facts, self.started, end),
-        )
-        .with_context(|| format!("cannot write {}", self.path.display()))
+        let env = Env {
+            end_utc: end.map(timestamp),
+            ..self.env.clone()
+        };
+        env.write(&self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))
     }
 }
 

@@ -20,7 +20,6 @@ mod python_lines;
 mod sequential;
 mod thread;
 
-use std::fmt;
 use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, LazyLock};
@@ -177,30 +176,7 @@ impl ExecutorKind {
     }
 }
 
-impl fmt::Display for ExecutorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl fmt::Debug for ExecutorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Serialize for ExecutorKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for ExecutorKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        ExecutorKind::named(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, ExecutorKind::names()))
-    }
-}
+crate::spec::by_name!(ExecutorKind);
 
 /// The work of one repetition.
 #[derive(Clone)]

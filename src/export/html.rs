@@ -113,7 +113,12 @@ fn cells(report: &Report) -> String {
 /// What the run ran on, from its env.json.
 fn environment(report: &Report) -> String {
     let mut s = String::from("<h2>Environment</h2>\n<table>\n");
-    let env = report.env.clone().unwrap_or_default();
+    // The typed env.json as its fields, for the table.
+    let env = report
+        .env
+        .as_ref()
+        .and_then(|e| serde_json::to_value(e).ok())
+        .unwrap_or_default();
     for key in [
         "cpu_model",
         "cores",

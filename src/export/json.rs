@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Exporter, Report};
 use crate::answer::{Side, Verdict};
+use crate::envinfo::Env;
 use crate::record::RunRow;
 use crate::stats::Ratio;
 use crate::summary::CellSummary;
@@ -21,7 +22,7 @@ pub const SCHEMA: u32 = 1;
 struct Results<'a> {
     schema: u32,
     title: &'a str,
-    env: &'a Option<serde_json::Value>,
+    env: &'a Option<Env>,
     runs: &'a [RunRow],
     cells: &'a [CellSummary],
     verdicts: Vec<VerdictJson<'a>>,

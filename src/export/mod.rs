@@ -19,6 +19,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::answer::{best, verdicts, Verdict};
+use crate::envinfo::Env;
 use crate::record::{RunRow, TaskRow};
 use crate::summary::{summarize, CellSummary};
 
@@ -36,11 +37,11 @@ pub struct Report<'a> {
     /// The charts, as SVG text: (file name, document).
     pub charts: Vec<(String, String)>,
     /// The run's env.json, when it has one.
-    pub env: Option<serde_json::Value>,
+    pub env: Option<Env>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(title: &'a str, rows: &'a [RunRow], env: Option<serde_json::Value>) -> anyhow::Result<Report<'a>> {
+    pub fn new(title: &'a str, rows: &'a [RunRow], env: Option<Env>) -> anyhow::Result<Report<'a>> {
         let cells = summarize(rows);
         Ok(Report {
             title,
@@ -55,7 +56,7 @@ impl<'a> Report<'a> {
 
     /// Seconds the run spent optimising the models' graphs, outside every wall time.
     pub fn preoptimize_s(&self) -> Option<f64> {
-        self.env.as_ref()?.get("model_preoptimize_s")?.as_f64()
+        self.env.as_ref()?.fact("model_preoptimize_s")?.as_f64()
     }
 }
 

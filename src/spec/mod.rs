@@ -38,6 +38,38 @@ impl fmt::Display for SpecError {
     }
 }
 
+/// Display, Debug and serde for a registry's index type (a workload, an executor): written and
+/// read as its name, through its `name`, `named` and `names`.
+macro_rules! by_name {
+    ($kind:ty) => {
+        impl std::fmt::Display for $kind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl std::fmt::Debug for $kind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl serde::Serialize for $kind {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $kind {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = <String as serde::Deserialize>::deserialize(d)?;
+                <$kind>::named(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, <$kind>::names()))
+            }
+        }
+    };
+}
+pub(crate) use by_name;
+
 /// Lower-case hexadecimal, as SHA-256 sums are written.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -24,8 +24,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use serde::{Deserialize, Serialize};
-
 use crate::spec::{Section, SpecError, Values};
 use crate::task::Task;
 pub use crate::task::WorkloadKind;
@@ -243,30 +241,7 @@ impl WorkloadKind {
     }
 }
 
-impl fmt::Display for WorkloadKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl fmt::Debug for WorkloadKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Serialize for WorkloadKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for WorkloadKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        WorkloadKind::named(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, WorkloadKind::names()))
-    }
-}
+crate::spec::by_name!(WorkloadKind);
 
 /// The experiment file's folder and the project's, whose ancestors may hold `.deps/`.
 pub fn search_roots(experiment_file: &Path) -> Vec<PathBuf> {

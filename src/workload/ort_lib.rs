@@ -10,8 +10,6 @@ use std::sync::Mutex;
 
 use ort::environment::Environment;
 
-/// The ONNX Runtime release this build is made and tested for (ort 2.0.0-rc.15, API 31).
-pub const ORT_VERSION: &str = "1.31.1";
 /// Where `scripts/setup` puts the library, relative to the project root.
 pub const LOCAL_DIR: &str = ".deps/onnxruntime";
 
