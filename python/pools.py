@@ -231,7 +231,82 @@ class Alloc:
         del v
 
 
-WORKLOADS = {"resize": Resize, "classify": Classify, "spin": Spin, "sleep": Sleep, "alloc": Alloc}
+# ---- a user's own work: a command, or a Python function -------------------------------------
+
+class Result:
+    """What a user's function returned, for the record's `result` (a str or number, 64 chars)."""
+    def __init__(self, value):
+        self.value = value
+
+
+def user_task(task):
+    """The task as a user's code gets it: its index, its seed and its input file (or None)."""
+    return {"index": task["index"], "seed": task["seed"], "input": task["file"]}
+
+
+class Command:
+    """One program per task, run with subprocess; its status and stderr's last KiB on failure."""
+    def __init__(self, s, job):
+        self.s, self.job = s, job
+
+    def run(self, task, stages):
+        import shlex
+        import subprocess
+        s, t = self.s, user_task(task)
+        q = shlex.quote if s["shell"] else (lambda x: x)
+        fill = {"{input}": q(t["input"] or ""), "{index}": str(t["index"]), "{seed}": str(t["seed"]),
+                "{out}": q(self.job["out_dir"])}
+        argv = []
+        for a in s["argv"]:
+            for k, v in fill.items():
+                a = a.replace(k, v)
+            argv.append(a)
+        if s["shell"]:
+            argv = ["/bin/sh", "-c", argv[0]]
+        out = subprocess.DEVNULL
+        if s["keep_stdout"]:
+            os.makedirs(os.path.join(self.job["out_dir"], "stdout"), exist_ok=True)
+            out = open(os.path.join(self.job["out_dir"], "stdout", f"{t['index']:04}.out"), "wb")
+        env = dict(os.environ, **s["env"])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                             cwd=s["dir"], env=env)
+        err = p.stderr.read()
+        p.stderr.close()
+        _, status, usage = os.wait4(p.pid, 0)  # its peak RSS, as the runner's own pools read it
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if out is not subprocess.DEVNULL:
+            out.close()
+        _state.child_peak_kib = usage.ru_maxrss
+        if p.returncode != 0:
+            how = (f"killed by signal {-p.returncode}" if p.returncode < 0
+                   else f"exited with status {p.returncode}")
+            tail = err[-1024:].decode(errors="replace").strip()
+            raise RuntimeError(f"the command {how}" + (f": {tail}" if tail else ""))
+
+
+class Function:
+    """A user's function (`module:name`), with an optional setup(config) per worker."""
+    def __init__(self, s, job):
+        import importlib
+        sys.path[:0] = [p for p in s["path"] if p not in sys.path]
+
+        def find(entry):
+            module, name = entry.split(":")
+            return getattr(importlib.import_module(module), name)
+        self.fn = find(s["function"])
+        self.setup = s["setup"] is not None
+        self.state = find(s["setup"])(s["config"]) if self.setup else None
+
+    def run(self, task, stages):
+        t = user_task(task)
+        out = self.fn(self.state, t) if self.setup else self.fn(t)
+        if isinstance(out, (str, int, float)) and not isinstance(out, bool):
+            return Result(str(out)[:64])
+        return None
+
+
+WORKLOADS = {"resize": Resize, "classify": Classify, "spin": Spin, "sleep": Sleep, "alloc": Alloc,
+             "command": Command, "python": Function}
 
 # ---- a worker: its state, built once, and each task's record ---------------------------------
 
@@ -281,15 +356,21 @@ def run_task(task, phase_start, watch):
     if watch:
         os.write(1, (json.dumps({"msg": "started", "task": task["index"]}) + "\n").encode())
     stages = {k: 0.0 for k in ("decode_ms", "resize_ms", "encode_ms", "save_ms", "preprocess_ms", "inference_ms")}
-    top1, error = None, _state.error
+    top1, result, error = None, None, _state.error
+    _state.child_peak_kib = 0
     if error is None:
         try:
-            top1 = _state.kinds[task["kind"]].run(task, stages)
+            out = _state.kinds[task["kind"]].run(task, stages)
+            if isinstance(out, Result):
+                result = out.value
+            else:
+                top1 = out
         except Exception as e:
             error = f"{type(e).__name__}: {e}"[:500]
     end = time.perf_counter()
     return {"msg": "task", "task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
-            "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end}
+            "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end,
+            "result": result, "child_peak_kib": _state.child_peak_kib}
 
 
 # ---- the parent: pool start, the task phase, shutdown ----------------------------------------

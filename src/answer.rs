@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::plan::{axes, Cell};
-use crate::spec::{Kind, Role};
+use crate::spec::{AxisDef, Kind, Role};
 use crate::stats::{ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 
@@ -44,6 +44,7 @@ pub struct Verdict {
 /// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
 pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
     let mut out = Vec::new();
+    let side = |c: &CellSummary| c.cell.side(&|a| varies(cells, a));
     for (i, x) in cells.iter().enumerate() {
         for y in &cells[i + 1..] {
             let (a, b) = (x.cell.executor, y.cell.executor);
@@ -53,7 +54,7 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
                 && !b.is_sequential()
                 && (a.is_python() == b.is_python() || a.mirror() == Some(b));
             if same {
-                out.push(verdict(x, y, &setting(cells, &x.cell)));
+                out.push(verdict(x, y, &setting(cells, &x.cell), [side(x), side(y)]));
             }
         }
     }
@@ -61,26 +62,25 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
     out
 }
 
+/// Whether the cells hold more than one value of `axis`.
+fn varies(cells: &[CellSummary], axis: &AxisDef) -> bool {
+    let first = cells.iter().find_map(|o| axis.of(&o.cell.values));
+    cells
+        .iter()
+        .any(|o| axis.of(&o.cell.values).is_some_and(|w| Some(w) != first))
+}
+
 /// "classify, 2 workers x 2 intra-op threads, pinned, png": the workload, the workers and every
 /// work axis that says something (a listed one, such as the model, only when the cells hold
 /// several of its values).
 fn setting(cells: &[CellSummary], c: &Cell) -> String {
     let workers = c.workers();
-    let mut s = format!(
-        "{}, {workers} worker{}",
-        c.workload,
-        if workers == 1 { "" } else { "s" }
-    );
+    let plural = if workers == 1 { "" } else { "s" };
+    let mut s = format!("{}, {workers} worker{plural}", c.workload);
     for axis in axes::ALL.iter().filter(|a| a.role == Role::Work) {
         let Some(v) = axis.of(&c.values) else { continue };
-        if let Kind::Paths { .. } = axis.kind {
-            let first = cells.iter().find_map(|o| axis.of(&o.cell.values));
-            if cells
-                .iter()
-                .all(|o| axis.of(&o.cell.values).is_none_or(|w| Some(w) == first))
-            {
-                continue;
-            }
+        if matches!(axis.kind, Kind::Paths { .. }) && !varies(cells, axis) {
+            continue;
         }
         if let Some(part) = (axis.setting)(v) {
             s += &part;
@@ -89,7 +89,7 @@ fn setting(cells: &[CellSummary], c: &Cell) -> String {
     s
 }
 
-fn verdict(x: &CellSummary, y: &CellSummary, setting: &str) -> Verdict {
+fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [String; 2]) -> Verdict {
     let mut caveats = Vec::new();
     for c in [x, y] {
         if let Some(note) = c.failure_note() {
@@ -107,8 +107,8 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str) -> Verdict {
         setting: setting.to_string(),
         a: x.cell,
         b: y.cell,
-        a_name: x.executor_name(),
-        b_name: y.executor_name(),
+        a_name,
+        b_name,
         ratio: None,
         winner: None,
         cpu: None,

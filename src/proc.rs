@@ -36,6 +36,36 @@ pub fn spawn(child: impl FnOnce() -> i32) -> Result<Pid, String> {
     }
 }
 
+/// Runs `check` in a throwaway child (so that what it loads or breaks stays out of this process)
+/// and returns its text: `Ok` with what it returned, or `Err` with its error, or how the child
+/// died (a library that crashes as it loads).
+pub fn in_child(check: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
+    let (rd, wr) = nix::unistd::pipe().map_err(|e| format!("pipe failed: {e}"))?;
+    let child = spawn(|| {
+        let (code, text) = match check() {
+            Ok(t) => (0, t),
+            Err(e) => (1, e),
+        };
+        let mut rest = text.as_bytes();
+        while let Ok(n) = nix::unistd::write(&wr, rest) {
+            if n == 0 || n == rest.len() {
+                break;
+            }
+            rest = &rest[n..];
+        }
+        code
+    })?;
+    drop(wr);
+    let mut text = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut text);
+    let (status, _) = wait(child)?;
+    match (status.success(), text.is_empty()) {
+        (true, _) => Ok(text),
+        (false, false) if libc::WIFEXITED(status.0) => Err(text),
+        _ => Err(format!("the checking process {}", status.describe())),
+    }
+}
+
 /// Leaves the process at once, without running destructors or flushing buffers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit ends the process; nothing of the parent's state is touched.

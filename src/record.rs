@@ -80,6 +80,9 @@ pub struct Measured {
     pub cpu_util_pct: f64,
     pub peak_rss_mib: f64,
     pub parent_peak_rss_mib: f64,
+    /// Command tasks: the peak RSS of the largest program they ran (empty without one).
+    #[serde(default)]
+    pub child_peak_rss_mib: Option<f64>,
     /// PSS summed over the pool's processes at the end of the task phase (shared pages split).
     pub pss_mib: f64,
     /// Peak PSS of the repetition's process tree: the orchestrator samples it every 50 ms while
@@ -191,6 +194,12 @@ impl RunRow {
                 },
                 peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
                 parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
+                child_peak_rss_mib: ok
+                    .iter()
+                    .map(|t| t.child_peak_kib)
+                    .max()
+                    .filter(|&k| k > 0)
+                    .map(|k| round(k as f64 / 1024.0, 2)),
                 pss_mib: round(m.pool.pss_kib as f64 / 1024.0, 2),
                 // The end-of-task-phase reading is one more sample of the same tree.
                 pss_peak_mib: result
@@ -306,6 +315,9 @@ pub struct TaskRow {
     pub rep: usize,
     pub warmup: bool,
     pub task: usize,
+    /// The task's own seed (what a user's workload gets).
+    #[serde(default)]
+    pub seed: u64,
     pub kind: WorkloadKind,
     pub source: String,
     pub image: String,
@@ -323,6 +335,9 @@ pub struct TaskRow {
     pub top1: Option<usize>,
     pub top1_label: Option<String>,
     pub top1_prob: Option<f32>,
+    /// A user's function's result (workload python), at most 64 characters.
+    #[serde(default)]
+    pub result: Option<String>,
     /// The cores the task's thread could run on (`0`, `0-1`): one core when pinned.
     #[serde(default)]
     pub cpus: String,
@@ -337,6 +352,7 @@ impl TaskRow {
             rep: rep.index,
             warmup: rep.warmup,
             task: t.task,
+            seed: t.seed,
             kind: t.kind,
             source: t.source.clone(),
             image: t.image.clone(),
@@ -354,6 +370,7 @@ impl TaskRow {
             top1: t.top1.as_ref().map(|p| p.index),
             top1_label: t.top1.as_ref().and_then(|p| p.label.clone()),
             top1_prob: t.top1.as_ref().map(|p| (p.prob * 1e6).round() / 1e6),
+            result: t.result.clone(),
             cpus: t.cpus.clone(),
             error: t.error.clone(),
         }

@@ -57,9 +57,9 @@ pub struct CellStats {
 }
 
 impl CellSummary {
-    /// The executor as the answer names it: `thread`, `hybrid 2x1`, `py-process (fork)`.
+    /// The executor with every pool axis it has: `thread`, `hybrid 2x1`, `py-process (fork)`.
     pub fn executor_name(&self) -> String {
-        self.cell.side()
+        self.cell.side(&|_| true)
     }
 
     /// "2 of 6 repetitions failed: timeout", or nothing when all were whole.
@@ -213,6 +213,7 @@ pub(crate) mod tests {
                     index,
                     kind,
                     input: Input::None,
+                    seed: 0,
                 };
                 let mut rec = TaskRecord::failed(&t, Some(0), String::new());
                 rec.error = None;

@@ -66,4 +66,8 @@ pub struct Task {
     /// The workload whose task this is (for mixed: resize or classify).
     pub kind: WorkloadKind,
     pub input: Input,
+    /// The task's own seed, from the experiment's seed, its repetition and its index: what a
+    /// user's workload gets to draw its own random work from.
+    #[serde(default)]
+    pub seed: u64,
 }

@@ -2,7 +2,7 @@
 //! ([`super::python`]), started by `py_start_method`, an axis of its own.
 
 use super::{python, Executor, Job, Language, PoolStats, ShapeKind, TaskEvent};
-use crate::spec::axis::{no_check, unnamed, AxisDef, Kind, Role};
+use crate::spec::axis::{no_check, AxisDef, Kind, Role};
 
 pub struct PyProcess;
 
@@ -17,7 +17,7 @@ pub static START_METHOD: AxisDef = AxisDef {
     kind: Kind::Words(&["fork", "spawn", "forkserver"]),
     applies: |k| k.executor == "py-process",
     id: |v| Some(format!("-{}", v.text())),
-    setting: unnamed,
+    setting: |v| Some(v.text()),
     check: no_check,
 };
 

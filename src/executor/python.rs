@@ -73,6 +73,12 @@ pub(super) struct PyRecord {
     top1: Option<Top1>,
     #[serde(default)]
     cpus: String,
+    /// A user's function's result.
+    #[serde(default)]
+    result: Option<String>,
+    /// The peak RSS of a command task's program, KiB.
+    #[serde(default)]
+    child_peak_kib: u64,
 }
 
 #[derive(Deserialize)]
@@ -193,6 +199,7 @@ fn task_phase(
                 let mut rec = TaskRecord::failed(task, r.worker, String::new());
                 (rec.error, rec.ms, rec.wait_ms, rec.ipc_ms) = (r.error, r.ms, r.wait_ms, r.ipc_ms);
                 (rec.stages, rec.top1, rec.cpus) = (r.stages, r.top1, r.cpus);
+                (rec.result, rec.child_peak_kib) = (r.result, r.child_peak_kib);
                 on_event(TaskEvent::Finished(rec));
             }
             FromPython::Hello | FromPython::Ready(_) => return Err("Python said hello twice".into()),
@@ -264,6 +271,9 @@ struct PyTask {
     kind: &'static str,
     image: String,
     input: PyInput,
+    /// The task's own seed, and the file a user's workload reads (noise as its PNG).
+    seed: u64,
+    file: Option<PathBuf>,
 }
 
 /// A task's input: a file, generated noise, or nothing.
@@ -301,6 +311,8 @@ impl PyJobSpec {
                     },
                     Input::None => PyInput::Nothing {},
                 },
+                seed: t.seed,
+                file: crate::workload::input_path(&job.ctx, t),
             })
             .collect();
         Ok(PyJobSpec {

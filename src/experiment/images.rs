@@ -3,13 +3,44 @@
 
 use std::path::PathBuf;
 
-use super::raw::RawImages;
+use super::raw::{RawExperiment, RawImages, RawInputs};
 use crate::plan::{ImageFolder, Images};
 use crate::spec::{Fields, SpecError};
+use crate::workload::{Draws, WorkloadKind};
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp"];
 
-pub(super) fn parse(cx: &Fields, r: &RawImages, needed: bool) -> Result<Images, SpecError> {
+/// What a user's workload draws per set: `inputs = "images"` (the default with an `[images]`
+/// section) or `inputs = N` (the default, 3, without one).
+fn inputs(cx: &Fields, raw: &RawExperiment, workloads: &[WorkloadKind]) -> Result<Draws, SpecError> {
+    let own = workloads.iter().any(|w| w.draws() == Draws::Inputs);
+    match &raw.inputs {
+        None if raw.images.is_some() => Ok(Draws::Images),
+        None => Ok(Draws::Synthetic(3)),
+        Some(v) if !own => cx.err(
+            "inputs",
+            Some(v.span()),
+            "applies only to a user's own workload (command, python, native)",
+        ),
+        Some(v) => match v.get_ref() {
+            RawInputs::Word(w) if w == "images" => Ok(Draws::Images),
+            RawInputs::Count(n) if (1..=1_000_000).contains(n) => Ok(Draws::Synthetic(*n as usize)),
+            _ => cx.err(
+                "inputs",
+                Some(v.span()),
+                "must be \"images\" or a whole number of inputs per set, 1 to 1000000",
+            ),
+        },
+    }
+}
+
+pub(super) fn parse(cx: &Fields, raw: &RawExperiment, workloads: &[WorkloadKind]) -> Result<Images, SpecError> {
+    let inputs = inputs(cx, raw, workloads)?;
+    let needed = workloads
+        .iter()
+        .any(|w| w.uses_images() || (w.draws() == Draws::Inputs && inputs == Draws::Images));
+    let default = RawImages::default();
+    let r = raw.images.as_ref().unwrap_or(&default);
     let span = r.folders.as_ref().map(|v| v.span());
     let names: Vec<String> = match &r.folders {
         Some(v) => v.get_ref().clone(),
@@ -51,6 +82,7 @@ pub(super) fn parse(cx: &Fields, r: &RawImages, needed: bool) -> Result<Images, 
         folders,
         noise,
         max_pixels,
+        inputs,
     })
 }
 

@@ -33,6 +33,18 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
             )
         })?);
     }
+    let mut parts: Vec<crate::workload::WorkloadKind> = exp.axes.workload.iter().flat_map(|w| w.parts()).collect();
+    parts.sort();
+    parts.dedup();
+    for part in parts {
+        part.get()
+            .check(&exp.settings, exp.python.as_deref())
+            .map_err(|why| match why.split_once(": ") {
+                // "native.library: ..." names its key; the rest names the workload.
+                Some((key, rest)) if key.starts_with(part.name()) && !key.contains(' ') => err(key, rest.to_string()),
+                _ => err(part.name(), why),
+            })?;
+    }
     Ok(())
 }
 

@@ -29,12 +29,21 @@ pub struct RawExperiment {
     pub seed: Option<Spanned<i64>>,
     pub order: Option<Spanned<String>>,
     pub wait_for_idle_s: Option<Spanned<f64>>,
-    #[serde(default)]
-    pub images: RawImages,
+    /// What a user's workload draws per set: `"images"` or a count.
+    pub inputs: Option<Spanned<RawInputs>>,
+    pub images: Option<RawImages>,
     #[serde(default)]
     pub output: RawOutput,
     #[serde(default)]
     pub limits: RawLimits,
+}
+
+/// `inputs = "images"` or `inputs = 3`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawInputs {
+    Word(String),
+    Count(i64),
 }
 
 #[derive(Debug, Deserialize, Default)]

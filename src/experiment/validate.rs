@@ -45,9 +45,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         }
     }
     let parts = Parts {
-        sections: WorkloadKind::all()
-            .map(|w| (w, doc.get_mut().remove(w.name())))
-            .collect(),
+        sections: WorkloadKind::all().map(|w| (w, section(&mut doc, w.name()))).collect(),
         top: axes::ALL
             .iter()
             .filter(|a| a.section.is_none())
@@ -73,7 +71,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         Some(v) => exclude(&cx, v, &axes)?,
         None => Vec::new(),
     };
-    let images = images::parse(&cx, &raw.images, axes.workload.iter().any(|w| w.uses_images()))?;
+    let images = images::parse(&cx, &raw, &axes.workload)?;
     Ok(Experiment {
         name: raw.name.clone(),
         sha256: hex(&Sha256::digest(text.as_bytes())),
@@ -99,6 +97,17 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         },
         file: file.clone(),
     })
+}
+
+/// A workload's `[section]`, taken out of the file. A top-level key of the same name that is
+/// not a table (`python = "/usr/bin/python3"`, the interpreter) is left for the core keys.
+fn section<'a>(doc: &mut Spanned<DeTable<'a>>, name: &str) -> Option<Spanned<DeValue<'a>>> {
+    let (key, v) = doc.get_mut().remove_entry(name)?;
+    if matches!(v.get_ref(), DeValue::Table(_)) {
+        return Some(v);
+    }
+    doc.get_mut().insert(key, v);
+    None
 }
 
 /// Workloads, executors, and the keys that shape cells: workers, or processes and threads for
@@ -204,7 +213,8 @@ fn settings(
 fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), SpecError> {
     for &w in &axes.workload {
         for &e in &axes.executor {
-            if let Err(why) = e.get().runs(w) {
+            let workload_ok = w.parts().iter().try_for_each(|p| p.get().runs_in(e.is_python()));
+            if let Err(why) = e.get().runs(w).and(workload_ok) {
                 return cx.err(
                     "executor",
                     Some(raw.executor.span()),

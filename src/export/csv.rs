@@ -176,7 +176,7 @@ impl Exporter for Csv {
             for text in [&mut t.cell, &mut t.source, &mut t.image] {
                 guard(text);
             }
-            for text in [&mut t.top1_label, &mut t.error].into_iter().flatten() {
+            for text in [&mut t.top1_label, &mut t.result, &mut t.error].into_iter().flatten() {
                 guard(text);
             }
             bytes.extend(csv_bytes(&t, i == 0 && self.tasks.is_empty())?);

@@ -38,16 +38,21 @@ pub struct RepMeasure {
     pub pool: PoolStats,
     /// CPU of the repetition's own process (all its threads) during `wall_s`.
     pub parent: Usage,
+    /// CPU of every process the repetition's process reaped during `wall_s`: its worker
+    /// processes, an interpreter and its pool, and a command task's program (each counting
+    /// what it reaped in turn).
+    #[serde(default)]
+    pub descendants: Usage,
     /// Peak RSS of the repetition's own process during the repetition, KiB.
     pub parent_peak_kib: u64,
 }
 
 impl RepMeasure {
     pub fn user_s(&self) -> f64 {
-        self.parent.user_s + self.pool.children.user_s
+        self.parent.user_s + self.descendants.user_s
     }
     pub fn sys_s(&self) -> f64 {
-        self.parent.sys_s + self.pool.children.sys_s
+        self.parent.sys_s + self.descendants.sys_s
     }
     /// Peak RSS summed over the parent and every worker process, KiB.
     pub fn peak_rss_kib(&self) -> u64 {
@@ -198,20 +203,21 @@ fn end(child: Pid, mut result: RepResult, busy_before: Option<f64>, me_before: U
 fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
     let watched = job.task_timeout.is_some();
     let mut records: Vec<TaskRecord> = Vec::with_capacity(job.tasks.len());
-    // Python's pools load what they need themselves, inside their measured time.
-    let parts = if job.python.is_some() {
-        vec![]
-    } else {
-        job.workload.parts()
-    };
-    for part in parts {
-        if let Err(error) = part.get().enter(&job.ctx) {
+    // Python's pools load what they need themselves, inside their measured time; what the
+    // tasks read is written for every pool.
+    for part in job.workload.parts() {
+        let g = part.get();
+        let ready = g.inputs(&job.ctx, &job.tasks).and_then(|_| match job.python {
+            Some(_) => Ok(()),
+            None => g.enter(&job.ctx, &job.tasks),
+        });
+        if let Err(error) = ready {
             let measure = RepMeasure::default();
             return send(wr, &Msg::Failed { error, measure });
         }
     }
     reset_peak_rss();
-    let before = Usage::of_self();
+    let (before, reaped_before) = (Usage::of_self(), Usage::of_children());
     let start = Instant::now();
     let res = cell.executor.get().run(job, &mut |event| match event {
         TaskEvent::Started(i) if watched => send(wr, &Msg::Started(i)),
@@ -225,6 +231,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
     });
     let wall_s = start.elapsed().as_secs_f64();
     let parent = Usage::of_self().since(before);
+    let descendants = Usage::of_children().since(reaped_before);
     let parent_peak_kib = peak_rss_kib().unwrap_or(parent.maxrss_kib);
     for rec in records {
         send(wr, &Msg::Task(rec));
@@ -236,6 +243,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
                 wall_s,
                 pool,
                 parent,
+                descendants,
                 parent_peak_kib,
             }),
         ),
@@ -246,6 +254,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
                 measure: RepMeasure {
                     wall_s,
                     parent,
+                    descendants,
                     parent_peak_kib,
                     ..Default::default()
                 },

@@ -37,6 +37,15 @@ impl Usage {
         Usage::from_rusage(&r)
     }
 
+    /// Every child this process has reaped (each with what it reaped in turn). Its peak RSS
+    /// is the largest child's.
+    pub fn of_children() -> Usage {
+        // SAFETY: getrusage only writes the struct we pass.
+        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut r) };
+        Usage::from_rusage(&r)
+    }
+
     /// CPU time spent between `earlier` and `self`.
     pub fn since(self, earlier: Usage) -> Usage {
         Usage {

@@ -7,13 +7,13 @@
 
 use crate::executor::{ExecutorKind, PINNING, START_METHOD};
 use crate::spec::{AxisDef, Facts};
-use crate::workload::{WorkloadKind, FORMAT, INTRA_OP_THREADS, MODEL};
+use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL};
 
 /// Every axis, in runs.csv's column order (between `threads` and `sets`).
-pub static ALL: &[&AxisDef] = &[&INTRA_OP_THREADS, &PINNING, &FORMAT, &MODEL, &START_METHOD];
+pub static ALL: &[&AxisDef] = &[&INTRA_OP_THREADS, &PINNING, &FORMAT, &MODEL, &START_METHOD, &FUNCTION];
 
 /// The order their parts stand in a cell id (before `-s<sets>`): `-spawn-pin-png-m2-i1`.
-pub static ID_ORDER: &[&AxisDef] = &[&START_METHOD, &PINNING, &FORMAT, &MODEL, &INTRA_OP_THREADS];
+pub static ID_ORDER: &[&AxisDef] = &[&START_METHOD, &PINNING, &FORMAT, &MODEL, &FUNCTION, &INTRA_OP_THREADS];
 
 /// The axis with this key (as `[[exclude]]` and runs.csv name it).
 pub fn by_key(key: &str) -> Option<&'static AxisDef> {
@@ -23,6 +23,7 @@ pub fn by_key(key: &str) -> Option<&'static AxisDef> {
 /// What an axis may ask of a (workload, executor) pair.
 pub fn facts(workload: WorkloadKind, executor: ExecutorKind) -> Facts {
     Facts {
+        workload: workload.name(),
         uses_model: workload.uses_model(),
         encodes_images: workload.encodes_images(),
         executor: executor.name(),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::axes::{self, ID_ORDER};
 use crate::executor::{ExecutorKind, Shape, ShapeKind};
-use crate::spec::{Role, Value, Values};
+use crate::spec::{AxisDef, Role, Value, Values};
 use crate::workload::{WorkloadKind, INTRA_OP_THREADS};
 
 /// One combination of axis values.
@@ -124,15 +124,15 @@ impl Cell {
     }
 
     /// How a verdict names this side: the executor, its processes x threads where it has both,
-    /// and how its pool runs (`hybrid 2x1`, `py-process (fork)`).
-    pub fn side(&self) -> String {
+    /// and how its pool runs, for the pool axes `show` picks (`hybrid 2x1`, `py-process (spawn)`).
+    pub fn side(&self, show: &dyn Fn(&AxisDef) -> bool) -> String {
         let mut s = self.executor.to_string();
         if self.executor.get().shape() == ShapeKind::ProcessesThreads {
             let _ = write!(s, " {}x{}", self.shape.processes, self.shape.threads);
         }
         let pool: Vec<String> = axes::ALL
             .iter()
-            .filter(|a| a.role == Role::Pool)
+            .filter(|a| a.role == Role::Pool && show(a))
             .filter_map(|a| a.of(&self.values).and_then(|v| (a.setting)(v)))
             .collect();
         if !pool.is_empty() {

@@ -20,6 +20,8 @@ pub struct Images {
     pub noise: Option<(u32, u32)>,
     /// Decoder limit: an image declaring more pixels than this fails its task.
     pub max_pixels: u64,
+    /// What a user's workload draws per set (`inputs`): the images as above, or N inputs.
+    pub inputs: Draws,
 }
 
 #[derive(Debug, Clone)]
@@ -43,12 +45,29 @@ fn below(rng: &mut ChaCha8Rng, n: usize) -> usize {
     }
 }
 
+/// What one task set of `workload` draws, `inputs` resolved.
+fn draws(workload: WorkloadKind, images: &Images) -> Draws {
+    match workload.draws() {
+        Draws::Inputs => images.inputs,
+        d => d,
+    }
+}
+
 /// Inputs one task set of `workload` draws.
 pub fn inputs_per_set(workload: WorkloadKind, images: &Images) -> usize {
-    match workload.draws() {
-        Draws::Images => images.folders.len() + usize::from(images.noise.is_some()),
+    match draws(workload, images) {
+        Draws::Images | Draws::Inputs => images.folders.len() + usize::from(images.noise.is_some()),
         Draws::Synthetic(n) => n,
     }
+}
+
+/// Task `index`'s own seed in repetition `rep`: one word of a ChaCha8 stream of its own (apart
+/// from the draws'), so it depends on nothing but the seed, the repetition and the index.
+pub fn task_seed(seed: u64, rep: Rep, index: usize) -> u64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7A5C_5EED_0000_0001);
+    rng.set_stream(rep.stream());
+    rng.set_word_pos(2 * index as u128);
+    rng.next_u64()
 }
 
 /// The tasks of one repetition of a cell.
@@ -57,8 +76,8 @@ pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &I
     rng.set_stream(rep.stream());
     let mut inputs = Vec::new();
     for _ in 0..sets {
-        match workload.draws() {
-            Draws::Images => {
+        match draws(workload, images) {
+            Draws::Images | Draws::Inputs => {
                 for folder in &images.folders {
                     let path = folder.files[below(&mut rng, folder.files.len())].clone();
                     inputs.push(Input::File {
@@ -91,7 +110,12 @@ pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &I
     tasks
         .into_iter()
         .enumerate()
-        .map(|(index, (kind, input))| Task { index, kind, input })
+        .map(|(index, (kind, input))| Task {
+            index,
+            kind,
+            input,
+            seed: task_seed(seed, rep, index),
+        })
         .collect()
 }
 
@@ -115,6 +139,7 @@ mod tests {
             folders: vec![folder("high-res", 5), folder("low-res", 5)],
             noise: Some((64, 64)),
             max_pixels: 1 << 30,
+            inputs: Draws::Images,
         }
     }
 

@@ -48,6 +48,8 @@ pub enum Role {
 /// What an axis may ask of a cell to decide whether it applies.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts {
+    /// The workload's name.
+    pub workload: &'static str,
     /// The workload, or one of its parts, runs an ONNX model.
     pub uses_model: bool,
     /// The workload, or one of its parts, encodes images.

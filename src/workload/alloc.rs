@@ -57,7 +57,7 @@ impl Workload for Alloc {
         ))
     }
 
-    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         Ok(Box::new(*ctx.settings.get::<Block>(self.name())?))
     }
 }

@@ -167,7 +167,7 @@ impl Workload for Classify {
         })
     }
 
-    fn enter(&self, ctx: &Context) -> Result<(), String> {
+    fn enter(&self, ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
         let models: &Models = ctx.settings.get(self.name())?;
         ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())
     }
@@ -188,7 +188,7 @@ impl Workload for Classify {
         })))
     }
 
-    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         let models: &Models = ctx.settings.get(self.name())?;
         Ok(Box::new(State {
             model: Model::new(models.get(model_of(ctx))?.clone(), intra_op_threads(ctx))?,

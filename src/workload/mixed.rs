@@ -14,7 +14,7 @@ impl Workload for Mixed {
         &["resize", "classify"]
     }
 
-    fn state(&self, _ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         Err("mixed runs its parts' tasks; it has no state of its own".to_string())
     }
 }

@@ -8,11 +8,15 @@
 
 mod alloc;
 mod classify;
+mod command;
 mod image;
 mod mixed;
 mod model;
+mod native;
 pub mod ort_lib;
+mod own;
 mod preoptimize;
+mod python_fn;
 mod resize;
 mod sleep;
 mod spin;
@@ -31,6 +35,8 @@ pub use crate::task::WorkloadKind;
 pub use self::classify::{file_name, ClassifySettings, ModelSource, Models, INTRA_OP_THREADS, MODEL};
 pub use self::image::{decode, decode_bytes, load_input, noise_pixels, parse_filter, resample, Filter, Pixels};
 pub use self::model::{preprocess_into, Model};
+pub use self::own::input_path;
+pub use self::python_fn::FUNCTION;
 pub use self::resize::{Format, ResizeSettings, Subsampling, Target, FORMAT};
 pub use self::spin::spin;
 pub use self::worker::{Outcome, Stages, TaskRecord, Top1, Worker};
@@ -43,6 +49,9 @@ static ALL: &[&dyn Workload] = &[
     &spin::Spin,
     &sleep::Sleep,
     &alloc::Alloc,
+    &command::Command,
+    &python_fn::PythonFn,
+    &native::Native,
 ];
 
 /// What a workload is: its name, what it draws, its settings, and how its tasks run.
@@ -50,10 +59,22 @@ pub trait Workload: Sync {
     /// Its name in experiment files, cell ids and the `kind` column.
     fn name(&self) -> &'static str;
 
-    /// What one task set draws: an image from each folder (and the noise image), or this many
-    /// inputs without an image.
+    /// What one task set draws: an image from each folder (and the noise image), this many
+    /// inputs without an image, or what the experiment's `inputs` key says.
     fn draws(&self) -> Draws {
         Draws::Synthetic(3)
+    }
+
+    /// Whether it runs in the runner's own pools, in Python's (`python` true), or both; `Err`
+    /// says why not, and the experiment is refused at validation.
+    fn runs_in(&self, _python: bool) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What it needs of this machine (a program on PATH, a module that imports, a library
+    /// with its symbols), checked before anything runs; `Err` names what is missing.
+    fn check(&self, _settings: &Settings, _python: Option<&Path>) -> Result<(), String> {
+        Ok(())
     }
 
     /// The workloads whose task each drawn input becomes, by name; with more than one (mixed),
@@ -90,15 +111,22 @@ pub trait Workload: Sync {
         Ok(Prepared::default())
     }
 
-    /// Once in each repetition process, before its pool starts and outside the measured wall
-    /// time: e.g. load the ONNX Runtime library, which the forked workers then share.
-    fn enter(&self, _ctx: &Context) -> Result<(), String> {
+    /// Once in each repetition process, before the runner's own pool starts and outside the
+    /// measured wall time: e.g. load the ONNX Runtime library, which the forked workers share.
+    fn enter(&self, _ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
         Ok(())
     }
 
-    /// A worker's private state for this workload's tasks, built inside that worker (thread or
-    /// process), e.g. its own ORT session.
-    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String>;
+    /// Once in each repetition process, before any pool starts (the runner's or Python's) and
+    /// outside the measured wall time: write what the tasks read, e.g. the repetition's noise
+    /// images as files for a user's program.
+    fn inputs(&self, _ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Worker `worker`'s private state for this workload's tasks, built inside that worker
+    /// (thread or process), e.g. its own ORT session.
+    fn state(&self, ctx: &Context, worker: usize) -> Result<Box<dyn TaskState>, String>;
 
     /// What `python/pools.py` runs this workload's tasks with (the Python executors): its
     /// settings for the cell of `ctx`; `None` when it has no Python implementation.
@@ -112,6 +140,8 @@ pub trait Workload: Sync {
 pub enum Draws {
     Images,
     Synthetic(usize),
+    /// As the experiment's `inputs` key says (a user's workload): images, or N inputs.
+    Inputs,
 }
 
 /// One worker's state for one workload: runs its tasks.

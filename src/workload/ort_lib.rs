@@ -136,29 +136,10 @@ fn version_of(info: &str) -> Option<String> {
 /// learns that it loads (and which release it is) without mapping it: only the processes that
 /// build sessions do, and every other fork stays free of it.
 pub fn probe(found: &Found) -> Result<String, String> {
-    let (rd, wr) = nix::unistd::pipe().map_err(|e| format!("pipe failed: {e}"))?;
-    let child = crate::proc::spawn(|| {
-        let (code, text) = match load(found) {
-            Ok(v) => (0, v),
-            Err(e) => (1, e),
-        };
-        let _ = nix::unistd::write(&wr, text.as_bytes());
-        code
-    })?;
-    drop(wr);
-    let mut text = String::new();
-    let _ = std::io::Read::read_to_string(&mut std::fs::File::from(rd), &mut text);
-    let (status, _) = crate::proc::wait(child)?;
-    if status.success() {
-        Ok(text)
-    } else if text.is_empty() {
-        Err(format!(
-            "loading ONNX Runtime: the probing process {}",
-            status.describe()
-        ))
-    } else {
-        Err(text)
-    }
+    crate::proc::in_child(|| load(found)).map_err(|e| match e.strip_prefix("the checking process ") {
+        Some(died) => format!("loading ONNX Runtime: the probing process {died}"),
+        None => e,
+    })
 }
 
 static ENV: Mutex<Option<Environment>> = Mutex::new(None);

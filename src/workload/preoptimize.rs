@@ -6,11 +6,9 @@
 //! must stay fork-safe). The optimised files are hardware-specific (ORT may use this CPU's
 //! NCHWc layouts), so they live in the run's results folder, never shared.
 
-use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use nix::unistd::pipe;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
@@ -20,24 +18,15 @@ use crate::proc;
 /// Writes the optimised graph of the model at `model` to `out`; returns the seconds it took.
 pub fn preoptimize(ort: &ort_lib::Found, model: &Path, out: &Path) -> Result<f64, String> {
     let start = Instant::now();
-    let (rd, wr) = pipe().map_err(|e| format!("pipe failed: {e}"))?;
-    let child = proc::spawn(|| match ort_lib::load(ort).and_then(|_| optimize_here(model, out)) {
-        Ok(()) => 0,
-        Err(e) => {
-            let _ = nix::unistd::write(&wr, e.as_bytes());
-            1
-        }
-    })?;
-    drop(wr);
-    let mut why = String::new();
-    let _ = std::fs::File::from(rd).read_to_string(&mut why);
-    let (status, _) = proc::wait(child)?;
-    if status.success() && out.is_file() {
-        Ok(start.elapsed().as_secs_f64())
-    } else if why.is_empty() {
-        Err(format!("the optimising process {}", status.describe()))
-    } else {
-        Err(why)
+    proc::in_child(|| {
+        ort_lib::load(ort)
+            .and_then(|_| optimize_here(model, out))
+            .map(|_| String::new())
+    })
+    .map_err(|e| e.replace("the checking process", "the optimising process"))?;
+    match out.is_file() {
+        true => Ok(start.elapsed().as_secs_f64()),
+        false => Err(format!("the optimising process wrote no {}", out.display())),
     }
 }
 

@@ -108,7 +108,7 @@ impl Workload for Resize {
         })))
     }
 
-    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         let settings: &ResizeSettings = ctx.settings.get(self.name())?;
         let out_dir = settings.save.then(|| ctx.out_dir.clone());
         if let Some(dir) = &out_dir {

@@ -44,7 +44,7 @@ impl Workload for Sleep {
         Ok(Some(serde_json::json!({ "ms": nap.as_millis() as u64 })))
     }
 
-    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         Ok(Box::new(*ctx.settings.get::<Nap>(self.name())?))
     }
 }

@@ -49,7 +49,7 @@ impl Workload for Spin {
         Ok(Some(serde_json::json!({ "iterations": n })))
     }
 
-    fn state(&self, ctx: &Context) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         Ok(Box::new(*ctx.settings.get::<Iterations>(self.name())?))
     }
 }

@@ -38,17 +38,23 @@ pub struct Top1 {
     pub prob: f32,
 }
 
-/// What a task's run reports beside success: its stage times and, for a classifier, its top-1.
+/// What a task's run reports beside success: its stage times, a classifier's top-1, a user's
+/// function's result, and the peak RSS of the program a command task ran.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub stages: Stages,
     pub top1: Option<Top1>,
+    pub result: Option<String>,
+    pub child_peak_kib: u64,
 }
 
 /// What happened to one task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub task: usize,
+    /// The task's own seed.
+    #[serde(default)]
+    pub seed: u64,
     pub kind: WorkloadKind,
     pub source: String,
     pub image: String,
@@ -67,6 +73,12 @@ pub struct TaskRecord {
     /// The cores the task's thread could run on when it started (`0`, `0-1`).
     #[serde(default)]
     pub cpus: String,
+    /// A user's function's result (a string or number, at most 64 characters).
+    #[serde(default)]
+    pub result: Option<String>,
+    /// The peak RSS of the program a command task ran, KiB (0 when it ran none).
+    #[serde(default)]
+    pub child_peak_kib: u64,
 }
 
 impl TaskRecord {
@@ -78,6 +90,7 @@ impl TaskRecord {
     pub fn failed(task: &Task, worker: Option<usize>, error: String) -> TaskRecord {
         TaskRecord {
             task: task.index,
+            seed: task.seed,
             kind: task.kind,
             source: task.input.source().to_string(),
             image: task.input.name(),
@@ -89,6 +102,8 @@ impl TaskRecord {
             stages: Stages::default(),
             top1: None,
             cpus: String::new(),
+            result: None,
+            child_peak_kib: 0,
         }
     }
 }
@@ -112,7 +127,7 @@ impl Worker {
         let mut session_s = 0.0;
         for part in workload.parts() {
             let start = Instant::now();
-            states.push((part, part.get().state(ctx)?));
+            states.push((part, part.get().state(ctx, id)?));
             if part.uses_model() {
                 session_s += start.elapsed().as_secs_f64();
             }
@@ -135,6 +150,7 @@ impl Worker {
         };
         TaskRecord {
             task: task.index,
+            seed: task.seed,
             kind: task.kind,
             source: task.input.source().to_string(),
             image: task.input.name(),
@@ -146,6 +162,8 @@ impl Worker {
             stages: out.stages,
             top1: out.top1,
             cpus: String::new(),
+            result: out.result,
+            child_peak_kib: out.child_peak_kib,
         }
     }
 }

@@ -1,0 +1,171 @@
+//! The python workload: a user's Python function (`[python] function = "module:name"`), called
+//! once per task by Python's pools (the py-* executors, which run it in `python/pools.py`), with
+//! an optional `setup(config)` per worker whose result every call gets. Before any repetition
+//! the module is imported once in a throwaway interpreter; an exception there refuses the run.
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::own::write_noise;
+use super::{Context, Draws, Settings, TaskState, Workload};
+use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
+use crate::spec::{OneOrMany, Section, SpecError};
+use crate::task::Task;
+
+pub struct PythonFn;
+
+/// `[python] function = "module:name"`, or a list of them: an axis of the python cells (the
+/// second function's cells are `...-f2-...`; the first adds nothing to a cell id).
+pub static FUNCTION: AxisDef = AxisDef {
+    key: "function",
+    section: Some("python"),
+    column: "function",
+    role: Role::Work,
+    kind: Kind::Paths { default: "" },
+    applies: |k| k.workload == "python",
+    id: |v| match v {
+        Value::Listed(i, _) if i > 0 => Some(format!("-f{}", i + 1)),
+        _ => None,
+    },
+    setting: |v| Some(format!(", {}", v.text())),
+    check: no_check,
+};
+
+/// `[python]` as the file spells it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    function: Option<Spanned<OneOrMany<String>>>,
+    setup: Option<Spanned<String>>,
+    #[serde(default)]
+    path: Vec<String>,
+    config: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct PySettings {
+    /// Every function listed (the [`FUNCTION`] axis picks one per cell).
+    functions: Vec<String>,
+    setup: Option<String>,
+    /// Folders put first on `sys.path`, absolute.
+    path: Vec<PathBuf>,
+    config: String,
+}
+
+/// `module:name`, both non-empty.
+fn entry(cx: &crate::spec::Fields, key: &str, v: &Spanned<String>) -> Result<String, SpecError> {
+    match v.get_ref().split_once(':') {
+        Some((m, f)) if !m.is_empty() && !f.is_empty() && !f.contains(':') => Ok(v.get_ref().clone()),
+        _ => cx.err(
+            key,
+            Some(v.span()),
+            format!("`{}` is not module:function (e.g. \"work:checksum\")", v.get_ref()),
+        ),
+    }
+}
+
+impl Workload for PythonFn {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    fn draws(&self) -> Draws {
+        Draws::Inputs
+    }
+
+    fn runs_in(&self, python: bool) -> Result<(), String> {
+        match python {
+            true => Ok(()),
+            false => Err("workload python runs under the py-* executors".into()),
+        }
+    }
+
+    fn settings(&self, section: &Section, used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        let raw: Raw = section.parse()?;
+        let cx = section.fields;
+        let functions = match &raw.function {
+            Some(v) => v
+                .get_ref()
+                .0
+                .iter()
+                .map(|f| entry(cx, "python.function", &Spanned::new(v.span(), f.clone())))
+                .collect::<Result<Vec<_>, _>>()?,
+            None if used => {
+                return cx.err(
+                    "python.function",
+                    None,
+                    "required: the function to call, as module:function",
+                )
+            }
+            None => return Ok(None),
+        };
+        let setup = raw.setup.as_ref().map(|v| entry(cx, "python.setup", v)).transpose()?;
+        let mut path = Vec::new();
+        for p in &raw.path {
+            path.push(cx.existing("python.path", None, p, true)?);
+        }
+        if raw.path.is_empty() {
+            path.push(cx.file.parent().unwrap_or(Path::new(".")).to_path_buf());
+        }
+        Ok(Some(Box::new(PySettings {
+            functions,
+            setup,
+            path,
+            config: raw.config.unwrap_or_default(),
+        })))
+    }
+
+    /// Imports the module (and finds the functions) once in a throwaway interpreter.
+    fn check(&self, settings: &Settings, python: Option<&Path>) -> Result<(), String> {
+        let s: &PySettings = settings.get(self.name())?;
+        let python = python.ok_or("workload python needs a Python interpreter")?;
+        let probe = "import importlib, sys\n\
+                     sys.path[:0] = sys.argv[1].split('\\n')\n\
+                     for entry in sys.argv[2:]:\n    \
+                       module, name = entry.split(':')\n    \
+                       getattr(importlib.import_module(module), name)\n";
+        let paths: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
+        let out = std::process::Command::new(python)
+            .arg("-c")
+            .arg(probe)
+            .arg(paths.join("\n"))
+            .args(&s.functions)
+            .args(&s.setup)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(format!(
+            "python.function: importing {} failed: {}",
+            s.functions.join(", "),
+            err.trim().lines().last().unwrap_or("")
+        ))
+    }
+
+    fn inputs(&self, ctx: &Context, tasks: &[Task]) -> Result<(), String> {
+        write_noise(ctx, tasks)
+    }
+
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+        let s: &PySettings = ctx.settings.get(self.name())?;
+        let function = s
+            .functions
+            .get(FUNCTION.index_of(&ctx.values))
+            .ok_or("no such function in [python] function")?;
+        Ok(Some(serde_json::json!({
+            "function": function,
+            "setup": s.setup,
+            "path": s.path,
+            "config": s.config,
+        })))
+    }
+
+    fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+        Err("workload python runs under the py-* executors".into())
+    }
+}
