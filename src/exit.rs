@@ -15,7 +15,7 @@ pub enum ExitCode {
     TasksFailed,
     /// `runner compare`: some cell is slower by more than `--threshold` with its whole interval, missing from NEW, or has no whole repetition there.
     Regression,
-    /// Interrupted (Ctrl-C or SIGTERM); the results so far are kept and resumable.
+    /// Interrupted (Ctrl-C, SIGTERM or SIGHUP); the results so far are kept and resumable.
     Interrupted,
 }
 
@@ -50,7 +50,7 @@ impl ExitCode {
             ExitCode::BadInput => "bad experiment file or command line (nothing ran)",
             ExitCode::TasksFailed => "the run finished but some tasks or repetitions failed (see `run.log`)",
             ExitCode::Regression => "`runner compare`: some cell is slower by more than `--threshold` with its whole interval, missing from NEW, or has no whole repetition there",
-            ExitCode::Interrupted => "interrupted (Ctrl-C or SIGTERM); the results so far are kept and resumable",
+            ExitCode::Interrupted => "interrupted (Ctrl-C, SIGTERM or SIGHUP); the results so far are kept and resumable",
         }
     }
 

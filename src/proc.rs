@@ -25,14 +25,47 @@ pub fn ensure_single_threaded() -> Result<(), String> {
 
 /// Forks a child that runs `child` and leaves with its return value as exit code, through
 /// `_exit`: no destructor or buffered writer of the parent runs twice. Returns the child's pid.
+/// The child dies with its parent ([`die_with_parent`]).
 pub fn spawn(child: impl FnOnce() -> i32) -> Result<Pid, String> {
     ensure_single_threaded()?;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+    let parent = nix::unistd::getpid();
     // SAFETY: this process is single-threaded (checked above), so the child may run any code.
     match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
-        ForkResult::Child => exit_now(child()),
+        ForkResult::Child => {
+            die_with_parent(parent);
+            exit_now(child())
+        }
         ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// In a fresh child (after fork, or before exec): be killed as soon as the parent dies, so no
+/// repetition or worker outlives a runner killed with SIGKILL or hung up. The parent may have
+/// died already, between the fork and this call: then leave at once, writing nothing.
+pub fn die_with_parent(parent: Pid) {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets this process's death signal.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+    if nix::unistd::getppid() != parent {
+        exit_now(1);
+    }
+}
+
+/// For a program the runner starts (an interpreter, a command task's program): the same
+/// death with its parent, set between its fork and its exec.
+pub fn dies_with_parent(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            if libc::getppid() != parent.as_raw() {
+                libc::_exit(1);
+            }
+            Ok(())
+        })
     }
 }
 

@@ -18,7 +18,20 @@ pub struct Progress<'a> {
     pub total: usize,
 }
 
-/// Runs the schedule; stops early (keeping every row written) when `stop` says so.
+/// What the loop checks between repetitions: whether to stop (an interrupt), and whether what
+/// the repetitions read is still what the run began with (`Err` names what changed).
+pub struct Guards<'a> {
+    pub stop: &'a dyn Fn() -> bool,
+    pub inputs: &'a dyn Fn() -> Result<(), String>,
+}
+
+/// The rows the loop wrote, and why it ended early if it did because an input changed.
+pub struct Outcome {
+    pub rows: Vec<RunRow>,
+    pub changed: Option<String>,
+}
+
+/// Runs the schedule; stops early (keeping every row written) when a guard says so.
 pub fn run(
     images: &Images,
     schedule: &[(Cell, Rep)],
@@ -26,12 +39,19 @@ pub fn run(
     reps: &mut dyn RepRunner,
     out: &mut dyn Exporter,
     progress: &mut dyn FnMut(&Progress),
-    stop: &dyn Fn() -> bool,
-) -> io::Result<Vec<RunRow>> {
+    guards: &Guards,
+) -> io::Result<Outcome> {
     let mut rows = Vec::new();
     for (done, (cell, rep)) in schedule.iter().enumerate() {
-        if stop() {
+        if (guards.stop)() {
             break;
+        }
+        // Outside every wall time: this runs before the repetition's process starts.
+        if let Err(changed) = (guards.inputs)() {
+            return Ok(Outcome {
+                rows,
+                changed: Some(changed),
+            });
         }
         progress(&Progress {
             cell,
@@ -79,7 +99,7 @@ pub fn run(
         rows.push(row);
     }
     progress_done(progress, schedule);
-    Ok(rows)
+    Ok(Outcome { rows, changed: None })
 }
 
 fn progress_done(progress: &mut dyn FnMut(&Progress), schedule: &[(Cell, Rep)]) {
@@ -106,6 +126,11 @@ mod tests {
     use crate::isolate::RepResult;
     use crate::plan::{expand, schedule};
     use crate::workload::WorkloadKind;
+
+    const NEVER: Guards = Guards {
+        stop: &|| false,
+        inputs: &|| Ok(()),
+    };
 
     fn experiment() -> Experiment {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments/smoke.toml");
@@ -136,9 +161,10 @@ mod tests {
             &mut mock,
             &mut sink,
             &mut |_| ticks += 1,
-            &|| false,
+            &NEVER,
         )
-        .unwrap();
+        .unwrap()
+        .rows;
 
         assert_eq!(rows, sink.runs);
         assert_eq!(rows.len(), 12);
@@ -185,7 +211,7 @@ mod tests {
             &mut mock,
             &mut Collect::default(),
             &mut |_| {},
-            &|| false,
+            &NEVER,
         )
         .unwrap();
         let rep = |index| Rep { warmup: false, index };
@@ -220,9 +246,13 @@ mod tests {
             &mut Mock::default(),
             &mut sink,
             &mut |_| {},
-            &stop,
+            &Guards {
+                stop: &stop,
+                inputs: &|| Ok(()),
+            },
         )
-        .unwrap();
+        .unwrap()
+        .rows;
         assert_eq!(rows.len(), 2);
         assert_eq!(sink.runs.len(), 2);
     }

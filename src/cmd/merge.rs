@@ -241,8 +241,13 @@ fn read(dir: &Path) -> Result<Part> {
             dir.display()
         )));
     }
-    let text = std::fs::read_to_string(dir.join("experiment.toml"))
-        .map_err(|e| usage(format!("{}: not a results folder ({e})", dir.display())))?;
+    let text = std::fs::read_to_string(dir.join("experiment.toml")).map_err(|e| {
+        usage(format!(
+            "{}: not a results folder: {} ({e})",
+            dir.display(),
+            dir.join("experiment.toml").display()
+        ))
+    })?;
     let env = Env::read(dir).ok_or_else(|| usage(format!("{}: no readable env.json", dir.display())))?;
     let (shard, split) = super::resume::shard_of(dir, None)?.ok_or_else(|| {
         usage(format!(

@@ -28,11 +28,31 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
         ))
         .into());
     }
+    let stamp = crate::envinfo::timestamp(std::time::SystemTime::now());
+    for file in ["runs.csv", "tasks.csv"] {
+        if let Some(warning) = crate::export::csv::repair(&dir.join(file), &stamp)? {
+            eprintln!("runner: warning: resume: {warning}");
+        }
+    }
     let rows = if dir.join("runs.csv").exists() {
         read_runs(dir)?
     } else {
         Vec::new()
     };
+    // A repetition whose task rows were cut is not whole on disk: its run row goes too, and
+    // it runs again.
+    let (tasks, _) = crate::export::csv::read_tasks(dir, &rows)?;
+    let mut count: std::collections::HashMap<(String, bool, usize), usize> = std::collections::HashMap::new();
+    for t in &tasks {
+        *count.entry((t.cell.clone(), t.warmup, t.rep)).or_default() += 1;
+    }
+    let short = |r: &RunRow| count.get(&(r.cell.id(), r.warmup, r.rep)).copied().unwrap_or(0) != r.tasks;
+    if rows.iter().any(short) {
+        let keep: Vec<bool> = rows.iter().map(|r| !short(r)).collect();
+        let n = crate::export::csv::keep_rows(&dir.join("runs.csv"), &keep)?;
+        eprintln!("runner: warning: resume: {n} repetition(s) lost task rows in tasks.csv; they run again");
+    }
+    let rows: Vec<RunRow> = rows.into_iter().filter(|r| !short(r)).collect();
     let dropped = drop_orphan_tasks(dir, &rows)?;
     if dropped > 0 {
         eprintln!("runner: resume: dropped {dropped} task row(s) of a repetition that never finished");
@@ -96,6 +116,46 @@ pub fn fingerprint(
     }
     f.insert("images".to_string(), hex(&h.finalize()));
     f
+}
+
+/// What a run reads: every drawn image and every file a workload watches (models, a user's
+/// module or library), each by its size and modification time.
+pub type Inputs = BTreeMap<std::path::PathBuf, (Option<u64>, Option<std::time::SystemTime>)>;
+
+pub fn inputs(exp: &Experiment) -> Inputs {
+    let mut files: Vec<std::path::PathBuf> = exp.images.folders.iter().flat_map(|f| f.files.clone()).collect();
+    let mut parts: Vec<_> = exp.axes.workload.iter().flat_map(|w| w.parts()).collect();
+    parts.sort();
+    parts.dedup();
+    for p in parts {
+        files.extend(p.get().watched(&exp.settings));
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let m = std::fs::metadata(&f).ok();
+            let stamp = (m.as_ref().map(|m| m.len()), m.and_then(|m| m.modified().ok()));
+            (f, stamp)
+        })
+        .collect()
+}
+
+/// What changed between two readings of the inputs ("high-res-1.jpg: 2 MB -> 1 KB"), if anything.
+pub fn inputs_changed(then: &Inputs, now: &Inputs) -> Option<String> {
+    let show = |v: &(Option<u64>, Option<std::time::SystemTime>)| match v.0 {
+        Some(n) => format!("{n} bytes"),
+        None => "gone".to_string(),
+    };
+    let changed: Vec<String> = then
+        .iter()
+        .filter(|(f, v)| now.get(*f) != Some(v))
+        .map(|(f, v)| match now.get(f) {
+            Some(w) if w.0 == v.0 => format!("{} (modified, {})", f.display(), show(w)),
+            Some(w) => format!("{} ({} -> {})", f.display(), show(v), show(w)),
+            None => format!("{} (gone)", f.display()),
+        })
+        .collect();
+    (!changed.is_empty()).then(|| changed.join("; "))
 }
 
 /// Compares this session's fingerprint with the one env.json recorded when the run began;

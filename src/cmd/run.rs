@@ -34,6 +34,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
     let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
     let started = SystemTime::now();
+    // From here on SIGINT, SIGTERM and SIGHUP stop the run with its rows kept.
+    interrupt::install();
     let session = Session::open(&exp, &args, started)?;
     let dir = session.dir.clone();
     // Every descendant that outlives its parent comes back here, to be reaped before we exit.
@@ -74,12 +76,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let done: HashSet<(Cell, Rep)> = session.previous.iter().map(|r| (r.cell, r.repetition())).collect();
     let todo: Vec<_> = all.iter().filter(|p| !done.contains(p)).copied().collect();
-    let new_rows = run_schedule(&exp, &todo, &meta, &mut reps, &mut out, args.quiet)
+    let outcome = run_schedule(&exp, &todo, &meta, &mut reps, &mut out, args.quiet)
         .with_context(|| format!("writing results to {}", dir.display()))?;
+    let new_rows = outcome.rows;
     env.write(Some(SystemTime::now()))?;
     let rows: Vec<RunRow> = session.previous.into_iter().chain(new_rows).collect();
     summarise(&dir, &exp, &rows);
     println!("results: {}", dir.display());
+    if let Some(changed) = outcome.changed {
+        eprintln!(
+            "runner: error: what the run reads changed while it ran, so the next repetitions would measure other work: {changed}.\n\
+             runner: every finished row is in {}; put the files back and continue with: runner {} --resume {}",
+            dir.join("runs.csv").display(),
+            exp.file.display(),
+            dir.display()
+        );
+        return Ok(ExitCode::Error);
+    }
     Ok(exit_code(&exp, &dir, &rows, all.len()))
 }
 
@@ -93,30 +106,33 @@ struct Session {
 
 impl Session {
     fn open(exp: &Experiment, args: &RunArgs, started: SystemTime) -> Result<Session> {
-        // Resuming: the same experiment (by hash), and only what runs.csv lacks.
-        let previous = match &args.resume {
-            Some(dir) => super::resume::state(exp, dir, args.force)?,
-            None => Vec::new(),
-        };
-        // The shard: as given, or (resuming) the one the folder was run as.
-        let shard = match &args.resume {
-            Some(dir) => super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
-            None => args.shard.map(|s| (s, args.split)),
-        };
         let dir = match (&args.resume, &args.into) {
+            (Some(dir), _) if !dir.is_dir() => {
+                return Err(UsageError(format!("{}: no such results folder to resume", dir.display())).into())
+            }
             (Some(dir), _) => dir.clone(),
             (None, Some(into)) => fresh(into)?,
             (None, None) => {
                 let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
                 let mut stamp = timestamp(started);
-                if let Some((s, _)) = shard {
+                if let Some(s) = args.shard {
                     stamp = format!("{stamp}-{}", s.folder());
                 }
                 unique_dir(&out_root.join(&exp.name), &stamp)
             }
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+        // Before anything reads or rewrites what the folder holds.
         let lock = lock(&dir)?;
+        // Resuming: the same experiment (by hash), the shard it was run as, and only what
+        // runs.csv lacks.
+        let (previous, shard) = match &args.resume {
+            Some(dir) => (
+                super::resume::state(exp, dir, args.force)?,
+                super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
+            ),
+            None => (Vec::new(), args.shard.map(|s| (s, args.split))),
+        };
         Ok(Session {
             dir,
             _lock: lock,
@@ -211,7 +227,8 @@ fn isolated(exp: &Experiment, dir: &Path) -> Result<Isolated> {
     })
 }
 
-/// Runs the pairs in `todo` with a progress bar, stopping between repetitions on Ctrl-C.
+/// Runs the pairs in `todo` with a progress bar, stopping between repetitions on Ctrl-C or
+/// when what the repetitions read (images, models, a user's module) has changed.
 fn run_schedule(
     exp: &Experiment,
     todo: &[(Cell, Rep)],
@@ -219,7 +236,7 @@ fn run_schedule(
     reps: &mut Isolated,
     out: &mut Exporters,
     quiet: bool,
-) -> std::io::Result<Vec<RunRow>> {
+) -> std::io::Result<runloop::Outcome> {
     let bar = progress_bar(quiet, todo.len());
     let mut on_progress = |p: &Progress| {
         if let Some(bar) = &bar {
@@ -228,7 +245,6 @@ fn run_schedule(
             bar.set_message(format!("{} {what} {}", p.cell.id(), p.rep.index));
         }
     };
-    interrupt::install();
     let stop = || {
         let stop = interrupt::stop_requested();
         if stop && !interrupt::stop_now() {
@@ -236,7 +252,16 @@ fn run_schedule(
         }
         stop
     };
-    let rows = runloop::run(&exp.images, todo, meta, reps, out, &mut on_progress, &stop);
+    let before = super::resume::inputs(exp);
+    let inputs = || match super::resume::inputs_changed(&before, &super::resume::inputs(exp)) {
+        Some(what) => Err(what),
+        None => Ok(()),
+    };
+    let guards = runloop::Guards {
+        stop: &stop,
+        inputs: &inputs,
+    };
+    let rows = runloop::run(&exp.images, todo, meta, reps, out, &mut on_progress, &guards);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -347,10 +372,12 @@ fn progress_bar(quiet: bool, total: usize) -> Option<ProgressBar> {
 }
 
 /// Holds the results folder for this run: a second run on it (two resumes at once) would
-/// duplicate rows, so it is refused while the lock is held. Released when the process ends.
+/// duplicate rows, so it is refused while the lock is held. Released when the process ends;
+/// every child closes the descriptor (it holds only what it uses), so none keeps the lock.
 fn lock(dir: &Path) -> Result<Flock<File>> {
-    let path = dir.join(".lock");
-    let file = File::create(&path).with_context(|| format!("cannot write into {}", dir.display()))?;
+    // The folder itself, not a file in it: a lock file deleted as stale would let a second
+    // runner in; the folder's descriptor cannot be deleted from under the lock.
+    let file = File::open(dir).with_context(|| format!("cannot open the results folder {}", dir.display()))?;
     Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
         UsageError(format!(
             "{} is in use by another runner ({e}); wait for it to finish, or use another folder",

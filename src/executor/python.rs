@@ -103,7 +103,7 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
     // moment: adopted here, they are reaped and counted.
     proc::become_subreaper();
     let start = Instant::now();
-    let mut child = Command::new(&py.interpreter)
+    let mut child = proc::dies_with_parent(&mut Command::new(&py.interpreter))
         .arg(&py.module)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

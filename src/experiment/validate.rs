@@ -25,6 +25,12 @@ pub struct Overrides {
 }
 
 pub const DEFAULT_MAX_CELLS: u64 = 10_000;
+/// The longest experiment name: it names a folder (file systems allow 255 bytes; the rest is room).
+const MAX_NAME: usize = 200;
+/// What the runner holds in memory however large `--allow-large` lets a plan be: the (cell,
+/// repetition) pairs of the plan, and the tasks of one repetition.
+pub const MAX_PAIRS: u64 = 1_000_000;
+pub const MAX_TASKS_PER_REPETITION: u64 = 1_000_000;
 pub const DEFAULT_MAX_WORKERS: u64 = 256;
 
 /// What the file holds beside its core keys: each workload's section, each axis key given at
@@ -61,6 +67,16 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             "must be a non-empty name without slashes or a leading dot (it names the results folder)",
         );
     }
+    if raw.name.len() > MAX_NAME {
+        return cx.err(
+            "name",
+            None,
+            format!(
+                "is {} bytes long; it names the results folder, and a file name holds at most {MAX_NAME} here",
+                raw.name.len()
+            ),
+        );
+    }
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
     let settings = settings(&cx, &axes, parts.sections)?;
@@ -72,17 +88,20 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         None => Vec::new(),
     };
     let images = images::parse(&cx, &raw, &axes.workload)?;
+    let repetitions = match &raw.repetitions {
+        Some(v) => cx.count("repetitions", v)?,
+        None => NonZeroUsize::new(6).unwrap(),
+    };
+    let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
+    check_product(&cx, &raw, &axes, &images, warmup, repetitions.get())?;
     Ok(Experiment {
         name: raw.name.clone(),
         sha256: hex(&Sha256::digest(text.as_bytes())),
         text: text.to_string(),
         axes,
         exclude,
-        repetitions: match &raw.repetitions {
-            Some(v) => cx.count("repetitions", v)?,
-            None => NonZeroUsize::new(6).unwrap(),
-        },
-        warmup: cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize,
+        repetitions,
+        warmup,
         seed: cx.bounded("seed", &raw.seed, 0, u64::MAX)?,
         order: order(&cx, &raw)?,
         images,
@@ -338,6 +357,64 @@ fn exclude_entry(cx: &Fields, e: &Spanned<DeValue>, axes: &Axes) -> Result<Exclu
     Ok(x)
 }
 
+/// The most cells the axes can make (before excludes): their product.
+fn cells_bound(axes: &Axes) -> u64 {
+    [
+        axes.workload.len(),
+        axes.executor.len(),
+        axes.workers.len() + axes.processes.len() * axes.threads.len(),
+        axes.sets.len(),
+    ]
+    .into_iter()
+    .chain(axes.values.iter().map(|(_, v)| v.len()))
+    .fold(1u64, |acc, n| acc.saturating_mul(n as u64))
+}
+
+/// Every count that multiplies what the runner holds in memory, bounded before anything is
+/// allocated, `--allow-large` or not: the plan's (cell, repetition) pairs, and one
+/// repetition's tasks.
+fn check_product(
+    cx: &Fields,
+    raw: &RawExperiment,
+    axes: &Axes,
+    images: &crate::plan::Images,
+    warmup: usize,
+    repetitions: usize,
+) -> Result<(), SpecError> {
+    let runs = (warmup as u64).saturating_add(repetitions as u64);
+    let pairs = cells_bound(axes).saturating_mul(runs);
+    if pairs > MAX_PAIRS {
+        let key = if warmup > repetitions { "warmup" } else { "repetitions" };
+        let span = if key == "warmup" { &raw.warmup } else { &raw.repetitions };
+        return cx.err(
+            key,
+            span.as_ref().map(|v| v.span()),
+            format!(
+                "up to {} cells x ({warmup} warm-up + {repetitions} measured) repetitions = {pairs} repetitions, more than the {MAX_PAIRS} a plan may hold",
+                cells_bound(axes)
+            ),
+        );
+    }
+    let per_set = axes
+        .workload
+        .iter()
+        .map(|w| crate::plan::inputs_per_set(*w, images) * w.parts().len())
+        .max()
+        .unwrap_or(1) as u64;
+    let most_sets = axes.sets.iter().map(|s| s.get() as u64).max().unwrap_or(1);
+    let tasks = per_set.saturating_mul(most_sets);
+    if tasks > MAX_TASKS_PER_REPETITION {
+        return cx.err(
+            "sets",
+            raw.sets.as_ref().map(|v| v.span()),
+            format!(
+                "{most_sets} sets x {per_set} tasks = {tasks} tasks per repetition, more than the {MAX_TASKS_PER_REPETITION} a repetition may hold"
+            ),
+        );
+    }
+    Ok(())
+}
+
 fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Result<(), SpecError> {
     let limit = |v: &Option<Spanned<i64>>, key: &str, default: u64| -> Result<u64, SpecError> {
         Ok(v.as_ref()
@@ -350,15 +427,7 @@ fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> R
     if o.allow_large {
         return Ok(());
     }
-    let cells = [
-        axes.workload.len(),
-        axes.executor.len(),
-        axes.workers.len() + axes.processes.len() * axes.threads.len(),
-        axes.sets.len(),
-    ]
-    .into_iter()
-    .chain(axes.values.iter().map(|(_, v)| v.len()))
-    .fold(1u64, |acc, n| acc.saturating_mul(n as u64));
+    let cells = cells_bound(axes);
     if cells > max_cells {
         return cx.err(
             "workers",

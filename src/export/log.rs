@@ -2,12 +2,15 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Exporter;
 use crate::record::TaskRow;
 
-pub struct Log(File);
+pub struct Log {
+    file: File,
+    path: PathBuf,
+}
 
 impl Log {
     pub fn open(dir: &Path) -> io::Result<Log> {
@@ -16,14 +19,18 @@ impl Log {
             .create(true)
             .append(true)
             .open(&path)
-            .map(Log)
+            .map(|file| Log {
+                file,
+                path: path.clone(),
+            })
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
 }
 
 impl Exporter for Log {
     fn task(&mut self, row: &TaskRow) -> io::Result<()> {
-        writeln!(self.0, "{}", line(row))
+        writeln!(self.file, "{}", line(row))
+            .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", self.path.display())))
     }
 }
 
@@ -47,5 +54,49 @@ pub fn line(t: &TaskRow) -> String {
             };
             format!("{head}: ok {:.2} ms{top}", t.ms)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_names_the_file() {
+        // /dev/full accepts the open and fails every write with ENOSPC.
+        let mut log = Log {
+            file: OpenOptions::new().append(true).open("/dev/full").unwrap(),
+            path: PathBuf::from("/results/run.log"),
+        };
+        let row = crate::record::TaskRow {
+            cell: "c".into(),
+            rep: 0,
+            warmup: false,
+            task: 0,
+            seed: 0,
+            kind: crate::workload::WorkloadKind::named("spin").unwrap(),
+            source: String::new(),
+            image: String::new(),
+            status: crate::record::Status::Ok,
+            ms: 1.0,
+            wait_ms: 0.0,
+            ipc_ms: 0.0,
+            worker: None,
+            decode_ms: 0.0,
+            resize_ms: 0.0,
+            encode_ms: 0.0,
+            save_ms: 0.0,
+            preprocess_ms: 0.0,
+            inference_ms: 0.0,
+            top1: None,
+            top1_label: None,
+            top1_prob: None,
+            result: None,
+            cpus: String::new(),
+            error: None,
+        };
+        let e = log.task(&row).unwrap_err().to_string();
+        assert!(e.contains("/results/run.log") && e.contains("No space left"), "{e}");
     }
 }

@@ -153,7 +153,7 @@ impl RepRunner for Isolated {
         drop(wr);
         proc::own_group(child);
         let watch = Watch {
-            task: self.task_timeout.map(|t| cell.executor.get().watchdog(t)),
+            task: self.task_timeout.map(|t| (cell.executor.get().watchdog(t), t)),
             repetition: self.repetition_timeout,
         };
         let result = supervise(rd, child, &watch, on_task);

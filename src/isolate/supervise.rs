@@ -51,7 +51,10 @@ pub fn send(wr: &OwnedFd, msg: &Msg) {
 
 /// The limits a repetition runs under.
 pub struct Watch {
-    pub task: Option<Duration>,
+    /// A task running past the first duration stops the repetition; the second is the limit
+    /// the experiment set (the first may be later: a pool that enforces it itself gets slack),
+    /// and the one the message names.
+    pub task: Option<(Duration, Duration)>,
     pub repetition: Option<Duration>,
 }
 
@@ -119,11 +122,11 @@ fn stop_reason(watch: &Watch, start: Instant, running: &[(usize, Instant)]) -> O
     if interrupt::stop_now() {
         return Some("interrupted".to_string());
     }
-    if let Some(t) = watch.task {
-        if let Some((task, _)) = running.iter().find(|(_, s)| s.elapsed() > t) {
+    if let Some((deadline, limit)) = watch.task {
+        if let Some((task, _)) = running.iter().find(|(_, s)| s.elapsed() > deadline) {
             return Some(format!(
-                "task {task} timed out after {:.3} s; the repetition was stopped",
-                t.as_secs_f64()
+                "task {task} timed out after {:.3} s (limits.task_timeout_s); the repetition was stopped",
+                limit.as_secs_f64()
             ));
         }
     }
@@ -131,4 +134,20 @@ fn stop_reason(watch: &Watch, start: Instant, running: &[(usize, Instant)]) -> O
         .repetition
         .filter(|t| start.elapsed() > *t)
         .map(|t| format!("the repetition timed out after {:.3} s", t.as_secs_f64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_task_is_named_with_the_configured_limit_not_the_watchdogs() {
+        let watch = Watch {
+            task: Some((Duration::from_millis(5), Duration::from_secs(2))),
+            repetition: None,
+        };
+        let started = Instant::now() - Duration::from_millis(50);
+        let why = stop_reason(&watch, Instant::now(), &[(3, started)]).unwrap();
+        assert!(why.contains("task 3 timed out after 2.000 s"), "{why}");
+    }
 }

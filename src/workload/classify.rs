@@ -167,6 +167,13 @@ impl Workload for Classify {
         })
     }
 
+    fn watched(&self, settings: &Settings) -> Vec<PathBuf> {
+        match settings.get::<ClassifySettings>(self.name()) {
+            Ok(s) => s.models.iter().cloned().chain(s.labels.clone()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn enter(&self, ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
         let models: &Models = ctx.settings.get(self.name())?;
         ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())

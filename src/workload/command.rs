@@ -192,7 +192,7 @@ impl TaskState for CommandSettings {
         } else {
             Stdio::null()
         };
-        let mut child = cmd
+        let mut child = crate::proc::dies_with_parent(&mut cmd)
             .envs(self.env.iter().cloned())
             .current_dir(&self.dir)
             .stdin(Stdio::null())

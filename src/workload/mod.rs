@@ -105,6 +105,12 @@ pub trait Workload: Sync {
         Ok(None)
     }
 
+    /// The files beside the drawn images whose change would change what its tasks do (a
+    /// model, a user's module or library): checked before every repetition.
+    fn watched(&self, _settings: &Settings) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
     /// Once per run, in the orchestrator before any repetition: e.g. load ONNX Runtime and
     /// optimise the model's graph. May replace its settings; returns facts for env.json.
     fn prepare(&self, _settings: &mut Settings, _env: &PrepareEnv) -> anyhow::Result<Prepared> {

@@ -172,6 +172,12 @@ impl Workload for Native {
             .map_err(|e| format!("native.library: {e}"))
     }
 
+    fn watched(&self, settings: &Settings) -> Vec<PathBuf> {
+        settings
+            .get::<NativeSettings>(self.name())
+            .map_or_else(|_| Vec::new(), |s| vec![s.library.clone()])
+    }
+
     fn enter(&self, ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
         library(ctx.settings.get(self.name())?).map(|_| ())
     }

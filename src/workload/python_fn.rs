@@ -147,6 +147,22 @@ impl Workload for PythonFn {
         ))
     }
 
+    /// Every Python file in the folders put on `sys.path`.
+    fn watched(&self, settings: &Settings) -> Vec<PathBuf> {
+        let Ok(s) = settings.get::<PySettings>(self.name()) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = s
+            .path
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|d| d.flatten().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "py"))
+            .collect();
+        files.sort();
+        files
+    }
+
     fn inputs(&self, ctx: &Context, tasks: &[Task]) -> Result<(), String> {
         write_noise(ctx, tasks)
     }
