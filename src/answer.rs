@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::plan::{axes, Cell};
 use crate::spec::{AxisDef, Kind, Role};
-use crate::stats::{ratio_of_medians, Ratio};
+use crate::stats::{paired_ratio, ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 
 /// Which side of a verdict.
@@ -32,6 +32,17 @@ pub struct Verdict {
     pub ratio: Option<Ratio>,
     /// The faster side when the interval excludes 1.
     pub winner: Option<Side>,
+    /// The bound within which two pools count as equal (`equivalence`, a fraction).
+    pub equivalence: f64,
+    /// The ratio is the median of per-round ratios (paired rounds), not of two medians.
+    pub paired: bool,
+    /// Rounds where only one side was whole, left out of a paired ratio.
+    pub dropped: usize,
+    /// Rounds (repetitions, unpaired) the ratio rests on.
+    pub rounds: usize,
+    /// The looks a run that repeats until decided planned (1 otherwise): a look whose
+    /// interval falls short of the stated confidence decides nothing.
+    pub looks: usize,
     /// CPU seconds and memory (PSS peak) of the winner (or `a`) over the other.
     pub cpu: Option<f64>,
     pub memory: Option<f64>,
@@ -42,11 +53,29 @@ pub struct Verdict {
 /// Every pair of non-sequential cells that ran the same work with the same setting ([`Cell::setting`]).
 /// Within a language every pair of pools is compared; across languages only a pool with its
 /// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
-pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
+/// How verdicts are stated: the equivalence bound, and the looks a run that repeats until
+/// decided plans (each look's interval aims at 1 - α/looks, so the stated one holds at 1 - α).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    pub equivalence: f64,
+    pub looks: usize,
+}
+
+impl Bound {
+    pub const DEFAULT: Bound = Bound {
+        equivalence: crate::experiment::DEFAULT_EQUIVALENCE,
+        looks: 1,
+    };
+}
+
+pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
     let mut out = Vec::new();
     let side = |c: &CellSummary| c.cell.side(&|a| varies(cells, a));
     for (i, x) in cells.iter().enumerate() {
         for y in &cells[i + 1..] {
+            // The side that comes first in the registries is `a`: thread before process,
+            // whichever ran first.
+            let (x, y) = if y.cell < x.cell { (y, x) } else { (x, y) };
             let (a, b) = (x.cell.executor, y.cell.executor);
             let same = x.cell.setting().matches(&y.cell.setting())
                 && x.executor_name() != y.executor_name()
@@ -54,7 +83,14 @@ pub fn verdicts(cells: &[CellSummary]) -> Vec<Verdict> {
                 && !b.is_sequential()
                 && (a.is_python() == b.is_python() || a.mirror() == Some(b));
             if same {
-                out.push(verdict(x, y, &setting(cells, &x.cell), [side(x), side(y)]));
+                let mut v = verdict(x, y, &setting(cells, &x.cell), [side(x), side(y)], bound);
+                v.equivalence = bound.equivalence;
+                v.looks = bound.looks;
+                v.winner = match v.form() {
+                    Some(Form::Faster(side)) => Some(side),
+                    _ => None,
+                };
+                out.push(v);
             }
         }
     }
@@ -89,7 +125,7 @@ fn setting(cells: &[CellSummary], c: &Cell) -> String {
     s
 }
 
-fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [String; 2]) -> Verdict {
+fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [String; 2], bound: &Bound) -> Verdict {
     let mut caveats = Vec::new();
     for c in [x, y] {
         if let Some(note) = c.failure_note() {
@@ -111,6 +147,11 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
         b_name,
         ratio: None,
         winner: None,
+        equivalence: 0.05,
+        looks: 1,
+        paired: false,
+        dropped: 0,
+        rounds: 0,
         cpu: None,
         memory: None,
         caveats,
@@ -118,7 +159,7 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
     let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
         return v;
     };
-    v.ratio = ratio_of_medians(&sx.tps, &sy.tps);
+    ratio(&mut v, sx, sy, bound.looks);
     v.winner = v.ratio.and_then(|r| {
         if r.ci_low > 1.0 {
             Some(Side::A)
@@ -128,11 +169,94 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
             None
         }
     });
+    // (`verdicts` restates the winner by the form: equal within the bound comes first.)
     let (w, l) = if v.winner == Some(Side::B) { (sy, sx) } else { (sx, sy) };
     let memory = |s: &crate::summary::CellStats| s.pss_peak_mib.unwrap_or(s.pss_mib);
     v.cpu = (l.cpu_s > 0.0).then(|| w.cpu_s / l.cpu_s);
     v.memory = (memory(l) > 0.0).then(|| memory(w) / memory(l));
     v
+}
+
+/// The throughput ratio of `a` over `b`: the median of per-round ratios with the sign test's
+/// interval when both ran in paired rounds (only rounds where both are whole enter), else the
+/// ratio of the two medians.
+fn ratio(v: &mut Verdict, a: &crate::summary::CellStats, b: &crate::summary::CellStats, looks: usize) {
+    if a.rounds.is_empty() || b.rounds.is_empty() {
+        v.ratio = ratio_of_medians(&a.tps, &b.tps);
+        v.rounds = a.tps.len().min(b.tps.len());
+        return;
+    }
+    let theirs: std::collections::HashMap<usize, f64> = b.rounds.iter().map(|(k, t, _)| (*k, *t)).collect();
+    let ratios: Vec<f64> = a
+        .rounds
+        .iter()
+        .filter_map(|(k, t, _)| theirs.get(k).map(|u| t / u))
+        .collect();
+    v.paired = true;
+    v.rounds = ratios.len();
+    v.dropped = a.rounds.len() + b.rounds.len() - 2 * ratios.len();
+    if v.dropped > 0 {
+        v.caveats
+            .push(format!("{} rounds dropped: a side was not whole", v.dropped));
+    }
+    let target = crate::stats::adaptive::look_target(crate::stats::TARGET, looks);
+    v.ratio = paired_ratio(&ratios, target).map(|r| Ratio {
+        confidence: crate::stats::adaptive::overall(r.confidence, looks),
+        ..r
+    });
+}
+
+/// What a verdict says: a winner, equal within the bound, or undecided.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Form {
+    Faster(Side),
+    /// The whole interval lies within [1 - e, 1 + e].
+    Equal,
+    /// Neither: no difference beyond `beyond` (a fraction) is ruled out; about `more` rounds
+    /// would settle it, from the spread seen so far.
+    Undecided {
+        beyond: f64,
+        more: Option<usize>,
+    },
+}
+
+impl Verdict {
+    /// Equal when the whole interval lies within 1 ± e (a real but smaller difference is
+    /// equal for the user's purpose), else faster when it excludes 1, else undecided. In a run
+    /// that repeats until decided, an interval short of the stated confidence decides nothing.
+    pub fn form(&self) -> Option<Form> {
+        let r = self.ratio?;
+        let e = self.equivalence;
+        let undecided = Form::Undecided {
+            beyond: (1.0 - r.ci_low).max(r.ci_high - 1.0),
+            more: more_rounds(r, e, self.rounds),
+        };
+        Some(if self.looks > 1 && r.confidence < crate::stats::TARGET - 1e-9 {
+            undecided
+        } else if r.ci_low >= 1.0 - e && r.ci_high <= 1.0 + e {
+            Form::Equal
+        } else if r.ci_low > 1.0 {
+            Form::Faster(Side::A)
+        } else if r.ci_high < 1.0 {
+            Form::Faster(Side::B)
+        } else {
+            undecided
+        })
+    }
+}
+
+/// Rounds still needed to settle an undecided verdict, from its spread: an interval's width
+/// shrinks as 1/sqrt(n), and it settles once its half-width is below the distance to 1 (a
+/// winner) or to the bound (equal), whichever is nearer.
+fn more_rounds(r: Ratio, e: f64, n: usize) -> Option<usize> {
+    let half = (r.ci_high - r.ci_low) / 2.0;
+    let off = (r.value - 1.0).abs();
+    let target = off.max(e - off);
+    if n == 0 || target <= 1e-9 || half <= 0.0 {
+        return None;
+    }
+    let total = (n as f64 * (half / target).powi(2)).ceil() as usize;
+    Some(total.saturating_sub(n).max(1))
 }
 
 /// The groups the answer is read in, in order.
@@ -152,8 +276,10 @@ impl Verdict {
         }
     }
 
-    /// One line: `resize, 2 workers: thread ≈ process (1.04x [0.97, 1.10] at >= 93.8 %, no clear
-    /// winner); thread uses 0.9x the CPU and 0.4x the memory`.
+    /// One line, in one of three forms whose words scripts read: `thread faster than process
+    /// (1.12x [1.07, 1.18] at >= 95.0 %)`, `thread ≈ process (within ±5 %: 1.01x [0.97, 1.04] at
+    /// >= 95.0 %)`, or `undecided within ±5 %: no difference beyond ±9 % (1.01x [0.92, 1.09] at
+    /// >= 95.0 %); about 12 more rounds would settle it`; then the winner's price.
     pub fn line(&self) -> String {
         let (a, b) = (&self.a_name, &self.b_name);
         let Some(r) = self.ratio else {
@@ -165,18 +291,38 @@ impl Verdict {
                 self.caveats.join("; ")
             );
         };
+        let unpaired = if self.paired { "" } else { ", unpaired" };
         let interval = |r: Ratio| {
             format!(
-                "{:.2}x [{:.2}, {:.2}] at >= {:.1} %",
+                "{:.2}x [{:.2}, {:.2}] at >= {:.1} %{unpaired}",
                 r.value,
                 r.ci_low,
                 r.ci_high,
                 r.confidence * 100.0
             )
         };
-        let (head, who) = match self.winner {
-            Some(Side::A) => (format!("{a} faster than {b} ({})", interval(r)), a),
-            Some(Side::B) => {
+        let pct = |x: f64| format!("±{:.0} %", x * 100.0);
+        let (head, who) = match self.form() {
+            Some(Form::Faster(Side::A)) | None => (format!("{a} faster than {b} ({})", interval(r)), a),
+            Some(Form::Equal) => (
+                format!("{a} ≈ {b} (within {}: {})", pct(self.equivalence), interval(r)),
+                a,
+            ),
+            Some(Form::Undecided { beyond, more }) => {
+                let more = more.map_or("many more rounds would be needed to settle it".to_string(), |n| {
+                    format!("about {n} more rounds would settle it")
+                });
+                (
+                    format!(
+                        "{a} vs {b}: undecided within {}: no difference beyond {} ({}); {more}",
+                        pct(self.equivalence),
+                        pct(beyond),
+                        interval(r)
+                    ),
+                    a,
+                )
+            }
+            Some(Form::Faster(Side::B)) => {
                 let flipped = Ratio {
                     value: 1.0 / r.value,
                     ci_low: 1.0 / r.ci_high,
@@ -185,7 +331,6 @@ impl Verdict {
                 };
                 (format!("{b} faster than {a} ({})", interval(flipped)), b)
             }
-            None => (format!("{a} ≈ {b} ({}, no clear winner)", interval(r)), a),
         };
         let mut s = format!("{}: {head}", self.setting);
         let mut price = Vec::new();
@@ -286,7 +431,7 @@ mod tests {
     fn answer(thread: &[f64], process: &[f64], process_errors: &[Option<&str>]) -> Vec<Verdict> {
         let mut all = rows(ExecutorKind::named("thread").unwrap(), thread, &[]);
         all.extend(rows(ExecutorKind::named("process").unwrap(), process, process_errors));
-        verdicts(&summarize(&all))
+        verdicts(&summarize(&all), &Bound::DEFAULT)
     }
 
     #[test]
@@ -310,10 +455,65 @@ mod tests {
     }
 
     #[test]
-    fn within_noise_is_no_clear_winner() {
-        let v = answer(&SIX, &SIX.map(|w| w * 1.01), &[]);
+    fn within_the_bound_is_equal_and_a_wide_interval_undecided() {
+        let v = answer(&SIX, &SIX, &[]);
         assert_eq!(v[0].winner, None);
-        assert!(v[0].line().contains("thread ≈ process") && v[0].line().contains("no clear winner"));
+        assert_eq!(v[0].form(), Some(Form::Equal));
+        let line = v[0].line();
+        assert!(line.contains("thread ≈ process (within ±5 %: 1.00x ["), "{line}");
+        assert!(line.contains(", unpaired)"), "order cells: {line}");
+        // Spread wider than the bound on both sides of 1: undecided, with what it rules out.
+        let wide = [1.0, 1.2, 0.85, 1.1, 0.9, 1.0];
+        let v = answer(&SIX, &wide, &[]);
+        let Some(Form::Undecided { beyond, more }) = v[0].form() else {
+            panic!("{:?}", v[0].form());
+        };
+        assert!(beyond > 0.05 && more.is_some_and(|n| n > 0), "{beyond} {more:?}");
+        let line = v[0].line();
+        assert!(
+            line.contains("thread vs process: undecided within ±5 %: no difference beyond ±"),
+            "{line}"
+        );
+        assert!(line.contains("more rounds would settle it"), "{line}");
+    }
+
+    #[test]
+    fn paired_rounds_give_the_median_of_per_round_ratios() {
+        // Round k slows both sides alike; thread is 1.2x faster in every round.
+        let drift = [1.0, 1.4, 0.9, 1.3, 1.1, 0.95];
+        let mut all = Vec::new();
+        for (e, f) in [("thread", 1.0), ("process", 1.2)] {
+            let c = cell(ExecutorKind::named(e).unwrap(), 2);
+            for (k, d) in drift.iter().enumerate() {
+                let mut r = row(&c, k, d * f, None);
+                r.round = Some(k);
+                all.push(r);
+            }
+        }
+        let v = verdicts(&summarize(&all), &Bound::DEFAULT);
+        let r = v[0].ratio.unwrap();
+        assert!(
+            v[0].paired && (r.value - 1.2).abs() < 1e-3 && r.ci_high - r.ci_low < 1e-2,
+            "{r:?}"
+        );
+        assert_eq!(v[0].winner, Some(Side::A));
+        assert!(!v[0].line().contains("unpaired"), "{}", v[0].line());
+        // Unpaired, the drift hides it.
+        let unpaired: Vec<RunRow> = all
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.round = None;
+                r
+            })
+            .collect();
+        let u = verdicts(&summarize(&unpaired), &Bound::DEFAULT);
+        assert_eq!(u[0].winner, None, "{:?}", u[0].ratio);
+        // A round where one side failed is dropped, and named.
+        all[1].error = Some("a crash".into());
+        let v = verdicts(&summarize(&all), &Bound::DEFAULT);
+        assert_eq!((v[0].rounds, v[0].dropped), (5, 1));
+        assert!(v[0].line().contains("1 rounds dropped"), "{}", v[0].line());
     }
 
     #[test]
@@ -347,7 +547,7 @@ mod tests {
             &[],
         ));
         all[7].noisy = true;
-        let v = verdicts(&summarize(&all));
+        let v = verdicts(&summarize(&all), &Bound::DEFAULT);
         assert!(v[0].line().contains("process: 1 noisy repetitions"), "{}", v[0].line());
     }
 
@@ -355,7 +555,7 @@ mod tests {
     fn sequential_is_not_a_side() {
         let mut all = rows(ExecutorKind::named("sequential").unwrap(), &SIX, &[]);
         all.extend(rows(ExecutorKind::named("thread").unwrap(), &SIX, &[]));
-        assert!(verdicts(&summarize(&all)).is_empty());
+        assert!(verdicts(&summarize(&all), &Bound::DEFAULT).is_empty());
         assert_eq!(best(&summarize(&all)).len(), 1);
     }
 }

@@ -95,6 +95,9 @@ pub struct Env {
     pub hardware: Option<String>,
     #[serde(default)]
     pub quiet: bool,
+    /// The bound within which two pools count as equal (`equivalence`).
+    #[serde(default)]
+    pub equivalence: Option<f64>,
     /// What must not change between the sessions of one run (resume compares it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprint: BTreeMap<String, String>,
@@ -139,6 +142,7 @@ impl Env {
             node: Some(node()),
             hardware: Some(hardware()),
             quiet,
+            equivalence: Some(exp.equivalence),
             ..Env::default()
         }
     }

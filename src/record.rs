@@ -30,6 +30,8 @@ pub struct RunMeta {
     pub hardware: String,
     /// When this run is one shard of a larger one.
     pub shard: Option<Shard>,
+    /// The repetitions ran in paired rounds (`order = "paired"`): each row records its round.
+    pub paired: bool,
 }
 
 /// One row per (cell, repetition): the typed cell, the repetition, and what was measured. It
@@ -40,6 +42,10 @@ pub struct RunRow {
     pub experiment: String,
     pub cell: Cell,
     pub rep: usize,
+    /// The paired round it ran in (measured repetitions of a paired run; its index there):
+    /// verdicts and speedups compare the cells of one round with each other.
+    #[serde(default)]
+    pub round: Option<usize>,
     pub warmup: bool,
     pub seed: u64,
     #[serde(flatten)]
@@ -168,6 +174,7 @@ impl RunRow {
             experiment: meta.experiment.clone(),
             cell: *cell,
             rep: rep.index,
+            round: (meta.paired && !rep.warmup).then_some(rep.index),
             warmup: rep.warmup,
             seed: meta.seed,
             m: Measured {

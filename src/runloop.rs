@@ -137,6 +137,7 @@ mod tests {
         let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
         e.warmup = 1;
         e.repetitions = NonZeroUsize::new(3).unwrap();
+        e.order = crate::plan::Order::Cells;
         e
     }
 

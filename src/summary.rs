@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::plan::Cell;
 use crate::record::RunRow;
-use crate::stats::{median, outliers, ratio_of_medians, summarize as describe, Ratio, Summary};
+use crate::stats::{median, outliers, paired_ratio, ratio_of_medians, summarize as describe, Ratio, Summary};
 
 /// One cell: what it is, how many repetitions were whole, and its statistics over those.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +36,8 @@ pub struct CellStats {
     pub throughput_tps: Summary,
     /// Each whole repetition's throughput, for comparisons between cells.
     pub tps: Vec<f64>,
+    /// Each whole paired repetition: (round, throughput, wall time); empty when unpaired.
+    pub rounds: Vec<(usize, f64, f64)>,
     /// T1 / TN: the baseline's median wall time over this cell's.
     pub speedup: Option<Ratio>,
     /// T1 / (N × TN), N = workers.
@@ -96,7 +98,6 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
         }
     }
     let of = |cell: &Cell| -> Vec<&RunRow> { measured.iter().filter(|r| r.cell == *cell).copied().collect() };
-    let whole = |rs: &[&RunRow]| -> Vec<f64> { rs.iter().filter(|r| r.is_whole()).map(|r| r.wall_s).collect() };
     cells
         .iter()
         .map(|cell| {
@@ -128,10 +129,31 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
                 failures,
                 hardware,
                 hardware_note,
-                stats: stats(&rs, baseline.map(|b| whole(&b)).as_deref()),
+                stats: stats(
+                    &rs,
+                    baseline
+                        .map(|b| b.into_iter().filter(|r| r.is_whole()).collect::<Vec<_>>())
+                        .as_deref(),
+                ),
             }
         })
         .collect()
+}
+
+/// T1 / TN against the whole repetitions `base` of the baseline: the median of per-round
+/// ratios when both ran in paired rounds, else the ratio of the two medians.
+fn speedup(base: &[&RunRow], rs: &[&RunRow], rounds: &[(usize, f64, f64)]) -> Option<Ratio> {
+    let base_rounds: std::collections::HashMap<usize, f64> =
+        base.iter().filter_map(|b| b.round.map(|k| (k, b.wall_s))).collect();
+    if !rounds.is_empty() && !base_rounds.is_empty() {
+        let ratios: Vec<f64> = rounds
+            .iter()
+            .filter_map(|(k, _, wall)| base_rounds.get(k).map(|b| b / wall))
+            .collect();
+        return paired_ratio(&ratios, crate::stats::TARGET);
+    }
+    let walls = |rows: &[&RunRow]| -> Vec<f64> { rows.iter().map(|r| r.wall_s).collect() };
+    ratio_of_medians(&walls(base), &walls(rs))
 }
 
 /// The distinct kinds of hardware rows ran on, sorted.
@@ -143,14 +165,18 @@ fn kinds(rows: &[&RunRow]) -> Vec<String> {
 }
 
 /// Statistics over whole repetitions `rs`; `baseline` holds the sequential cell's wall times.
-fn stats(rs: &[&RunRow], baseline: Option<&[f64]>) -> Option<CellStats> {
+fn stats(rs: &[&RunRow], baseline: Option<&[&RunRow]>) -> Option<CellStats> {
     let first = rs.first()?;
     let wall: Vec<f64> = rs.iter().map(|r| r.wall_s).collect();
     let wall_s = describe(&wall)?;
     let tps: Vec<f64> = rs.iter().map(|r| r.throughput_tps).collect();
     let throughput_tps = describe(&tps)?;
     let med = |f: &dyn Fn(&RunRow) -> f64| median(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
-    let speedup = baseline.and_then(|b| ratio_of_medians(b, &wall));
+    let rounds: Vec<(usize, f64, f64)> = rs
+        .iter()
+        .filter_map(|r| r.round.map(|k| (k, r.throughput_tps, r.wall_s)))
+        .collect();
+    let speedup = baseline.and_then(|b| speedup(b, rs, &rounds));
     let per_task = |f: &dyn Fn(&RunRow) -> f64| med(&|r| f(r) / r.tasks_ok.max(1) as f64);
     let other: Vec<f64> = rs.iter().filter_map(|r| r.other_cpu_s).collect();
     let peaks: Vec<f64> = rs.iter().filter_map(|r| r.pss_peak_mib).collect();
@@ -158,6 +184,7 @@ fn stats(rs: &[&RunRow], baseline: Option<&[f64]>) -> Option<CellStats> {
         wall_s,
         throughput_tps,
         tps,
+        rounds,
         speedup,
         efficiency: speedup.map(|s| s.scale(1.0 / first.cell.workers() as f64)),
         outliers: outliers(&wall).into_iter().map(|i| rs[i].rep).collect(),
@@ -333,7 +360,7 @@ pub(crate) mod tests {
             .as_ref()
             .unwrap()
             .contains("other hardware"));
-        let v = crate::answer::verdicts(&cells);
+        let v = crate::answer::verdicts(&cells, &crate::answer::Bound::DEFAULT);
         assert_eq!(v.len(), 1);
         assert!(v[0].ratio.is_none() && v[0].winner.is_none(), "{v:?}");
         assert!(v[0].caveats.iter().any(|c| c.contains("different hardware")), "{v:?}");

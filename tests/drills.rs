@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::procs::*;
@@ -80,7 +79,7 @@ fn finished(out: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf, st
          [sleep]\nms = 1\n[output]\ndir = \"{}\"\n",
         out.display()
     ));
-    assert!(Command::new(bin()).arg(&file).output().unwrap().status.success());
+    assert!(command().arg(&file).output().unwrap().status.success());
     let dir = results_dir(out);
     (d, file, dir)
 }
@@ -98,12 +97,7 @@ fn a_csv_cut_at_a_line_end_or_mid_row_is_repaired_on_resume_and_the_repetition_r
             // At a line end: one byte before the last row, losing it and the newline before.
             let keep = if cut == "line end" { last_row - 1 } else { last_row + 10 };
             std::fs::write(&path, &bytes[..keep]).unwrap();
-            let resumed = Command::new(bin())
-                .arg(&file)
-                .arg("--resume")
-                .arg(&dir)
-                .output()
-                .unwrap();
+            let resumed = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
             let stderr = String::from_utf8_lossy(&resumed.stderr);
             assert_eq!(resumed.status.code(), Some(0), "{csv}, {cut}: {stderr}");
             assert!(
@@ -139,12 +133,7 @@ fn the_lock_holds_whatever_happens_to_a_file_name() {
     // A clean-up script deletes what looks like a stale lock: there is none to delete, and the
     // folder stays locked.
     let _ = std::fs::remove_file(dir.join(".lock"));
-    let second = Command::new(bin())
-        .arg(&file)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let second = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
     assert_eq!(
         second.status.code(),
         Some(2),

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::procs::*;
@@ -136,12 +135,7 @@ fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
     );
     assert!(first.iter().all(|r| r["tasks_ok"] == "6" && r["error"].is_empty()));
 
-    Command::new(bin())
-        .arg(&file)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
     let runs = read_csv(&dir.join("runs.csv"));
     assert_eq!(runs.len(), 3);
     let mut reps: Vec<&str> = runs.iter().map(|r| r["rep"].as_str()).collect();
@@ -152,12 +146,7 @@ fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
     assert_no_runner_left();
 
     // Nothing left to run: resuming again changes nothing.
-    let again = Command::new(bin())
-        .arg(&file)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let again = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(read_csv(&dir.join("runs.csv")).len(), 3);
 }
@@ -187,22 +176,17 @@ fn resume_refuses_a_changed_experiment_unless_forced() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = sleep_experiment(out.path(), "thread", 1, "");
-    assert!(Command::new(bin()).arg(&file).output().unwrap().status.success());
+    assert!(command().arg(&file).output().unwrap().status.success());
     let dir = results_dir(out.path());
     let text = std::fs::read_to_string(&file)
         .unwrap()
         .replace("repetitions = 3", "repetitions = 4");
     std::fs::write(&file, text).unwrap();
-    let refused = Command::new(bin())
-        .arg(&file)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let refused = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
     assert_eq!(read_csv(&dir.join("runs.csv")).len(), 3);
-    let forced = Command::new(bin())
+    let forced = command()
         .arg(&file)
         .arg("--resume")
         .arg(&dir)
@@ -236,7 +220,7 @@ fn hostile_images_fail_their_tasks_with_reasons_and_the_run_goes_on() {
     }
     std::fs::write(bad.join("corrupt.png"), &corrupt).unwrap();
     std::fs::write(bad.join(".._..escape.jpg"), &good).unwrap();
-    let output = Command::new(bin()).arg(&file).output().unwrap();
+    let output = command().arg(&file).output().unwrap();
     assert_code(&output, 3);
     let dir = results_dir(out.path());
     let tasks = read_csv(&dir.join("tasks.csv"));

@@ -382,7 +382,7 @@ fn the_gil_bound_function_runs_faster_in_python_processes_than_threads() {
         &file,
         format!(
             "name = \"gil\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 2\ninputs = 3\n\
-             sets = 4\nrepetitions = 6\nwarmup = 1\norder = \"interleaved\"\n\
+             sets = 4\nrepetitions = 6\nwarmup = 1\n\
              [python]\nfunction = \"work:checksum\"\nsetup = \"work:load\"\nconfig = \"10\"\n[output]\ndir = \"{}\"\n",
             out.path().display()
         ),

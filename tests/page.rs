@@ -33,7 +33,7 @@ fn the_results_page_renders_the_answer_tables_and_charts_in_chromium() {
     for needle in ["<script", "<link", "src=\"http", "href=\"http", "@import", "url("] {
         assert!(!html.contains(needle), "report.html fetches something: {needle}");
     }
-    assert_eq!(html.matches("<svg").count(), 2, "both charts inline");
+    assert_eq!(html.matches("<svg").count(), 3, "the verdicts and both charts inline");
 
     let Some(browser) = chromium() else {
         assert!(
@@ -65,8 +65,8 @@ fn the_results_page_renders_the_answer_tables_and_charts_in_chromium() {
     let text = String::from_utf8_lossy(&dom.stdout);
     for want in [
         "The answer",
-        "resize, 2 workers: thread ≈ process",
-        "no clear winner",
+        "resize, 2 workers: thread vs process: undecided within ±5 %",
+        "unpaired",
         "best, resize: fastest resize-thread-w2-s16",
         "resize-process-w4-s16",
         "throughput vs workers",

@@ -94,12 +94,7 @@ fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_wh
     assert!(runs.iter().all(|r| r["error"].is_empty()));
     assert_eq!(read_csv(&dir.join("tasks.csv")).len(), 6, "nor any task row");
 
-    let resumed = Command::new(bin())
-        .arg(&file)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let resumed = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
     assert_code(&resumed, 0);
     assert_nothing_left_now();
     let runs = read_csv(&dir.join("runs.csv"));
@@ -178,12 +173,7 @@ fn a_second_run_on_the_same_results_folder_is_refused() {
         !runs_in(out.path()).is_empty()
     });
     let dir = results_dir(out.path());
-    let second = Command::new(bin())
-        .arg(&file)
-        .arg("--resume")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let second = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
     assert_code(&second, 2);
     assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another runner"));
     assert_code(&child.wait_with_output().unwrap(), 0);
@@ -237,7 +227,7 @@ fn a_fifo_among_the_images_is_refused_at_validation_naming_it() {
     std::fs::create_dir(&imgs).unwrap();
     std::os::unix::fs::symlink(project().join("assets/low-res/low-res-1.jpg"), imgs.join("a.jpg")).unwrap();
     nix::unistd::mkfifo(&imgs.join("b.jpg"), nix::sys::stat::Mode::S_IRWXU).unwrap();
-    let child = std::process::Command::new(bin())
+    let child = command()
         .arg("validate")
         .arg(&file)
         .stdout(std::process::Stdio::piped())

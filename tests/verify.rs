@@ -25,7 +25,9 @@ fn children_cpu_s() -> f64 {
 fn run(body: &str) -> Vec<Row> {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!("{body}\n[output]\ndir = \"{}\"\n", out.path().display()));
+    // No timing-noise probe: its CPU is the orchestrator's, outside every row.
     let status = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .env("RUNNER_NOISE_PROBE_S", "0")
         .arg(&file)
         .arg("--quiet")
         .output()

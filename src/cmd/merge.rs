@@ -223,6 +223,8 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
         "experiment_sha256": sha(first),
         "experiment_text": first.text,
         "seed": exp.seed,
+        "equivalence": exp.equivalence,
+        "looks": super::until::bound(exp).looks,
         "split": first.split,
         "shards": shards,
     });

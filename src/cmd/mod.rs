@@ -8,6 +8,7 @@ mod report;
 mod resume;
 mod run;
 mod slurm;
+mod until;
 mod validate;
 
 use std::path::Path;

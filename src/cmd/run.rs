@@ -57,7 +57,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             return Err(e);
         }
     };
-    let env = session.environment(&exp, &args, &prepared, started)?;
+    let mut env = session.environment(&exp, &args, &prepared, started)?;
+    // The machine's timing noise, stated: at most 2 s, before any repetition.
+    // RUNNER_NOISE_PROBE_S sets its budget (0: skip it), as the tests do.
+    let budget = std::env::var("RUNNER_NOISE_PROBE_S")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.5);
+    if let Some(noise) = crate::measure::noise_probe(std::time::Duration::from_secs_f64(budget)) {
+        env.env.facts.insert("timing_noise".into(), serde_json::json!(noise));
+    }
     env.write(None)?;
     let mut reps = isolated(&exp, &dir)?;
     let meta = RunMeta {
@@ -68,6 +78,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         node: node(),
         hardware: hardware(),
         shard: session.shard.map(|(s, _)| s),
+        paired: exp.order == crate::plan::Order::Paired,
     };
     let all = schedule(&exp.repetition_plan(), &cells);
     let all = match session.shard {
@@ -76,14 +87,27 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let done: HashSet<(Cell, Rep)> = session.previous.iter().map(|r| (r.cell, r.repetition())).collect();
     let todo: Vec<_> = all.iter().filter(|p| !done.contains(p)).copied().collect();
+    let clock = std::time::Instant::now();
     let outcome = run_schedule(&exp, &todo, &meta, &mut reps, &mut out, args.quiet)
         .with_context(|| format!("writing results to {}", dir.display()))?;
-    let new_rows = outcome.rows;
+    let mut rows: Vec<RunRow> = session.previous.into_iter().chain(outcome.rows).collect();
+    let mut changed = outcome.changed;
+    env.env
+        .facts
+        .insert("looks".into(), serde_json::json!(super::until::bound(&exp).looks));
+    if let (Some(until), None) = (exp.until, &changed) {
+        let plan: Vec<Cell> = all.iter().map(|(c, _)| *c).collect();
+        let (stopped, moved) = super::until::rounds(&exp, until, &plan, &mut rows, clock, &mut |todo| {
+            run_schedule(&exp, todo, &meta, &mut reps, &mut out, args.quiet)
+        })
+        .with_context(|| format!("writing results to {}", dir.display()))?;
+        env.env.facts.insert("stopped".into(), serde_json::json!(stopped));
+        changed = moved;
+    }
     env.write(Some(SystemTime::now()))?;
-    let rows: Vec<RunRow> = session.previous.into_iter().chain(new_rows).collect();
     summarise(&dir, &exp, &rows);
     println!("results: {}", dir.display());
-    if let Some(changed) = outcome.changed {
+    if let Some(changed) = changed {
         eprintln!(
             "runner: error: what the run reads changed while it ran, so the next repetitions would measure other work: {changed}.\n\
              runner: every finished row is in {}; put the files back and continue with: runner {} --resume {}",
@@ -229,7 +253,7 @@ fn isolated(exp: &Experiment, dir: &Path) -> Result<Isolated> {
 
 /// Runs the pairs in `todo` with a progress bar, stopping between repetitions on Ctrl-C or
 /// when what the repetitions read (images, models, a user's module) has changed.
-fn run_schedule(
+pub(super) fn run_schedule(
     exp: &Experiment,
     todo: &[(Cell, Rep)],
     meta: &RunMeta,

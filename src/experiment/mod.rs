@@ -18,6 +18,18 @@ use crate::workload::Settings;
 pub use machine::check as check_machine;
 pub use validate::Overrides;
 
+/// `repetitions = { min, max, until = "decided", time_budget_s }`: after `min` rounds, rounds of
+/// only the undecided comparisons' cells (and their baselines) until every verdict is decided,
+/// `max` rounds ran, or the budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Until {
+    pub max: usize,
+    pub budget: Option<Duration>,
+}
+
+/// `equivalence` when the file does not set it: ±5 %.
+pub const DEFAULT_EQUIVALENCE: f64 = 0.05;
+
 /// A validated experiment: every path exists, every count is positive, every list is non-empty.
 #[derive(Debug, Clone)]
 pub struct Experiment {
@@ -29,7 +41,11 @@ pub struct Experiment {
     pub sha256: String,
     pub axes: Axes,
     pub exclude: Vec<Exclude>,
+    /// Measured repetitions of every cell (with `until`: the least, before the first look).
     pub repetitions: NonZeroUsize,
+    /// Repetitions until decided: more rounds of the undecided comparisons, up to a maximum
+    /// or a time budget.
+    pub until: Option<Until>,
     pub warmup: usize,
     pub seed: u64,
     pub order: Order,
@@ -39,6 +55,9 @@ pub struct Experiment {
     pub output_dir: PathBuf,
     pub task_timeout: Option<Duration>,
     pub repetition_timeout: Option<Duration>,
+    /// Two pools count as equal when their throughput ratio's whole interval lies within
+    /// [1 - equivalence, 1 + equivalence].
+    pub equivalence: f64,
     /// Before each repetition, wait up to this long for the machine to be idle.
     pub wait_for_idle: Option<Duration>,
     /// The Python executors' interpreter: `python` from the file, or (after

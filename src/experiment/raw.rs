@@ -24,11 +24,13 @@ pub struct RawExperiment {
     /// The interpreter of the Python executors (default: the project's `.deps/venv`).
     pub python: Option<Spanned<String>>,
     pub sets: Option<Spanned<OneOrMany<i64>>>,
-    pub repetitions: Option<Spanned<i64>>,
+    pub repetitions: Option<Spanned<RawReps>>,
     pub warmup: Option<Spanned<i64>>,
     pub seed: Option<Spanned<i64>>,
     pub order: Option<Spanned<String>>,
     pub wait_for_idle_s: Option<Spanned<f64>>,
+    /// Two pools are equal when the ratio's interval lies within 1 ± this.
+    pub equivalence: Option<Spanned<f64>>,
     /// What a user's workload draws per set: `"images"` or a count.
     pub inputs: Option<Spanned<RawInputs>>,
     pub images: Option<RawImages>,
@@ -36,6 +38,23 @@ pub struct RawExperiment {
     pub output: RawOutput,
     #[serde(default)]
     pub limits: RawLimits,
+}
+
+/// `repetitions = 6`, or `repetitions = { min = 6, max = 60, until = "decided", time_budget_s = 300 }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawReps {
+    Count(i64),
+    Until(RawUntil),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUntil {
+    pub min: i64,
+    pub max: i64,
+    pub until: String,
+    pub time_budget_s: Option<f64>,
 }
 
 /// `inputs = "images"` or `inputs = 3`.

@@ -88,12 +88,16 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         None => Vec::new(),
     };
     let images = images::parse(&cx, &raw, &axes.workload)?;
-    let repetitions = match &raw.repetitions {
-        Some(v) => cx.count("repetitions", v)?,
-        None => NonZeroUsize::new(6).unwrap(),
-    };
+    let (repetitions, until) = repetitions(&cx, &raw)?;
     let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
-    check_product(&cx, &raw, &axes, &images, warmup, repetitions.get())?;
+    check_product(
+        &cx,
+        &raw,
+        &axes,
+        &images,
+        warmup,
+        until.map_or(repetitions.get(), |u| u.max),
+    )?;
     Ok(Experiment {
         name: raw.name.clone(),
         sha256: hex(&Sha256::digest(text.as_bytes())),
@@ -101,6 +105,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         axes,
         exclude,
         repetitions,
+        until,
         warmup,
         seed: cx.bounded("seed", &raw.seed, 0, u64::MAX)?,
         order: order(&cx, &raw)?,
@@ -110,6 +115,17 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         task_timeout: cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?,
         repetition_timeout: cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?,
         wait_for_idle: cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?,
+        equivalence: match &raw.equivalence {
+            None => super::DEFAULT_EQUIVALENCE,
+            Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => *v.get_ref(),
+            Some(v) => {
+                return cx.err(
+                    "equivalence",
+                    Some(v.span()),
+                    "must be a fraction between 0 and 1, e.g. 0.05 for ±5 %",
+                )
+            }
+        },
         python: match &raw.python {
             Some(v) => Some(cx.existing("python", Some(v.span()), v.get_ref(), false)?),
             None => None,
@@ -268,10 +284,55 @@ fn check_python(cx: &Fields, raw: &RawExperiment, axes: &Axes, settings: &Settin
     Ok(())
 }
 
+/// `repetitions`: a count, or a table that runs rounds until the verdicts are decided.
+fn repetitions(cx: &Fields, raw: &RawExperiment) -> Result<(NonZeroUsize, Option<super::Until>), SpecError> {
+    use super::raw::RawReps;
+    let Some(v) = &raw.repetitions else {
+        return Ok((NonZeroUsize::new(6).unwrap(), None));
+    };
+    let span = Some(v.span());
+    let u = match v.get_ref() {
+        RawReps::Count(n) => return Ok((cx.count("repetitions", &Spanned::new(v.span(), *n))?, None)),
+        RawReps::Until(u) => u,
+    };
+    if u.until != "decided" {
+        return cx.err(
+            "repetitions.until",
+            span,
+            format!("unknown `{}`; the one rule is \"decided\"", u.until),
+        );
+    }
+    let min = cx.count("repetitions.min", &Spanned::new(v.span(), u.min))?;
+    let max = cx.count("repetitions.max", &Spanned::new(v.span(), u.max))?;
+    if max < min {
+        return cx.err("repetitions.max", span, format!("{max} is less than min = {min}"));
+    }
+    let budget = match u.time_budget_s {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(std::time::Duration::from_secs_f64(s)),
+        Some(_) => {
+            return cx.err(
+                "repetitions.time_budget_s",
+                span,
+                "must be a positive number of seconds",
+            )
+        }
+    };
+    if raw.order.as_ref().is_some_and(|o| o.get_ref() != "paired") {
+        return cx.err(
+            "repetitions.until",
+            span,
+            "repetitions until decided need paired rounds (order = \"paired\", the default)",
+        );
+    }
+    Ok((min, Some(super::Until { max: max.get(), budget })))
+}
+
 fn order(cx: &Fields, raw: &RawExperiment) -> Result<Order, SpecError> {
     Ok(match &raw.order {
-        None => Order::Cells,
+        None => Order::Paired,
         Some(v) => match v.get_ref().as_str() {
+            "paired" => Order::Paired,
             "cells" => Order::Cells,
             "interleaved" => Order::Interleaved,
             "random" => Order::Random,
@@ -279,7 +340,7 @@ fn order(cx: &Fields, raw: &RawExperiment) -> Result<Order, SpecError> {
                 return cx.err(
                     "order",
                     Some(v.span()),
-                    format!("unknown order `{other}`; expected cells, interleaved or random"),
+                    format!("unknown order `{other}`; expected paired, cells, interleaved or random"),
                 )
             }
         },
@@ -385,10 +446,13 @@ fn check_product(
     let pairs = cells_bound(axes).saturating_mul(runs);
     if pairs > MAX_PAIRS {
         let key = if warmup > repetitions { "warmup" } else { "repetitions" };
-        let span = if key == "warmup" { &raw.warmup } else { &raw.repetitions };
+        let span = match key {
+            "warmup" => raw.warmup.as_ref().map(|v| v.span()),
+            _ => raw.repetitions.as_ref().map(|v| v.span()),
+        };
         return cx.err(
             key,
-            span.as_ref().map(|v| v.span()),
+            span,
             format!(
                 "up to {} cells x ({warmup} warm-up + {repetitions} measured) repetitions = {pairs} repetitions, more than the {MAX_PAIRS} a plan may hold",
                 cells_bound(axes)

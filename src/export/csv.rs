@@ -115,6 +115,8 @@ impl Serialize for AxisColumns<'_> {
 struct Mid {
     sets: NonZeroUsize,
     rep: usize,
+    #[serde(default)]
+    round: Option<usize>,
     warmup: bool,
     seed: u64,
 }
@@ -133,6 +135,7 @@ pub(crate) fn run_bytes(run: &RunRow, header: bool) -> io::Result<Vec<u8>> {
     let mid = Mid {
         sets: run.cell.sets,
         rep: run.rep,
+        round: run.round,
         warmup: run.warmup,
         seed: run.seed,
     };
@@ -263,6 +266,7 @@ fn run_of(headers: &csv::StringRecord, rec: &csv::StringRecord) -> Result<RunRow
         experiment: head.experiment,
         cell,
         rep: mid.rep,
+        round: mid.round,
         warmup: mid.warmup,
         seed: mid.seed,
         m,

@@ -22,6 +22,16 @@ impl Exporter for Markdown {
 pub fn markdown(report: &Report) -> String {
     let (cells, preoptimize_s) = (&report.cells[..], report.preoptimize_s());
     let mut s = format!("# {}\n\n", report.title);
+    if let Some(n) = report.noise() {
+        let _ = writeln!(
+            s,
+            "This machine's timing noise: {:.0} % per {:.2} s (the coefficient of variation of {} runs of a fixed loop; the slowest took {:.2}x the fastest). A comparison must see through it: paired rounds do, and the answer says how sure it is.\n",
+            n.cv * 100.0,
+            n.seconds,
+            n.runs,
+            n.spread
+        );
+    }
     const INTRO: &str = "Only whole repetitions (every task ran, nothing went wrong) enter the statistics; \
 the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
 with the confidence the binomial distribution gives them for any continuous distribution (at least 95 % from 6 repetitions on; \
@@ -33,6 +43,9 @@ T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z|
         s += "## The answer\n\nEach pair of executors on the same work and setting, compared directly: throughput ratio \
 with its interval and the confidence it has at least; the winner's CPU seconds and memory (PSS peak) against the other's.\n\n";
         s += &answer;
+        if report.charts.iter().any(|(name, _)| name == "verdicts.svg") {
+            s += "\n![The answer as a picture: each ratio, its interval, and the equivalence band](verdicts.svg)\n";
+        }
         s += "\n## The numbers\n\n";
     }
     s += INTRO;

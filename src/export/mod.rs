@@ -8,6 +8,7 @@
 //! where `cmd/run.rs` lists its streaming exporters).
 
 pub mod csv;
+pub mod forest;
 pub mod html;
 pub mod json;
 pub mod log;
@@ -18,8 +19,9 @@ pub mod table;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::answer::{best, verdicts, Verdict};
+use crate::answer::{best, verdicts, Bound, Verdict};
 use crate::envinfo::Env;
+use crate::experiment::DEFAULT_EQUIVALENCE;
 use crate::record::{RunRow, TaskRow};
 use crate::summary::{summarize, CellSummary};
 
@@ -43,15 +45,32 @@ pub struct Report<'a> {
 impl<'a> Report<'a> {
     pub fn new(title: &'a str, rows: &'a [RunRow], env: Option<Env>) -> anyhow::Result<Report<'a>> {
         let cells = summarize(rows);
+        let bound = Bound {
+            equivalence: env.as_ref().and_then(|e| e.equivalence).unwrap_or(DEFAULT_EQUIVALENCE),
+            looks: env
+                .as_ref()
+                .and_then(|e| e.fact("looks"))
+                .and_then(|l| l.as_u64())
+                .map_or(1, |l| l as usize),
+        };
+        let verdicts = verdicts(&cells, &bound);
+        // The answer as a picture first, then the charts per workload.
+        let mut charts: Vec<(String, String)> = forest::chart(&verdicts)?.into_iter().collect();
+        charts.extend(svg::charts(&cells)?);
         Ok(Report {
             title,
             rows,
-            verdicts: verdicts(&cells),
+            verdicts,
             best: best(&cells),
-            charts: svg::charts(&cells)?,
+            charts,
             cells,
             env,
         })
+    }
+
+    /// The machine's timing noise, measured at the start of the run.
+    pub fn noise(&self) -> Option<crate::measure::Noise> {
+        serde_json::from_value(self.env.as_ref()?.fact("timing_noise")?.clone()).ok()
     }
 
     /// Seconds the run spent optimising the models' graphs, outside every wall time.

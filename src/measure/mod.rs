@@ -87,6 +87,51 @@ pub fn wait_for_idle(limit: Duration, stop: impl Fn() -> bool) {
     }
 }
 
+/// How much this machine's speed moves from run to run: a fixed CPU loop timed again and again.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Noise {
+    pub runs: usize,
+    /// The median time of one run of the loop, seconds.
+    pub seconds: f64,
+    /// Coefficient of variation of the runs' times (standard deviation over mean).
+    pub cv: f64,
+    /// The slowest run over the fastest.
+    pub spread: f64,
+}
+
+/// Times a fixed loop of about 30 ms up to 40 times, within `limit`: the machine's timing noise,
+/// what a comparison of two pools must see through.
+pub fn noise_probe(limit: Duration) -> Option<Noise> {
+    let start = std::time::Instant::now();
+    let mut times = Vec::new();
+    while times.len() < 40 && start.elapsed() < limit {
+        let t = std::time::Instant::now();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..30_000_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        std::hint::black_box(x);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    if times.len() < 3 {
+        return None;
+    }
+    let n = times.len() as f64;
+    let mean = times.iter().sum::<f64>() / n;
+    let sd = (times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let (lo, hi) = times
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    Some(Noise {
+        runs: times.len(),
+        seconds: percentile(&times, 50.0)?,
+        cv: sd / mean,
+        spread: hi / lo,
+    })
+}
+
 /// Linear-interpolated percentile (as numpy's default) of unsorted values; `None` when empty.
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {

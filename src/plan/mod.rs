@@ -17,7 +17,7 @@ use crate::workload::WorkloadKind;
 pub use crate::task::{Input, Rep, Task};
 pub use cell::{Cell, Setting, Work};
 pub use draw::{draw, inputs_per_set, ImageFolder, Images};
-pub use schedule::{schedule, Order, Repetitions};
+pub use schedule::{round, schedule, Order, Repetitions};
 pub use shard::{assign, slice, Shard, Split};
 
 /// The values each axis takes; the plan is their cartesian product.

@@ -11,6 +11,11 @@ use super::{Cell, Rep};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
+    /// In rounds: round i runs repetition i of every cell, the cells that do the same work
+    /// (the pools a verdict compares and their baseline) back to back, in a seeded order that
+    /// turns around every other round (ABBA): what a verdict compares ran seconds apart, and
+    /// the order within a round favours no side.
+    Paired,
     /// Every repetition of a cell, then the next cell.
     Cells,
     /// Repetition 0 of every cell, then repetition 1 of every cell, ...: drift hits all alike.
@@ -41,6 +46,11 @@ pub fn schedule(reps: &Repetitions, cells: &[Cell]) -> Vec<(Cell, Rep)> {
         (0..n).map(move |index| (c, Rep { warmup: false, index }))
     };
     match reps.order {
+        Order::Paired => {
+            let mut out: Vec<(Cell, Rep)> = cells.iter().flat_map(warmups).collect();
+            out.extend((0..n).flat_map(|index| round(cells, reps.seed, index)));
+            out
+        }
         Order::Cells => cells.iter().flat_map(|c| warmups(c).chain(measured(c))).collect(),
         Order::Interleaved => {
             let mut out: Vec<(Cell, Rep)> = cells.iter().flat_map(warmups).collect();
@@ -57,6 +67,31 @@ pub fn schedule(reps: &Repetitions, cells: &[Cell]) -> Vec<(Cell, Rep)> {
             cells.iter().flat_map(warmups).chain(rest).collect()
         }
     }
+}
+
+/// Round `index` of the paired order: every cell once, the cells of one work together, each
+/// group in its seeded order, turned around on odd rounds.
+pub fn round(cells: &[Cell], seed: u64, index: usize) -> Vec<(Cell, Rep)> {
+    let mut groups: Vec<Vec<Cell>> = Vec::new();
+    for c in cells {
+        match groups.iter_mut().find(|g| g[0].work() == c.work()) {
+            Some(g) => g.push(*c),
+            None => groups.push(vec![*c]),
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(u64::MAX - 1); // apart from the draws and the random order
+    let mut out = Vec::new();
+    for mut g in groups {
+        for i in (1..g.len()).rev() {
+            g.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        if index % 2 == 1 {
+            g.reverse();
+        }
+        out.extend(g.into_iter().map(|c| (c, Rep { warmup: false, index })));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -97,8 +132,27 @@ mod tests {
         let inter = schedule(&reps, &cells);
         reps.order = Order::Random;
         let random = schedule(&reps, &cells);
+
         assert_eq!(random, schedule(&reps, &cells), "seeded");
-        for s in [&by_cells, &inter, &random] {
+        reps.order = Order::Paired;
+        let paired = schedule(&reps, &cells);
+        // Rounds: each the same cells, the second in the first's order turned around.
+        let rounds: Vec<Vec<Cell>> = (0..3)
+            .map(|i| {
+                paired[3 + 3 * i..6 + 3 * i]
+                    .iter()
+                    .map(|(c, r)| {
+                        assert_eq!(r.index, i);
+                        *c
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut back = rounds[1].clone();
+        back.reverse();
+        assert_eq!(rounds[0], back, "ABBA");
+        assert_eq!(rounds[0], rounds[2]);
+        for s in [&by_cells, &inter, &random, &paired] {
             let mut sorted = s.clone();
             sorted.sort_by_key(|(c, r)| (c.id(), r.warmup, r.index));
             let mut want = by_cells.clone();

@@ -11,8 +11,10 @@ pub fn project() -> PathBuf {
 }
 
 pub fn runner() -> assert_cmd::Command {
-    // stderr is a pipe here, so no progress bar is drawn.
-    assert_cmd::Command::cargo_bin("runner").unwrap()
+    // stderr is a pipe here, so no progress bar is drawn; the noise probe is cut short.
+    let mut c = assert_cmd::Command::cargo_bin("runner").unwrap();
+    c.env("RUNNER_NOISE_PROBE_S", "0.1");
+    c
 }
 
 /// The one results folder a run wrote under `out`.

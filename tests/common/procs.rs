@@ -73,8 +73,15 @@ pub fn assert_code(output: &std::process::Output, code: i32) {
     );
 }
 
+/// The runner binary as a plain command, its timing-noise probe cut short.
+pub fn command() -> Command {
+    let mut c = Command::new(bin());
+    c.env("RUNNER_NOISE_PROBE_S", "0.1");
+    c
+}
+
 pub fn spawn(file: &std::path::Path, extra: &[&str]) -> Child {
-    Command::new(bin())
+    command()
         .arg(file)
         .args(extra)
         .stdout(Stdio::piped())

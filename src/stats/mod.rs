@@ -3,6 +3,8 @@
 //! gives it), ratios of medians with an interval whose confidence is a stated lower bound, and
 //! outliers by modified Z-score.
 
+pub mod adaptive;
+
 use serde::Serialize;
 
 use crate::measure::percentile;
@@ -147,6 +149,23 @@ pub fn ratio_of_medians(num: &[f64], den: &[f64]) -> Option<Ratio> {
     })
 }
 
+/// The median of paired ratios (one per round, the two sides measured back to back) with the
+/// order-statistic interval of the sign test: its confidence is exact for any continuous
+/// distribution of the ratios, however the machine's speed moved between rounds, since each
+/// ratio divides two runs that shared it.
+pub fn paired_ratio(ratios: &[f64], target: f64) -> Option<Ratio> {
+    if ratios.is_empty() {
+        return None;
+    }
+    let i = median_interval(ratios, target);
+    Some(Ratio {
+        value: median(ratios),
+        ci_low: i.low,
+        ci_high: i.high,
+        confidence: i.confidence,
+    })
+}
+
 /// Modified Z-scores (Iglewicz and Hoaglin): 0.6745 (x - median) / MAD. `None` when the
 /// MAD is 0 (more than half the values equal), where the score is undefined.
 pub fn modified_z(values: &[f64]) -> Option<Vec<f64>> {
@@ -280,5 +299,51 @@ mod tests {
             "MAD 0: undefined, nothing flagged"
         );
         assert!(outliers(&[1.0, 2.0, 3.0, 4.0, 5.0]).is_empty());
+    }
+
+    fn normal(rng: &mut ChaCha8Rng) -> f64 {
+        let u = |rng: &mut ChaCha8Rng| ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let (a, b) = (u(rng), u(rng));
+        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+    }
+
+    /// Two pools' throughputs over `n` rounds under noise like this machine's: each run with its
+    /// own fast multiplicative noise (CV about 11 %), every run of a round moved alike by a slow
+    /// drift (a random walk); `truth` is a's speed over b's.
+    fn rounds(rng: &mut ChaCha8Rng, n: usize, truth: f64) -> (Vec<f64>, Vec<f64>) {
+        let (mut a, mut b, mut drift) = (Vec::new(), Vec::new(), 1.0f64);
+        for _ in 0..n {
+            drift *= (0.08 * normal(rng)).exp();
+            a.push(truth * drift * (0.11 * normal(rng)).exp());
+            b.push(drift * (0.11 * normal(rng)).exp());
+        }
+        (a, b)
+    }
+
+    #[test]
+    fn pairing_narrows_the_interval_under_this_machines_noise_and_keeps_its_coverage() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (trials, n) = (4000, 12);
+        for truth in [1.0, 1.05] {
+            let (mut paired_w, mut unpaired_w, mut hit, mut claimed) = (0.0, 0.0, 0, 1.0f64);
+            for _ in 0..trials {
+                let (a, b) = rounds(&mut rng, n, truth);
+                let ratios: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x / y).collect();
+                let p = paired_ratio(&ratios, TARGET).unwrap();
+                let u = ratio_of_medians(&a, &b).unwrap();
+                paired_w += (p.ci_high / p.ci_low).ln();
+                unpaired_w += (u.ci_high / u.ci_low).ln();
+                claimed = claimed.min(p.confidence);
+                hit += usize::from(p.ci_low <= truth && truth <= p.ci_high);
+            }
+            let (pw, uw) = (paired_w / trials as f64, unpaired_w / trials as f64);
+            let coverage = hit as f64 / trials as f64;
+            println!(
+                "truth {truth}: {n} rounds, mean log-width paired {pw:.3}, unpaired {uw:.3} ({:.2}x narrower); paired covers {coverage:.3}, claims {claimed:.3}",
+                uw / pw
+            );
+            assert!(pw < 0.8 * uw, "pairing stopped helping: {pw} vs {uw}");
+            assert!(coverage >= claimed - 0.02, "covered {coverage}, claimed {claimed}");
+        }
     }
 }
