@@ -88,7 +88,8 @@ pub const STAGES: [&str; 8] = [
     "ipc",
 ];
 
-/// One summary per cell, in the order the cells first appear; warm-ups are left out.
+/// One summary per cell, in the cells' natural order (workload, executor, shape, sets, axis
+/// values), whatever order they ran in; warm-ups are left out.
 pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
     let measured: Vec<&RunRow> = rows.iter().filter(|r| !r.warmup).collect();
     let mut cells: Vec<Cell> = Vec::new();
@@ -97,6 +98,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             cells.push(r.cell);
         }
     }
+    cells.sort();
     let of = |cell: &Cell| -> Vec<&RunRow> { measured.iter().filter(|r| r.cell == *cell).copied().collect() };
     cells
         .iter()

@@ -7,6 +7,7 @@ mod plan;
 mod report;
 mod resume;
 mod run;
+mod session;
 mod slurm;
 mod until;
 mod validate;

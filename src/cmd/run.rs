@@ -2,17 +2,15 @@
 //! per repetition → records → exporters; then the summary and the exit code.
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
-use crate::envinfo::{hardware, node, timestamp, Env, ShardOf};
+use crate::envinfo::{hardware, node};
 use crate::executor::{Interpreter, PYTHON_MODULE};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
@@ -22,7 +20,7 @@ use crate::export::Exporters;
 use crate::interrupt;
 use crate::isolate::Isolated;
 use crate::measure::cores;
-use crate::plan::{schedule, slice, Cell, Rep, Shard, Split};
+use crate::plan::{schedule, slice, Cell, Rep};
 use crate::record::{RunMeta, RunRow, NOISY_SHARE};
 use crate::runloop::{self, Progress};
 use crate::workload::{search_roots, Context, PrepareEnv, Prepared, WorkloadKind};
@@ -36,7 +34,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let started = SystemTime::now();
     // From here on SIGINT, SIGTERM and SIGHUP stop the run with its rows kept.
     interrupt::install();
-    let session = Session::open(&exp, &args, started)?;
+    let session = super::session::Session::open(&exp, &args, started)?;
     let dir = session.dir.clone();
     // Every descendant that outlives its parent comes back here, to be reaped before we exit.
     crate::proc::become_subreaper();
@@ -58,14 +56,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     let mut env = session.environment(&exp, &args, &prepared, started)?;
-    // The machine's timing noise, stated: at most 2 s, before any repetition.
-    // RUNNER_NOISE_PROBE_S sets its budget (0: skip it), as the tests do.
-    let budget = std::env::var("RUNNER_NOISE_PROBE_S")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(1.5);
-    if let Some(noise) = crate::measure::noise_probe(std::time::Duration::from_secs_f64(budget)) {
+    if let Some(noise) = noise() {
         env.env.facts.insert("timing_noise".into(), serde_json::json!(noise));
     }
     env.write(None)?;
@@ -120,106 +111,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(exit_code(&exp, &dir, &rows, all.len()))
 }
 
-/// The results folder of this session, locked, and what it already holds when resuming.
-struct Session {
-    dir: PathBuf,
-    _lock: Flock<File>,
-    previous: Vec<RunRow>,
-    shard: Option<(Shard, Split)>,
-}
-
-impl Session {
-    fn open(exp: &Experiment, args: &RunArgs, started: SystemTime) -> Result<Session> {
-        let dir = match (&args.resume, &args.into) {
-            (Some(dir), _) if !dir.is_dir() => {
-                return Err(UsageError(format!("{}: no such results folder to resume", dir.display())).into())
-            }
-            (Some(dir), _) => dir.clone(),
-            (None, Some(into)) => fresh(into)?,
-            (None, None) => {
-                let out_root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
-                let mut stamp = timestamp(started);
-                if let Some(s) = args.shard {
-                    stamp = format!("{stamp}-{}", s.folder());
-                }
-                unique_dir(&out_root.join(&exp.name), &stamp)
-            }
-        };
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?;
-        // Before anything reads or rewrites what the folder holds.
-        let lock = lock(&dir)?;
-        // Resuming: the same experiment (by hash), the shard it was run as, and only what
-        // runs.csv lacks.
-        let (previous, shard) = match &args.resume {
-            Some(dir) => (
-                super::resume::state(exp, dir, args.force)?,
-                super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
-            ),
-            None => (Vec::new(), args.shard.map(|s| (s, args.split))),
-        };
-        Ok(Session {
-            dir,
-            _lock: lock,
-            previous,
-            shard,
-        })
-    }
-
-    /// Every session keeps its environment: env.json for the first, env-resume-<time>.json for
-    /// each resume, which must find the binary, ONNX Runtime, model and images unchanged.
-    fn environment(
-        &self,
-        exp: &Experiment,
-        args: &RunArgs,
-        prepared: &Prepared,
-        started: SystemTime,
-    ) -> Result<EnvFile> {
-        let mut env = Env::now(exp, args.quiet, started);
-        env.fingerprint = super::resume::fingerprint(exp, &prepared.env);
-        env.facts = prepared.env.clone();
-        env.shard = self.shard.map(|(s, split)| ShardOf {
-            index: s.index,
-            count: s.count,
-            split,
-        });
-        let path = match &args.resume {
-            None => self.dir.join("env.json"),
-            Some(_) => {
-                let changed = super::resume::changes(&self.dir, &env.fingerprint);
-                if !changed.is_empty() && !args.force {
-                    return Err(UsageError(format!(
-                        "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
-                         Pass --force to resume anyway (recorded).",
-                        self.dir.display(),
-                        changed.join("; ")
-                    ))
-                    .into());
-                }
-                env.facts.insert("resumed".into(), serde_json::json!(true));
-                env.facts.insert("forced".into(), serde_json::json!(args.force));
-                env.facts.insert("changed".into(), serde_json::json!(changed));
-                unique_file(&self.dir, &format!("env-resume-{}", timestamp(started)), "json")
-            }
-        };
-        Ok(EnvFile { path, env })
-    }
-}
-
-/// This session's env.json (or env-resume-<time>.json), written at the start and the end.
-struct EnvFile {
-    path: PathBuf,
-    env: Env,
-}
-
-impl EnvFile {
-    fn write(&self, end: Option<SystemTime>) -> Result<()> {
-        let env = Env {
-            end_utc: end.map(timestamp),
-            ..self.env.clone()
-        };
-        env.write(&self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))
-    }
+/// The machine's timing noise, stated: at most 1.5 s, before any repetition.
+/// RUNNER_NOISE_PROBE_S sets its budget (0: skip it), as the tests do.
+fn noise() -> Option<crate::measure::Noise> {
+    let budget = std::env::var("RUNNER_NOISE_PROBE_S")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.5);
+    crate::measure::noise_probe(std::time::Duration::from_secs_f64(budget))
 }
 
 /// The runner of repetitions: one process each, with the Python executors' module written
@@ -393,55 +293,4 @@ fn progress_bar(quiet: bool, total: usize) -> Option<ProgressBar> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     Some(bar)
-}
-
-/// Holds the results folder for this run: a second run on it (two resumes at once) would
-/// duplicate rows, so it is refused while the lock is held. Released when the process ends;
-/// every child closes the descriptor (it holds only what it uses), so none keeps the lock.
-fn lock(dir: &Path) -> Result<Flock<File>> {
-    // The folder itself, not a file in it: a lock file deleted as stale would let a second
-    // runner in; the folder's descriptor cannot be deleted from under the lock.
-    let file = File::open(dir).with_context(|| format!("cannot open the results folder {}", dir.display()))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-        UsageError(format!(
-            "{} is in use by another runner ({e}); wait for it to finish, or use another folder",
-            dir.display()
-        ))
-        .into()
-    })
-}
-
-/// `--into DIR`: creates DIR, which must not hold anything yet.
-fn fresh(dir: &Path) -> Result<PathBuf> {
-    if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
-        return Err(UsageError(format!(
-            "--into {}: the folder is not empty; to continue a run in it, use --resume {}",
-            dir.display(),
-            dir.display()
-        ))
-        .into());
-    }
-    Ok(dir.to_path_buf())
-}
-
-/// `dir/stem.ext`, or `dir/stem-2.ext`, … if that exists already.
-fn unique_file(dir: &Path, stem: &str, ext: &str) -> PathBuf {
-    let mut path = dir.join(format!("{stem}.{ext}"));
-    let mut n = 2;
-    while path.exists() {
-        path = dir.join(format!("{stem}-{n}.{ext}"));
-        n += 1;
-    }
-    path
-}
-
-/// `base/stamp`, or `base/stamp-2`, … if that exists already.
-fn unique_dir(base: &Path, stamp: &str) -> PathBuf {
-    let mut dir = base.join(stamp);
-    let mut n = 2;
-    while dir.exists() {
-        dir = base.join(format!("{stamp}-{n}"));
-        n += 1;
-    }
-    dir
 }

@@ -2,9 +2,11 @@
 //! ([`validate`]: the core keys and the axes; each workload parses its own `[section]` in its
 //! own file), then checked against the machine ([`machine`]) before anything runs.
 
+mod exclude;
 mod images;
 mod machine;
 mod raw;
+mod size;
 mod validate;
 
 use std::num::NonZeroUsize;

@@ -8,13 +8,15 @@ use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use toml::de::{DeTable, DeValue, Deserializer, ValueDeserializer};
+use toml::de::{DeTable, DeValue, Deserializer};
 use toml::Spanned;
 
+use super::exclude::exclude;
 use super::raw::RawExperiment;
+use super::size::{check_product, check_size};
 use super::{images, Experiment};
 use crate::executor::{ExecutorKind, ShapeKind};
-use crate::plan::{axes, Axes, Exclude, Order};
+use crate::plan::{axes, Axes, Order};
 use crate::spec::{hex, AxisDef, Fields, Section, SpecError};
 use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
 
@@ -24,14 +26,8 @@ pub struct Overrides {
     pub allow_large: bool,
 }
 
-pub const DEFAULT_MAX_CELLS: u64 = 10_000;
 /// The longest experiment name: it names a folder (file systems allow 255 bytes; the rest is room).
 const MAX_NAME: usize = 200;
-/// What the runner holds in memory however large `--allow-large` lets a plan be: the (cell,
-/// repetition) pairs of the plan, and the tasks of one repetition.
-pub const MAX_PAIRS: u64 = 1_000_000;
-pub const MAX_TASKS_PER_REPETITION: u64 = 1_000_000;
-pub const DEFAULT_MAX_WORKERS: u64 = 256;
 
 /// What the file holds beside its core keys: each workload's section, each axis key given at
 /// the top level, and the excludes.
@@ -60,23 +56,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         exclude: doc.get_mut().remove("exclude"),
     };
     let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| cx.toml_error(None, &e))?;
-    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
-        return cx.err(
-            "name",
-            None,
-            "must be a non-empty name without slashes or a leading dot (it names the results folder)",
-        );
-    }
-    if raw.name.len() > MAX_NAME {
-        return cx.err(
-            "name",
-            None,
-            format!(
-                "is {} bytes long; it names the results folder, and a file name holds at most {MAX_NAME} here",
-                raw.name.len()
-            ),
-        );
-    }
+    check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
     let settings = settings(&cx, &axes, parts.sections)?;
@@ -132,6 +112,28 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         },
         file: file.clone(),
     })
+}
+
+/// The name names the results folder: not empty, no slashes, no leading dot, not too long.
+fn check_name(cx: &Fields, raw: &RawExperiment) -> Result<(), SpecError> {
+    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
+        return cx.err(
+            "name",
+            None,
+            "must be a non-empty name without slashes or a leading dot (it names the results folder)",
+        );
+    }
+    if raw.name.len() > MAX_NAME {
+        return cx.err(
+            "name",
+            None,
+            format!(
+                "is {} bytes long; it names the results folder, and a file name holds at most {MAX_NAME} here",
+                raw.name.len()
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// A workload's `[section]`, taken out of the file. A top-level key of the same name that is
@@ -365,170 +367,4 @@ fn no_control_chars(cx: &Fields, key: &str, v: &Spanned<DeValue>) -> Result<(), 
             .try_for_each(|(k, item)| no_control_chars(cx, &format!("{key}.{}", k.get_ref()), item)),
         _ => Ok(()),
     }
-}
-
-/// `[[exclude]]` entries: each names some of the core keys and axes, by value.
-fn exclude(cx: &Fields, v: &Spanned<DeValue>, axes: &Axes) -> Result<Vec<Exclude>, SpecError> {
-    let DeValue::Array(entries) = v.get_ref() else {
-        return cx.err("exclude", Some(v.span()), "must be an array of tables ([[exclude]])");
-    };
-    entries.iter().map(|e| exclude_entry(cx, e, axes)).collect()
-}
-
-fn exclude_entry(cx: &Fields, e: &Spanned<DeValue>, axes: &Axes) -> Result<Exclude, SpecError> {
-    let DeValue::Table(t) = e.get_ref() else {
-        return cx.err("exclude", Some(e.span()), "each entry must be a table ([[exclude]])");
-    };
-    let mut x = Exclude::default();
-    for (k, v) in t.iter() {
-        let key = format!("exclude.{}", k.get_ref());
-        let count = |v: &Spanned<DeValue>| -> Result<NonZeroUsize, SpecError> {
-            let n = i64::deserialize(ValueDeserializer::from(v.clone())).map_err(|e| cx.toml_error(Some(&key), &e))?;
-            cx.count(&key, &Spanned::new(v.span(), n))
-        };
-        let de = || ValueDeserializer::from(v.clone());
-        match k.get_ref().as_ref() {
-            "workload" => {
-                x.workload = Some(WorkloadKind::deserialize(de()).map_err(|e| cx.toml_error(Some(&key), &e))?)
-            }
-            "executor" => {
-                x.executor = Some(ExecutorKind::deserialize(de()).map_err(|e| cx.toml_error(Some(&key), &e))?)
-            }
-            "workers" => x.workers = Some(count(v)?),
-            "processes" => x.processes = Some(count(v)?),
-            "threads" => x.threads = Some(count(v)?),
-            "sets" => x.sets = Some(count(v)?),
-            other => match axes::by_key(other) {
-                Some(axis) => x.values.push((axis.key, axis.exclude(cx, v, axes.of(axis.key))?)),
-                None => {
-                    let mut known = vec!["workload", "executor", "workers", "processes", "threads", "sets"];
-                    known.extend(axes::ALL.iter().map(|a| a.key));
-                    return cx.err(
-                        &key,
-                        Some(v.span()),
-                        format!("unknown key; an exclude entry names some of {}", known.join(", ")),
-                    );
-                }
-            },
-        }
-    }
-    if x == Exclude::default() {
-        return cx.err("exclude", Some(e.span()), "an exclude entry must name at least one key");
-    }
-    Ok(x)
-}
-
-/// The most cells the axes can make (before excludes): their product.
-fn cells_bound(axes: &Axes) -> u64 {
-    [
-        axes.workload.len(),
-        axes.executor.len(),
-        axes.workers.len() + axes.processes.len() * axes.threads.len(),
-        axes.sets.len(),
-    ]
-    .into_iter()
-    .chain(axes.values.iter().map(|(_, v)| v.len()))
-    .fold(1u64, |acc, n| acc.saturating_mul(n as u64))
-}
-
-/// Every count that multiplies what the runner holds in memory, bounded before anything is
-/// allocated, `--allow-large` or not: the plan's (cell, repetition) pairs, and one
-/// repetition's tasks.
-fn check_product(
-    cx: &Fields,
-    raw: &RawExperiment,
-    axes: &Axes,
-    images: &crate::plan::Images,
-    warmup: usize,
-    repetitions: usize,
-) -> Result<(), SpecError> {
-    let runs = (warmup as u64).saturating_add(repetitions as u64);
-    let pairs = cells_bound(axes).saturating_mul(runs);
-    if pairs > MAX_PAIRS {
-        let key = if warmup > repetitions { "warmup" } else { "repetitions" };
-        let span = match key {
-            "warmup" => raw.warmup.as_ref().map(|v| v.span()),
-            _ => raw.repetitions.as_ref().map(|v| v.span()),
-        };
-        return cx.err(
-            key,
-            span,
-            format!(
-                "up to {} cells x ({warmup} warm-up + {repetitions} measured) repetitions = {pairs} repetitions, more than the {MAX_PAIRS} a plan may hold",
-                cells_bound(axes)
-            ),
-        );
-    }
-    let per_set = axes
-        .workload
-        .iter()
-        .map(|w| crate::plan::inputs_per_set(*w, images) * w.parts().len())
-        .max()
-        .unwrap_or(1) as u64;
-    let most_sets = axes.sets.iter().map(|s| s.get() as u64).max().unwrap_or(1);
-    let tasks = per_set.saturating_mul(most_sets);
-    if tasks > MAX_TASKS_PER_REPETITION {
-        return cx.err(
-            "sets",
-            raw.sets.as_ref().map(|v| v.span()),
-            format!(
-                "{most_sets} sets x {per_set} tasks = {tasks} tasks per repetition, more than the {MAX_TASKS_PER_REPETITION} a repetition may hold"
-            ),
-        );
-    }
-    Ok(())
-}
-
-fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Overrides) -> Result<(), SpecError> {
-    let limit = |v: &Option<Spanned<i64>>, key: &str, default: u64| -> Result<u64, SpecError> {
-        Ok(v.as_ref()
-            .map(|v| cx.count(key, v))
-            .transpose()?
-            .map_or(default, |n| n.get() as u64))
-    };
-    let max_cells = limit(&raw.limits.max_cells, "limits.max_cells", DEFAULT_MAX_CELLS)?;
-    let max_workers = limit(&raw.limits.max_workers, "limits.max_workers", DEFAULT_MAX_WORKERS)?;
-    if o.allow_large {
-        return Ok(());
-    }
-    let cells = cells_bound(axes);
-    if cells > max_cells {
-        return cx.err(
-            "workers",
-            None,
-            format!("the axes make up to {cells} cells, more than the limit of {max_cells}; raise `limits.max_cells` or pass --allow-large"),
-        );
-    }
-    let intra: Vec<NonZeroUsize> = axes
-        .of("intra_op_threads")
-        .iter()
-        .filter_map(|v| match v {
-            crate::spec::Value::Count(n) => NonZeroUsize::new(*n as usize),
-            _ => None,
-        })
-        .collect();
-    for (key, values, span) in [
-        ("workers", &axes.workers, raw.workers.as_ref().map(|v| v.span())),
-        ("processes", &axes.processes, raw.processes.as_ref().map(|v| v.span())),
-        ("threads", &axes.threads, raw.threads.as_ref().map(|v| v.span())),
-        ("intra_op_threads", &intra, None),
-    ] {
-        if let Some(big) = values.iter().find(|n| n.get() as u64 > max_workers) {
-            return cx.err(
-                key,
-                span,
-                format!(
-                    "{big} is more than the limit of {max_workers}; raise `limits.max_workers` or pass --allow-large"
-                ),
-            );
-        }
-    }
-    if let Some(big) = axes.sets.iter().find(|n| n.get() > 100_000) {
-        return cx.err(
-            "sets",
-            raw.sets.as_ref().map(|v| v.span()),
-            format!("{big} task sets per repetition is more than the limit of 100000"),
-        );
-    }
-    Ok(())
 }

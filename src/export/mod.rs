@@ -13,6 +13,7 @@ pub mod html;
 pub mod json;
 pub mod log;
 pub mod markdown;
+mod repair;
 pub mod svg;
 pub mod table;
 
