@@ -61,16 +61,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     }
     env.write(None)?;
     let mut reps = isolated(&exp, &dir)?;
-    let meta = RunMeta {
-        experiment: exp.name.clone(),
-        seed: exp.seed,
-        cores: cores(),
-        models: prepared.models.clone(),
-        node: node(),
-        hardware: hardware(),
-        shard: session.shard.map(|(s, _)| s),
-        paired: exp.order == crate::plan::Order::Paired,
-    };
+    let meta = meta(&exp, &prepared, session.shard.map(|(s, _)| s));
     let all = schedule(&exp.repetition_plan(), &cells);
     let all = match session.shard {
         Some((s, split)) => slice(&all, s, split, &super::cost(&exp)),
@@ -109,6 +100,20 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Error);
     }
     Ok(exit_code(&exp, &dir, &rows, all.len()))
+}
+
+/// What every row of this session shares.
+fn meta(exp: &Experiment, prepared: &Prepared, shard: Option<crate::plan::Shard>) -> RunMeta {
+    RunMeta {
+        experiment: exp.name.clone(),
+        seed: exp.seed,
+        cores: cores(),
+        models: prepared.models.clone(),
+        node: node(),
+        hardware: hardware(),
+        shard,
+        paired: exp.order == crate::plan::Order::Paired,
+    }
 }
 
 /// The machine's timing noise, stated: at most 1.5 s, before any repetition.
