@@ -9,7 +9,8 @@ use std::fmt::Write;
 
 use crate::plan::{axes, Cell};
 use crate::spec::{AxisDef, Kind, Role};
-use crate::stats::{paired_ratio, ratio_of_medians, Ratio};
+use crate::stats::adaptive::Looks;
+use crate::stats::{order_k, paired_ratio, ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 pub use form::Form;
 
@@ -57,17 +58,18 @@ pub struct Verdict {
 /// Within a language every pair of pools is compared; across languages only a pool with its
 /// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
 /// How verdicts are stated: the equivalence bound, and the looks a run that repeats until
-/// decided plans (each look's interval aims at 1 - α/looks, so the stated one holds at 1 - α).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// decided plans (each look's interval aims at the level that keeps all of them together at
+/// the stated confidence: [`Looks`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bound {
     pub equivalence: f64,
-    pub looks: usize,
+    pub looks: Looks,
 }
 
 impl Bound {
     pub const DEFAULT: Bound = Bound {
         equivalence: crate::experiment::DEFAULT_EQUIVALENCE,
-        looks: 1,
+        looks: Looks::SINGLE,
     };
 }
 
@@ -88,7 +90,7 @@ pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
             if same {
                 let mut v = verdict(x, y, &setting(cells, &x.cell), [side(x), side(y)], bound);
                 v.equivalence = bound.equivalence;
-                v.looks = bound.looks;
+                v.looks = bound.looks.count();
                 v.winner = match v.form() {
                     Some(Form::Faster(side)) => Some(side),
                     _ => None,
@@ -162,7 +164,7 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
     let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
         return v;
     };
-    ratio(&mut v, sx, sy, bound.looks);
+    ratio(&mut v, sx, sy, &bound.looks);
     v.winner = v.ratio.and_then(|r| {
         if r.ci_low > 1.0 {
             Some(Side::A)
@@ -183,7 +185,7 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
 /// The throughput ratio of `a` over `b`: the median of per-round ratios with the sign test's
 /// interval when both ran in paired rounds (only rounds where both are whole enter), else the
 /// ratio of the two medians.
-fn ratio(v: &mut Verdict, a: &crate::summary::CellStats, b: &crate::summary::CellStats, looks: usize) {
+fn ratio(v: &mut Verdict, a: &crate::summary::CellStats, b: &crate::summary::CellStats, looks: &Looks) {
     if a.rounds.is_empty() || b.rounds.is_empty() {
         v.ratio = ratio_of_medians(&a.tps, &b.tps);
         v.rounds = a.tps.len().min(b.tps.len());
@@ -202,9 +204,9 @@ fn ratio(v: &mut Verdict, a: &crate::summary::CellStats, b: &crate::summary::Cel
         v.caveats
             .push(format!("{} rounds dropped: a side was not whole", v.dropped));
     }
-    let target = crate::stats::adaptive::look_target(crate::stats::TARGET, looks);
-    v.ratio = paired_ratio(&ratios, target).map(|r| Ratio {
-        confidence: crate::stats::adaptive::overall(r.confidence, looks),
+    let k = order_k(ratios.len(), looks.per_look());
+    v.ratio = paired_ratio(&ratios, looks.per_look()).map(|r| Ratio {
+        confidence: looks.joint(ratios.len(), k),
         ..r
     });
 }

@@ -224,7 +224,7 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
         "experiment_text": first.text,
         "seed": exp.seed,
         "equivalence": exp.equivalence,
-        "looks": super::until::bound(exp).looks,
+        "looks": super::until::bound(exp).looks.rounds(),
         "split": first.split,
         "shards": shards,
     });

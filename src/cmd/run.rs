@@ -74,9 +74,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .with_context(|| format!("writing results to {}", dir.display()))?;
     let mut rows: Vec<RunRow> = session.previous.into_iter().chain(outcome.rows).collect();
     let mut changed = outcome.changed;
-    env.env
-        .facts
-        .insert("looks".into(), serde_json::json!(super::until::bound(&exp).looks));
+    env.env.facts.insert(
+        "looks".into(),
+        serde_json::json!(super::until::bound(&exp).looks.rounds()),
+    );
     if let (Some(until), None) = (exp.until, &changed) {
         let plan: Vec<Cell> = all.iter().map(|(c, _)| *c).collect();
         let (stopped, moved) = super::until::rounds(&exp, until, &plan, &mut rows, clock, &mut |todo| {

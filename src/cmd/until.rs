@@ -1,18 +1,19 @@
 //! Repetitions until decided (`repetitions = { min, max, until = "decided", time_budget_s }`):
 //! after the first `min` rounds, the runner looks at the verdicts at the planned points
-//! (`stats::adaptive::looks`) and runs rounds of only the undecided comparisons' cells and their
-//! baselines, until every verdict is decided, `max` rounds ran, or the budget is spent. Each
-//! look's interval aims high enough that the stated confidence holds whenever the run stops.
+//! (`stats::adaptive::Looks`) and runs rounds of only the undecided comparisons' cells and their
+//! baselines, until every verdict is decided, `max` rounds ran, or the next look's rounds would
+//! not end within the budget. Each look's interval aims high enough that the stated confidence
+//! holds whenever the run stops.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::answer::{verdicts, Bound, Form};
 use crate::experiment::{Experiment, Until};
 use crate::plan::{round, Cell, Rep};
 use crate::record::RunRow;
 use crate::runloop::Outcome;
-use crate::stats::adaptive::looks;
+use crate::stats::adaptive::Looks;
 use crate::summary::summarize;
 
 /// Why the rounds ended: "decided", "max repetitions", "budget", or "interrupted".
@@ -25,7 +26,9 @@ pub type RunPairs<'a> = dyn FnMut(&[(Cell, Rep)]) -> std::io::Result<Outcome> + 
 pub fn bound(exp: &Experiment) -> Bound {
     Bound {
         equivalence: exp.equivalence,
-        looks: exp.until.map_or(1, |u| looks(exp.repetitions.get(), u.max).len()),
+        looks: exp
+            .until
+            .map_or(Looks::SINGLE, |u| Looks::plan(exp.repetitions.get(), u.max)),
     }
 }
 
@@ -41,15 +44,12 @@ pub fn rounds(
 ) -> std::io::Result<(Stopped, Option<String>)> {
     let bound = bound(exp);
     let plan_cells: HashSet<Cell> = plan.iter().copied().collect();
-    let points = looks(exp.repetitions.get(), until.max);
-    for pair in points.windows(2) {
+    let mut cost = Cost::default();
+    for pair in bound.looks.rounds().windows(2) {
         let (now, next) = (pair[0], pair[1]);
         let cells = undecided(&summarize(rows), &bound, &plan_cells);
         if cells.is_empty() {
             return Ok(("decided", None));
-        }
-        if until.budget.is_some_and(|b| started.elapsed() >= b) {
-            return Ok(("budget", None));
         }
         if crate::interrupt::stop_requested() {
             return Ok(("interrupted", None));
@@ -59,7 +59,13 @@ pub fn rounds(
             .flat_map(|i| round(&cells, exp.seed, i))
             .filter(|p| !done.contains(p))
             .collect();
+        let expected = cost.of(&todo, rows, started.elapsed());
+        if until.budget.is_some_and(|b| started.elapsed() + expected > b) {
+            return Ok(("budget", None));
+        }
+        let clock = Instant::now();
         let outcome = run(&todo)?;
+        cost.learn(&todo, rows, clock.elapsed());
         rows.extend(outcome.rows);
         if outcome.changed.is_some() {
             return Ok(("inputs changed", outcome.changed));
@@ -83,4 +89,131 @@ fn undecided(cells: &[crate::summary::CellSummary], bound: &Bound, plan: &HashSe
         }
     }
     out
+}
+
+/// What a batch of repetitions is expected to take: each cell's median wall time so far, times
+/// what running a repetition adds to its wall time (starting it, measuring, writing its row),
+/// learnt from the batches run so far (before the first, from the whole run's time).
+#[derive(Debug, Default)]
+struct Cost {
+    overhead: Option<f64>,
+}
+
+impl Cost {
+    fn walls(todo: &[(Cell, Rep)], rows: &[RunRow]) -> f64 {
+        todo.iter()
+            .map(|(c, _)| {
+                let mut w: Vec<f64> = rows.iter().filter(|r| r.cell == *c).map(|r| r.wall_s).collect();
+                w.sort_by(f64::total_cmp);
+                w.get(w.len() / 2).copied().unwrap_or(0.0)
+            })
+            .sum()
+    }
+
+    fn of(&self, todo: &[(Cell, Rep)], rows: &[RunRow], elapsed: Duration) -> Duration {
+        let overhead = self.overhead.unwrap_or_else(|| {
+            let walls: f64 = rows.iter().map(|r| r.wall_s).sum();
+            (elapsed.as_secs_f64() / walls.max(1e-9)).clamp(1.0, 3.0)
+        });
+        Duration::from_secs_f64(Self::walls(todo, rows) * overhead)
+    }
+
+    fn learn(&mut self, todo: &[(Cell, Rep)], rows: &[RunRow], took: Duration) {
+        let walls = Self::walls(todo, rows);
+        if walls > 0.0 {
+            self.overhead = Some((took.as_secs_f64() / walls).clamp(1.0, 3.0));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::Overrides;
+    use std::path::Path;
+    use crate::summary::tests::row;
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// spin, sequential vs thread vs process at 1 and 2 workers, until decided.
+    fn experiment(budget: &str) -> (Experiment, Vec<Cell>) {
+        let text = format!(
+            "name = \"u\"\nworkload = \"spin\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = [1, 2]\n\
+             repetitions = {{ min = 6, max = 20, until = \"decided\"{budget} }}\n"
+        );
+        let exp = Experiment::from_text(Path::new("/tmp/u.toml"), &text, &Overrides::default()).unwrap();
+        let cells = crate::plan::expand(&exp.axes, &exp.exclude);
+        (exp, cells)
+    }
+
+    /// A mock run: each repetition's wall time is its cell's speed (`speed`) times 10 % noise.
+    fn mock<'a>(rng: &'a mut ChaCha8Rng, speed: &'a dyn Fn(&Cell) -> f64, log: &'a mut Vec<(Cell, Rep)>) -> impl FnMut(&[(Cell, Rep)]) -> std::io::Result<Outcome> + 'a {
+        move |todo| {
+            log.extend_from_slice(todo);
+            let rows = todo
+                .iter()
+                .map(|(c, r)| {
+                    let noise = 1.0 + 0.1 * ((rng.next_u64() % 1000) as f64 / 500.0 - 1.0);
+                    let mut row = row(c, r.index, speed(c) * noise, None);
+                    row.round = Some(r.index);
+                    row
+                })
+                .collect();
+            Ok(Outcome { rows, changed: None })
+        }
+    }
+
+    fn run(exp: &Experiment, cells: &[Cell], speed: &dyn Fn(&Cell) -> f64) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
+        let (mut rng, mut log) = (ChaCha8Rng::seed_from_u64(5), Vec::new());
+        let mut rows = Vec::new();
+        let first: Vec<(Cell, Rep)> = (0..exp.repetitions.get()).flat_map(|i| round(cells, 1, i)).collect();
+        rows.extend(mock(&mut rng, speed, &mut Vec::new())(&first).unwrap().rows);
+        let until = exp.until.unwrap();
+        let (stopped, _) = rounds(exp, until, cells, &mut rows, Instant::now(), &mut mock(&mut rng, speed, &mut log)).unwrap();
+        (stopped, rows, log)
+    }
+
+    #[test]
+    fn rounds_go_on_for_only_the_undecided_comparisons_until_decided() {
+        let (exp, cells) = experiment("");
+        // At 1 worker process takes 1.5x thread's time; at 2 they differ by 1 % (within ±5 %,
+        // but 10 % noise needs rounds to show it).
+        let speed = |c: &Cell| match (c.executor.name(), c.workers()) {
+            ("process", 1) => 1.5,
+            ("process", 2) => 0.505,
+            (_, 1) => 1.0,
+            _ => 0.5,
+        };
+        let (stopped, rows, log) = run(&exp, &cells, &speed);
+        let v = verdicts(&summarize(&rows), &bound(&exp));
+        assert_eq!(v.len(), 2);
+        assert!(v[0].line().contains("thread faster than process"), "{}", v[0].line());
+        let rounds_of = |w: usize, e: &str| rows.iter().filter(|r| r.cell.workers() == w && r.cell.executor.name() == e).count();
+        // The clear one decided at the first look that can (8 rounds: 6 cannot reach 97.85 %).
+        assert_eq!(rounds_of(1, "thread"), 8);
+        let looks = bound(&exp).looks;
+        assert!(looks.rounds().contains(&rounds_of(2, "thread")), "ends at a look");
+        let decided_pools = |c: &Cell| c.workers() == 1 && !c.executor.is_sequential();
+        assert!(
+            log.iter().all(|(c, r)| !decided_pools(c) || r.index < 8),
+            "a decided comparison gets no more rounds"
+        );
+        // The sequential baseline of the undecided one ran with it.
+        assert_eq!(rounds_of(1, "sequential"), rounds_of(2, "thread"));
+        match stopped {
+            "decided" => assert!(v[1].line().contains("thread ≈ process"), "{}", v[1].line()),
+            "max repetitions" => assert_eq!(rounds_of(2, "thread"), 20),
+            other => panic!("stopped: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_budget_keeps_a_look_from_starting_that_would_end_past_it() {
+        let (exp, cells) = experiment(", time_budget_s = 3");
+        // Nothing decides; a look's two rounds of six 1 s cells would take 12 s.
+        let (stopped, rows, log) = run(&exp, &cells, &|_| 1.0);
+        assert_eq!(stopped, "budget");
+        assert!(log.is_empty(), "nothing ran past the minimum: {}", log.len());
+        assert_eq!(rows.len(), 6 * cells.len());
+    }
 }

@@ -35,8 +35,9 @@ pub fn markdown(report: &Report) -> String {
     const INTRO: &str = "Only whole repetitions (every task ran, nothing went wrong) enter the statistics; \
 the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
 with the confidence the binomial distribution gives them for any continuous distribution (at least 95 % from 6 repetitions on; \
-fewer repetitions reach less, and the table says how much). Speedup is T1/TN against the sequential cell with the same work: its \
-interval divides the two medians' intervals and holds with at least the stated confidence (the product of theirs). Efficiency is \
+fewer repetitions reach less, and the table says how much). Speedup is T1/TN against the sequential cell with the same work: in \
+paired rounds the median of the per-round ratios with the sign test's interval, otherwise the ratio of the two medians, whose \
+interval divides theirs and holds with at least the stated confidence (the product of theirs). Efficiency is \
 T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n";
     let answer = crate::answer::text(&report.verdicts, &report.best);
     if !answer.is_empty() {

@@ -24,6 +24,7 @@ use crate::answer::{best, verdicts, Bound, Verdict};
 use crate::envinfo::Env;
 use crate::experiment::DEFAULT_EQUIVALENCE;
 use crate::record::{RunRow, TaskRow};
+use crate::stats::adaptive::Looks;
 use crate::summary::{summarize, CellSummary};
 
 /// Everything a report is made from, computed once by [`Report::new`].
@@ -48,11 +49,12 @@ impl<'a> Report<'a> {
         let cells = summarize(rows);
         let bound = Bound {
             equivalence: env.as_ref().and_then(|e| e.equivalence).unwrap_or(DEFAULT_EQUIVALENCE),
+            // The planned looks' round counts (a run that looked once has none).
             looks: env
                 .as_ref()
                 .and_then(|e| e.fact("looks"))
-                .and_then(|l| l.as_u64())
-                .map_or(1, |l| l as usize),
+                .and_then(|l| serde_json::from_value::<Vec<usize>>(l.clone()).ok())
+                .map_or(Looks::SINGLE, Looks::at),
         };
         let verdicts = verdicts(&cells, &bound);
         // The answer as a picture first, then the charts per workload.

@@ -69,29 +69,47 @@ pub fn schedule(reps: &Repetitions, cells: &[Cell]) -> Vec<(Cell, Rep)> {
     }
 }
 
-/// Round `index` of the paired order: every cell once, the cells of one work together, each
-/// group in its seeded order, turned around on odd rounds.
+/// Round `index` of the paired order: every cell once, the cells of one work together and,
+/// within them, the cells with the same number of workers (the pools one verdict compares, and
+/// the sequential baseline with the single workers) next to each other; each in its seeded
+/// order, turned around on odd rounds.
 pub fn round(cells: &[Cell], seed: u64, index: usize) -> Vec<(Cell, Rep)> {
-    let mut groups: Vec<Vec<Cell>> = Vec::new();
+    let mut groups: Vec<Vec<Vec<Cell>>> = Vec::new();
     for c in cells {
-        match groups.iter_mut().find(|g| g[0].work() == c.work()) {
-            Some(g) => g.push(*c),
-            None => groups.push(vec![*c]),
+        let g = match groups.iter().position(|g| g[0][0].work() == c.work()) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push(Vec::new());
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        match g.iter_mut().find(|s| s[0].workers() == c.workers()) {
+            Some(s) => s.push(*c),
+            None => g.push(vec![*c]),
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(u64::MAX - 1); // apart from the draws and the random order
     let mut out = Vec::new();
     for mut g in groups {
-        for i in (1..g.len()).rev() {
-            g.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        for s in &mut g {
+            shuffle(&mut rng, s);
         }
+        shuffle(&mut rng, &mut g);
+        let mut flat: Vec<Cell> = g.into_iter().flatten().collect();
         if index % 2 == 1 {
-            g.reverse();
+            flat.reverse();
         }
-        out.extend(g.into_iter().map(|c| (c, Rep { warmup: false, index })));
+        out.extend(flat.into_iter().map(|c| (c, Rep { warmup: false, index })));
     }
     out
+}
+
+/// Fisher-Yates, from the seeded stream.
+fn shuffle<T>(rng: &mut ChaCha8Rng, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        v.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +187,51 @@ mod tests {
         assert_eq!(inter[3].0, cells[0]);
         assert_eq!(inter[4].0, cells[1], "interleaved: one repetition of each cell in turn");
         assert_ne!(random, inter);
+    }
+
+    #[test]
+    fn a_round_runs_what_one_verdict_compares_back_to_back() {
+        let axes = Axes {
+            workers: vec![
+                NonZeroUsize::new(1).unwrap(),
+                NonZeroUsize::new(2).unwrap(),
+                NonZeroUsize::new(4).unwrap(),
+            ],
+            ..Axes::with_defaults(
+                vec![
+                    WorkloadKind::named("resize").unwrap(),
+                    WorkloadKind::named("spin").unwrap(),
+                ],
+                ["sequential", "thread", "process", "hybrid"]
+                    .map(|e| ExecutorKind::named(e).unwrap())
+                    .to_vec(),
+            )
+        };
+        let cells = expand(&axes, &[]);
+        let mut orders = Vec::new();
+        for index in 0..4 {
+            let r: Vec<Cell> = round(&cells, 11, index).into_iter().map(|(c, _)| c).collect();
+            assert_eq!(r.len(), cells.len());
+            // Each (work, workers) holds one run of neighbours.
+            let key = |c: &Cell| (c.work(), c.workers());
+            let runs = r.windows(2).filter(|w| key(&w[0]) != key(&w[1])).count() + 1;
+            let mut keys: Vec<_> = r.iter().map(key).collect();
+            keys.dedup();
+            let distinct: std::collections::HashSet<_> = keys.iter().copied().collect();
+            assert_eq!(
+                runs,
+                distinct.len(),
+                "round {index}: {:?}",
+                r.iter().map(Cell::id).collect::<Vec<_>>()
+            );
+            orders.push(r);
+        }
+        for w in orders[0].iter().map(Cell::work) {
+            let of = |r: &[Cell]| r.iter().filter(|c| c.work() == w).copied().collect::<Vec<_>>();
+            let mut back = of(&orders[1]);
+            back.reverse();
+            assert_eq!(of(&orders[0]), back, "ABBA within each work");
+        }
+        assert_eq!(orders[0], orders[2], "the order comes again every other round");
     }
 }

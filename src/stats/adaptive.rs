@@ -1,101 +1,138 @@
-//! Repetitions until decided, without inflating the stated confidence. The runner looks at the
-//! verdicts only at planned points (a geometric schedule of round counts, [`looks`]) and each
-//! look's interval aims at 1 - α/L for L planned looks (Bonferroni): whichever look the run
-//! stops at, the chance that any look's interval misses the true ratio is at most α, so the
-//! interval it reports holds with at least 1 - α, however the stopping depended on the data.
+//! Repetitions until decided, without inflating the stated confidence: an exact group-sequential
+//! sign test. The runner looks at the verdicts only at planned round counts (a geometric
+//! schedule, [`Looks::plan`]); every look takes the order-statistic interval at one per-look
+//! level, chosen so that the chance that *every* planned look's interval holds the true median
+//! ratio is at least 95 %. That chance is computed exactly: below the true median, each round's
+//! ratio falls with probability 1/2 whatever the noise, so the count below it is a binomial random
+//! walk, and a look's interval [k-th smallest, k-th largest] of n holds it exactly when that walk
+//! is in [k, n - k] at n. Whichever look the run stops at, for whatever reason, its interval
+//! holds with at least the stated chance. Looks are strongly correlated, so this is far less
+//! conservative than splitting the error evenly over them (Bonferroni).
 
-/// The round counts at which verdicts are looked at: `min`, then about 1.5 times the last,
-/// up to `max` (always included).
-pub fn looks(min: usize, max: usize) -> Vec<usize> {
-    let mut out = vec![min.max(1)];
-    while *out.last().unwrap_or(&max) < max {
-        let last = *out.last().unwrap_or(&max);
-        out.push(((last as f64 * 1.5).ceil() as usize).clamp(last + 1, max));
+use super::{order_confidence, TARGET};
+
+/// The planned looks of a run that repeats until decided, and the level each look's interval
+/// aims at so that all of them hold together with [`TARGET`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Looks {
+    /// Round counts, increasing; empty for a run that looks once, at the end.
+    rounds: Vec<usize>,
+    per_look: f64,
+}
+
+impl Looks {
+    /// One look, at the end: the interval at [`TARGET`] itself.
+    pub const SINGLE: Looks = Looks {
+        rounds: Vec::new(),
+        per_look: TARGET,
+    };
+
+    /// Looks at `min` rounds, then about 1.25 times the last, up to `max` (always included).
+    pub fn plan(min: usize, max: usize) -> Looks {
+        let mut rounds = vec![min.max(1)];
+        while *rounds.last().unwrap_or(&max) < max {
+            let last = *rounds.last().unwrap_or(&max);
+            rounds.push(((last as f64 * 1.25).ceil() as usize).clamp(last + 1, max));
+        }
+        Looks::at(rounds)
     }
-    out
+
+    /// Looks at these round counts (increasing), with the per-look level that keeps them
+    /// together at [`TARGET`]: the lowest such level, found by bisection (the joint chance only
+    /// grows with it).
+    pub fn at(rounds: Vec<usize>) -> Looks {
+        let mut looks = Looks {
+            rounds,
+            per_look: TARGET,
+        };
+        if looks.rounds.len() > 1 {
+            let (mut lo, mut hi) = (TARGET, 1.0);
+            for _ in 0..50 {
+                looks.per_look = (lo + hi) / 2.0;
+                if looks.planned_joint() >= TARGET {
+                    hi = looks.per_look;
+                } else {
+                    lo = looks.per_look;
+                }
+            }
+            looks.per_look = hi;
+        }
+        looks
+    }
+
+    /// The planned round counts.
+    pub fn rounds(&self) -> &[usize] {
+        &self.rounds
+    }
+
+    /// How many looks (1 for a run that looks once).
+    pub fn count(&self) -> usize {
+        self.rounds.len().max(1)
+    }
+
+    /// The level each look's interval aims at.
+    pub fn per_look(&self) -> f64 {
+        self.per_look
+    }
+
+    /// The chance that every planned look holds the true ratio when the look at `n` rounds (the
+    /// first planned one at or after `n`, so dropped rounds count) takes [x(k), x(n - k + 1)] and
+    /// every other look its planned interval. For one look, the interval's own confidence.
+    pub fn joint(&self, n: usize, k: usize) -> f64 {
+        if self.rounds.len() <= 1 {
+            return order_confidence(n, k);
+        }
+        let at = self
+            .rounds
+            .iter()
+            .position(|&r| r >= n)
+            .unwrap_or(self.rounds.len() - 1);
+        let plan: Vec<(usize, usize)> = (self.rounds.iter().enumerate())
+            .map(|(i, &r)| if i == at { (n, k) } else { (r, reach(r, self.per_look)) })
+            .collect();
+        walk(&plan)
+    }
+
+    fn planned_joint(&self) -> f64 {
+        let plan: Vec<(usize, usize)> = self.rounds.iter().map(|&r| (r, reach(r, self.per_look))).collect();
+        walk(&plan)
+    }
 }
 
-/// What each look's interval aims at so that all of `looks` together hold with `overall`.
-pub fn look_target(overall: f64, looks: usize) -> f64 {
-    1.0 - (1.0 - overall) / looks.max(1) as f64
+/// The largest k whose interval of n reaches `level`; 0 (no interval: the look cannot decide,
+/// and cannot miss) when even [min, max] falls short.
+fn reach(n: usize, level: f64) -> usize {
+    (1..=n / 2)
+        .take_while(|&k| order_confidence(n, k) >= level)
+        .last()
+        .unwrap_or(0)
 }
 
-/// The confidence the reported interval has at least, from each look's own (exact) one.
-pub fn overall(look_confidence: f64, looks: usize) -> f64 {
-    (1.0 - looks.max(1) as f64 * (1.0 - look_confidence)).max(0.0)
+/// P(k <= S_n <= n - k at every look (n, k)) for S the count of fair coin flips that came up
+/// below: the chance every look's interval holds the median. Looks in increasing n.
+fn walk(plan: &[(usize, usize)]) -> f64 {
+    let mut p = vec![1.0f64]; // p[s] = P(S = s, every look so far held)
+    let mut done = 0;
+    for &(n, k) in plan {
+        for _ in done..n.max(done) {
+            let mut next = vec![0.0; p.len() + 1];
+            for (s, q) in p.iter().enumerate() {
+                next[s] += q / 2.0;
+                next[s + 1] += q / 2.0;
+            }
+            p = next;
+        }
+        done = done.max(n);
+        if k > 0 {
+            for (s, q) in p.iter_mut().enumerate() {
+                if s < k || s + k > done {
+                    *q = 0.0;
+                }
+            }
+        }
+    }
+    p.iter().sum()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stats::{paired_ratio, TARGET};
-    use rand_chacha::rand_core::{RngCore, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
-    #[test]
-    fn looks_grow_geometrically_to_the_maximum() {
-        assert_eq!(looks(6, 60), [6, 9, 14, 21, 32, 48, 60]);
-        assert_eq!(looks(6, 6), [6]);
-        assert!((look_target(0.95, 7) - (1.0 - 0.05 / 7.0)).abs() < 1e-12);
-        assert!((overall(look_target(0.95, 7), 7) - 0.95).abs() < 1e-12);
-    }
-
-    fn normal(rng: &mut ChaCha8Rng) -> f64 {
-        let u = |rng: &mut ChaCha8Rng| ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let (a, b) = (u(rng), u(rng));
-        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
-    }
-
-    /// One simulated run of the stopping rule: paired rounds under noise like this machine's
-    /// (fast multiplicative noise, CV about 11 %, and a slow drift both sides share), looked at
-    /// on the schedule, stopping once the interval excludes 1 or lies within ±5 %. Returns the
-    /// final interval and whether it stopped decided.
-    fn run(rng: &mut ChaCha8Rng, truth: f64, min: usize, max: usize) -> (f64, f64, bool) {
-        let plan = looks(min, max);
-        let target = look_target(TARGET, plan.len());
-        let (mut ratios, mut drift) = (Vec::new(), 1.0f64);
-        for &n in &plan {
-            while ratios.len() < n {
-                drift *= (0.08 * normal(rng)).exp();
-                let a = truth * drift * (0.11 * normal(rng)).exp();
-                let b = drift * (0.11 * normal(rng)).exp();
-                ratios.push(a / b);
-            }
-            let r = paired_ratio(&ratios, target).expect("rounds");
-            // As the runner decides: only an interval that reaches the look's confidence.
-            let decided = r.confidence >= target
-                && (r.ci_low > 1.0 || r.ci_high < 1.0 || (r.ci_low >= 0.95 && r.ci_high <= 1.05));
-            if decided || n == max {
-                return (r.ci_low, r.ci_high, decided);
-            }
-        }
-        unreachable!("the last look is the maximum")
-    }
-
-    #[test]
-    fn stopping_when_decided_keeps_the_stated_confidence() {
-        let mut rng = ChaCha8Rng::seed_from_u64(21);
-        let trials = 4000;
-        for truth in [1.0, 1.05] {
-            let (mut covered, mut decided, mut wrong_winner) = (0, 0, 0);
-            for _ in 0..trials {
-                let (lo, hi, d) = run(&mut rng, truth, 6, 60);
-                covered += usize::from(lo <= truth && truth <= hi);
-                decided += usize::from(d);
-                // With no difference, a winner is a false claim.
-                wrong_winner += usize::from(truth == 1.0 && (lo > 1.0 || hi < 1.0));
-            }
-            let coverage = covered as f64 / trials as f64;
-            println!(
-                "truth {truth}: covered {coverage:.3} (stated >= {TARGET}), decided {:.3}, false winners {:.3}",
-                decided as f64 / trials as f64,
-                wrong_winner as f64 / trials as f64
-            );
-            assert!(
-                coverage >= TARGET,
-                "truth {truth}: covered {coverage}, stated at least {TARGET}"
-            );
-            assert!((wrong_winner as f64 / trials as f64) <= 1.0 - TARGET);
-        }
-    }
-}
+mod tests;

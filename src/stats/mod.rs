@@ -99,15 +99,22 @@ pub fn median_interval(values: &[f64], target: f64) -> Interval {
             confidence: 0.0,
         };
     }
-    let mut k = 1;
-    while 2 * (k + 1) <= n && order_confidence(n, k + 1) >= target {
-        k += 1;
-    }
+    let k = order_k(n, target);
     Interval {
         low: v[k - 1],
         high: v[n - k],
         confidence: order_confidence(n, k),
     }
+}
+
+/// Which order statistics [`median_interval`] takes from `n` values: the largest k whose
+/// [k-th smallest, k-th largest] reaches `target`, or 1 ([min, max]) when none does.
+pub fn order_k(n: usize, target: f64) -> usize {
+    let mut k = 1;
+    while 2 * (k + 1) <= n && order_confidence(n, k + 1) >= target {
+        k += 1;
+    }
+    k
 }
 
 /// A ratio of medians `num / den` with an interval and the confidence it has at least.

@@ -1,0 +1,54 @@
+//! Known answers, decided in paired rounds until decided: pure waiting is the same on threads
+//! and processes (`≈`, never `faster than`), and pure-Python spinning is faster on processes
+//! than on threads (the GIL). Verdict words and env.json's `stopped` are what scripts read.
+
+mod common;
+
+use common::*;
+
+fn decided(body: &str) -> (String, serde_json::Value, Vec<Row>) {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(body);
+    let run = runner().arg(&file).arg("--out").arg(out.path()).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = results_dir(out.path());
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let env: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("env.json")).unwrap()).unwrap();
+    (summary, env, read_csv(&dir.join("runs.csv")))
+}
+
+#[test]
+fn waiting_is_the_same_on_threads_and_processes() {
+    let (summary, env, runs) = decided(
+        "name = \"wait\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
+         sets = 4\nrepetitions = { min = 6, max = 30, until = \"decided\", time_budget_s = 120 }\nwarmup = 1\n\
+         [sleep]\nms = 40\n",
+    );
+    let line = summary
+        .lines()
+        .find(|l| l.contains("thread") && l.contains("process") && l.starts_with("- sleep"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(!line.contains("faster than"), "{line}");
+    assert!(line.contains("thread ≈ process (within ±5 %"), "{line}");
+    assert_eq!(env["stopped"], "decided", "{line}");
+    // Rounds recorded; the rounds ended at a planned look.
+    let looks: Vec<u64> = serde_json::from_value(env["looks"].clone()).unwrap();
+    let rounds = runs.iter().filter(|r| r["executor"] == "thread" && r["warmup"] == "false").count();
+    assert!(looks.contains(&(rounds as u64)), "{rounds} rounds, looks {looks:?}");
+    assert!(runs.iter().all(|r| r["warmup"] == "true" || !r["round"].is_empty()));
+}
+
+#[test]
+fn python_spinning_is_faster_on_processes_than_on_threads() {
+    let (summary, env, _) = decided(
+        "name = \"gil\"\nworkload = \"spin\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
+         workers = 2\nsets = 4\nrepetitions = { min = 6, max = 30, until = \"decided\", time_budget_s = 120 }\n\
+         warmup = 1\n[spin]\niterations = 60000\n",
+    );
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("- spin") && l.contains("py-thread"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(line.contains("py-process faster than py-thread ("), "{line}");
+    assert_eq!(env["stopped"], "decided", "{line}");
+}
