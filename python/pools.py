@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """Python's pools as runner executors: one repetition's tasks on concurrent.futures'
-ThreadPoolExecutor (py-thread), ProcessPoolExecutor (py-process, with a start method) or a plain
-loop (py-sequential), with Pillow, numpy and onnxruntime's Python API.
+ThreadPoolExecutor (py-thread), ProcessPoolExecutor (py-process, with a start method, a chunk
+size and worker recycling), InterpreterPoolExecutor (py-interpreter: subinterpreters, each with
+its own GIL, in one process; Python 3.14, or 3.13 with the interpreters-pep-734 backport) or a
+plain loop (py-sequential), with Pillow, numpy and onnxruntime's Python API where a workload
+needs them.
 
-The runner starts this file with the project's venv once per repetition, writes the job (JSON:
-executor, workers, settings, tasks) to stdin and reads JSON lines from stdout:
+The runner starts this file once per repetition with the cell's interpreter and, as arguments,
+the modules the job's workloads import (numpy, PIL: imported at the top, as a program would, so
+fork inherits them; nothing else imports them, so a subinterpreter can import this file). It
+writes the job (JSON: executor, workers, settings, tasks) to stdin and reads JSON lines from
+stdout:
   {"msg": "hello"}                       imports done: the interpreter's start-up ends here
   {"msg": "ready", "session_s", ...}     every worker built its state (sessions): pool start ends
   {"msg": "started", "task": i}          a worker took task i (written by the worker itself)
@@ -22,15 +28,14 @@ The runner measures the interpreter and its pool from outside (wall time, wait4,
 this file reports only what happens inside it. It is the repository's only Python
 implementation of the workloads (bench/ runs it through the runner).
 """
+import importlib
 import io
 import json
 import os
 import sys
 import threading
 import time
-
-import numpy as np
-from PIL import Image
+import types
 
 # ---- the same draws: ChaCha8 white noise, byte for byte as rand_chacha 0.9 -------------------
 
@@ -51,6 +56,7 @@ def _pcg32_seed(state):
 
 def noise_pixels(seed, width, height):
     """ChaCha8Rng::seed_from_u64(seed).fill_bytes over width x height x 3 bytes."""
+    import numpy as np
     n = width * height * 3
     blocks = (n + 63) // 64
     key = _pcg32_seed(seed)
@@ -79,17 +85,19 @@ def noise_pixels(seed, width, height):
 
 # ---- the workloads -------------------------------------------------------------------------
 
-FILTERS = {"nearest": Image.NEAREST, "box": Image.BOX, "bilinear": Image.BILINEAR,
-           "hamming": Image.HAMMING, "catmullrom": Image.BICUBIC, "lanczos3": Image.LANCZOS}
+FILTERS = {"nearest": "NEAREST", "box": "BOX", "bilinear": "BILINEAR", "hamming": "HAMMING",
+           "catmullrom": "BICUBIC", "lanczos3": "LANCZOS"}
 
 
 def pillow_filter(name):
+    from PIL import Image
     if name not in FILTERS:
         raise ValueError(f"Pillow has no {name} filter")
-    return FILTERS[name]
+    return getattr(Image, FILTERS[name])
 
 
 def load(task, max_pixels):
+    from PIL import Image
     inp = task["input"]
     if "noise" in inp:
         w, h = inp["width"], inp["height"]
@@ -163,6 +171,7 @@ class Resize:
 
 class Classify:
     def __init__(self, s, job):
+        import numpy as np
         import onnxruntime as ort
         self.s, self.job = s, job
         self.filter = pillow_filter(s["filter"])
@@ -180,6 +189,7 @@ class Classify:
                 self.labels = [line.strip() for line in f]
 
     def run(self, task, stages):
+        import numpy as np
         t = time.perf_counter()
         img = load(task, self.job["max_pixels"])
         stages["decode_ms"] += 1e3 * (time.perf_counter() - t)
@@ -225,8 +235,8 @@ class Alloc:
         self.bytes, self.hold = s["mib"] << 20, s["hold_ms"] / 1e3
 
     def run(self, task, stages):
-        v = np.zeros(self.bytes, dtype=np.uint8)
-        v[::4096] = 1  # zeroed pages become resident only when written
+        v = bytearray(self.bytes)  # calloc'd: its pages become resident only when written
+        v[::4096] = b"\x01" * len(range(0, self.bytes, 4096))
         time.sleep(self.hold)
         del v
 
@@ -326,13 +336,16 @@ def _cpus():
     return ",".join(out)
 
 
-def init_worker(job, counter, lock, barrier):
+def _python():
+    """What this worker runs on, read after its workloads' imports: an extension module can turn
+    a free-threaded build's GIL back on."""
+    gil = getattr(sys, "_is_gil_enabled", None)
+    return {"version": sys.version.split()[0], "implementation": sys.implementation.name,
+            "gil": "enabled" if gil is None or gil() else "disabled"}
+
+
+def build(job, index):
     """Builds this worker's state: one object per task kind (an ORT session for classify)."""
-    global _barrier
-    _barrier = barrier
-    with lock:
-        index = counter.value
-        counter.value += 1
     if job.get("pin"):
         os.sched_setaffinity(0, {job["pin"][index % len(job["pin"])]})
     t = time.perf_counter()
@@ -343,12 +356,46 @@ def init_worker(job, counter, lock, barrier):
     except Exception as e:  # every task of this worker fails with it
         _state.kinds, _state.error = {}, f"cannot build the worker's state: {e}"[:500]
     _state.session_s = time.perf_counter() - t
+    _state.python = _python()
+
+
+def init_worker(job, counter, lock, barrier):
+    """A thread's or a process's initializer: its index from the shared counter."""
+    global _barrier
+    _barrier = barrier
+    with lock:
+        index = counter.value
+        counter.value += 1
+    build(job, index)
+
+
+class QueueBarrier:
+    """A barrier across subinterpreters: each worker says it arrived, then waits for the go
+    that the main interpreter gives once all have."""
+    def __init__(self, arrived, go):
+        self.arrived, self.go = arrived, go
+
+    def wait(self, timeout):
+        self.arrived.put(1)
+        self.go.get(timeout=timeout)
+
+
+def init_interpreter():
+    """A subinterpreter's initializer: the job, its index and the barrier come from the
+    interpreter's __main__, where the pool put them (`shared`)."""
+    global _state, _barrier
+    import __main__
+    # Every call into a subinterpreter runs on a thread state of its own, so thread-locals do
+    # not last from one task to the next; this interpreter's module is its worker's alone.
+    _state = types.SimpleNamespace()
+    _barrier = QueueBarrier(__main__.runner_arrived, __main__.runner_go)
+    build(json.loads(__main__.runner_job), __main__.runner_index.get(timeout=600))
 
 
 def ready():
     """Run once by each worker: returns when every worker has built its state."""
     _barrier.wait(timeout=600)
-    return _state.session_s, _state.error, os.getpid()
+    return _state.session_s, _state.error, os.getpid(), _state.python
 
 
 def run_task(task, phase_start, watch):
@@ -373,6 +420,12 @@ def run_task(task, phase_start, watch):
             "result": result, "child_peak_kib": _state.child_peak_kib}
 
 
+def run_batch(tasks, phase_start, watch):
+    """A chunk of tasks, one message each way, as ProcessPoolExecutor.map(chunksize=n) sends
+    them: the records come back together when the last one ends."""
+    return [run_task(t, phase_start, watch) for t in tasks]
+
+
 # ---- the parent: pool start, the task phase, shutdown ----------------------------------------
 
 class Counter:
@@ -388,63 +441,129 @@ def emit(obj):
         data = data[os.write(1, data):]
 
 
-def main():
-    emit({"msg": "hello"})
-    job = json.loads(sys.stdin.readline())
-    workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
-    if "classify" in job["settings"]:
-        import onnxruntime  # noqa: F401  imported once, as a program would at its top: fork inherits it
+def interpreter_pool(job, workers):
+    """InterpreterPoolExecutor (3.14's, or the 3.13 backport's) with `workers` subinterpreters.
+    Its callables travel pickled, by module name, so they are this file imported as `pools`
+    (each subinterpreter imports it again from its folder), not `__main__`'s."""
+    import functools
+    try:
+        from concurrent.futures import InterpreterPoolExecutor
+        from concurrent.interpreters import create_queue
+    except ImportError:
+        from interpreters_backport.concurrent.futures import InterpreterPoolExecutor
+        from interpreters_backport.interpreters.queues import create as create_queue
+    import pools
+    index, arrived, go = create_queue(), create_queue(), create_queue()
+    for i in range(workers):
+        index.put(i)
+    here = os.path.dirname(os.path.abspath(__file__))
+    boot = f"import sys; sys.path.insert(0, {here!r}); import pools; pools.init_interpreter()"
+    shared = {"runner_job": json.dumps(job), "runner_index": index, "runner_arrived": arrived, "runner_go": go}
+    pool = InterpreterPoolExecutor(workers, initializer=functools.partial(exec, boot, {}), shared=shared)
+
+    def release():  # the barrier: once every worker has arrived, all go
+        for _ in range(workers):
+            arrived.get(timeout=600)
+        for _ in range(workers):
+            go.put(1)
+    return pool, pools, release, (lambda: workers)
+
+
+def recycling_pool(base):
+    """ProcessPoolExecutor with upstream's fix of gh-115634 (in 3.13 and 3.14 since July 2026):
+    before it, a worker that exits at max_tasks_per_child with tasks still queued may not be
+    replaced, and the pool hangs (3.11.7 and 3.13.0 here do). As the fix does, a worker is
+    replaced whenever the pool has fewer than max_workers, whatever the idle semaphore says."""
+    class Recycling(base):
+        def _adjust_process_count(self):
+            if len(self._processes) < self._max_workers:
+                self._spawn_process()
+    return Recycling
+
+
+def start_pool(job, workers, kind):
+    """The pool, the module whose functions it runs, what releases its ready barrier, and how
+    many workers it has started so far."""
+    me = sys.modules[__name__]
     if kind == "py-process":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
         ctx = mp.get_context(job["start_method"])
         counter, lock, barrier = ctx.Value("i", 0, lock=False), ctx.Lock(), ctx.Barrier(workers)
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
-                                   initargs=(job, counter, lock, barrier))
-    elif kind == "py-thread":
-        from concurrent.futures import ThreadPoolExecutor
-        counter, lock, barrier = Counter(), threading.Lock(), threading.Barrier(workers)
-        pool = ThreadPoolExecutor(workers, initializer=init_worker, initargs=(job, counter, lock, barrier))
-    else:  # py-sequential: the loop in this thread
-        workers, pool = 1, None
-        init_worker(job, Counter(), threading.Lock(), None)
-    if pool is None:
-        states = [(_state.session_s, _state.error, os.getpid())]
+        recycle = {"max_tasks_per_child": job["max_tasks_per_child"]} if job.get("max_tasks_per_child") else {}
+        kind_of_pool = recycling_pool(ProcessPoolExecutor) if recycle else ProcessPoolExecutor
+        pool = kind_of_pool(workers, mp_context=ctx, initializer=init_worker,
+                            initargs=(job, counter, lock, barrier), **recycle)
+        return pool, me, (lambda: None), (lambda: counter.value)
+    if kind == "py-interpreter":
+        return interpreter_pool(job, workers)
+    from concurrent.futures import ThreadPoolExecutor
+    counter, lock, barrier = Counter(), threading.Lock(), threading.Barrier(workers)
+    pool = ThreadPoolExecutor(workers, initializer=init_worker, initargs=(job, counter, lock, barrier))
+    return pool, me, (lambda: None), (lambda: counter.value)
+
+
+def task_phase(pool, mod, job, tasks, kind, watch, report):
+    """Every task once, in chunks of `chunksize`; each record as its chunk's result arrives."""
+    from concurrent.futures import as_completed
+    phase = time.perf_counter()
+    size = job.get("chunksize") or 1
+    chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    futures = {pool.submit(mod.run_batch, c, phase, watch): c for c in chunks}
+    for f in as_completed(futures):
+        arrived = time.perf_counter()
+        try:
+            recs = f.result()
+        except Exception as e:  # the pool broke (a worker died): these tasks have no result
+            why = f"the pool failed: {type(e).__name__}: {e}"[:500]
+            recs = [{"msg": "task", "task": t["index"], "worker": None, "error": why} for t in futures[f]]
+        for rec in recs:
+            # The result's way back: from the task's end in the worker to here.
+            end = rec.pop("end", None)
+            if end is not None:
+                rec["ipc_ms"] = 1e3 * (arrived - end) if kind != "py-thread" else 0.0
+            report(rec)
+
+
+def main():
+    for module in sys.argv[1:]:  # what the job's workloads import, as a program would at its top
+        importlib.import_module(module)
+    emit({"msg": "hello"})
+    job = json.loads(sys.stdin.readline())
+    workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
+    if kind == "py-sequential":  # the loop in this thread
+        workers, pool, started = 1, None, (lambda: 1)
+        build(job, 0)
+        states = [(_state.session_s, _state.error, os.getpid(), _state.python)]
     else:
+        pool, mod, release, started = start_pool(job, workers, kind)
         # Each worker takes one barrier task, so all of them are started and have built their state.
-        states = [f.result() for f in [pool.submit(ready) for _ in range(workers)]]
-    errors = [e for _, e, _ in states if e]
+        futures = [pool.submit(mod.ready) for _ in range(workers)]
+        release()
+        states = [f.result() for f in futures]
+    errors = [e for _, e, _, _ in states if e]
     # A state per worker, as the runner counts its own (one per thread or process, all kinds);
-    # the workers' pids, so that the runner measures exactly them.
-    emit({"msg": "ready", "session_s": max(s for s, _, _ in states), "states": len(states) - len(errors),
-          "workers": workers, "pids": sorted({p for _, _, p in states}), "error": errors[0] if errors else None})
+    # the workers' pids, so that the runner measures exactly them; what they run on.
+    emit({"msg": "ready", "session_s": max(s[0] for s in states), "states": len(states) - len(errors),
+          "workers": workers, "pids": sorted({s[2] for s in states}), "error": errors[0] if errors else None,
+          "python": states[0][3]})
     watch, held = job["watch"], []
     report = emit if watch else held.append
-    phase = time.perf_counter()
     if pool is None:
+        phase = time.perf_counter()
         for t in tasks:
             rec = run_task(t, phase, watch)
             rec["ipc_ms"] = 0.0
             del rec["end"]
             report(rec)
     else:
-        from concurrent.futures import as_completed
-        futures = {pool.submit(run_task, t, phase, watch): t for t in tasks}
-        for f in as_completed(futures):
-            arrived = time.perf_counter()
-            try:
-                rec = f.result()
-                # The result's way back: from the task's end in the worker to here.
-                end = rec.pop("end")
-                rec["ipc_ms"] = 1e3 * (arrived - end) if kind == "py-process" else 0.0
-            except Exception as e:  # the pool broke (a worker died): this task has no result
-                t = futures[f]
-                rec = {"msg": "task", "task": t["index"], "worker": None, "error": f"the pool failed: {type(e).__name__}: {e}"[:500]}
-            report(rec)
+        task_phase(pool, mod, job, tasks, kind, watch, report)
     emit({"msg": "tasks_done"})
     for rec in held:
         emit(rec)
-    emit({"msg": "records_done"})
+    # Recycled workers (max_tasks_per_child) are new processes: counted, and measured by pid.
+    live = sorted(getattr(pool, "_processes", None) or {}) if kind == "py-process" else []
+    emit({"msg": "records_done", "workers_started": started(), "pids": live})
     sys.stdin.readline()  # the runner has measured the pool's memory
     if pool is not None:
         pool.shutdown(wait=True)

@@ -80,6 +80,14 @@ pub struct Measured {
     /// part of `wall_s`, not of `pool_start_s`. 0 for the runner's own pools.
     #[serde(default)]
     pub interpreter_s: f64,
+    /// Python's pools: the interpreter's version, implementation and GIL (`enabled` or
+    /// `disabled`) as a worker read them after its imports; empty for the runner's own pools.
+    #[serde(default)]
+    pub python_version: Option<String>,
+    #[serde(default)]
+    pub python_impl: Option<String>,
+    #[serde(default)]
+    pub gil: Option<String>,
     pub throughput_tps: f64,
     pub user_s: f64,
     pub sys_s: f64,
@@ -187,6 +195,9 @@ impl RunRow {
                 shutdown_s: round(m.pool.shutdown_s, 6),
                 session_s: round(m.pool.session_s, 6),
                 interpreter_s: round(m.pool.interpreter_s, 6),
+                python_version: m.pool.python.as_ref().map(|p| p.version.clone()),
+                python_impl: m.pool.python.as_ref().map(|p| p.implementation.clone()),
+                gil: m.pool.python.as_ref().map(|p| p.gil.clone()),
                 throughput_tps: if m.wall_s > 0.0 {
                     round(ok.len() as f64 / m.wall_s, 3)
                 } else {

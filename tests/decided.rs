@@ -33,7 +33,10 @@ fn waiting_is_the_same_on_threads_and_processes() {
     assert_eq!(env["stopped"], "decided", "{line}");
     // Rounds recorded; the rounds ended at a planned look.
     let looks: Vec<u64> = serde_json::from_value(env["looks"].clone()).unwrap();
-    let rounds = runs.iter().filter(|r| r["executor"] == "thread" && r["warmup"] == "false").count();
+    let rounds = runs
+        .iter()
+        .filter(|r| r["executor"] == "thread" && r["warmup"] == "false")
+        .count();
     assert!(looks.contains(&(rounds as u64)), "{rounds} rounds, looks {looks:?}");
     assert!(runs.iter().all(|r| r["warmup"] == "true" || !r["round"].is_empty()));
 }

@@ -131,17 +131,18 @@ fn noise() -> Option<crate::measure::Noise> {
 /// The runner of repetitions: one process each, with the Python executors' module written
 /// into the results folder when a cell needs it.
 fn isolated(exp: &Experiment, dir: &Path) -> Result<Isolated> {
-    let python = match &exp.python {
-        Some(interpreter) => {
-            let module = dir.join("pools.py");
-            std::fs::write(&module, PYTHON_MODULE).with_context(|| format!("cannot write {}", module.display()))?;
-            Some(Interpreter {
-                interpreter: interpreter.clone(),
-                module,
-            })
-        }
-        None => None,
-    };
+    let module = dir.join("pools.py");
+    if !exp.python.is_empty() {
+        std::fs::write(&module, PYTHON_MODULE).with_context(|| format!("cannot write {}", module.display()))?;
+    }
+    let python = exp
+        .python
+        .iter()
+        .map(|interpreter| Interpreter {
+            interpreter: interpreter.clone(),
+            module: module.clone(),
+        })
+        .collect();
     Ok(Isolated {
         base: Context {
             settings: exp.settings.clone(),
@@ -246,17 +247,23 @@ fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared>
             all.models = p.models;
         }
     }
-    if let Some(python) = &exp.python {
-        all.env.insert("python".into(), python_facts(python)?);
+    // The first interpreter as `python` (as before there were several), every one in order.
+    let facts: Vec<serde_json::Value> = exp.python.iter().map(|p| python_facts(p)).collect::<Result<_>>()?;
+    if let Some(first) = facts.first() {
+        all.env.insert("python".into(), first.clone());
+        all.env.insert("interpreters".into(), serde_json::json!(facts));
     }
     Ok(all)
 }
 
-/// The Python executors' interpreter and the versions of what they use, for env.json and the
-/// resume fingerprint; an interpreter that cannot import them stops the run before it starts.
+/// A Python executors' interpreter and the versions of what its pools may use (null where it
+/// lacks one: validation has checked what its cells need), for env.json and the resume
+/// fingerprint.
 fn python_facts(python: &Path) -> Result<serde_json::Value> {
-    let probe = "import json, sys, PIL, numpy, onnxruntime; print(json.dumps({'version': sys.version.split()[0], \
-                 'pillow': PIL.__version__, 'numpy': numpy.__version__, 'onnxruntime': onnxruntime.__version__}))";
+    let probe = "import json, sys\nout = {'version': sys.version.split()[0], 'implementation': sys.implementation.name}\n\
+                 for key, module in [('pillow', 'PIL'), ('numpy', 'numpy'), ('onnxruntime', 'onnxruntime')]:\n    \
+                 try:\n        out[key] = __import__(module).__version__\n    except Exception:\n        out[key] = None\n\
+                 print(json.dumps(out))";
     let out = std::process::Command::new(python)
         .args(["-c", probe])
         .output()
@@ -264,7 +271,7 @@ fn python_facts(python: &Path) -> Result<serde_json::Value> {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         anyhow::bail!(
-            "{} cannot import Pillow, numpy and onnxruntime ({}); run `scripts/setup`",
+            "{} did not run: {}",
             python.display(),
             err.trim().lines().last().unwrap_or("")
         );

@@ -130,10 +130,10 @@ impl Cost {
 mod tests {
     use super::*;
     use crate::experiment::Overrides;
-    use std::path::Path;
     use crate::summary::tests::row;
     use rand_chacha::rand_core::{RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+    use std::path::Path;
 
     /// spin, sequential vs thread vs process at 1 and 2 workers, until decided.
     fn experiment(budget: &str) -> (Experiment, Vec<Cell>) {
@@ -147,7 +147,11 @@ mod tests {
     }
 
     /// A mock run: each repetition's wall time is its cell's speed (`speed`) times 10 % noise.
-    fn mock<'a>(rng: &'a mut ChaCha8Rng, speed: &'a dyn Fn(&Cell) -> f64, log: &'a mut Vec<(Cell, Rep)>) -> impl FnMut(&[(Cell, Rep)]) -> std::io::Result<Outcome> + 'a {
+    fn mock<'a>(
+        rng: &'a mut ChaCha8Rng,
+        speed: &'a dyn Fn(&Cell) -> f64,
+        log: &'a mut Vec<(Cell, Rep)>,
+    ) -> impl FnMut(&[(Cell, Rep)]) -> std::io::Result<Outcome> + 'a {
         move |todo| {
             log.extend_from_slice(todo);
             let rows = todo
@@ -169,7 +173,15 @@ mod tests {
         let first: Vec<(Cell, Rep)> = (0..exp.repetitions.get()).flat_map(|i| round(cells, 1, i)).collect();
         rows.extend(mock(&mut rng, speed, &mut Vec::new())(&first).unwrap().rows);
         let until = exp.until.unwrap();
-        let (stopped, _) = rounds(exp, until, cells, &mut rows, Instant::now(), &mut mock(&mut rng, speed, &mut log)).unwrap();
+        let (stopped, _) = rounds(
+            exp,
+            until,
+            cells,
+            &mut rows,
+            Instant::now(),
+            &mut mock(&mut rng, speed, &mut log),
+        )
+        .unwrap();
         (stopped, rows, log)
     }
 
@@ -188,7 +200,11 @@ mod tests {
         let v = verdicts(&summarize(&rows), &bound(&exp));
         assert_eq!(v.len(), 2);
         assert!(v[0].line().contains("thread faster than process"), "{}", v[0].line());
-        let rounds_of = |w: usize, e: &str| rows.iter().filter(|r| r.cell.workers() == w && r.cell.executor.name() == e).count();
+        let rounds_of = |w: usize, e: &str| {
+            rows.iter()
+                .filter(|r| r.cell.workers() == w && r.cell.executor.name() == e)
+                .count()
+        };
         // The clear one decided at the first look that can (8 rounds: 6 cannot reach 97.85 %).
         assert_eq!(rounds_of(1, "thread"), 8);
         let looks = bound(&exp).looks;

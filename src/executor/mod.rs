@@ -10,8 +10,10 @@
 mod fork;
 mod fork_worker;
 mod hybrid;
+mod interpreters;
 pub mod pinning;
 mod process;
+mod py_interpreter;
 mod py_process;
 mod py_sequential;
 mod py_thread;
@@ -31,8 +33,9 @@ use crate::measure::{ms, Usage};
 use crate::task::{Task, WorkloadKind};
 use crate::workload::{Context, TaskRecord, Worker};
 
+pub use interpreters::PYTHON;
 pub use pinning::PINNING;
-pub use py_process::START_METHOD;
+pub use py_process::{recycles_forked, CHUNKSIZE, MAX_TASKS_PER_CHILD, START_METHOD};
 pub use python::{Interpreter, MODULE as PYTHON_MODULE};
 
 /// Every executor an experiment may name, in the order `runner --help` lists them.
@@ -44,6 +47,7 @@ static ALL: &[&dyn Executor] = &[
     &py_sequential::PySequential,
     &py_thread::PyThread,
     &py_process::PyProcess,
+    &py_interpreter::PyInterpreter,
 ];
 
 /// Which language's pool it is: verdicts group by it, and a cell's baseline is its language's loop.
@@ -220,6 +224,21 @@ pub struct PoolStats {
     pub pss_kib: u64,
     /// Process pool: PSS of the worker processes alone at the same moment, KiB.
     pub workers_pss_kib: Option<u64>,
+    /// Python's pools: what a worker runs on.
+    #[serde(default)]
+    pub python: Option<PythonFacts>,
+}
+
+/// What a Python worker runs on, read inside it after its workloads' imports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonFacts {
+    /// `3.13.0`
+    pub version: String,
+    /// `cpython`
+    pub implementation: String,
+    /// `enabled` or `disabled` (`sys._is_gil_enabled()`, where it exists; enabled without it).
+    pub gil: String,
 }
 
 /// What an executor reports, on the calling thread, while it runs.

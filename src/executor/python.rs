@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::python_lines::Lines;
-use super::{pinning, Job, PoolStats, TaskEvent, START_METHOD};
+use super::{pinning, Job, PoolStats, PythonFacts, TaskEvent, CHUNKSIZE, MAX_TASKS_PER_CHILD, START_METHOD};
 use crate::measure::{peak_rss_of, pss_kib, tree_pids, tree_pss_kib};
 use crate::proc;
 use crate::task::Input;
@@ -52,7 +52,18 @@ pub(super) enum FromPython {
     /// The task phase is over.
     TasksDone,
     /// Every record is written: the runner measures the pool's memory, then lets it shut down.
-    RecordsDone,
+    RecordsDone(Done),
+}
+
+/// The end of the records: how many workers the pool started in all (recycled ones count),
+/// and the pids of those alive now (py-process; empty for the others).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Done {
+    #[serde(default)]
+    workers_started: usize,
+    #[serde(default)]
+    pids: Vec<i32>,
 }
 
 /// One task as `pools.py` reports it.
@@ -90,6 +101,8 @@ pub(super) struct Ready {
     /// The worker processes (the interpreter itself for threads and the loop).
     pids: Vec<i32>,
     error: Option<String>,
+    /// What the first worker runs on, read inside it after its imports.
+    python: Option<PythonFacts>,
 }
 
 /// Runs `job` on the Python pool `executor` (`py-sequential`, `py-thread`, `py-process`).
@@ -103,8 +116,15 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
     // moment: adopted here, they are reaped and counted.
     proc::become_subreaper();
     let start = Instant::now();
+    let mut imports: Vec<&str> = Vec::new();
+    for m in job.workload.parts().iter().flat_map(|p| p.get().python_imports()) {
+        if !imports.contains(m) {
+            imports.push(m);
+        }
+    }
     let mut child = proc::dies_with_parent(&mut Command::new(&py.interpreter))
         .arg(&py.module)
+        .args(imports)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -123,10 +143,13 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
         Ok(ready) => ready,
         Err(e) => return Err(fail(&mut io, e)),
     };
-    if let Err(e) = task_phase(&mut io, job, on_event, &mut stats) {
-        return Err(fail(&mut io, e));
-    }
-    measure(pid, &ready, executor, &mut stats);
+    let done = match task_phase(&mut io, job, on_event, &mut stats) {
+        Ok(done) => done,
+        Err(e) => return Err(fail(&mut io, e)),
+    };
+    stats.workers_started = stats.workers_started.max(done.workers_started);
+    let pids = if done.pids.is_empty() { &ready.pids } else { &done.pids };
+    measure(pid, pids, executor, &mut stats);
     shut_down(pid, &mut io, stdin, &mut stats)?;
     Ok(stats)
 }
@@ -166,6 +189,7 @@ fn pool_start(
     stats.session_s = ready.session_s;
     stats.sessions = ready.states;
     stats.workers_started = ready.workers;
+    stats.python = ready.python.clone();
     if ready.states == 0 {
         // No worker could build its state: the pool cannot run at all, as for Rust's pools.
         let why = ready.error.clone().unwrap_or_default();
@@ -181,14 +205,14 @@ fn task_phase(
     job: &Job,
     on_event: &mut dyn FnMut(TaskEvent),
     stats: &mut PoolStats,
-) -> Result<(), String> {
+) -> Result<Done, String> {
     let phase = Instant::now();
     let mut done = vec![false; job.tasks.len()];
     while let Some(msg) = io.next() {
         match msg? {
             FromPython::Started { task } => on_event(TaskEvent::Started(task)),
             FromPython::TasksDone => stats.task_phase_s = phase.elapsed().as_secs_f64(),
-            FromPython::RecordsDone => return Ok(()),
+            FromPython::RecordsDone(done) => return Ok(done),
             FromPython::Task(r) => {
                 let task = job
                     .tasks
@@ -212,11 +236,11 @@ fn task_phase(
 /// (its workers, and Python's forkserver or resource tracker where it runs one), not this
 /// coordinating process, which the runner's own pools do not have; the workers' own PSS from
 /// the pids they reported.
-fn measure(pid: Pid, ready: &Ready, executor: &str, stats: &mut PoolStats) {
+fn measure(pid: Pid, workers: &[i32], executor: &str, stats: &mut PoolStats) {
     let tree = tree_pids(pid.as_raw());
     stats.pss_kib = tree_pss_kib(pid.as_raw()).unwrap_or(0);
     if executor == "py-process" {
-        stats.workers_pss_kib = Some(ready.pids.iter().filter_map(|&p| pss_kib(Some(p))).sum());
+        stats.workers_pss_kib = Some(workers.iter().filter_map(|&p| pss_kib(Some(p))).sum());
     }
     stats.children_peak_kib = tree.iter().filter_map(|&p| peak_rss_of(p)).sum();
 }
@@ -254,6 +278,10 @@ struct PyJobSpec {
     executor: &'static str,
     workers: usize,
     start_method: Option<&'static str>,
+    /// Tasks per message (py-process, py-interpreter; 1 otherwise).
+    chunksize: u32,
+    /// py-process replaces a worker after this many calls (0: never).
+    max_tasks_per_child: u32,
     intra_op_threads: u32,
     max_pixels: u64,
     /// With a task timeout, each task's start and end are reported as they happen.
@@ -322,6 +350,12 @@ impl PyJobSpec {
                 .of(&job.ctx.values)
                 .map(|_| START_METHOD.word_of(&job.ctx.values)),
             intra_op_threads: INTRA_OP_THREADS.count_of(&job.ctx.values),
+            chunksize: CHUNKSIZE
+                .of(&job.ctx.values)
+                .map_or(1, |_| CHUNKSIZE.count_of(&job.ctx.values)),
+            max_tasks_per_child: MAX_TASKS_PER_CHILD
+                .of(&job.ctx.values)
+                .map_or(0, |_| MAX_TASKS_PER_CHILD.count_of(&job.ctx.values)),
             max_pixels: job.ctx.max_pixels,
             watch: job.task_timeout.is_some(),
             out_dir: job.ctx.out_dir.clone(),

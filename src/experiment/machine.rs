@@ -20,9 +20,9 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
         (axis.check)(values).map_err(|why| err(&axis.path(), why))?;
     }
     let python = exp.axes.executor.iter().find(|e| e.is_python());
-    if let (Some(first), None) = (python, &exp.python) {
+    if let (Some(first), true) = (python, exp.python.is_empty()) {
         let roots = crate::workload::search_roots(&exp.file);
-        exp.python = Some(venv(&roots).ok_or_else(|| {
+        exp.python = vec![venv(&roots).ok_or_else(|| {
             err(
                 "executor",
                 format!(
@@ -31,22 +31,96 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
                      with `python = \"/path/to/python\"`"
                 ),
             )
-        })?);
+        })?];
+    }
+    for (i, interpreter) in exp.python.iter().enumerate() {
+        interpreter_can(exp, i, interpreter).map_err(|why| err("python", why))?;
     }
     let mut parts: Vec<crate::workload::WorkloadKind> = exp.axes.workload.iter().flat_map(|w| w.parts()).collect();
     parts.sort();
     parts.dedup();
+    let interpreters: Vec<Option<&std::path::Path>> = match &exp.python[..] {
+        [] => vec![None],
+        some => some.iter().map(|p| Some(p.as_path())).collect(),
+    };
     for part in parts {
-        part.get()
-            .check(&exp.settings, exp.python.as_deref())
-            .map_err(|why| match why.split_once(": ") {
-                // "native.library: ..." names its key; the rest names the workload.
-                Some((key, rest)) if key.starts_with(part.name()) && !key.contains(' ') => err(key, rest.to_string()),
-                _ => err(part.name(), why),
-            })?;
+        for &python in &interpreters {
+            part.get()
+                .check(&exp.settings, python)
+                .map_err(|why| match why.split_once(": ") {
+                    // "native.library: ..." names its key; the rest names the workload.
+                    Some((key, rest)) if key.starts_with(part.name()) && !key.contains(' ') => {
+                        err(key, rest.to_string())
+                    }
+                    _ => err(part.name(), why),
+                })?;
+        }
     }
     Ok(())
 }
+
+/// What the cells run by interpreter `index` need of it: the modules their workloads import in
+/// Python's pools and, for py-interpreter, a pool of subinterpreters. One probe names every
+/// missing piece.
+fn interpreter_can(exp: &Experiment, index: usize, interpreter: &std::path::Path) -> Result<(), String> {
+    let mut needs: Vec<(&str, String)> = Vec::new();
+    for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
+        if !cell.executor.is_python() || crate::executor::PYTHON.index_of(&cell.values) != index {
+            continue;
+        }
+        let mut add = |module: &'static str, why: String| {
+            if !needs.iter().any(|(m, _)| *m == module) {
+                needs.push((module, why));
+            }
+        };
+        for part in cell.workload.parts() {
+            for m in part.get().python_imports() {
+                add(m, format!("workload \"{part}\""));
+            }
+        }
+        if cell.executor.name() == "py-interpreter" {
+            add(SUBINTERPRETERS, "executor \"py-interpreter\"".into());
+        }
+    }
+    let probe = format!(
+        "import importlib, json, sys\nout = {{}}\nfor m in sys.argv[1:]:\n    try:\n        \
+         if m == {SUBINTERPRETERS:?}:\n            try:\n                from concurrent.futures import InterpreterPoolExecutor\n            \
+         except ImportError:\n                import interpreters_backport.concurrent.futures\n        \
+         else:\n            importlib.import_module(m)\n    except Exception as e:\n        \
+         out[m] = f'{{type(e).__name__}}: {{e}}'\nprint(json.dumps(out))\n"
+    );
+    let out = std::process::Command::new(interpreter)
+        .arg("-c")
+        .arg(&probe)
+        .args(needs.iter().map(|(m, _)| *m))
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", interpreter.display()))?;
+    let missing: std::collections::BTreeMap<String, String> = serde_json::from_slice(&out.stdout).map_err(|_| {
+        format!(
+            "{} did not run: {}",
+            interpreter.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })?;
+    let Some((module, why)) = needs.iter().find(|(m, _)| missing.contains_key(*m)) else {
+        return Ok(());
+    };
+    if *module == SUBINTERPRETERS {
+        return Err(format!(
+            "{} has no InterpreterPoolExecutor, which {why} needs: it is in Python 3.14, and 3.13 has it from \
+             `pip install interpreters-pep-734` (scripts/setup makes .deps/venv313 with it)",
+            interpreter.display()
+        ));
+    }
+    Err(format!(
+        "{} cannot import {module}, which {why} needs in Python's pools ({})",
+        interpreter.display(),
+        missing[*module]
+    ))
+}
+
+/// The probe's name for "a pool of subinterpreters".
+const SUBINTERPRETERS: &str = "InterpreterPoolExecutor";
 
 /// The project's venv: `.deps/venv/bin/python` above the experiment file, the binary or the
 /// working directory.

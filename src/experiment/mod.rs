@@ -62,9 +62,9 @@ pub struct Experiment {
     pub equivalence: f64,
     /// Before each repetition, wait up to this long for the machine to be idle.
     pub wait_for_idle: Option<Duration>,
-    /// The Python executors' interpreter: `python` from the file, or (after
-    /// [`check_machine`]) the project's venv; `None` when no cell uses them.
-    pub python: Option<PathBuf>,
+    /// The Python executors' interpreters (the `python` axis, in its order): from the file,
+    /// or (after [`check_machine`]) the project's venv; empty when no cell uses them.
+    pub python: Vec<PathBuf>,
 }
 
 impl Experiment {

@@ -21,8 +21,6 @@ pub struct RawExperiment {
     pub workers: Option<Spanned<OneOrMany<i64>>>,
     pub processes: Option<Spanned<OneOrMany<i64>>>,
     pub threads: Option<Spanned<OneOrMany<i64>>>,
-    /// The interpreter of the Python executors (default: the project's `.deps/venv`).
-    pub python: Option<Spanned<String>>,
     pub sets: Option<Spanned<OneOrMany<i64>>>,
     pub repetitions: Option<Spanned<RawReps>>,
     pub warmup: Option<Spanned<i64>>,

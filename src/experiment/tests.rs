@@ -312,14 +312,14 @@ fn a_list_of_models_is_an_axis_of_the_cells_with_a_model() {
 fn python_executors_need_python_and_name_the_setup_command() {
     let (dir, file) = write("name = \"t\"\nworkload = \"resize\"\nexecutor = [\"thread\", \"py-thread\"]\n");
     let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
-    assert_eq!(e.python, None, "parsing looks at nothing of the machine");
+    assert!(e.python.is_empty(), "parsing looks at nothing of the machine");
     // Nowhere above the file (a temporary folder) is a .deps/venv, unless the binary or the
     // working directory has one: the project's own, when its set-up ran.
     let found = check_machine(&mut e);
     if project().join(".deps/venv/bin/python").is_file() {
         // A venv above the binary or the working directory (the project's, or the one of the
         // checkout whose target folder built this test).
-        let p = e.python.clone().unwrap_or_else(|| panic!("{found:?}"));
+        let p = e.python.first().cloned().unwrap_or_else(|| panic!("{found:?}"));
         assert!(p.ends_with(".deps/venv/bin/python") && p.is_file(), "{p:?}");
     } else {
         let err = found.unwrap_err();
@@ -329,16 +329,23 @@ fn python_executors_need_python_and_name_the_setup_command() {
             "{err}"
         );
     }
-    // A venv above the experiment file is found first.
-    std::fs::create_dir_all(dir.path().join(".deps/venv/bin")).unwrap();
-    std::fs::write(dir.path().join(".deps/venv/bin/python"), "").unwrap();
-    let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
-    check_machine(&mut e).unwrap();
-    assert_eq!(e.python, Some(dir.path().join(".deps/venv/bin/python")));
+    // A venv above the experiment file is found first (here a script that runs the project's,
+    // which the machine check then runs: it must import what resize needs).
+    let real = project().join(".deps/venv/bin/python");
+    if real.is_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let fake = dir.path().join(".deps/venv/bin/python");
+        std::fs::create_dir_all(fake.parent().unwrap()).unwrap();
+        std::fs::write(&fake, format!("#!/bin/sh\nexec {} \"$@\"\n", real.display())).unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut e = Experiment::load(&file, &Overrides::default()).unwrap();
+        check_machine(&mut e).unwrap();
+        assert_eq!(e.python, [fake]);
+    }
     // Without Python executors none is looked for.
     let mut e = load(MIN).unwrap();
     check_machine(&mut e).unwrap();
-    assert_eq!(e.python, None);
+    assert!(e.python.is_empty());
     // py_start_method and python apply only where they mean something.
     let e = err(&format!("{MIN}py_start_method = \"spawn\"\n"));
     assert_eq!(e.key.as_deref(), Some("py_start_method"), "{e}");

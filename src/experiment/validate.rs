@@ -15,7 +15,7 @@ use super::exclude::exclude;
 use super::raw::RawExperiment;
 use super::size::{check_product, check_size};
 use super::{images, Experiment};
-use crate::executor::{ExecutorKind, ShapeKind};
+use crate::executor::{ExecutorKind, ShapeKind, PYTHON};
 use crate::plan::{axes, Axes, Order};
 use crate::spec::{hex, AxisDef, Fields, Section, SpecError};
 use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
@@ -59,14 +59,25 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
+    let given_python = parts
+        .top
+        .iter()
+        .find(|(a, _)| std::ptr::eq(*a, &PYTHON))
+        .map(|(_, v)| v);
     let settings = settings(&cx, &axes, parts.sections)?;
     check_size(&cx, &raw, &axes, overrides)?;
     check_pairs(&cx, &raw, &axes)?;
-    check_python(&cx, &raw, &axes, &settings)?;
+    check_python(&cx, given_python, &axes, &settings)?;
     let exclude = match &parts.exclude {
         Some(v) => exclude(&cx, v, &axes)?,
         None => Vec::new(),
     };
+    if let Some(why) = crate::plan::expand(&axes, &exclude)
+        .iter()
+        .find_map(|c| crate::executor::recycles_forked(&c.values))
+    {
+        return cx.err("py_max_tasks_per_child", None, why);
+    }
     let images = images::parse(&cx, &raw, &axes.workload)?;
     let (repetitions, until) = repetitions(&cx, &raw)?;
     let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
@@ -106,9 +117,9 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
                 )
             }
         },
-        python: match &raw.python {
-            Some(v) => Some(cx.existing("python", Some(v.span()), v.get_ref(), false)?),
-            None => None,
+        python: match given_python {
+            Some(v) => PYTHON.files(&cx, v)?,
+            None => Vec::new(),
         },
         file: file.clone(),
     })
@@ -264,9 +275,14 @@ fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), Spec
 }
 
 /// Python's pools resample with Pillow, which has every filter but Mitchell's.
-fn check_python(cx: &Fields, raw: &RawExperiment, axes: &Axes, settings: &Settings) -> Result<(), SpecError> {
+fn check_python(
+    cx: &Fields,
+    given: Option<&Spanned<DeValue>>,
+    axes: &Axes,
+    settings: &Settings,
+) -> Result<(), SpecError> {
     let python = axes.executor.iter().any(|e| e.is_python());
-    if let (Some(v), false) = (&raw.python, python) {
+    if let (Some(v), false) = (given, python) {
         return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
     }
     if !python {

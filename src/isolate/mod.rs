@@ -88,8 +88,9 @@ pub struct Isolated {
     pub repetition_timeout: Option<Duration>,
     /// Before each repetition, wait up to this long for other processes to go quiet.
     pub wait_for_idle: Option<Duration>,
-    /// The interpreter and module of the Python executors (`None` when no cell uses them).
-    pub python: Option<Interpreter>,
+    /// The interpreters and module of the Python executors, one per entry of the `python`
+    /// axis in its order (none when no cell uses them).
+    pub python: Vec<Interpreter>,
 }
 
 impl Isolated {
@@ -104,7 +105,9 @@ impl Isolated {
             ctx: Arc::new(ctx),
             shape: cell.shape,
             task_timeout: self.task_timeout,
-            python: self.python.clone().filter(|_| cell.executor.is_python()),
+            python: (cell.executor.is_python())
+                .then(|| self.python.get(crate::executor::PYTHON.index_of(&cell.values)).cloned())
+                .flatten(),
         }
     }
 }

@@ -5,15 +5,35 @@
 //! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
 //! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
 
-use crate::executor::{ExecutorKind, PINNING, START_METHOD};
+use crate::executor::{ExecutorKind, CHUNKSIZE, MAX_TASKS_PER_CHILD, PINNING, PYTHON, START_METHOD};
 use crate::spec::{AxisDef, Facts};
 use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL};
 
 /// Every axis, in runs.csv's column order (between `threads` and `sets`).
-pub static ALL: &[&AxisDef] = &[&INTRA_OP_THREADS, &PINNING, &FORMAT, &MODEL, &START_METHOD, &FUNCTION];
+pub static ALL: &[&AxisDef] = &[
+    &INTRA_OP_THREADS,
+    &PINNING,
+    &FORMAT,
+    &MODEL,
+    &START_METHOD,
+    &FUNCTION,
+    &PYTHON,
+    &CHUNKSIZE,
+    &MAX_TASKS_PER_CHILD,
+];
 
-/// The order their parts stand in a cell id (before `-s<sets>`): `-spawn-pin-png-m2-i1`.
-pub static ID_ORDER: &[&AxisDef] = &[&START_METHOD, &PINNING, &FORMAT, &MODEL, &FUNCTION, &INTRA_OP_THREADS];
+/// The order their parts stand in a cell id (before `-s<sets>`): `-spawn-c8-r10-pin-png-m2-py2-i1`.
+pub static ID_ORDER: &[&AxisDef] = &[
+    &START_METHOD,
+    &CHUNKSIZE,
+    &MAX_TASKS_PER_CHILD,
+    &PINNING,
+    &FORMAT,
+    &MODEL,
+    &FUNCTION,
+    &PYTHON,
+    &INTRA_OP_THREADS,
+];
 
 /// The axis with this key (as `[[exclude]]` and runs.csv name it).
 pub fn by_key(key: &str) -> Option<&'static AxisDef> {

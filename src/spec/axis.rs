@@ -186,6 +186,15 @@ impl AxisDef {
         }
     }
 
+    /// The files a paths axis lists, resolved against the experiment file; each must exist.
+    pub fn files(&self, cx: &Fields, v: &Spanned<DeValue>) -> Result<Vec<std::path::PathBuf>, SpecError> {
+        let key = self.path();
+        list::<String>(cx, &key, v)?
+            .iter()
+            .map(|p| cx.existing(&key, Some(v.span()), p, false))
+            .collect()
+    }
+
     /// An `[[exclude]]` entry's value: as the file lists it (a path, or its file name).
     pub fn exclude(&self, cx: &Fields, v: &Spanned<DeValue>, listed: &[Value]) -> Result<Value, SpecError> {
         let key = format!("exclude.{}", self.key);
@@ -283,7 +292,14 @@ fn expected(words: &[&str]) -> String {
 
 /// The last part of a path, as rows name listed files.
 pub fn file_name(path: &str) -> &str {
-    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
+    let path = path.trim_end_matches('/');
+    // A program in a `bin` folder is named with the folder above it (`venv313/bin/python`), so
+    // that two environments' interpreters are told apart.
+    match path.rsplitn(4, '/').collect::<Vec<_>>()[..] {
+        [file, "bin", env, ..] if !env.is_empty() => &path[path.len() - file.len() - env.len() - 5..],
+        [file, ..] => file,
+        [] => path,
+    }
 }
 
 /// Listed names live as long as the process: each distinct name is kept once.
@@ -375,5 +391,8 @@ mod tests {
         assert!(id_has("classify-thread-w2-m2", "-m2"));
         assert_eq!(intern("a.onnx").as_ptr(), intern("a.onnx").as_ptr());
         assert_eq!(file_name("../models/resnet18.onnx"), "resnet18.onnx");
+        assert_eq!(file_name("../.deps/venv313/bin/python"), "venv313/bin/python");
+        assert_eq!(file_name("/usr/bin/python3.13"), "usr/bin/python3.13");
+        assert_eq!(file_name("bin/python"), "python");
     }
 }

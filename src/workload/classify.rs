@@ -78,6 +78,10 @@ impl Workload for Classify {
         45.0 // decode, preprocess and ResNet-18 inference on one core (docs/performance.md)
     }
 
+    fn python_imports(&self) -> &'static [&'static str] {
+        &["numpy", "PIL.Image", "onnxruntime"]
+    }
+
     fn draws(&self) -> Draws {
         Draws::Images
     }

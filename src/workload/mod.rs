@@ -71,6 +71,12 @@ pub trait Workload: Sync {
         Ok(())
     }
 
+    /// The modules its Python side imports (`python/pools.py` imports them at its top when a
+    /// job has this workload; a subinterpreter cannot load numpy, Pillow or onnxruntime).
+    fn python_imports(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// What it needs of this machine (a program on PATH, a module that imports, a library
     /// with its symbols), checked before anything runs; `Err` names what is missing.
     fn check(&self, _settings: &Settings, _python: Option<&Path>) -> Result<(), String> {

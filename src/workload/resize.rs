@@ -72,6 +72,10 @@ impl Workload for Resize {
         30.0 // decode, resize, encode and save of a drawn photo (docs/performance.md)
     }
 
+    fn python_imports(&self) -> &'static [&'static str] {
+        &["numpy", "PIL.Image"]
+    }
+
     fn draws(&self) -> Draws {
         Draws::Images
     }
