@@ -91,6 +91,16 @@ pub struct Measured {
     pub throughput_tps: f64,
     pub user_s: f64,
     pub sys_s: f64,
+    /// The whole tree's page faults (minor, major) and context switches (voluntary,
+    /// involuntary) during the repetition, from getrusage/wait4.
+    #[serde(default)]
+    pub minflt: u64,
+    #[serde(default)]
+    pub majflt: u64,
+    #[serde(default)]
+    pub nvcsw: u64,
+    #[serde(default)]
+    pub nivcsw: u64,
     pub cpu_util_pct: f64,
     pub peak_rss_mib: f64,
     pub parent_peak_rss_mib: f64,
@@ -116,6 +126,13 @@ pub struct Measured {
     pub wait_p50_ms: Option<f64>,
     /// Process pool: summed dispatch and IPC time beyond the tasks' own time.
     pub ipc_ms: f64,
+    /// The tasks' own time, summed over the whole tasks (inside the workers).
+    #[serde(default)]
+    pub tasks_ms: f64,
+    /// Workers idle at the end of the task phase, summed: for each worker, from its last
+    /// task's end to the phase's end (a worker that ran none: the whole phase).
+    #[serde(default)]
+    pub idle_ms: f64,
     pub resize_tasks_ok: usize,
     pub resize_task_ms: f64,
     pub classify_tasks_ok: usize,
@@ -205,6 +222,10 @@ impl RunRow {
                 },
                 user_s: round(m.user_s(), 4),
                 sys_s: round(m.sys_s(), 4),
+                minflt: m.counters().minflt,
+                majflt: m.counters().majflt,
+                nvcsw: m.counters().nvcsw,
+                nivcsw: m.counters().nivcsw,
                 cpu_util_pct: if m.wall_s > 0.0 {
                     round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2)
                 } else {
@@ -234,6 +255,8 @@ impl RunRow {
                 task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),
                 wait_p50_ms: percentile(&waits, 50.0).map(|v| round(v, 3)),
                 ipc_ms: round(ok.iter().map(|t| t.ipc_ms).sum::<f64>(), 3),
+                tasks_ms: round(latencies.iter().sum::<f64>(), 3),
+                idle_ms: round(idle_ms(&ok, cell.workers(), m.pool.task_phase_s * 1e3), 3),
                 resize_tasks_ok: count_of("resize"),
                 resize_task_ms: round(ms_of("resize"), 3),
                 classify_tasks_ok: count_of("classify"),
@@ -393,4 +416,19 @@ impl TaskRow {
             error: t.error.clone(),
         }
     }
+}
+
+/// Workers idle at the end of a task phase of `phase_ms`, summed (ms): each worker's time from
+/// its last task's end (its start in the phase plus its own time) to the phase's end; a worker
+/// that ran no task idled the whole phase. Recycled workers (more ids than `workers`) count each.
+fn idle_ms(tasks: &[&TaskRecord], workers: usize, phase_ms: f64) -> f64 {
+    let mut last: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
+    for t in tasks {
+        if let Some(w) = t.worker {
+            let end = last.entry(w).or_insert(0.0);
+            *end = end.max(t.wait_ms + t.ms);
+        }
+    }
+    let after_last: f64 = last.values().map(|end| (phase_ms - end).max(0.0)).sum();
+    after_last + workers.saturating_sub(last.len()) as f64 * phase_ms
 }

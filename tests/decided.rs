@@ -39,6 +39,17 @@ fn waiting_is_the_same_on_threads_and_processes() {
         .count();
     assert!(looks.contains(&(rounds as u64)), "{rounds} rounds, looks {looks:?}");
     assert!(runs.iter().all(|r| r["warmup"] == "true" || !r["round"].is_empty()));
+    // Every row carries the tree's contention counters: waiting tasks switch voluntarily, and
+    // every repetition faults pages in.
+    for r in &runs {
+        assert!(
+            num(r, "nvcsw") >= 12.0 && num(r, "minflt") > 0.0,
+            "{} {} {}",
+            r["cell"],
+            r["nvcsw"],
+            r["minflt"]
+        );
+    }
 }
 
 #[test]
@@ -53,5 +64,8 @@ fn python_spinning_is_faster_on_processes_than_on_threads() {
         .find(|l| l.starts_with("- spin") && l.contains("py-thread"))
         .unwrap_or_else(|| panic!("{summary}"));
     assert!(line.contains("py-process faster than py-thread ("), "{line}");
+    // A decided verdict says why, in parts that add up (or says they do not).
+    let why = summary.lines().skip_while(|l| *l != line).nth(1).unwrap_or_default();
+    assert!(why.trim_start().starts_with("- why: py-thread takes "), "{why}");
     assert_eq!(env["stopped"], "decided", "{line}");
 }

@@ -4,6 +4,7 @@
 //! configuration overall. Computed from the cell summaries; the exporters print it.
 
 mod form;
+pub mod why;
 
 use std::fmt::Write;
 
@@ -13,6 +14,7 @@ use crate::stats::adaptive::Looks;
 use crate::stats::{order_k, paired_ratio, ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 pub use form::Form;
+pub use why::Why;
 
 /// Which side of a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub struct Verdict {
     pub memory: Option<f64>,
     /// Failed or noisy repetitions behind it.
     pub caveats: Vec<String>,
+    /// For a winner: where the slower side's extra time goes.
+    pub why: Option<Why>,
 }
 
 /// Every pair of non-sequential cells that ran the same work with the same setting ([`Cell::setting`]).
@@ -95,6 +99,13 @@ pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
                     Some(Form::Faster(side)) => Some(side),
                     _ => None,
                 };
+                v.why = v.winner.and_then(|w| {
+                    let (slow, fast, name) = match w {
+                        Side::A => (y, x, &v.b_name),
+                        Side::B => (x, y, &v.a_name),
+                    };
+                    Some(Why::of(name, &slow.stats.as_ref()?.parts, &fast.stats.as_ref()?.parts))
+                });
                 out.push(v);
             }
         }
@@ -160,11 +171,12 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
         cpu: None,
         memory: None,
         caveats,
+        why: None,
     };
     let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
         return v;
     };
-    ratio(&mut v, sx, sy, &bound.looks);
+    ratio(&mut v, [sx, sy], [&x.failed_rounds, &y.failed_rounds], &bound.looks);
     v.winner = v.ratio.and_then(|r| {
         if r.ci_low > 1.0 {
             Some(Side::A)
@@ -183,9 +195,11 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
 }
 
 /// The throughput ratio of `a` over `b`: the median of per-round ratios with the sign test's
-/// interval when both ran in paired rounds (only rounds where both are whole enter), else the
-/// ratio of the two medians.
-fn ratio(v: &mut Verdict, a: &crate::summary::CellStats, b: &crate::summary::CellStats, looks: &Looks) {
+/// interval when both ran in paired rounds (only rounds where both are whole enter; a round
+/// that one side ran but did not finish whole is dropped and counted, while a round one side
+/// never ran, because its own comparisons were decided, is simply not a pair), else the ratio
+/// of the two medians.
+fn ratio(v: &mut Verdict, [a, b]: [&crate::summary::CellStats; 2], failed: [&[usize]; 2], looks: &Looks) {
     if a.rounds.is_empty() || b.rounds.is_empty() {
         v.ratio = ratio_of_medians(&a.tps, &b.tps);
         v.rounds = a.tps.len().min(b.tps.len());
@@ -199,7 +213,10 @@ fn ratio(v: &mut Verdict, a: &crate::summary::CellStats, b: &crate::summary::Cel
         .collect();
     v.paired = true;
     v.rounds = ratios.len();
-    v.dropped = a.rounds.len() + b.rounds.len() - 2 * ratios.len();
+    let lone = |mine: &[(usize, f64, f64)], other_failed: &[usize]| {
+        mine.iter().filter(|(k, _, _)| other_failed.contains(k)).count()
+    };
+    v.dropped = lone(&a.rounds, failed[1]) + lone(&b.rounds, failed[0]);
     if v.dropped > 0 {
         v.caveats
             .push(format!("{} rounds dropped: a side was not whole", v.dropped));
@@ -351,8 +368,11 @@ pub fn text(v: &[Verdict], best: &[String]) -> String {
         } else {
             ""
         };
-        for line in v.iter().filter(|x| x.group() == *g).map(Verdict::line) {
-            let _ = writeln!(s, "{indent}- {line}");
+        for x in v.iter().filter(|x| x.group() == *g) {
+            let _ = writeln!(s, "{indent}- {}", x.line());
+            if let Some(why) = &x.why {
+                let _ = writeln!(s, "{indent}  - {why}");
+            }
         }
     }
     for line in best {

@@ -45,6 +45,8 @@ struct VerdictJson<'a> {
     memory: Option<f64>,
     caveats: &'a [String],
     line: String,
+    /// For a winner: the line that splits the slower side's extra time.
+    why: Option<String>,
 }
 
 impl<'a> VerdictJson<'a> {
@@ -64,6 +66,7 @@ impl<'a> VerdictJson<'a> {
             memory: v.memory,
             caveats: &v.caveats,
             line: v.line(),
+            why: v.why.as_ref().map(|w| w.to_string()),
         }
     }
 }

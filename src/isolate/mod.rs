@@ -54,6 +54,11 @@ impl RepMeasure {
     pub fn sys_s(&self) -> f64 {
         self.parent.sys_s + self.descendants.sys_s
     }
+    /// The contention counters of the whole tree: the repetition process and every
+    /// descendant it reaped.
+    pub fn counters(&self) -> crate::measure::Usage {
+        self.parent.plus(self.descendants)
+    }
     /// Peak RSS summed over the parent and every worker process, KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         self.parent_peak_kib + self.pool.children_peak_kib

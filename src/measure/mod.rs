@@ -10,13 +10,24 @@ pub use linux::{
     machine_busy_s, peak_rss_kib, peak_rss_of, pss_kib, reset_peak_rss, thread_count, tree_pids, tree_pss_kib,
 };
 
-/// CPU seconds and peak resident memory of a process (or of reaped children).
+/// CPU seconds, peak resident memory and contention counters of a process (or of reaped
+/// children), as `getrusage` and `wait4` give them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     pub user_s: f64,
     pub sys_s: f64,
     /// Peak resident set, KiB (`ru_maxrss`).
     pub maxrss_kib: u64,
+    /// Page faults served without I/O (`ru_minflt`) and with it (`ru_majflt`).
+    #[serde(default)]
+    pub minflt: u64,
+    #[serde(default)]
+    pub majflt: u64,
+    /// Context switches: voluntary (waiting: I/O, a lock, a sleep) and involuntary (preempted).
+    #[serde(default)]
+    pub nvcsw: u64,
+    #[serde(default)]
+    pub nivcsw: u64,
 }
 
 impl Usage {
@@ -26,6 +37,10 @@ impl Usage {
             user_s: secs(r.ru_utime),
             sys_s: secs(r.ru_stime),
             maxrss_kib: r.ru_maxrss.max(0) as u64,
+            minflt: r.ru_minflt.max(0) as u64,
+            majflt: r.ru_majflt.max(0) as u64,
+            nvcsw: r.ru_nvcsw.max(0) as u64,
+            nivcsw: r.ru_nivcsw.max(0) as u64,
         }
     }
 
@@ -52,6 +67,10 @@ impl Usage {
             user_s: (self.user_s - earlier.user_s).max(0.0),
             sys_s: (self.sys_s - earlier.sys_s).max(0.0),
             maxrss_kib: self.maxrss_kib,
+            minflt: self.minflt.saturating_sub(earlier.minflt),
+            majflt: self.majflt.saturating_sub(earlier.majflt),
+            nvcsw: self.nvcsw.saturating_sub(earlier.nvcsw),
+            nivcsw: self.nivcsw.saturating_sub(earlier.nivcsw),
         }
     }
 
@@ -65,6 +84,10 @@ impl Usage {
             user_s: self.user_s + o.user_s,
             sys_s: self.sys_s + o.sys_s,
             maxrss_kib: self.maxrss_kib + o.maxrss_kib,
+            minflt: self.minflt + o.minflt,
+            majflt: self.majflt + o.majflt,
+            nvcsw: self.nvcsw + o.nvcsw,
+            nivcsw: self.nivcsw + o.nivcsw,
         }
     }
 }
