@@ -72,12 +72,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         Some(v) => exclude(&cx, v, &axes)?,
         None => Vec::new(),
     };
-    if let Some(why) = crate::plan::expand(&axes, &exclude)
-        .iter()
-        .find_map(|c| crate::executor::recycles_forked(&c.values))
-    {
-        return cx.err("py_max_tasks_per_child", None, why);
-    }
+    check_recycling(&cx, &axes, &exclude)?;
     let images = images::parse(&cx, &raw, &axes.workload)?;
     let (repetitions, until) = repetitions(&cx, &raw)?;
     let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
@@ -272,6 +267,14 @@ fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), Spec
         }
     }
     Ok(())
+}
+
+/// Cells that would recycle forked workers, which Python refuses.
+fn check_recycling(cx: &Fields, axes: &Axes, exclude: &[crate::plan::Exclude]) -> Result<(), SpecError> {
+    match crate::plan::expand(axes, exclude).iter().find_map(|c| crate::executor::recycles_forked(&c.values)) {
+        Some(why) => cx.err("py_max_tasks_per_child", None, why),
+        None => Ok(()),
+    }
 }
 
 /// Python's pools resample with Pillow, which has every filter but Mitchell's.
