@@ -232,11 +232,17 @@ class Sleep:
 
 class Alloc:
     def __init__(self, s, job):
-        self.bytes, self.hold = s["mib"] << 20, s["hold_ms"] / 1e3
+        self.bytes, self.hold, self.churn = s["mib"] << 20, s["hold_ms"] / 1e3, s.get("churn", 0)
 
     def run(self, task, stages):
         v = bytearray(self.bytes)  # calloc'd: its pages become resident only when written
         v[::4096] = b"\x01" * len(range(0, self.bytes, 4096))
+        if self.churn:
+            # As the runner's: sizes 16 B to 4 KiB from the task's seed, 64 blocks alive.
+            import random
+            rng, live = random.Random(task["seed"]), [None] * 64
+            for i in range(self.churn):
+                live[rng.randrange(64)] = bytearray(16 + rng.randrange(4081))
         time.sleep(self.hold)
         del v
 

@@ -271,7 +271,10 @@ fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), Spec
 
 /// Cells that would recycle forked workers, which Python refuses.
 fn check_recycling(cx: &Fields, axes: &Axes, exclude: &[crate::plan::Exclude]) -> Result<(), SpecError> {
-    match crate::plan::expand(axes, exclude).iter().find_map(|c| crate::executor::recycles_forked(&c.values)) {
+    match crate::plan::expand(axes, exclude)
+        .iter()
+        .find_map(|c| crate::executor::recycles_forked(&c.values))
+    {
         Some(why) => cx.err("py_max_tasks_per_child", None, why),
         None => Ok(()),
     }
