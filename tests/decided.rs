@@ -7,11 +7,7 @@ mod common;
 use common::*;
 
 fn decided(body: &str) -> (String, serde_json::Value, Vec<Row>) {
-    let out = tempfile::tempdir().unwrap();
-    let (_d, file) = experiment(body);
-    let run = runner().arg(&file).arg("--out").arg(out.path()).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let dir = results_dir(out.path());
+    let (_out, dir) = run_ok(body);
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     let env: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("env.json")).unwrap()).unwrap();
     (summary, env, read_csv(&dir.join("runs.csv")))

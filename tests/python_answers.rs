@@ -21,11 +21,7 @@ fn venv313() -> Option<PathBuf> {
 }
 
 fn run(body: &str) -> (Vec<Row>, Vec<Row>, String) {
-    let out = tempfile::tempdir().unwrap();
-    let (_d, file) = experiment(body);
-    let run = runner().arg(&file).arg("--out").arg(out.path()).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let dir = results_dir(out.path());
+    let (_out, dir) = run_ok(body);
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     (
         read_csv(&dir.join("runs.csv")),

@@ -60,6 +60,17 @@ pub fn experiment(body: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, file)
 }
 
+/// Runs the experiment `body` (as [`experiment`] writes it) to success; returns the folder
+/// holding the results (kept alive by the first) and the run's results folder.
+pub fn run_ok(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(body);
+    let run = runner().arg(&file).arg("--out").arg(out.path()).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = results_dir(out.path());
+    (out, dir)
+}
+
 /// The columns of runs.csv and tasks.csv that say what ran (not how long it took, nor where).
 const RUN_KEYS: &[&str] = &[
     "experiment",
