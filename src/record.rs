@@ -177,6 +177,7 @@ impl RunRow {
     /// One field per runs.csv column, computed once here: longer than a screen, on purpose.
     pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
         let m = result.measure.clone().unwrap_or_default();
+        let counters = m.counters();
         let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
         // The per-kind columns of mixed runs, by the kinds' names (a fixed CSV schema).
         let of_kind = |name: &'static str| ok.iter().filter(move |t| t.kind.name() == name);
@@ -225,10 +226,10 @@ impl RunRow {
                 },
                 user_s: round(m.user_s(), 4),
                 sys_s: round(m.sys_s(), 4),
-                minflt: m.counters().minflt,
-                majflt: m.counters().majflt,
-                nvcsw: m.counters().nvcsw,
-                nivcsw: m.counters().nivcsw,
+                minflt: counters.minflt,
+                majflt: counters.majflt,
+                nvcsw: counters.nvcsw,
+                nivcsw: counters.nivcsw,
                 cpu_util_pct: if m.wall_s > 0.0 {
                     round(100.0 * cpu / (m.wall_s * meta.cores as f64), 2)
                 } else {

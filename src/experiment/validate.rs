@@ -37,6 +37,14 @@ struct Parts<'a> {
     exclude: Option<Spanned<DeValue<'a>>>,
 }
 
+/// The top-level value the file gives for `axis`, among the axes' keys taken out of it.
+fn given<'t, 'a>(
+    top: &'t [(&'static AxisDef, Spanned<DeValue<'a>>)],
+    axis: &AxisDef,
+) -> Option<&'t Spanned<DeValue<'a>>> {
+    top.iter().find(|(a, _)| std::ptr::eq(*a, axis)).map(|(_, v)| v)
+}
+
 pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Experiment, SpecError> {
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cx = Fields { file: &file, text };
@@ -59,15 +67,11 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
-    let given_python = parts
-        .top
-        .iter()
-        .find(|(a, _)| std::ptr::eq(*a, &PYTHON))
-        .map(|(_, v)| v);
+    let given_python = given(&parts.top, &PYTHON);
     let settings = settings(&cx, &axes, parts.sections)?;
     check_size(&cx, &raw, &axes, overrides)?;
     check_pairs(&cx, &raw, &axes)?;
-    check_python(&cx, given_python, &axes, &settings)?;
+    let python = python(&cx, given_python, &axes, &settings)?;
     let exclude = match &parts.exclude {
         Some(v) => exclude(&cx, v, &axes)?,
         None => Vec::new(),
@@ -112,10 +116,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
                 )
             }
         },
-        python: match given_python {
-            Some(v) => PYTHON.files(&cx, v)?,
-            None => Vec::new(),
-        },
+        python,
         file: file.clone(),
     })
 }
@@ -194,7 +195,7 @@ fn core_axes(cx: &Fields, raw: &RawExperiment) -> Result<Axes, SpecError> {
 fn axis_values(cx: &Fields, axes: &mut Axes, parts: &Parts) -> Result<(), SpecError> {
     for axis in axes::ALL {
         let given: Option<&Spanned<DeValue>> = match axis.section {
-            None => parts.top.iter().find(|(a, _)| std::ptr::eq(*a, *axis)).map(|(_, v)| v),
+            None => given(&parts.top, axis),
             Some(section) => parts
                 .sections
                 .iter()
@@ -280,19 +281,21 @@ fn check_recycling(cx: &Fields, axes: &Axes, exclude: &[crate::plan::Exclude]) -
     }
 }
 
-/// Python's pools resample with Pillow, which has every filter but Mitchell's.
-fn check_python(
+/// The Python executors' interpreters as the file names them (none: the project's venv, found
+/// by the machine check). Python's pools resample with Pillow, which has every filter but
+/// Mitchell's.
+fn python(
     cx: &Fields,
     given: Option<&Spanned<DeValue>>,
     axes: &Axes,
     settings: &Settings,
-) -> Result<(), SpecError> {
+) -> Result<Vec<std::path::PathBuf>, SpecError> {
     let python = axes.executor.iter().any(|e| e.is_python());
     if let (Some(v), false) = (given, python) {
         return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
     }
     if !python {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let resize = settings.get::<ResizeSettings>("resize").map(|r| r.filter);
     let classify = settings.get::<ClassifySettings>("classify").map(|c| c.filter);
@@ -305,7 +308,7 @@ fn check_python(
             );
         }
     }
-    Ok(())
+    given.map_or(Ok(Vec::new()), |v| PYTHON.files(cx, v))
 }
 
 /// `repetitions`: a count, or a table that runs rounds until the verdicts are decided.
