@@ -1,6 +1,7 @@
 //! Process plumbing, in one place for everything that forks: the single-thread guard, fork with
 //! `_exit`, `wait4` with its usage (retried on `EINTR`), exit-status descriptions, killing a
-//! process group, and reaping orphans we adopted as subreaper.
+//! process group, reaping orphans we adopted as subreaper, and memory a parent shares with the
+//! children it forks.
 
 use std::io::Write;
 use std::os::fd::RawFd;
@@ -38,6 +39,56 @@ pub fn spawn(child: impl FnOnce() -> i32) -> Result<Pid, String> {
             exit_now(child())
         }
         ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// Zeroed memory shared with every child forked after it is made (`MAP_SHARED | MAP_ANONYMOUS`);
+/// unmapped when dropped (in each process that holds it).
+pub struct SharedMap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; what is written in it, and how it is
+// ordered, is up to its users (the fork pool's rings order it with atomics).
+unsafe impl Send for SharedMap {}
+unsafe impl Sync for SharedMap {}
+
+impl SharedMap {
+    pub fn new(len: usize) -> Result<SharedMap, String> {
+        // SAFETY: a fresh anonymous mapping, no address hint; checked for failure below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(format!(
+                "mmap of {len} shared bytes failed: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(SharedMap { ptr: ptr.cast(), len })
+    }
+
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    pub fn size(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for SharedMap {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping `new` made; nothing refers to it after the drop.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
     }
 }
 

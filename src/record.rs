@@ -120,6 +120,9 @@ pub struct Measured {
     pub worker_pss_mib: Option<f64>,
     pub workers_started: usize,
     pub workers_lost: usize,
+    /// Process pool: tasks queued in a worker that died or was killed, sent again (none ran).
+    #[serde(default)]
+    pub tasks_requeued: usize,
     /// Worker states built: one per worker thread (hybrid: processes x threads), each with its
     /// own ORT session for model workloads.
     #[serde(default)]
@@ -254,6 +257,7 @@ impl RunRow {
                     .map(|k| round(k as f64 / 1024.0 / cell.processes() as f64, 2)),
                 workers_started: m.pool.workers_started,
                 workers_lost: m.pool.workers_lost,
+                tasks_requeued: m.pool.tasks_requeued,
                 sessions: m.pool.sessions,
                 task_p50_ms: percentile(&latencies, 50.0).map(|v| round(v, 3)),
                 task_p95_ms: percentile(&latencies, 95.0).map(|v| round(v, 3)),

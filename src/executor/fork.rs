@@ -2,31 +2,55 @@
 //! processes ([`super::fork_worker`]) forked from a single-threaded parent, talking over
 //! `SOCK_SEQPACKET` socket pairs (one message per write, boundaries kept by the kernel).
 //!
-//! Each worker builds its own state (and ORT session) after the fork. A worker that dies fails
-//! only the tasks it was running; the pool forks a replacement and goes on. With threads > 1
-//! (hybrid) each worker process runs that many threads and takes that many tasks at once.
+//! Each worker builds its own state (and ORT session) after the fork. The parent sends each
+//! worker tasks for its threads and a few more to queue ([`super::fork_queue`]), several to a
+//! message, and sends more as results come back; a worker's threads take its tasks in the order
+//! sent, so the first `threads` not done are running and the rest are queued. A worker that dies
+//! (or is killed, its task late) fails only the tasks it was running; those queued in it go back
+//! to the front of the pending ones, and the pool forks a replacement and goes on. Every task
+//! runs at most once. With threads > 1 (hybrid) each worker process runs that many threads.
 
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::unistd::Pid;
 
-use super::fork_worker::{worker_main, FromWorker, MAX_MSG};
+use super::fork_queue::{Depth, QUEUE};
+use super::fork_ring::Rings;
+use super::fork_worker::{worker_main, FromWorker, MAX_BATCH, MAX_MSG, WAKE};
 use super::{Job, PoolStats, TaskEvent};
-use crate::measure::pss_kib;
+use crate::measure::{monotonic_ns, pss_kib};
 use crate::proc;
 use crate::workload::TaskRecord;
+
+/// Most messages read from one worker before the others get their turn.
+const ROUND: usize = 64;
+
+/// A task sent to a worker: among the first `threads` of its worker's list it runs (since
+/// `started`, as the parent saw it), behind them it waits in the worker's queue.
+struct Sent {
+    task: usize,
+    started: Option<Instant>,
+}
 
 struct Slot {
     id: usize,
     pid: Pid,
     sock: OwnedFd,
     ready: bool,
-    /// The tasks this worker runs and when each was sent.
-    busy: Vec<(usize, Instant)>,
+    /// When it said it was ready ([`monotonic_ns`]).
+    ready_ns: u64,
+    /// The tasks sent to it and not yet done, in the order sent (its threads take them in it).
+    sent: VecDeque<Sent>,
+    rings: Rings,
 }
+
+/// Why a worker is being removed: `None` when it died by itself, and the task that timed out.
+type Gone = (Option<String>, Option<usize>);
 
 /// The pool kills a late worker itself; the supervisor waits longer before it steps in.
 pub(super) fn watchdog(task_timeout: Duration) -> Duration {
@@ -36,19 +60,13 @@ pub(super) fn watchdog(task_timeout: Duration) -> Duration {
 /// Runs the job on `job.shape.processes` worker processes of `job.shape.threads` threads each.
 pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
     let start = Instant::now();
-    let threads = job.shape.threads.get();
-    let mut pool = Pool {
-        slots: Vec::new(),
-        next_id: 0,
-        stats: PoolStats::default(),
-        init_error: None,
-    };
+    let mut pool = Pool::new(job);
     for _ in 0..job.shape.processes.get() {
         pool.spawn(job)?;
     }
     // Wait until every worker is ready or has failed to start.
     while pool.slots.iter().any(|s| !s.ready) {
-        pool.wait_events(job, None, &mut |_| {})?;
+        pool.wait_events(job, &mut |_| {})?;
     }
     if pool.slots.is_empty() {
         let why = pool
@@ -61,46 +79,31 @@ pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<Pool
     pool.stats.pool_start_s = start.elapsed().as_secs_f64();
 
     let phase = Instant::now();
+    pool.phase_ns = monotonic_ns();
     let n = job.tasks.len();
-    let (mut next, mut done) = (0usize, 0usize);
-    let mut respawns = 0usize;
+    pool.pending = (0..n).collect();
+    let (mut done, mut respawns) = (0usize, 0usize);
     while done < n {
-        for slot in pool.slots.iter_mut().filter(|s| s.ready) {
-            while next < n && slot.ready && slot.busy.len() < threads {
-                match send(
-                    slot.sock.as_raw_fd(),
-                    &(next as u32).to_le_bytes(),
-                    MsgFlags::MSG_NOSIGNAL,
-                ) {
-                    Ok(_) => {
-                        on_event(TaskEvent::Started(next));
-                        slot.busy.push((next, Instant::now()));
-                        next += 1;
-                    }
-                    Err(_) => slot.ready = false, // dead: the poll below reaps it
-                }
-            }
-        }
+        pool.dispatch(on_event);
         let before = pool.slots.len();
-        done += pool.wait_events(job, Some(phase), &mut |rec| on_event(TaskEvent::Finished(rec)))?;
+        done += pool.wait_events(job, on_event)?;
         let lost = before.saturating_sub(pool.slots.len());
         for _ in 0..lost {
-            if next < n && respawns < n {
+            if !pool.pending.is_empty() && respawns < n {
                 respawns += 1;
                 pool.spawn(job)?;
             }
         }
         if pool.slots.is_empty() {
             let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
-            for task in &job.tasks[next..] {
+            for task in pool.pending.drain(..) {
                 on_event(TaskEvent::Finished(TaskRecord::failed(
-                    task,
+                    &job.tasks[task],
                     None,
                     format!("not run: no worker left ({why})"),
                 )));
+                done += 1;
             }
-            done += n - next;
-            next = n;
         }
     }
     pool.stats.task_phase_s = phase.elapsed().as_secs_f64();
@@ -118,20 +121,43 @@ struct Pool {
     next_id: usize,
     stats: PoolStats,
     init_error: Option<String>,
+    /// Threads per worker process.
+    threads: usize,
+    /// Tasks not yet sent (a dead worker's queued tasks come back to the front).
+    pending: VecDeque<usize>,
+    depth: Depth,
+    /// The task phase's start, and each worker thread's last task's end ([`monotonic_ns`]).
+    phase_ns: u64,
+    last_end_ns: HashMap<usize, u64>,
 }
 
 impl Pool {
+    fn new(job: &Job) -> Pool {
+        Pool {
+            slots: Vec::new(),
+            next_id: 0,
+            stats: PoolStats::default(),
+            init_error: None,
+            threads: job.shape.threads.get(),
+            pending: VecDeque::new(),
+            depth: Depth::new(QUEUE.count_of(&job.ctx.values)),
+            phase_ns: 0,
+            last_end_ns: HashMap::new(),
+        }
+    }
+
     /// Forks one worker (refused unless this process is single-threaded: see [`proc::spawn`]).
     fn spawn(&mut self, job: &Job) -> Result<(), String> {
         let (parent_end, child_end) =
             socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(|e| format!("socketpair failed: {e}"))?;
         let id = self.next_id;
+        let rings = Rings::new()?;
         let pid = proc::spawn(|| {
             // Only its own socket: with the others' (or the repetition's results pipe) open
             // here, their readers would never see an end of file.
             proc::close_other_fds(&[child_end.as_raw_fd()]);
-            worker_main(job, id, &child_end)
+            worker_main(job, id, &child_end, &rings)
         })?;
         drop(child_end);
         self.next_id += 1;
@@ -141,19 +167,59 @@ impl Pool {
             pid,
             sock: parent_end,
             ready: false,
-            busy: Vec::new(),
+            ready_ns: 0,
+            sent: VecDeque::new(),
+            rings,
         });
         Ok(())
     }
 
-    /// Waits for messages (or deaths) and handles them; returns how many tasks finished.
-    fn wait_events(
-        &mut self,
-        job: &Job,
-        phase: Option<Instant>,
-        on_task: &mut dyn FnMut(TaskRecord),
-    ) -> Result<usize, String> {
-        let timeout = self.poll_timeout(job);
+    /// Sends each ready worker, in one message, the pending tasks that fill its threads and its
+    /// queue; a task that lands on a free thread starts now.
+    fn dispatch(&mut self, on_event: &mut dyn FnMut(TaskEvent)) {
+        let running = self.slots.iter().filter(|s| s.ready).count() * self.threads;
+        for slot in self.slots.iter_mut().filter(|s| s.ready) {
+            let room = (self.threads + self.depth.queued(self.pending.len(), running))
+                .saturating_sub(slot.sent.len())
+                .min(self.pending.len())
+                .min(MAX_BATCH);
+            if room == 0 {
+                continue;
+            }
+            let bytes: Vec<u8> = self
+                .pending
+                .iter()
+                .take(room)
+                .flat_map(|&t| (t as u32).to_le_bytes())
+                .collect();
+            if !slot.rings.tasks.push(&bytes) {
+                continue; // full: it has plenty to do
+            }
+            if slot.rings.tasks.needs_wake() && send(slot.sock.as_raw_fd(), WAKE, MsgFlags::MSG_NOSIGNAL).is_err() {
+                slot.ready = false; // dead: the poll reaps it (its tasks are in its list)
+            }
+            let now = Instant::now();
+            for task in self.pending.drain(..room) {
+                let started = (slot.sent.len() < self.threads).then(|| {
+                    on_event(TaskEvent::Started(task));
+                    now
+                });
+                slot.sent.push_back(Sent { task, started });
+            }
+        }
+    }
+
+    /// Waits for messages (or deaths, or a task's time limit) and handles them; returns how many
+    /// tasks finished.
+    fn wait_events(&mut self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<usize, String> {
+        // Sleep only when no results ring holds anything, each reader having said it will: a
+        // worker writing after that wakes it.
+        let waiting = self.slots.iter().any(|s| !s.rings.results.going_to_sleep());
+        let timeout = if waiting {
+            PollTimeout::ZERO
+        } else {
+            self.poll_timeout(job)
+        };
         let mut fds: Vec<PollFd> = self
             .slots
             .iter()
@@ -166,89 +232,156 @@ impl Pool {
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);
         let mut finished = 0;
-        let mut buf = vec![0u8; MAX_MSG];
-        // (slot, why, the task that timed out)
-        let mut dead: Vec<(usize, Option<String>, Option<usize>)> = Vec::new();
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            if let Some(limit) = job.task_timeout {
-                if let Some(&(task, _)) = slot.busy.iter().find(|(_, sent)| sent.elapsed() > limit) {
-                    dead.push((
-                        i,
-                        Some(format!("timed out after {:.3} s; worker killed", limit.as_secs_f64())),
-                        Some(task),
-                    ));
-                    continue;
+        let mut dead: Vec<(usize, Gone)> = Vec::new();
+        for (i, readable) in ready.into_iter().enumerate() {
+            self.slots[i].rings.results.awake();
+            let mut gone = if readable { self.drain_socket(i, on_event) } else { None };
+            let (n, garbled) = self.drain_results(i, Some(ROUND), on_event);
+            finished += n;
+            gone = gone.or(garbled);
+            dead.extend(gone.map(|g| (i, g)));
+        }
+        if let Some(limit) = job.task_timeout {
+            for (i, slot) in self.slots.iter().enumerate() {
+                let late = slot
+                    .sent
+                    .iter()
+                    .take(self.threads)
+                    .find(|s| s.started.is_some_and(|t| t.elapsed() > limit));
+                if let (Some(late), false) = (late, dead.iter().any(|(d, _)| *d == i)) {
+                    let why = format!("timed out after {:.3} s; worker killed", limit.as_secs_f64());
+                    dead.push((i, (Some(why), Some(late.task))));
                 }
-            }
-            if !ready[i] {
-                continue;
-            }
-            let msg = match recv(slot.sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Ok(0) | Err(_) => {
-                    dead.push((i, None, None));
-                    continue;
-                }
-                Ok(len) => serde_json::from_slice::<FromWorker>(&buf[..len]),
-            };
-            match msg {
-                Ok(FromWorker::Ready { session_s, states }) => {
-                    slot.ready = true;
-                    self.stats.sessions += states;
-                    self.stats.session_s = self.stats.session_s.max(session_s);
-                }
-                Ok(FromWorker::InitFailed(why)) => {
-                    self.init_error = Some(why.clone());
-                    dead.push((i, Some(format!("worker failed to start: {why}")), None));
-                }
-                Ok(FromWorker::Done(mut rec)) => {
-                    let Some(at) = slot.busy.iter().position(|(t, _)| *t == rec.task) else {
-                        dead.push((
-                            i,
-                            Some(format!("worker {} sent a task it was not given", slot.id)),
-                            None,
-                        ));
-                        continue;
-                    };
-                    let (_, sent) = slot.busy.swap_remove(at);
-                    if let Some(start) = phase {
-                        // Queueing happens here, in the parent: until the task was sent.
-                        rec.wait_ms = sent.saturating_duration_since(start).as_secs_f64() * 1e3;
-                        rec.ipc_ms = (sent.elapsed().as_secs_f64() * 1e3 - rec.ms).max(0.0);
-                    }
-                    finished += 1;
-                    on_task(rec);
-                }
-                Err(e) => dead.push((i, Some(format!("garbled message from worker {}: {e}", slot.id)), None)),
             }
         }
-        Ok(finished + self.bury(job, dead, on_task))
+        dead.sort_by_key(|(i, _)| *i);
+        Ok(finished + self.bury(job, dead, on_event))
     }
 
-    /// Removes dead workers (`(slot, why, the task that timed out)`), reaping each, and fails
-    /// the tasks they were running; returns how many.
-    fn bury(
+    /// Reads worker `i`'s socket: its start-up messages and wake-ups; why it is gone, if it is.
+    fn drain_socket(&mut self, i: usize, on_event: &mut dyn FnMut(TaskEvent)) -> Option<Gone> {
+        let mut buf = vec![0u8; MAX_MSG];
+        loop {
+            let msg = match recv(self.slots[i].sock.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
+                Ok(0) => return Some((None, None)),
+                Ok(len) if buf[..len] == *WAKE => continue,
+                Ok(len) => serde_json::from_slice::<FromWorker>(&buf[..len]).map_err(|e| e.to_string()),
+                Err(Errno::EAGAIN) => return None,
+                // A worker that dies with wake-ups unread resets the socket; what it sent
+                // before is still there to read, then the end of file.
+                Err(Errno::ECONNRESET | Errno::EINTR) => continue,
+                Err(_) => return Some((None, None)),
+            };
+            if let Err(why) = self.handle(i, msg, on_event) {
+                return Some((Some(why), None));
+            }
+        }
+    }
+
+    /// Reads worker `i`'s results ring, up to `limit` results (all, with `None`); returns how
+    /// many tasks finished, and why the worker must go if a result was garbled.
+    fn drain_results(
         &mut self,
-        job: &Job,
-        dead: Vec<(usize, Option<String>, Option<usize>)>,
-        on_task: &mut dyn FnMut(TaskRecord),
-    ) -> usize {
+        i: usize,
+        limit: Option<usize>,
+        on_event: &mut dyn FnMut(TaskEvent),
+    ) -> (usize, Option<Gone>) {
+        let mut buf = Vec::new();
         let mut finished = 0;
-        for (i, reason, late) in dead.into_iter().rev() {
+        for _ in 0..limit.unwrap_or(usize::MAX) {
+            if !self.slots[i].rings.results.pop(&mut buf) {
+                break;
+            }
+            let msg = postcard::from_bytes::<FromWorker>(&buf).map_err(|e| e.to_string());
+            match self.handle(i, msg, on_event) {
+                Ok(n) => finished += n,
+                Err(why) => return (finished, Some((Some(why), None))),
+            }
+        }
+        (finished, None)
+    }
+
+    /// Handles one message from worker `i`; returns how many tasks it finished (0 or 1), or why
+    /// the worker must go.
+    fn handle(
+        &mut self,
+        i: usize,
+        msg: Result<FromWorker, String>,
+        on_event: &mut dyn FnMut(TaskEvent),
+    ) -> Result<usize, String> {
+        let slot = &mut self.slots[i];
+        match msg {
+            Ok(FromWorker::Ready { session_s, states }) => {
+                slot.ready = true;
+                slot.ready_ns = monotonic_ns();
+                self.stats.sessions += states;
+                self.stats.session_s = self.stats.session_s.max(session_s);
+                Ok(0)
+            }
+            Ok(FromWorker::InitFailed(why)) => {
+                self.init_error = Some(why.clone());
+                Err(format!("worker failed to start: {why}"))
+            }
+            Ok(FromWorker::Done(mut rec, started_ns)) => {
+                let Some(at) = slot.sent.iter().position(|s| s.task == rec.task) else {
+                    return Err(format!("worker {} sent a task it was not given", slot.id));
+                };
+                slot.sent.remove(at);
+                // The thread it freed takes the next task queued in its worker.
+                let now = Instant::now();
+                for next in slot.sent.iter_mut().take(self.threads).filter(|s| s.started.is_none()) {
+                    next.started = Some(now);
+                    on_event(TaskEvent::Started(next.task));
+                }
+                // Its wait since the phase began, and the time its thread spent between its
+                // last task (or its start) and this one: dispatch and IPC.
+                let thread = rec.worker.unwrap_or(usize::MAX);
+                let from = self
+                    .phase_ns
+                    .max(slot.ready_ns)
+                    .max(self.last_end_ns.get(&thread).copied().unwrap_or(0));
+                rec.wait_ms = started_ns.saturating_sub(self.phase_ns) as f64 / 1e6;
+                rec.ipc_ms = started_ns.saturating_sub(from) as f64 / 1e6;
+                self.last_end_ns.insert(thread, started_ns + (rec.ms * 1e6) as u64);
+                self.depth.record(rec.ms);
+                on_event(TaskEvent::Finished(rec));
+                Ok(1)
+            }
+            Err(e) => Err(format!("garbled message from worker {}: {e}", slot.id)),
+        }
+    }
+
+    /// Removes dead workers (in the order of their slots), killing and reaping each and reading
+    /// what it sent before it died; fails the tasks they were running and puts the tasks queued
+    /// in them back at the front of the pending ones; returns how many tasks finished.
+    fn bury(&mut self, job: &Job, dead: Vec<(usize, Gone)>, on_event: &mut dyn FnMut(TaskEvent)) -> usize {
+        let mut finished = 0;
+        for (i, (reason, late)) in dead.into_iter().rev() {
+            let status = self.reap(self.slots[i].pid, true);
+            finished += self.drain_results(i, None, on_event).0;
             let slot = self.slots.remove(i);
-            let status = self.reap(slot.pid, true);
             self.stats.workers_lost += 1;
             let why = reason.unwrap_or_else(|| format!("worker {} (pid {}) died: {status}", slot.id, slot.pid));
             if self.init_error.is_none() && !slot.ready {
                 self.init_error = Some(why.clone());
             }
-            for &(task, _) in &slot.busy {
+            let (running, queued): (Vec<&Sent>, Vec<&Sent>) = slot.sent.iter().partition(|s| s.started.is_some());
+            for s in running {
                 // A hybrid worker's other tasks die with the one that timed out.
                 let why = match late {
-                    Some(t) if t != task => format!("its worker process was killed: task {t} timed out"),
+                    Some(t) if t != s.task => format!("its worker process was killed: task {t} timed out"),
                     _ => why.clone(),
                 };
-                on_task(TaskRecord::failed(&job.tasks[task], Some(slot.id), why));
+                on_event(TaskEvent::Finished(TaskRecord::failed(
+                    &job.tasks[s.task],
+                    Some(slot.id),
+                    why,
+                )));
                 finished += 1;
+            }
+            self.stats.tasks_requeued += queued.len();
+            for s in queued.into_iter().rev() {
+                self.pending.push_front(s.task);
             }
         }
         finished
@@ -261,7 +394,12 @@ impl Pool {
         let soonest = self
             .slots
             .iter()
-            .flat_map(|s| s.busy.iter().map(|(_, t)| limit.saturating_sub(t.elapsed())))
+            .flat_map(|s| {
+                s.sent
+                    .iter()
+                    .filter_map(|s| s.started)
+                    .map(|t| limit.saturating_sub(t.elapsed()))
+            })
             .min();
         match soonest {
             Some(d) => PollTimeout::try_from(d + Duration::from_millis(1)).unwrap_or(PollTimeout::MAX),

@@ -1,7 +1,13 @@
 //! A worker process of the fork pool ([`super::fork`] is the parent's side): it builds its
 //! state (one per thread: the hybrid executor's processes run several) after the fork, says it
-//! is ready, then runs each task index the parent sends, replying with one message per task.
+//! is ready, then runs the task indices the parent writes in its tasks ring, in the order
+//! written, writing each result in its results ring as soon as the task ends
+//! ([`super::fork_ring`]). The parent keeps some tasks queued here, so the worker goes from one
+//! task to the next without waiting for it; a thread starts a queued task only after it has
+//! written the result of its last, which is how the parent knows which tasks are running and
+//! which are still queued.
 
+use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{mpsc, Mutex};
 use std::time::Instant;
@@ -9,52 +15,62 @@ use std::time::Instant;
 use nix::sys::socket::{recv, send, MsgFlags};
 use serde::{Deserialize, Serialize};
 
+use super::fork_ring::Rings;
 use super::{run_task, Job};
+use crate::measure::monotonic_ns;
 use crate::task::Task;
 use crate::workload::{TaskRecord, Worker};
 
 /// Largest message a worker sends; longer error texts are cut to fit.
 pub(super) const MAX_MSG: usize = 64 * 1024;
 
+/// Most task indices the parent sends in one message (4 bytes each, little-endian).
+pub(super) const MAX_BATCH: usize = 256;
+
+/// What a side writes on the socket to wake the other, asleep on it, when its ring has more.
+pub(super) const WAKE: &[u8] = b"w";
+
 #[derive(Serialize, Deserialize)]
 // One message per task, moved once: boxing the record would add an allocation per task.
 #[allow(clippy::large_enum_variant)]
 pub(super) enum FromWorker {
-    Ready { session_s: f64, states: usize },
+    Ready {
+        session_s: f64,
+        states: usize,
+    },
     InitFailed(String),
-    Done(TaskRecord),
+    /// A task's record, and when it started ([`monotonic_ns`]).
+    Done(TaskRecord, u64),
 }
 
-/// A worker process: builds its state (one per thread), says it is ready, then runs each task
-/// index it receives until its socket closes; returns its exit code.
-pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
-    let fd = sock.as_raw_fd();
-    let reply = |msg: &FromWorker| {
-        let bytes = serde_json::to_vec(msg).unwrap_or_default();
-        send(fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok()
+/// A worker process: builds its state (one per thread), says it is ready, then runs the tasks
+/// its ring brings until its socket closes; returns its exit code.
+pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -> i32 {
+    let out = Outbox {
+        fd: sock.as_raw_fd(),
+        rings,
+        buf: Mutex::new(Vec::with_capacity(1024)),
     };
     if job.shape.threads.get() > 1 {
-        return threaded_worker(job, id, fd, &reply);
+        return threaded_worker(job, id, &out);
     }
     let started = super::pinning::pin(job, id).and_then(|_| Worker::new(&job.ctx, job.workload, id));
     let mut worker = match started {
         Ok(w) => w,
         Err(e) => {
-            reply(&FromWorker::InitFailed(truncate(e)));
+            out.send(&FromWorker::InitFailed(truncate(e)));
             return 1;
         }
     };
-    if !reply(&FromWorker::Ready {
+    if !out.send(&FromWorker::Ready {
         session_s: worker.session_s,
         states: 1,
     }) {
         return 1;
     }
-    while let Some(task) = next_task(job, fd) {
-        let received = Instant::now();
-        let mut rec = run_task(&mut worker, &job.ctx, task, received);
-        rec.error = rec.error.map(truncate);
-        if !reply(&FromWorker::Done(rec)) {
+    let mut inbox = Inbox::new(out.fd, rings);
+    while let Some(task) = inbox.next(job) {
+        if !out.send(&run(&mut worker, job, task)) {
             break;
         }
     }
@@ -62,19 +78,92 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd) -> i32 {
     0
 }
 
-/// The next task index from the parent; `None` when it closed the pool.
-fn next_task(job: &Job, fd: RawFd) -> Option<&Task> {
-    let mut buf = [0u8; 16];
-    loop {
-        match recv(fd, &mut buf, MsgFlags::empty()) {
-            Ok(4) => {
-                return job
-                    .tasks
-                    .get(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            _ => return None, // EOF: the parent closed the pool
+/// Runs one task: its reply to the parent.
+fn run(worker: &mut Worker, job: &Job, task: &Task) -> FromWorker {
+    let started_ns = monotonic_ns();
+    let mut rec = run_task(worker, &job.ctx, task, Instant::now());
+    rec.error = rec.error.map(truncate);
+    FromWorker::Done(rec, started_ns)
+}
+
+/// How a worker's messages reach the parent: results through the results ring (waking the
+/// parent if it sleeps), in postcard, and the rest over the socket, in JSON.
+struct Outbox<'r> {
+    fd: RawFd,
+    rings: &'r Rings,
+    /// The encoding buffer; also the lock that keeps a hybrid worker's threads to one writer.
+    buf: Mutex<Vec<u8>>,
+}
+
+impl Outbox<'_> {
+    /// Sends a message; `false` when the parent is gone.
+    fn send(&self, msg: &FromWorker) -> bool {
+        let mut buf = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(msg, FromWorker::Done(..)) {
+            let bytes = serde_json::to_vec(msg).unwrap_or_default();
+            return send(self.fd, &bytes, MsgFlags::MSG_NOSIGNAL).is_ok();
         }
+        // Results in postcard: a tenth of JSON's cost on each side, which is most of a no-op
+        // task's.
+        buf.clear();
+        let Ok(bytes) = postcard::to_extend(msg, std::mem::take(&mut *buf)) else {
+            return false;
+        };
+        *buf = bytes;
+        let results = &self.rings.results;
+        while !results.push(&buf) {
+            // Full (the parent is behind): wake it and give it time.
+            if send(self.fd, WAKE, MsgFlags::MSG_NOSIGNAL).is_err() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
+        !results.needs_wake() || send(self.fd, WAKE, MsgFlags::MSG_NOSIGNAL).is_ok()
+    }
+}
+
+/// The task indices the parent has sent and this process has not yet taken, in order.
+struct Inbox<'r> {
+    fd: RawFd,
+    rings: &'r Rings,
+    queued: VecDeque<usize>,
+    msg: Vec<u8>,
+}
+
+impl<'r> Inbox<'r> {
+    fn new(fd: RawFd, rings: &'r Rings) -> Inbox<'r> {
+        Inbox {
+            fd,
+            rings,
+            queued: VecDeque::with_capacity(MAX_BATCH),
+            msg: Vec::with_capacity(4 * MAX_BATCH),
+        }
+    }
+
+    /// The next task, from the tasks ring, sleeping on the socket until the parent writes one;
+    /// `None` when the parent closed the pool.
+    fn next<'j>(&mut self, job: &'j Job) -> Option<&'j Task> {
+        while self.queued.is_empty() {
+            let ring = &self.rings.tasks;
+            if ring.pop(&mut self.msg) {
+                let indices = self
+                    .msg
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+                self.queued.extend(indices);
+                continue;
+            }
+            if !ring.going_to_sleep() {
+                continue;
+            }
+            let mut buf = [0u8; 16];
+            match recv(self.fd, &mut buf, MsgFlags::empty()) {
+                Ok(len) if len > 0 => {} // woken: look again
+                Err(nix::errno::Errno::EINTR) => {}
+                _ => return None, // EOF: the parent closed the pool
+            }
+        }
+        job.tasks.get(self.queued.pop_front()?)
     }
 }
 
@@ -92,7 +181,7 @@ fn truncate(mut s: String) -> String {
 
 /// A hybrid worker process: `job.shape.threads` threads, each pinned (with pinning) and with its own
 /// state, built after the fork; this thread hands them the task indices the parent sends.
-fn threaded_worker(job: &Job, id: usize, fd: RawFd, reply: &(dyn Fn(&FromWorker) -> bool + Sync)) -> i32 {
+fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
     let (tx, rx) = mpsc::channel::<&Task>();
     let rx = Mutex::new(rx);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<f64, String>>();
@@ -118,9 +207,7 @@ fn threaded_worker(job: &Job, id: usize, fd: RawFd, reply: &(dyn Fn(&FromWorker)
                         Ok(task) => task,
                         Err(_) => break,
                     };
-                    let mut rec = run_task(&mut worker, &job.ctx, task, Instant::now());
-                    rec.error = rec.error.map(truncate);
-                    if !reply(&FromWorker::Done(rec)) {
+                    if !out.send(&run(&mut worker, job, task)) {
                         break;
                     }
                 }
@@ -135,16 +222,17 @@ fn threaded_worker(job: &Job, id: usize, fd: RawFd, reply: &(dyn Fn(&FromWorker)
                     states += 1;
                 }
                 Err(e) => {
-                    reply(&FromWorker::InitFailed(truncate(e)));
+                    out.send(&FromWorker::InitFailed(truncate(e)));
                     drop(tx);
                     return 1;
                 }
             }
         }
-        if !reply(&FromWorker::Ready { session_s, states }) {
+        if !out.send(&FromWorker::Ready { session_s, states }) {
             return 1;
         }
-        while let Some(task) = next_task(job, fd) {
+        let mut inbox = Inbox::new(out.fd, out.rings);
+        while let Some(task) = inbox.next(job) {
             if tx.send(task).is_err() {
                 break;
             }

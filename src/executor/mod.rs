@@ -8,6 +8,8 @@
 //! thread or several); Python's pools share [`python`], which runs `python/pools.py`.
 
 mod fork;
+mod fork_queue;
+mod fork_ring;
 mod fork_worker;
 mod hybrid;
 mod interpreters;
@@ -33,6 +35,7 @@ use crate::measure::{ms, Usage};
 use crate::task::{Task, WorkloadKind};
 use crate::workload::{Context, TaskRecord, Worker};
 
+pub use fork_queue::QUEUE;
 pub use interpreters::PYTHON;
 pub use pinning::PINNING;
 pub use py_process::{recycles_forked, CHUNKSIZE, MAX_TASKS_PER_CHILD, START_METHOD};
@@ -216,6 +219,9 @@ pub struct PoolStats {
     pub children_peak_kib: u64,
     pub workers_started: usize,
     pub workers_lost: usize,
+    /// Process pool: tasks queued in a worker that died (or was killed) and sent again.
+    #[serde(default)]
+    pub tasks_requeued: usize,
     /// Worker states built (one per thread of each worker; each holds its own ORT session when
     /// the workload has a model).
     #[serde(default)]

@@ -1,5 +1,5 @@
-//! The process pool: `workers` processes forked from the single-threaded repetition process, one
-//! task in flight per worker ([`super::fork`]).
+//! The process pool: `workers` processes forked from the single-threaded repetition process, each
+//! with a few tasks queued behind the one it runs ([`super::fork`]).
 
 use std::time::Duration;
 

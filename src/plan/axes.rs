@@ -5,7 +5,7 @@
 //! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
 //! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
 
-use crate::executor::{ExecutorKind, CHUNKSIZE, MAX_TASKS_PER_CHILD, PINNING, PYTHON, START_METHOD};
+use crate::executor::{ExecutorKind, CHUNKSIZE, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD};
 use crate::spec::{AxisDef, Facts};
 use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL};
 
@@ -20,10 +20,12 @@ pub static ALL: &[&AxisDef] = &[
     &PYTHON,
     &CHUNKSIZE,
     &MAX_TASKS_PER_CHILD,
+    &QUEUE,
 ];
 
-/// The order their parts stand in a cell id (before `-s<sets>`): `-spawn-c8-r10-pin-png-m2-py2-i1`.
+/// The order their parts stand in a cell id (before `-s<sets>`): `-q8-spawn-c8-r10-pin-png-m2-py2-i1`.
 pub static ID_ORDER: &[&AxisDef] = &[
+    &QUEUE,
     &START_METHOD,
     &CHUNKSIZE,
     &MAX_TASKS_PER_CHILD,
