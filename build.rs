@@ -1,7 +1,11 @@
-//! Records the git commit the binary was built from (env.json names it in every run).
+//! Records the git commit the binary was built from (env.json names it in every run), and links
+//! libjpeg-turbo's TurboJPEG library where pkg-config finds it (`cfg(turbojpeg)`; without it the
+//! resize workload encodes with the pure-Rust fallback, and env.json says so).
+
+use std::process::Command;
 
 fn main() {
-    let commit = std::process::Command::new("git")
+    let commit = Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
         .ok()
@@ -11,4 +15,32 @@ fn main() {
     println!("cargo:rustc-env=RUNNER_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    turbojpeg();
+}
+
+/// `pkg-config libturbojpeg`: its version and where to link it from.
+fn turbojpeg() {
+    println!("cargo:rustc-check-cfg=cfg(turbojpeg)");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-env-changed=RUNNER_NO_TURBOJPEG");
+    if std::env::var_os("RUNNER_NO_TURBOJPEG").is_some() {
+        return;
+    }
+    let ask = |arg: &str| {
+        Command::new("pkg-config")
+            .args([arg, "libturbojpeg"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let (Some(version), Some(dirs)) = (ask("--modversion"), ask("--libs-only-L")) else {
+        println!("cargo:warning=libturbojpeg not found by pkg-config: JPEG encoding falls back to jpeg-encoder (scripts/setup installs libturbojpeg0-dev)");
+        return;
+    };
+    for dir in dirs.split_whitespace().filter_map(|d| d.strip_prefix("-L")) {
+        println!("cargo:rustc-link-search=native={dir}");
+    }
+    println!("cargo:rustc-cfg=turbojpeg");
+    println!("cargo:rustc-env=RUNNER_TURBOJPEG_VERSION={version}");
 }

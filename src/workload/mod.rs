@@ -10,6 +10,7 @@ mod alloc;
 mod classify;
 mod command;
 mod image;
+mod jpeg;
 mod mixed;
 mod model;
 mod native;

@@ -80,6 +80,15 @@ impl Workload for Resize {
         Draws::Images
     }
 
+    fn prepare(&self, _settings: &mut Settings, _env: &super::PrepareEnv) -> anyhow::Result<super::Prepared> {
+        let mut env = serde_json::Map::new();
+        env.insert("jpeg_encoder".into(), super::jpeg::ENCODER.into());
+        Ok(super::Prepared {
+            env,
+            models: Vec::new(),
+        })
+    }
+
     fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
         Ok(Some(Box::new(parse(section)?)))
     }
@@ -348,19 +357,7 @@ fn encode(
         Format::Webp => image::codecs::webp::WebPEncoder::new_lossless(&mut *out)
             .encode(rgb, w, h, image::ExtendedColorType::Rgb8)
             .map_err(|e| format!("WebP encoding failed: {e}"))?,
-        _ => {
-            if w > u16::MAX as u32 || h > u16::MAX as u32 {
-                return Err(format!("{w}x{h} is larger than JPEG allows (65535)"));
-            }
-            let mut encoder = jpeg_encoder::Encoder::new(&mut *out, s.quality);
-            encoder.set_sampling_factor(match s.subsampling {
-                Subsampling::S420 => jpeg_encoder::SamplingFactor::R_4_2_0,
-                Subsampling::S444 => jpeg_encoder::SamplingFactor::R_4_4_4,
-            });
-            encoder
-                .encode(rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-                .map_err(|e| format!("JPEG encoding failed: {e}"))?;
-        }
+        _ => super::jpeg::encode(rgb, w, h, s.quality, s.subsampling, out)?,
     }
     Ok(format)
 }
