@@ -358,6 +358,10 @@ def build(job, index):
     _state.index = index
     _state.error = None
     try:
+        lib = os.environ.get("RUNNER_ALLOCATOR_LIB")  # the allocator axis: preloaded, checked here
+        if lib and not any(line.split()[5:] == [os.path.realpath(lib)] for line in open("/proc/self/maps")):
+            raise RuntimeError(f"allocator {os.environ.get('RUNNER_ALLOCATOR')} did not take effect: "
+                               f"{os.path.realpath(lib)} is not mapped in worker {index}")
         _state.kinds = {k: WORKLOADS[k](s, job) for k, s in job["settings"].items()}
     except Exception as e:  # every task of this worker fails with it
         _state.kinds, _state.error = {}, f"cannot build the worker's state: {e}"[:500]

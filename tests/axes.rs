@@ -173,3 +173,45 @@ fn hybrid_keys_are_checked() {
             .stderr(contains(says.replace("\\\"", "\"")));
     }
 }
+
+/// Each task prints the allocators mapped in its worker (its parent process): the thread pool's
+/// repetition process, a process pool's worker, a Python worker.
+#[test]
+fn each_worker_runs_under_its_cells_allocator() {
+    let (_out, dir) = run(
+        "name = \"al\"\nworkload = \"command\"\nexecutor = [\"sequential\", \"thread\", \"process\", \"hybrid\", \"py-process\"]\n\
+         workers = 2\nprocesses = 2\nthreads = 2\nallocator = [\"system\", \"jemalloc\", \"mimalloc\"]\ninputs = 4\nsets = 1\n\
+         repetitions = 1\nwarmup = 0\n[command]\nshell = true\nstdout = \"keep\"\n\
+         argv = \"grep -o -e libjemalloc.so.2 -e libmimalloc.so.2 /proc/$PPID/maps | sort -u; true\"",
+    );
+    let runs = read_csv(&dir.join("runs.csv"));
+    assert_eq!(runs.len(), 15, "5 executors x 3 allocators");
+    for r in &runs {
+        let cell = r["cell"].as_str();
+        let want = match r["allocator"].as_str() {
+            "system" => "",
+            "jemalloc" => "libjemalloc.so.2\n",
+            "mimalloc" => "libmimalloc.so.2\n",
+            other => panic!("{other}"),
+        };
+        assert_eq!(r["error"], "", "{r:?}");
+        assert_eq!(
+            cell.contains("-jemalloc") || cell.contains("-mimalloc"),
+            !want.is_empty(),
+            "{cell}"
+        );
+        let outs: Vec<_> = std::fs::read_dir(dir.join("images").join(cell).join("stdout"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(outs.len(), 4, "{cell}");
+        for f in outs {
+            assert_eq!(
+                std::fs::read_to_string(f.path()).unwrap(),
+                want,
+                "{cell}: {:?}",
+                f.path()
+            );
+        }
+    }
+}

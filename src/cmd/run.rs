@@ -18,6 +18,7 @@ use crate::export::csv::Csv;
 use crate::export::log::Log;
 use crate::export::Exporters;
 use crate::interrupt;
+use crate::isolate::zygote::{self, Preloading};
 use crate::isolate::Isolated;
 use crate::measure::cores;
 use crate::plan::{schedule, slice, Cell, Rep};
@@ -31,6 +32,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .clone()
         .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
     let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
+    if let Some(dir) = std::env::var_os(zygote::ZYGOTE) {
+        return serve_as_zygote(exp, &cells, &args, PathBuf::from(dir));
+    }
     let started = SystemTime::now();
     // From here on SIGINT, SIGTERM and SIGHUP stop the run with its rows kept.
     interrupt::install();
@@ -60,7 +64,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         env.env.facts.insert("timing_noise".into(), serde_json::json!(noise));
     }
     env.write(None)?;
-    let mut reps = isolated(&exp, &dir)?;
+    let mut reps = Preloading::new(isolated(&exp, &dir)?, zygote_args(&file, &args), dir.clone());
     let meta = meta(&exp, &prepared, session.shard.map(|(s, _)| s));
     let all = schedule(&exp.repetition_plan(), &cells);
     let all = match session.shard {
@@ -101,6 +105,29 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Error);
     }
     Ok(exit_code(&exp, &dir, &rows, all.len()))
+}
+
+/// A zygote (`isolate::zygote`): this process was exec'd with an allocator preloaded, to run
+/// the repetitions of the run in `dir` that the orchestrator sends it.
+fn serve_as_zygote(mut exp: Experiment, cells: &[Cell], args: &RunArgs, dir: PathBuf) -> Result<ExitCode> {
+    interrupt::install();
+    crate::proc::become_subreaper();
+    prepare(&mut exp, args, &dir)?;
+    let mut reps = isolated(&exp, &dir)?;
+    zygote::serve(cells, &mut reps)?;
+    Ok(ExitCode::Ok)
+}
+
+/// A zygote's command line: the experiment and what shapes its preparation.
+fn zygote_args(file: &Path, args: &RunArgs) -> Vec<String> {
+    let mut out = vec![file.display().to_string()];
+    if let Some(lib) = &args.ort_lib {
+        out.extend(["--ort-lib".to_string(), lib.display().to_string()]);
+    }
+    if args.allow_large {
+        out.push("--allow-large".into());
+    }
+    out
 }
 
 /// What every row of this session shares.
@@ -164,7 +191,7 @@ pub(super) fn run_schedule(
     exp: &Experiment,
     todo: &[(Cell, Rep)],
     meta: &RunMeta,
-    reps: &mut Isolated,
+    reps: &mut Preloading,
     out: &mut Exporters,
     quiet: bool,
 ) -> std::io::Result<runloop::Outcome> {

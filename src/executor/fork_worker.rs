@@ -54,7 +54,7 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -
     if job.shape.threads.get() > 1 {
         return threaded_worker(job, id, &out);
     }
-    let started = super::pinning::pin(job, id).and_then(|_| Worker::new(&job.ctx, job.workload, id));
+    let started = super::start_worker(job, id);
     let mut worker = match started {
         Ok(w) => w,
         Err(e) => {
@@ -190,7 +190,7 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
             let (rx, ready_tx) = (&rx, ready_tx.clone());
             let index = id * job.shape.threads.get() + t;
             scope.spawn(move || {
-                let started = super::pinning::pin(job, index).and_then(|_| Worker::new(&job.ctx, job.workload, index));
+                let started = super::start_worker(job, index);
                 let mut worker = match started {
                     Ok(w) => {
                         let _ = ready_tx.send(Ok(w.session_s));

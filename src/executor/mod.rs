@@ -7,6 +7,7 @@
 //! [`fork`] (the parent: dispatch, deaths, timeouts) and [`fork_worker`] (a worker process, one
 //! thread or several); Python's pools share [`python`], which runs `python/pools.py`.
 
+pub mod allocator;
 mod fork;
 mod fork_queue;
 mod fork_ring;
@@ -35,6 +36,7 @@ use crate::measure::{ms, Usage};
 use crate::task::{Task, WorkloadKind};
 use crate::workload::{Context, TaskRecord, Worker};
 
+pub use allocator::ALLOCATOR;
 pub use fork_queue::QUEUE;
 pub use interpreters::PYTHON;
 pub use pinning::PINNING;
@@ -255,6 +257,14 @@ pub enum TaskEvent {
     /// A worker took task `n` (lets a watchdog see a task that never ends).
     Started(usize),
     Finished(TaskRecord),
+}
+
+/// Starts worker `index` on the calling thread: pinned (with pinning), its allocator checked
+/// (with one preloaded), its state built.
+fn start_worker(job: &Job, index: usize) -> Result<Worker, String> {
+    pinning::pin(job, index)?;
+    allocator::check(&job.ctx.values, index)?;
+    Worker::new(&job.ctx, job.workload, index)
 }
 
 /// Runs a task, turning a panic into a failed record; `phase` is the task phase's start.

@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use super::{run_task, Executor, Job, PoolStats, ShapeKind, TaskEvent};
-use crate::workload::Worker;
 
 pub struct Sequential;
 
@@ -22,8 +21,7 @@ impl Executor for Sequential {
 
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
         let start = Instant::now();
-        super::pinning::pin(job, 0)?;
-        let mut worker = Worker::new(&job.ctx, job.workload, 0)?;
+        let mut worker = super::start_worker(job, 0)?;
         let pool_start_s = start.elapsed().as_secs_f64();
         let phase = Instant::now();
         for task in job.tasks.iter() {

@@ -43,10 +43,8 @@ impl Executor for Thread {
 
         // Each thread builds its own worker (and ORT session) on itself.
         let slots: Arc<Vec<Mutex<Option<Worker>>>> = Arc::new((0..workers).map(|_| Mutex::new(None)).collect());
-        let (ctx, workload) = (job.ctx.clone(), job.workload);
         let inits: Vec<Result<f64, String>> = pool.broadcast(|b| {
-            super::pinning::pin(job, b.index())?;
-            let worker = Worker::new(&ctx, workload, b.index())?;
+            let worker = super::start_worker(job, b.index())?;
             let s = worker.session_s;
             *slots[b.index()].lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
             Ok(s)

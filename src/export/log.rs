@@ -94,6 +94,10 @@ mod tests {
             top1_prob: None,
             result: None,
             cpus: String::new(),
+            minflt: None,
+            majflt: None,
+            nvcsw: None,
+            nivcsw: None,
             error: None,
         };
         let e = log.task(&row).unwrap_err().to_string();

@@ -7,6 +7,7 @@
 #[cfg(test)]
 pub mod mock;
 mod supervise;
+pub mod zygote;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -66,7 +67,7 @@ impl RepMeasure {
 }
 
 /// The outcome of one repetition: its measure if it got that far, and what went wrong.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepResult {
     pub measure: Option<RepMeasure>,
     pub error: Option<String>,

@@ -5,14 +5,15 @@
 //! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
 //! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
 
-use crate::executor::{ExecutorKind, CHUNKSIZE, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD};
+use crate::executor::{ExecutorKind, ALLOCATOR, CHUNKSIZE, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD};
 use crate::spec::{AxisDef, Facts};
-use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL};
+use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL, TASK_COUNTERS};
 
 /// Every axis, in runs.csv's column order (between `threads` and `sets`).
 pub static ALL: &[&AxisDef] = &[
     &INTRA_OP_THREADS,
     &PINNING,
+    &ALLOCATOR,
     &FORMAT,
     &MODEL,
     &START_METHOD,
@@ -21,20 +22,23 @@ pub static ALL: &[&AxisDef] = &[
     &CHUNKSIZE,
     &MAX_TASKS_PER_CHILD,
     &QUEUE,
+    &TASK_COUNTERS,
 ];
 
-/// The order their parts stand in a cell id (before `-s<sets>`): `-q8-spawn-c8-r10-pin-png-m2-py2-i1`.
+/// The order their parts stand in a cell id (before `-s<sets>`): `-q8-spawn-c8-r10-pin-jemalloc-png-m2-py2-i1`.
 pub static ID_ORDER: &[&AxisDef] = &[
     &QUEUE,
     &START_METHOD,
     &CHUNKSIZE,
     &MAX_TASKS_PER_CHILD,
     &PINNING,
+    &ALLOCATOR,
     &FORMAT,
     &MODEL,
     &FUNCTION,
     &PYTHON,
     &INTRA_OP_THREADS,
+    &TASK_COUNTERS,
 ];
 
 /// The axis with this key (as `[[exclude]]` and runs.csv name it).

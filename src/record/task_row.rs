@@ -47,6 +47,16 @@ pub struct TaskRow {
     /// The cores the task's thread could run on (`0`, `0-1`): one core when pinned.
     #[serde(default)]
     pub cpus: String,
+    /// With `task_counters = "on"`: the task's thread's minor and major faults, voluntary and
+    /// involuntary context switches while it ran (empty otherwise).
+    #[serde(default)]
+    pub minflt: Option<u64>,
+    #[serde(default)]
+    pub majflt: Option<u64>,
+    #[serde(default)]
+    pub nvcsw: Option<u64>,
+    #[serde(default)]
+    pub nivcsw: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -78,6 +88,10 @@ impl TaskRow {
             top1_prob: t.top1.as_ref().map(|p| (p.prob * 1e6).round() / 1e6),
             result: t.result.clone(),
             cpus: t.cpus.clone(),
+            minflt: t.counters.map(|c| c.minflt),
+            majflt: t.counters.map(|c| c.majflt),
+            nvcsw: t.counters.map(|c| c.nvcsw),
+            nivcsw: t.counters.map(|c| c.nivcsw),
             error: t.error.clone(),
         }
     }

@@ -40,7 +40,7 @@ pub use self::own::input_path;
 pub use self::python_fn::FUNCTION;
 pub use self::resize::{Format, ResizeSettings, Subsampling, Target, FORMAT};
 pub use self::spin::spin;
-pub use self::worker::{Outcome, Stages, TaskRecord, Top1, Worker};
+pub use self::worker::{Counters, Outcome, Stages, TaskRecord, Top1, Worker, TASK_COUNTERS};
 
 /// Every workload an experiment may name, in the order `runner --help` lists them.
 static ALL: &[&dyn Workload] = &[

@@ -6,8 +6,35 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::{Context, TaskState, WorkloadKind};
-use crate::measure::ms;
+use crate::measure::{ms, Usage};
+use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::task::Task;
+
+/// `task_counters = ["off", "on"]`: each task of the runner's pools reads its thread's page
+/// faults and context switches (`getrusage(RUSAGE_THREAD)`) before and after it, for tasks.csv.
+/// Two calls a task cost about 0.7 µs (docs/performance.md), as much as the sequential loop's
+/// whole overhead, so it is off unless asked for. Part of the measurement, not of the pool:
+/// verdicts compare cells of one setting; `on` names cells `...-tc-...`.
+pub static TASK_COUNTERS: AxisDef = AxisDef {
+    key: "task_counters",
+    section: None,
+    column: "task_counters",
+    role: Role::Work,
+    kind: Kind::Words(&["off", "on"]),
+    applies: |k| !k.python,
+    id: |v| (v == Value::Word("on")).then(|| "-tc".to_string()),
+    setting: |v| (v == Value::Word("on")).then(|| ", task counters".to_string()),
+    check: no_check,
+};
+
+/// One task's own page faults and context switches, on its worker's thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    pub minflt: u64,
+    pub majflt: u64,
+    pub nvcsw: u64,
+    pub nivcsw: u64,
+}
 
 /// Time spent in each stage of one task, in milliseconds (0 where a stage does not apply).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -79,6 +106,9 @@ pub struct TaskRecord {
     /// The peak RSS of the program a command task ran, KiB (0 when it ran none).
     #[serde(default)]
     pub child_peak_kib: u64,
+    /// With `task_counters`: the task's thread's faults and context switches while it ran.
+    #[serde(default)]
+    pub counters: Option<Counters>,
 }
 
 impl TaskRecord {
@@ -104,6 +134,7 @@ impl TaskRecord {
             cpus: String::new(),
             result: None,
             child_peak_kib: 0,
+            counters: None,
         }
     }
 }
@@ -117,6 +148,8 @@ pub struct Worker {
     /// The cores its thread may run on, read once when it is built (after any pinning): the
     /// mask does not change while it lives, and reading it per task cost a syscall each.
     pub cpus: String,
+    /// Read each task's counters (`task_counters = "on"`).
+    counting: bool,
 }
 
 impl Worker {
@@ -137,11 +170,13 @@ impl Worker {
             states,
             session_s,
             cpus: crate::proc::affinity(),
+            counting: TASK_COUNTERS.word_of(&ctx.values) == "on",
         })
     }
 
     /// Runs one task; a failure is recorded in the result, never raised.
     pub fn run(&mut self, ctx: &Context, task: &Task) -> TaskRecord {
+        let before = self.counting.then(Usage::of_thread);
         let start = Instant::now();
         let mut out = Outcome::default();
         let result = match self.states.iter_mut().find(|(k, _)| *k == task.kind) {
@@ -157,6 +192,15 @@ impl Worker {
             worker: Some(self.id),
             error: result.err(),
             ms: ms(start.elapsed()),
+            counters: before.map(|b| {
+                let d = Usage::of_thread().since(b);
+                Counters {
+                    minflt: d.minflt,
+                    majflt: d.majflt,
+                    nvcsw: d.nvcsw,
+                    nivcsw: d.nivcsw,
+                }
+            }),
             wait_ms: 0.0,
             ipc_ms: 0.0,
             stages: out.stages,
