@@ -64,7 +64,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         env.env.facts.insert("timing_noise".into(), serde_json::json!(noise));
     }
     env.write(None)?;
-    let mut reps = Preloading::new(isolated(&exp, &dir)?, zygote_args(&file, &args), dir.clone());
+    let mut reps = Preloading::new(
+        isolated(&exp, &dir)?,
+        zygote_args(&file, &args),
+        dir.clone(),
+        exp.sha256.clone(),
+    );
     let meta = meta(&exp, &prepared, session.shard.map(|(s, _)| s));
     let all = schedule(&exp.repetition_plan(), &cells);
     let all = match session.shard {
@@ -110,9 +115,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 /// A zygote (`isolate::zygote`): this process was exec'd with an allocator preloaded, to run
 /// the repetitions of the run in `dir` that the orchestrator sends it.
 fn serve_as_zygote(mut exp: Experiment, cells: &[Cell], args: &RunArgs, dir: PathBuf) -> Result<ExitCode> {
+    // A runner that a task starts is no zygote. SAFETY: no other thread runs yet.
+    unsafe { std::env::remove_var(zygote::ZYGOTE) };
+    if std::env::var(zygote::ZYGOTE_SHA256).ok().as_deref() != Some(exp.sha256.as_str()) {
+        anyhow::bail!(
+            "{} changed since the run started; its allocator cells cannot run",
+            exp.file.display()
+        );
+    }
     interrupt::install();
     crate::proc::become_subreaper();
-    prepare(&mut exp, args, &dir)?;
+    // What it prepares (an optimised model) goes to a folder of its own, not over the run's.
+    let own = dir.join(format!(
+        "prepared-{}",
+        std::env::var("RUNNER_ALLOCATOR").unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&own).with_context(|| format!("cannot create {}", own.display()))?;
+    prepare(&mut exp, args, &own)?;
     let mut reps = isolated(&exp, &dir)?;
     zygote::serve(cells, &mut reps)?;
     Ok(ExitCode::Ok)

@@ -46,6 +46,9 @@ struct Slot {
     ready_ns: u64,
     /// The tasks sent to it and not yet done, in the order sent (its threads take them in it).
     sent: VecDeque<Sent>,
+    /// Results read from it: with the tasks its threads took (`rings.taken()`), which of
+    /// `sent` it had started when it died.
+    done: u64,
     rings: Rings,
 }
 
@@ -169,6 +172,7 @@ impl Pool {
             ready: false,
             ready_ns: 0,
             sent: VecDeque::new(),
+            done: 0,
             rings,
         });
         Ok(())
@@ -289,8 +293,18 @@ impl Pool {
         let mut buf = Vec::new();
         let mut finished = 0;
         for _ in 0..limit.unwrap_or(usize::MAX) {
-            if !self.slots[i].rings.results.pop(&mut buf) {
-                break;
+            match self.slots[i].rings.results.pop(&mut buf) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    return (
+                        finished,
+                        Some((
+                            Some(format!("garbled results from worker {}: {e}", self.slots[i].id)),
+                            None,
+                        )),
+                    )
+                }
             }
             let msg = postcard::from_bytes::<FromWorker>(&buf).map_err(|e| e.to_string());
             match self.handle(i, msg, on_event) {
@@ -327,6 +341,7 @@ impl Pool {
                     return Err(format!("worker {} sent a task it was not given", slot.id));
                 };
                 slot.sent.remove(at);
+                slot.done += 1;
                 // The thread it freed takes the next task queued in its worker.
                 let now = Instant::now();
                 for next in slot.sent.iter_mut().take(self.threads).filter(|s| s.started.is_none()) {
@@ -365,7 +380,10 @@ impl Pool {
             if self.init_error.is_none() && !slot.ready {
                 self.init_error = Some(why.clone());
             }
-            let (running, queued): (Vec<&Sent>, Vec<&Sent>) = slot.sent.iter().partition(|s| s.started.is_some());
+            // Its threads take tasks in the order sent, so those taken and not done are the
+            // first of `sent`; the rest never started.
+            let started = (slot.rings.taken().saturating_sub(slot.done) as usize).min(slot.sent.len());
+            let (running, queued) = (slot.sent.range(..started), slot.sent.range(started..));
             for s in running {
                 // A hybrid worker's other tasks die with the one that timed out.
                 let why = match late {
@@ -380,7 +398,7 @@ impl Pool {
                 finished += 1;
             }
             self.stats.tasks_requeued += queued.len();
-            for s in queued.into_iter().rev() {
+            for s in queued.rev() {
                 self.pending.push_front(s.task);
             }
         }

@@ -52,7 +52,12 @@ impl Ring {
         unsafe { &*self.head }
     }
 
-    /// Writes one message; `false` when there is no room for it now.
+    /// Whether a message of `len` bytes can ever fit.
+    pub fn fits(&self, len: usize) -> bool {
+        4 + len <= self.cap
+    }
+
+    /// Writes one message; `false` when there is no room for it now (see [`Ring::fits`]).
     pub fn push(&self, msg: &[u8]) -> bool {
         let h = self.head();
         let (read, write) = (h.read.load(Acquire), h.write.load(Relaxed));
@@ -66,20 +71,24 @@ impl Ring {
         true
     }
 
-    /// Reads the next message into `out` (replacing what it held); `false` when there is none.
-    pub fn pop(&self, out: &mut Vec<u8>) -> bool {
+    /// Reads the next message into `out` (replacing what it held); `Ok(false)` when there is
+    /// none, an error when the ring holds no whole message where one should start.
+    pub fn pop(&self, out: &mut Vec<u8>) -> Result<bool, String> {
         let h = self.head();
         let (read, write) = (h.read.load(Relaxed), h.write.load(Acquire));
         if read == write {
-            return false;
+            return Ok(false);
         }
         let mut len = [0u8; 4];
         self.copy_out(read, &mut len);
         let len = u32::from_le_bytes(len) as usize;
+        if 4 + len as u64 > write.saturating_sub(read) {
+            return Err(format!("a message of {len} bytes in a ring holding {}", write - read));
+        }
         out.resize(len, 0);
         self.copy_out(read + 4, out);
         h.read.store(read + 4 + len as u64, Release);
-        true
+        Ok(true)
     }
 
     /// The reader is about to sleep until woken: `true` when the ring is still empty after it
@@ -128,14 +137,21 @@ impl Ring {
     }
 }
 
-/// A worker's two rings, in one mapping.
+/// A worker's two rings, in one mapping, and how many tasks its threads have taken.
 pub(super) struct Rings {
     /// Task indices, 4 bytes each, several to a message.
     pub tasks: Ring,
     /// One result message per task (and nothing else).
     pub results: Ring,
+    /// Tasks the worker's threads have started, ever: a thread counts a task here before it
+    /// runs it, so after the worker's death the parent knows exactly which tasks it had taken.
+    taken: *const AtomicU64,
     _map: SharedMap,
 }
+
+// SAFETY: as for `Ring`; `taken` is an atomic inside the mapping the value owns.
+unsafe impl Send for Rings {}
+unsafe impl Sync for Rings {}
 
 impl Rings {
     const TASKS: usize = 64 * 1024;
@@ -144,12 +160,28 @@ impl Rings {
     const RESULTS: usize = 256 * 1024;
 
     pub fn new() -> Result<Rings, String> {
-        let map = SharedMap::new(2 * HEAD + Self::TASKS + Self::RESULTS)?;
+        let map = SharedMap::new(3 * HEAD + Self::TASKS + Self::RESULTS)?;
         Ok(Rings {
             tasks: Ring::at(&map, 0, Self::TASKS),
             results: Ring::at(&map, HEAD + Self::TASKS, Self::RESULTS),
+            taken: map.ptr().wrapping_add(2 * HEAD + Self::TASKS + Self::RESULTS) as *const AtomicU64,
             _map: map,
         })
+    }
+
+    fn taken_counter(&self) -> &AtomicU64 {
+        // SAFETY: an aligned, zero-initialised u64 at the end of the live mapping.
+        unsafe { &*self.taken }
+    }
+
+    /// A worker thread takes a task (before running it).
+    pub fn take(&self) {
+        self.taken_counter().fetch_add(1, SeqCst);
+    }
+
+    /// How many tasks the worker's threads have taken.
+    pub fn taken(&self) -> u64 {
+        self.taken_counter().load(SeqCst)
     }
 }
 
@@ -173,14 +205,14 @@ mod tests {
             });
             let mut got = Vec::new();
             for i in 0..n {
-                while !ring.pop(&mut got) {
+                while !ring.pop(&mut got).unwrap() {
                     std::hint::spin_loop();
                 }
                 let want: Vec<u8> = (0..(i % 700)).map(|b| (b ^ i) as u8).collect();
                 assert_eq!(got, want, "message {i}");
             }
         });
-        assert!(!ring.pop(&mut Vec::new()));
+        assert!(!ring.pop(&mut Vec::new()).unwrap());
     }
 
     #[test]
@@ -192,10 +224,23 @@ mod tests {
         assert!(!ring.push(&big), "no room for a second half plus its length");
         let mut out = Vec::new();
         assert!(!ring.going_to_sleep(), "a message is waiting");
-        assert!(ring.pop(&mut out) && out == big);
+        assert!(ring.pop(&mut out).unwrap() && out == big);
         assert!(ring.going_to_sleep());
         assert!(ring.push(b"x"));
         assert!(ring.needs_wake());
         assert!(!ring.needs_wake(), "woken once");
+        assert!(!ring.fits(Rings::TASKS) && ring.fits(Rings::TASKS - 4));
+    }
+
+    #[test]
+    fn a_length_beyond_what_was_written_is_refused() {
+        let rings = Rings::new().unwrap();
+        let ring = &rings.tasks;
+        assert!(ring.push(b"abcd"));
+        ring.copy_in(0, &1000u32.to_le_bytes()); // as a worker's stray write would
+        assert!(ring.pop(&mut Vec::new()).is_err());
+        rings.take();
+        rings.take();
+        assert_eq!(rings.taken(), 2);
     }
 }

@@ -70,7 +70,7 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -
     }
     let mut inbox = Inbox::new(out.fd, rings);
     while let Some(task) = inbox.next(job) {
-        if !out.send(&run(&mut worker, job, task)) {
+        if !out.send(&run(&mut worker, job, task, rings)) {
             break;
         }
     }
@@ -78,8 +78,9 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -
     0
 }
 
-/// Runs one task: its reply to the parent.
-fn run(worker: &mut Worker, job: &Job, task: &Task) -> FromWorker {
+/// Runs one task, counting it as taken first: its reply to the parent.
+fn run(worker: &mut Worker, job: &Job, task: &Task, rings: &Rings) -> FromWorker {
+    rings.take();
     let started_ns = monotonic_ns();
     let mut rec = run_task(worker, &job.ctx, task, Instant::now());
     rec.error = rec.error.map(truncate);
@@ -111,6 +112,9 @@ impl Outbox<'_> {
         };
         *buf = bytes;
         let results = &self.rings.results;
+        if !results.fits(buf.len()) {
+            return false; // cannot happen (records are cut to MAX_MSG); fail loudly, not hang
+        }
         while !results.push(&buf) {
             // Full (the parent is behind): wake it and give it time.
             if send(self.fd, WAKE, MsgFlags::MSG_NOSIGNAL).is_err() {
@@ -145,7 +149,7 @@ impl<'r> Inbox<'r> {
     fn next<'j>(&mut self, job: &'j Job) -> Option<&'j Task> {
         while self.queued.is_empty() {
             let ring = &self.rings.tasks;
-            if ring.pop(&mut self.msg) {
+            if ring.pop(&mut self.msg).unwrap_or(false) {
                 let indices = self
                     .msg
                     .chunks_exact(4)
@@ -157,7 +161,9 @@ impl<'r> Inbox<'r> {
                 continue;
             }
             let mut buf = [0u8; 16];
-            match recv(self.fd, &mut buf, MsgFlags::empty()) {
+            let got = recv(self.fd, &mut buf, MsgFlags::empty());
+            ring.awake();
+            match got {
                 Ok(len) if len > 0 => {} // woken: look again
                 Err(nix::errno::Errno::EINTR) => {}
                 _ => return None, // EOF: the parent closed the pool
@@ -207,8 +213,10 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
                         Ok(task) => task,
                         Err(_) => break,
                     };
-                    if !out.send(&run(&mut worker, job, task)) {
-                        break;
+                    if !out.send(&run(&mut worker, job, task, out.rings)) {
+                        // The parent is gone: so is this process (its other threads' tasks
+                        // cannot be reported either).
+                        crate::proc::exit_now(1);
                     }
                 }
             });

@@ -1,6 +1,6 @@
 //! The hybrid executor, what real services run: `processes` forked workers with `threads` threads
 //! each ([`super::fork`]), each thread with its own state and ORT session built after the fork;
-//! a process takes as many tasks at once as it has threads.
+//! a process runs as many tasks at once as it has threads, with more queued behind them.
 
 use std::time::Duration;
 

@@ -10,20 +10,26 @@
 //! (its stdout is moved to another descriptor first, so nothing else can write into it).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Read, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use serde::{Deserialize, Serialize};
 
 use super::{Isolated, RepResult, RepRunner};
 use crate::executor::allocator;
+use crate::interrupt;
 use crate::plan::{Cell, Rep, Task};
 use crate::proc;
 use crate::workload::TaskRecord;
 
-/// The environment variable that makes `runner <file>` a zygote.
+/// The environment variables that make `runner <file>` a zygote (the run's results folder),
+/// and the SHA-256 of the experiment text the orchestrator runs (a zygote refuses another).
 pub const ZYGOTE: &str = "RUNNER_ZYGOTE";
+pub const ZYGOTE_SHA256: &str = "RUNNER_ZYGOTE_SHA256";
 
 #[derive(Serialize, Deserialize)]
 struct Request {
@@ -43,24 +49,26 @@ struct Response {
 pub struct Preloading {
     pub inner: Isolated,
     /// How to start a zygote: the program's arguments (the experiment file and the options
-    /// that shape preparation) and the run's results folder.
+    /// that shape preparation), the run's results folder and the experiment's SHA-256.
     pub args: Vec<String>,
     pub dir: PathBuf,
+    pub sha256: String,
     zygotes: HashMap<&'static str, Zygote>,
 }
 
 struct Zygote {
     child: Child,
     to: ChildStdin,
-    from: BufReader<ChildStdout>,
+    from: ChildStdout,
 }
 
 impl Preloading {
-    pub fn new(inner: Isolated, args: Vec<String>, dir: PathBuf) -> Preloading {
+    pub fn new(inner: Isolated, args: Vec<String>, dir: PathBuf, sha256: String) -> Preloading {
         Preloading {
             inner,
             args,
             dir,
+            sha256,
             zygotes: HashMap::new(),
         }
     }
@@ -71,6 +79,7 @@ impl Preloading {
             let mut child = proc::dies_with_parent(&mut Command::new(exe))
                 .args(&self.args)
                 .env(ZYGOTE, &self.dir)
+                .env(ZYGOTE_SHA256, &self.sha256)
                 .env("LD_PRELOAD", lib)
                 .env("RUNNER_ALLOCATOR", name)
                 .env("RUNNER_ALLOCATOR_LIB", lib)
@@ -82,14 +91,7 @@ impl Preloading {
                 child.stdin.take().ok_or("no stdin")?,
                 child.stdout.take().ok_or("no stdout")?,
             );
-            self.zygotes.insert(
-                name,
-                Zygote {
-                    child,
-                    to,
-                    from: BufReader::new(from),
-                },
-            );
+            self.zygotes.insert(name, Zygote { child, to, from });
         }
         Ok(self.zygotes.get_mut(name).expect("inserted above"))
     }
@@ -100,13 +102,32 @@ impl RepRunner for Preloading {
         let Some((name, lib)) = allocator::preload(&cell.values) else {
             return self.inner.run(cell, rep, tasks, on_task);
         };
-        let asked = self.zygote(name, &lib).and_then(|z| z.ask(cell, rep, tasks));
+        let asked = match self.zygote(name, &lib) {
+            Ok(z) => z.ask(cell, rep, tasks),
+            Err(e) => Err(Asked::Failed(e)),
+        };
         match asked {
             Ok(res) => {
                 res.records.into_iter().for_each(&mut *on_task);
+                if res.result.cut {
+                    // The zygote was told to stop (a signal to every process of the run).
+                    interrupt::stop_from_outside();
+                }
                 res.result
             }
-            Err(e) => {
+            Err(Asked::Stopped) => {
+                // Told to stop at once: the zygote, and with it its repetition, goes now.
+                if let Some(mut z) = self.zygotes.remove(name) {
+                    let _ = z.child.kill();
+                    let _ = z.child.wait();
+                }
+                RepResult {
+                    cut: true,
+                    error: Some("interrupted".into()),
+                    ..RepResult::default()
+                }
+            }
+            Err(Asked::Failed(e)) => {
                 // A zygote that failed once is started afresh for the next repetition.
                 if let Some(mut z) = self.zygotes.remove(name) {
                     let _ = z.child.kill();
@@ -121,8 +142,21 @@ impl RepRunner for Preloading {
     }
 }
 
+/// Why a zygote gave no answer.
+enum Asked {
+    /// The run was told to stop at once while it ran the repetition.
+    Stopped,
+    Failed(String),
+}
+
+impl From<String> for Asked {
+    fn from(e: String) -> Asked {
+        Asked::Failed(e)
+    }
+}
+
 impl Zygote {
-    fn ask(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>) -> Result<Response, String> {
+    fn ask(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>) -> Result<Response, Asked> {
         let req = Request {
             cell: cell.id(),
             rep,
@@ -134,14 +168,36 @@ impl Zygote {
             .write_all(&line)
             .and_then(|_| self.to.flush())
             .map_err(|e| format!("cannot write to it: {e}"))?;
-        let mut answer = String::new();
-        match self.from.read_line(&mut answer) {
-            Ok(0) => Err(format!(
-                "it ended ({})",
-                self.child.wait().map_or_else(|e| e.to_string(), |s| s.to_string())
-            )),
-            Ok(_) => serde_json::from_str(&answer).map_err(|e| format!("garbled answer: {e}")),
-            Err(e) => Err(format!("cannot read from it: {e}")),
+        let answer = self.answer()?;
+        serde_json::from_slice(&answer).map_err(|e| Asked::Failed(format!("garbled answer: {e}")))
+    }
+
+    /// Its answer line, looking every 100 ms whether the run was told to stop at once.
+    fn answer(&mut self) -> Result<Vec<u8>, Asked> {
+        let mut answer = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if interrupt::stop_now() {
+                return Err(Asked::Stopped);
+            }
+            let mut fds = [PollFd::new(self.from.as_fd(), PollFlags::POLLIN)];
+            if poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0) == 0 {
+                continue;
+            }
+            match self.from.read(&mut buf) {
+                Ok(0) => {
+                    let status = self.child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
+                    return Err(Asked::Failed(format!("it ended ({status})")));
+                }
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.last() == Some(&b'\n') {
+                        return Ok(answer);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Asked::Failed(format!("cannot read from it: {e}"))),
+            }
         }
     }
 }
@@ -158,10 +214,12 @@ impl Drop for Preloading {
 /// The zygote's side: answers each request on stdin by running that repetition of one of
 /// `cells` with `reps`, until stdin ends.
 pub fn serve(cells: &[Cell], reps: &mut Isolated) -> anyhow::Result<()> {
-    // The protocol keeps the real stdout; anything else printed goes to stderr.
-    let out = nix::unistd::dup(std::io::stdout())?;
+    // The protocol keeps the real stdout (closed in what this process execs); anything else
+    // printed goes to stderr.
+    let out = nix::fcntl::fcntl(std::io::stdout(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
     nix::unistd::dup2_stdout(std::io::stderr())?;
-    let mut out = std::fs::File::from(out);
+    // SAFETY: `out` is a descriptor fcntl just made, owned by nothing else.
+    let mut out = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(out) };
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let req: Request = serde_json::from_str(&line?)?;

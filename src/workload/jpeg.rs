@@ -98,7 +98,13 @@ mod imp {
         }
         let (w, h) = (w as c_int, h as c_int);
         // SAFETY: plain arithmetic on the dimensions.
-        let room = unsafe { tjBufSize(w, h, subsamp) } as usize;
+        let room = unsafe { tjBufSize(w, h, subsamp) };
+        if room == c_ulong::MAX {
+            return Err(format!(
+                "JPEG encoding failed: libjpeg-turbo has no buffer size for {w}x{h}"
+            ));
+        }
+        let room = room as usize;
         out.clear();
         out.reserve(room);
         let mut buf = out.as_mut_ptr();
@@ -126,6 +132,9 @@ mod imp {
                 .to_string_lossy()
                 .into_owned();
             return Err(format!("JPEG encoding failed: {why}"));
+        }
+        if buf != out.as_mut_ptr() || size as usize > room {
+            return Err("JPEG encoding failed: libjpeg-turbo left the buffer it was given".into());
         }
         // SAFETY: libjpeg-turbo wrote `size` <= `room` bytes at the start of `out`'s buffer.
         unsafe { out.set_len(size as usize) };
