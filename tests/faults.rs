@@ -234,12 +234,46 @@ fn sigterm_stops_at_once_and_reaps_everything() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(20));
     }
+    sigterm_stops_at_once(child);
+}
+
+/// SIGTERM to the orchestrator: it exits with 130 within 2 s and leaves no runner process.
+fn sigterm_stops_at_once(child: std::process::Child) {
     let start = Instant::now();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(top), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
     assert_code(&output, 130);
     assert_no_runner_left();
+}
+
+/// The same through a zygote (a cell with an allocator preloaded): the orchestrator, its
+/// jemalloc zygote, the zygote's repetition and its two workers all go.
+#[test]
+fn sigterm_during_a_preloaded_repetition_stops_at_once_and_reaps_everything() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"z\"\nworkload = \"sleep\"\nexecutor = \"process\"\nallocator = \"jemalloc\"\nworkers = 2\n\
+         sets = 2\nrepetitions = 3\nwarmup = 0\n[sleep]\nms = 3000\n[output]\ndir = \"{}\"\n",
+        out.path().display()
+    ));
+    let child = spawn(&file, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The orchestrator, the zygote, the repetition and two workers.
+    while runner_processes().iter().filter(|p| p.2 != 'Z').count() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the zygote's workers never appeared: {:?}",
+            runner_processes()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sigterm_stops_at_once(child);
 }
 
 #[test]
