@@ -100,9 +100,10 @@ fn a_stuck_task_in_the_process_pool_is_failed_and_its_worker_replaced() {
 }
 
 /// Twelve command tasks on two worker processes with two tasks queued behind each running one;
-/// each task appends its index to a log first. Returns (runs.csv, tasks.csv, how many times
-/// each index ran), after `during` (given the top process) and the run's end with exit 3.
-fn run_queued(script: &str, limits: &str, during: impl FnOnce(i32)) -> (Vec<Row>, Vec<Row>, Vec<usize>) {
+/// each task appends its index to a log first. After `during` (given the top process) and the
+/// run's end with exit 3, checks that every task ran exactly once, one failed, one worker was
+/// lost and the two tasks queued in it went elsewhere; returns the failed task's row.
+fn run_queued(script: &str, limits: &str, during: impl FnOnce(i32)) -> Row {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (out, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let log = logs.path().join("ran.log");
@@ -123,12 +124,19 @@ fn run_queued(script: &str, limits: &str, during: impl FnOnce(i32)) -> (Vec<Row>
         ran[line.trim().parse::<usize>().unwrap()] += 1;
     }
     let dir = results_dir(out.path());
-    (read_csv(&dir.join("runs.csv")), read_csv(&dir.join("tasks.csv")), ran)
+    let (runs, tasks) = (read_csv(&dir.join("runs.csv")), read_csv(&dir.join("tasks.csv")));
+    assert_eq!(ran, vec![1; 12], "every task ran exactly once");
+    let r = &runs[0];
+    assert_eq!((num(r, "tasks_ok"), num(r, "tasks_failed")), (11.0, 1.0), "{r:?}");
+    assert_eq!((num(r, "workers_lost"), num(r, "tasks_requeued")), (1.0, 2.0), "{r:?}");
+    let failed: Vec<&Row> = tasks.iter().filter(|t| t["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    failed[0].clone()
 }
 
 #[test]
 fn a_worker_killed_with_two_tasks_queued_fails_only_its_running_task_and_each_task_runs_once() {
-    let (runs, tasks, ran) = run_queued("exec sleep 0.4", "", |top| {
+    let failed = run_queued("exec sleep 0.4", "", |top| {
         let deadline = Instant::now() + Duration::from_secs(10);
         let victim = loop {
             let w = workers_of(top);
@@ -141,32 +149,16 @@ fn a_worker_killed_with_two_tasks_queued_fails_only_its_running_task_and_each_ta
         std::thread::sleep(Duration::from_millis(200)); // its first task runs, two wait behind it
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).unwrap();
     });
-    assert_eq!(ran, vec![1; 12], "every task ran exactly once");
-    let r = &runs[0];
-    assert_eq!((num(r, "tasks_ok"), num(r, "tasks_failed")), (11.0, 1.0), "{r:?}");
-    assert_eq!((num(r, "workers_lost"), num(r, "tasks_requeued")), (1.0, 2.0), "{r:?}");
-    let failed: Vec<_> = tasks.iter().filter(|t| t["status"] == "failed").collect();
-    assert_eq!(failed.len(), 1);
-    assert!(failed[0]["error"].contains("SIGKILL"), "{:?}", failed[0]);
+    assert!(failed["error"].contains("SIGKILL"), "{:?}", failed);
 }
 
 #[test]
 fn a_timeout_sends_the_tasks_queued_behind_the_stuck_one_elsewhere_and_each_runs_once() {
     // Worker 0 takes tasks 0, 1 and 2: 0 never ends, 1 and 2 wait behind it.
     let script = "if [ {index} = 0 ]; then exec sleep 30; fi; exec sleep 0.05";
-    let (runs, tasks, ran) = run_queued(script, "[limits]\ntask_timeout_s = 1\n", |_| {});
-    assert_eq!(ran, vec![1; 12], "every task ran exactly once");
-    let r = &runs[0];
-    assert_eq!((num(r, "tasks_ok"), num(r, "tasks_failed")), (11.0, 1.0), "{r:?}");
-    assert_eq!((num(r, "workers_lost"), num(r, "tasks_requeued")), (1.0, 2.0), "{r:?}");
-    let failed: Vec<_> = tasks.iter().filter(|t| t["status"] == "failed").collect();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["task"], "0", "{:?}", failed[0]);
-    assert!(
-        failed[0]["error"].contains("timed out after 1.000 s"),
-        "{:?}",
-        failed[0]
-    );
+    let failed = run_queued(script, "[limits]\ntask_timeout_s = 1\n", |_| {});
+    assert_eq!(failed["task"], "0", "{:?}", failed);
+    assert!(failed["error"].contains("timed out after 1.000 s"), "{:?}", failed);
 }
 
 #[test]

@@ -100,16 +100,21 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     summarise(&dir, &exp, &rows);
     println!("results: {}", dir.display());
     if let Some(changed) = changed {
-        eprintln!(
-            "runner: error: what the run reads changed while it ran, so the next repetitions would measure other work: {changed}.\n\
-             runner: every finished row is in {}; put the files back and continue with: runner {} --resume {}",
-            dir.join("runs.csv").display(),
-            exp.file.display(),
-            dir.display()
-        );
-        return Ok(ExitCode::Error);
+        return Ok(inputs_changed(&exp, &dir, &changed));
     }
     Ok(exit_code(&exp, &dir, &rows, all.len()))
+}
+
+/// What the run reads changed while it ran: says so, and how to go on once it is put back.
+fn inputs_changed(exp: &Experiment, dir: &Path, changed: &str) -> ExitCode {
+    eprintln!(
+        "runner: error: what the run reads changed while it ran, so the next repetitions would measure other work: {changed}.\n\
+         runner: every finished row is in {}; put the files back and continue with: runner {} --resume {}",
+        dir.join("runs.csv").display(),
+        exp.file.display(),
+        dir.display()
+    );
+    ExitCode::Error
 }
 
 /// A zygote (`isolate::zygote`): this process was exec'd with an allocator preloaded, to run

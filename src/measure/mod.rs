@@ -45,28 +45,26 @@ impl Usage {
     }
 
     /// This process, all its threads included.
-    pub fn of_self() -> Usage {
+    fn getrusage(who: libc::c_int) -> Usage {
         // SAFETY: getrusage only writes the struct we pass.
         let mut r: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut r) };
+        unsafe { libc::getrusage(who, &mut r) };
         Usage::from_rusage(&r)
+    }
+
+    pub fn of_self() -> Usage {
+        Usage::getrusage(libc::RUSAGE_SELF)
     }
 
     /// The calling thread alone (`RUSAGE_THREAD`): about 0.35 µs a call here.
     pub fn of_thread() -> Usage {
-        // SAFETY: getrusage only writes the struct we pass.
-        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut r) };
-        Usage::from_rusage(&r)
+        Usage::getrusage(libc::RUSAGE_THREAD)
     }
 
     /// Every child this process has reaped (each with what it reaped in turn). Its peak RSS
     /// is the largest child's.
     pub fn of_children() -> Usage {
-        // SAFETY: getrusage only writes the struct we pass.
-        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut r) };
-        Usage::from_rusage(&r)
+        Usage::getrusage(libc::RUSAGE_CHILDREN)
     }
 
     /// CPU time spent between `earlier` and `self`.
