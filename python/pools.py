@@ -345,9 +345,21 @@ def _cpus():
 def _python():
     """What this worker runs on, read after its workloads' imports: an extension module can turn
     a free-threaded build's GIL back on."""
+    import sysconfig
     gil = getattr(sys, "_is_gil_enabled", None)
     return {"version": sys.version.split()[0], "implementation": sys.implementation.name,
-            "gil": "enabled" if gil is None or gil() else "disabled"}
+            "gil": "enabled" if gil is None or gil() else "disabled",
+            "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED"))}
+
+
+def _gil_as_asked(job, index, facts):
+    """The cell's `gil` ("off", "on"; None: as the build makes it) against what this worker
+    reads: a worker whose GIL is not as asked fails its tasks, saying so."""
+    want = {"off": "disabled", "on": "enabled"}.get(job.get("gil"))
+    if want is None or facts["gil"] == want:
+        return None
+    return (f"the cell asked for gil = {job['gil']} (PYTHON_GIL={os.environ.get('PYTHON_GIL', '')}), "
+            f"but the GIL is {facts['gil']} in worker {index} after its imports")
 
 
 def build(job, index):
@@ -367,6 +379,7 @@ def build(job, index):
         _state.kinds, _state.error = {}, f"cannot build the worker's state: {e}"[:500]
     _state.session_s = time.perf_counter() - t
     _state.python = _python()
+    _state.error = _state.error or _gil_as_asked(job, index, _state.python)
 
 
 def init_worker(job, counter, lock, barrier):
@@ -498,7 +511,11 @@ def start_pool(job, workers, kind):
     if kind == "py-process":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
-        ctx = mp.get_context(job["start_method"])
+        # "auto": what this interpreter's multiprocessing uses by default (fork up to 3.13 on
+        # Linux, forkserver from 3.14), as the user's own program would get it.
+        method = job["start_method"]
+        ctx = mp.get_context(None if method in (None, "auto") else method)
+        job["start_method_ran"] = ctx.get_start_method()
         counter, lock, barrier = ctx.Value("i", 0, lock=False), ctx.Lock(), ctx.Barrier(workers)
         recycle = {"max_tasks_per_child": job["max_tasks_per_child"]} if job.get("max_tasks_per_child") else {}
         kind_of_pool = recycling_pool(ProcessPoolExecutor) if recycle else ProcessPoolExecutor
@@ -556,7 +573,7 @@ def main():
     # the workers' pids, so that the runner measures exactly them; what they run on.
     emit({"msg": "ready", "session_s": max(s[0] for s in states), "states": len(states) - len(errors),
           "workers": workers, "pids": sorted({s[2] for s in states}), "error": errors[0] if errors else None,
-          "python": states[0][3]})
+          "python": states[0][3], "start_method": job.get("start_method_ran")})
     watch, held = job["watch"], []
     report = emit if watch else held.append
     if pool is None:

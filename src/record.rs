@@ -91,6 +91,13 @@ pub struct Measured {
     pub python_impl: Option<String>,
     #[serde(default)]
     pub gil: Option<String>,
+    /// Python's pools: a free-threaded build (`Py_GIL_DISABLED`), whatever its GIL is set to.
+    #[serde(default)]
+    pub free_threaded: Option<bool>,
+    /// py-process: the start method its workers started by (what `py_start_method = "auto"`
+    /// chose, or the one asked for).
+    #[serde(default)]
+    pub start_method: Option<String>,
     pub throughput_tps: f64,
     pub user_s: f64,
     pub sys_s: f64,
@@ -222,6 +229,8 @@ impl RunRow {
                 python_version: m.pool.python.as_ref().map(|p| p.version.clone()),
                 python_impl: m.pool.python.as_ref().map(|p| p.implementation.clone()),
                 gil: m.pool.python.as_ref().map(|p| p.gil.clone()),
+                free_threaded: m.pool.python.as_ref().map(|p| p.free_threaded),
+                start_method: m.pool.start_method.clone(),
                 throughput_tps: if m.wall_s > 0.0 {
                     round(ok.len() as f64 / m.wall_s, 3)
                 } else {

@@ -27,8 +27,23 @@ pub struct CellSummary {
     /// Why its figures are not comparable as they stand: several kinds of hardware in one cell,
     /// or a sequential baseline measured on another kind (then there is no speedup).
     pub hardware_note: Option<String>,
+    /// Python's pools: what ran the work, as its rows read it inside a worker (`3.13.5t (GIL
+    /// off)`, `3.13.5 (GIL)`); `None` for the runner's own pools, or when no worker reported.
+    pub runtime: Option<String>,
     /// `None` when no repetition was whole.
     pub stats: Option<CellStats>,
+}
+
+/// "3.13.5t (GIL off)": the version (`t` for a free-threaded build) and the GIL as a worker
+/// read it after its imports; a build with the GIL says "(GIL)".
+fn runtime(rows: &[&RunRow]) -> Option<String> {
+    let r = rows.iter().find(|r| r.python_version.is_some() && r.gil.is_some())?;
+    let (version, gil) = (r.python_version.as_deref()?, r.gil.as_deref()?);
+    Some(match (r.free_threaded == Some(true), gil) {
+        (true, "disabled") => format!("{version}t (GIL off)"),
+        (true, _) => format!("{version}t (GIL on)"),
+        (false, _) => format!("{version} (GIL)"),
+    })
 }
 
 /// Statistics over a cell's whole repetitions.
@@ -139,6 +154,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
                 failed_rounds: all.iter().filter(|r| !r.is_whole()).filter_map(|r| r.round).collect(),
                 hardware,
                 hardware_note,
+                runtime: runtime(&all),
                 stats: stats(
                     &rs,
                     baseline

@@ -3,6 +3,7 @@
 //! is stated, or "no clear winner"), the winner's price in CPU and memory, and the best
 //! configuration overall. Computed from the cell summaries; the exporters print it.
 
+mod across;
 mod form;
 pub mod why;
 
@@ -13,6 +14,7 @@ use crate::spec::{AxisDef, Kind, Role};
 use crate::stats::adaptive::Looks;
 use crate::stats::{order_k, paired_ratio, ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
+pub use across::Across;
 pub use form::Form;
 pub use why::Why;
 
@@ -56,11 +58,11 @@ pub struct Verdict {
     pub caveats: Vec<String>,
     /// For a winner: where the slower side's extra time goes.
     pub why: Option<Why>,
+    /// A verdict across runtimes (Python's interpreter, its GIL), and which kind; `None` for
+    /// pools on one runtime.
+    pub across: Option<Across>,
 }
 
-/// Every pair of non-sequential cells that ran the same work with the same setting ([`Cell::setting`]).
-/// Within a language every pair of pools is compared; across languages only a pool with its
-/// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
 /// How verdicts are stated: the equivalence bound, and the looks a run that repeats until
 /// decided plans (each look's interval aims at the level that keeps all of them together at
 /// the stated confidence: [`Looks`]).
@@ -77,6 +79,11 @@ impl Bound {
     };
 }
 
+/// Every pair of non-sequential cells that ran the same work with the same setting ([`Cell::setting`]).
+/// Within a language every pair of pools is compared; across languages only a pool with its
+/// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
+/// Where the cells ran on several runtimes (Python's interpreters, GIL settings), the verdicts
+/// across them follow ([`across`]).
 pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
     let mut out = Vec::new();
     let side = |c: &CellSummary| c.cell.side(&|a| varies(cells, a));
@@ -92,26 +99,32 @@ pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
                 && !b.is_sequential()
                 && (a.is_python() == b.is_python() || a.mirror() == Some(b));
             if same {
-                let mut v = verdict(x, y, &setting(cells, &x.cell), [side(x), side(y)], bound);
-                v.equivalence = bound.equivalence;
-                v.looks = bound.looks.count();
-                v.winner = match v.form() {
-                    Some(Form::Faster(side)) => Some(side),
-                    _ => None,
-                };
-                v.why = v.winner.and_then(|w| {
-                    let (slow, fast, name) = match w {
-                        Side::A => (y, x, &v.b_name),
-                        Side::B => (x, y, &v.a_name),
-                    };
-                    Some(Why::of(name, &slow.stats.as_ref()?.parts, &fast.stats.as_ref()?.parts))
-                });
-                out.push(v);
+                let v = verdict(x, y, &setting(cells, x), [side(x), side(y)], bound);
+                out.push(finish(v, x, y, bound));
             }
         }
     }
+    out.extend(across::verdicts(cells, bound));
     out.sort_by_key(|v| GROUPS.iter().position(|g| *g == v.group()));
     out
+}
+
+/// A verdict's bound, form and, for a winner, why: from its ratio.
+fn finish(mut v: Verdict, x: &CellSummary, y: &CellSummary, bound: &Bound) -> Verdict {
+    v.equivalence = bound.equivalence;
+    v.looks = bound.looks.count();
+    v.winner = match v.form() {
+        Some(Form::Faster(side)) => Some(side),
+        _ => None,
+    };
+    v.why = v.winner.and_then(|w| {
+        let (slow, fast, name) = match w {
+            Side::A => (y, x, &v.b_name),
+            Side::B => (x, y, &v.a_name),
+        };
+        Some(Why::of(name, &slow.stats.as_ref()?.parts, &fast.stats.as_ref()?.parts))
+    });
+    v
 }
 
 /// Whether the cells hold more than one value of `axis`.
@@ -124,8 +137,18 @@ fn varies(cells: &[CellSummary], axis: &AxisDef) -> bool {
 
 /// "classify, 2 workers x 2 intra-op threads, pinned, png": the workload, the workers and every
 /// work axis that says something (a listed one, such as the model, only when the cells hold
-/// several of its values).
-fn setting(cells: &[CellSummary], c: &Cell) -> String {
+/// several of its values); then, when the cells ran on several runtimes, the one of this
+/// verdict's (`on 3.13.5t (GIL off)`).
+fn setting(cells: &[CellSummary], x: &CellSummary) -> String {
+    let mut s = work_setting(cells, &x.cell);
+    if across::runtimes_vary(cells) && x.cell.runtime().iter().next().is_some() {
+        s += &format!(", on {}", across::label(cells, x));
+    }
+    s
+}
+
+/// The setting's workload, workers and work axes (what [`setting`] says before the runtime).
+fn work_setting(cells: &[CellSummary], c: &Cell) -> String {
     let workers = c.workers();
     let plural = if workers == 1 { "" } else { "s" };
     let mut s = format!("{}, {workers} worker{plural}", c.workload);
@@ -172,6 +195,7 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
         memory: None,
         caveats,
         why: None,
+        across: None,
     };
     let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
         return v;
@@ -229,18 +253,24 @@ fn ratio(v: &mut Verdict, [a, b]: [&crate::summary::CellStats; 2], failed: [&[us
 }
 
 /// The groups the answer is read in, in order.
-const GROUPS: [&str; 3] = [
+const GROUPS: [&str; 6] = [
     "Rust's pools",
     "Python's pools",
     "Rust vs Python, each pool with its mirror",
+    "Across interpreters and GIL settings: the same pool",
+    "Across interpreters and GIL settings: each one's best pool",
+    "Across interpreters and GIL settings: one thread (py-sequential), the build's own price",
 ];
 
 impl Verdict {
     /// Which of [`GROUPS`] it belongs to.
     pub fn group(&self) -> &'static str {
-        match (self.a.executor.is_python(), self.b.executor.is_python()) {
-            (false, false) => GROUPS[0],
-            (true, true) => GROUPS[1],
+        match (self.across, self.a.executor.is_python(), self.b.executor.is_python()) {
+            (Some(Across::SamePool), ..) => GROUPS[3],
+            (Some(Across::Best { .. }), ..) => GROUPS[4],
+            (Some(Across::Loop), ..) => GROUPS[5],
+            (None, false, false) => GROUPS[0],
+            (None, true, true) => GROUPS[1],
             _ => GROUPS[2],
         }
     }

@@ -311,7 +311,13 @@ fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared>
 /// lacks one: validation has checked what its cells need), for env.json and the resume
 /// fingerprint.
 fn python_facts(python: &Path) -> Result<serde_json::Value> {
-    let probe = "import json, sys\nout = {'version': sys.version.split()[0], 'implementation': sys.implementation.name}\n\
+    // Its build too: a comparison across interpreters also compares how each was built.
+    let probe = "import json, sys, sysconfig, multiprocessing\n\
+                 v = sysconfig.get_config_var\nargs = v('CONFIG_ARGS') or ''\nflags = (v('PY_CFLAGS') or '') + ' ' + (v('PY_LDFLAGS') or '')\n\
+                 out = {'version': sys.version.split()[0], 'implementation': sys.implementation.name,\n       \
+                 'build': sys.version.split(None, 1)[1] if ' ' in sys.version else '', 'free_threaded': bool(v('Py_GIL_DISABLED')),\n       \
+                 'config_args': args, 'pgo': '--enable-optimizations' in args, 'lto': '--with-lto' in args or '-flto' in flags,\n       \
+                 'shared': bool(v('Py_ENABLE_SHARED')), 'start_method': multiprocessing.get_start_method()}\n\
                  for key, module in [('pillow', 'PIL'), ('numpy', 'numpy'), ('onnxruntime', 'onnxruntime')]:\n    \
                  try:\n        out[key] = __import__(module).__version__\n    except Exception:\n        out[key] = None\n\
                  print(json.dumps(out))";

@@ -38,7 +38,7 @@ use crate::workload::{Context, TaskRecord, Worker};
 
 pub use allocator::ALLOCATOR;
 pub use fork_queue::QUEUE;
-pub use interpreters::PYTHON;
+pub use interpreters::{python_gil, GIL, PYTHON};
 pub use pinning::PINNING;
 pub use py_process::{recycles_forked, CHUNKSIZE, MAX_TASKS_PER_CHILD, START_METHOD};
 pub use python::{Interpreter, MODULE as PYTHON_MODULE};
@@ -235,6 +235,9 @@ pub struct PoolStats {
     /// Python's pools: what a worker runs on.
     #[serde(default)]
     pub python: Option<PythonFacts>,
+    /// py-process: the start method its workers started by.
+    #[serde(default)]
+    pub start_method: Option<String>,
 }
 
 /// What a Python worker runs on, read inside it after its workloads' imports.
@@ -247,6 +250,9 @@ pub struct PythonFacts {
     pub implementation: String,
     /// `enabled` or `disabled` (`sys._is_gil_enabled()`, where it exists; enabled without it).
     pub gil: String,
+    /// A free-threaded build (`sysconfig`'s `Py_GIL_DISABLED`), whatever its GIL is set to.
+    #[serde(default)]
+    pub free_threaded: bool,
 }
 
 /// What an executor reports, on the calling thread, while it runs.

@@ -7,16 +7,19 @@ use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 pub struct PyProcess;
 
 /// `py_start_method = ["fork", "spawn", "forkserver"]`: how `ProcessPoolExecutor` starts its
-/// workers (`multiprocessing` start methods). How the pool runs, not what it runs: cells that
-/// differ in it are compared with each other, and named `...-py-process-w2-spawn-...`.
+/// workers (`multiprocessing` start methods); `auto`, the default, is what the interpreter's
+/// `multiprocessing` uses (fork up to 3.13 on Linux, forkserver from 3.14), as the user's own
+/// program gets it, and runs.csv's `start_method` records the method that ran. How the pool
+/// runs, not what it runs: cells that differ in it are compared with each other, and named
+/// `...-py-process-w2-spawn-...` (`auto` adds nothing).
 pub static START_METHOD: AxisDef = AxisDef {
     key: "py_start_method",
     section: None,
-    column: "start_method",
+    column: "py_start_method",
     role: Role::Pool,
-    kind: Kind::Words(&["fork", "spawn", "forkserver"]),
+    kind: Kind::Words(&["auto", "fork", "spawn", "forkserver"]),
     applies: |k| k.executor == "py-process",
-    id: |v| Some(format!("-{}", v.text())),
+    id: |v| (v != Value::Word("auto")).then(|| format!("-{}", v.text())),
     setting: |v| Some(v.text()),
     check: no_check,
 };

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::python_lines::Lines;
-use super::{pinning, Job, PoolStats, PythonFacts, TaskEvent, CHUNKSIZE, MAX_TASKS_PER_CHILD, START_METHOD};
+use super::{pinning, Job, PoolStats, PythonFacts, TaskEvent, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, START_METHOD};
 use crate::measure::{peak_rss_of, pss_kib, tree_pids, tree_pss_kib};
 use crate::proc;
 use crate::task::Input;
@@ -103,6 +103,9 @@ pub(super) struct Ready {
     error: Option<String>,
     /// What the first worker runs on, read inside it after its imports.
     python: Option<PythonFacts>,
+    /// py-process: the start method its workers started by (what `auto` chose).
+    #[serde(default)]
+    start_method: Option<String>,
 }
 
 /// Runs `job` on the Python pool `executor` (`py-sequential`, `py-thread`, `py-process`).
@@ -122,14 +125,20 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
             imports.push(m);
         }
     }
-    let mut child = proc::dies_with_parent(&mut Command::new(&py.interpreter))
+    let mut command = Command::new(&py.interpreter);
+    proc::dies_with_parent(&mut command)
         .arg(&py.module)
         .args(imports)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Marks the interpreter and every process it starts, for the fault drills.
-        .env("RUNNER_PYTHON_MODULE", &py.module)
+        .env("RUNNER_PYTHON_MODULE", &py.module);
+    if let Some(gil) = super::python_gil(&job.ctx.values) {
+        // The `gil` axis: for the interpreter and, inherited, every worker it starts.
+        command.env("PYTHON_GIL", gil);
+    }
+    let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", py.interpreter.display()))?;
     let pid = Pid::from_raw(child.id() as i32);
@@ -190,6 +199,7 @@ fn pool_start(
     stats.sessions = ready.states;
     stats.workers_started = ready.workers;
     stats.python = ready.python.clone();
+    stats.start_method = ready.start_method.clone();
     if ready.states == 0 {
         // No worker could build its state: the pool cannot run at all, as for Rust's pools.
         let why = ready.error.clone().unwrap_or_default();
@@ -277,7 +287,11 @@ fn shut_down(
 struct PyJobSpec {
     executor: &'static str,
     workers: usize,
+    /// py-process: `auto` (the interpreter's default), `fork`, `spawn` or `forkserver`.
     start_method: Option<&'static str>,
+    /// The `gil` axis: `off` or `on`, checked in every worker after its imports; `None`: as the
+    /// build makes it.
+    gil: Option<&'static str>,
     /// Tasks per message (py-process, py-interpreter; 1 otherwise).
     chunksize: u32,
     /// py-process replaces a worker after this many calls (0: never).
@@ -349,6 +363,10 @@ impl PyJobSpec {
             start_method: START_METHOD
                 .of(&job.ctx.values)
                 .map(|_| START_METHOD.word_of(&job.ctx.values)),
+            gil: GIL
+                .of(&job.ctx.values)
+                .map(|_| GIL.word_of(&job.ctx.values))
+                .filter(|w| *w != "default"),
             intra_op_threads: INTRA_OP_THREADS.count_of(&job.ctx.values),
             chunksize: CHUNKSIZE
                 .of(&job.ctx.values)

@@ -28,13 +28,13 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
                 format!(
                     "executor \"{first}\" runs Python's pools, and no Python was found: run `scripts/setup` \
                      (it makes .deps/venv with Pillow, numpy and onnxruntime), or name an interpreter \
-                     with `python = \"/path/to/python\"`"
+                     with `interpreter = \"/path/to/python\"`"
                 ),
             )
         })?];
     }
     for (i, interpreter) in exp.python.iter().enumerate() {
-        interpreter_can(exp, i, interpreter).map_err(|why| err("python", why))?;
+        interpreter_can(exp, i, interpreter).map_err(|(key, why)| err(key, why))?;
     }
     let mut parts: Vec<crate::workload::WorkloadKind> = exp.axes.workload.iter().flat_map(|w| w.parts()).collect();
     parts.sort();
@@ -62,7 +62,14 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
 /// What the cells run by interpreter `index` need of it: the modules their workloads import in
 /// Python's pools and, for py-interpreter, a pool of subinterpreters. One probe names every
 /// missing piece.
-fn interpreter_can(exp: &Experiment, index: usize, interpreter: &std::path::Path) -> Result<(), String> {
+/// A failure names its key: `gil` or `py_max_tasks_per_child` for what the build refuses,
+/// `interpreter` for the rest.
+fn interpreter_can(
+    exp: &Experiment,
+    index: usize,
+    interpreter: &std::path::Path,
+) -> Result<(), (&'static str, String)> {
+    let key = crate::executor::PYTHON.key;
     let mut needs: Vec<(&str, String)> = Vec::new();
     for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
         if !cell.executor.is_python() || crate::executor::PYTHON.index_of(&cell.values) != index {
@@ -83,40 +90,105 @@ fn interpreter_can(exp: &Experiment, index: usize, interpreter: &std::path::Path
         }
     }
     let probe = format!(
-        "import importlib, json, sys\nout = {{}}\nfor m in sys.argv[1:]:\n    try:\n        \
+        "import importlib, json, multiprocessing, sys, sysconfig\nout = {{}}\nfor m in sys.argv[1:]:\n    try:\n        \
          if m == {SUBINTERPRETERS:?}:\n            try:\n                from concurrent.futures import InterpreterPoolExecutor\n            \
          except ImportError:\n                import interpreters_backport.concurrent.futures\n        \
          else:\n            importlib.import_module(m)\n    except Exception as e:\n        \
-         out[m] = f'{{type(e).__name__}}: {{e}}'\nprint(json.dumps(out))\n"
+         out[m] = f'{{type(e).__name__}}: {{e}}'\n\
+         print(json.dumps({{'missing': out, 'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), \
+         'start_method': multiprocessing.get_start_method()}}))\n"
     );
     let out = std::process::Command::new(interpreter)
         .arg("-c")
         .arg(&probe)
         .args(needs.iter().map(|(m, _)| *m))
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", interpreter.display()))?;
-    let missing: std::collections::BTreeMap<String, String> = serde_json::from_slice(&out.stdout).map_err(|_| {
-        format!(
+        .map_err(|e| (key, format!("cannot run {}: {e}", interpreter.display())))?;
+    let build: Probe = serde_json::from_slice(&out.stdout).map_err(|_| {
+        let why = format!(
             "{} did not run: {}",
             interpreter.display(),
             String::from_utf8_lossy(&out.stderr).trim()
-        )
+        );
+        (key, why)
     })?;
+    build_can(exp, index, interpreter, &build)?;
+    let missing = build.missing;
     let Some((module, why)) = needs.iter().find(|(m, _)| missing.contains_key(*m)) else {
         return Ok(());
     };
     if *module == SUBINTERPRETERS {
-        return Err(format!(
-            "{} has no InterpreterPoolExecutor, which {why} needs: it is in Python 3.14, and 3.13 has it from \
+        return Err((
+            key,
+            format!(
+                "{} has no InterpreterPoolExecutor, which {why} needs: it is in Python 3.14, and 3.13 has it from \
              `pip install interpreters-pep-734` (scripts/setup makes .deps/venv313 with it)",
-            interpreter.display()
+                interpreter.display()
+            ),
         ));
     }
-    Err(format!(
-        "{} cannot import {module}, which {why} needs in Python's pools ({})",
-        interpreter.display(),
-        missing[*module]
+    Err((
+        key,
+        format!(
+            "{} cannot import {module}, which {why} needs in Python's pools ({})",
+            interpreter.display(),
+            missing[*module]
+        ),
     ))
+}
+
+/// What the probe of an interpreter reads: the modules it cannot import (with why), whether it
+/// is a free-threaded build, and its `multiprocessing`'s default start method.
+#[derive(serde::Deserialize)]
+struct Probe {
+    missing: std::collections::BTreeMap<String, String>,
+    free_threaded: bool,
+    start_method: String,
+}
+
+/// What the cells run by interpreter `index` ask of its build: the GIL off only on a
+/// free-threaded one (a build with the GIL refuses `PYTHON_GIL=0` at start-up); recycling
+/// workers (`py_max_tasks_per_child`) not with the fork start method, which `auto` is on this
+/// interpreter when its `multiprocessing` defaults to it.
+fn build_can(
+    exp: &Experiment,
+    index: usize,
+    interpreter: &std::path::Path,
+    build: &Probe,
+) -> Result<(), (&'static str, String)> {
+    use crate::executor::{GIL, MAX_TASKS_PER_CHILD, PYTHON, START_METHOD};
+    use crate::spec::Value;
+    for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
+        if !cell.executor.is_python() || PYTHON.index_of(&cell.values) != index {
+            continue;
+        }
+        if GIL.of(&cell.values) == Some(Value::Word("off")) && !build.free_threaded {
+            let shown = interpreter.display();
+            return Err((
+                GIL.key,
+                format!(
+                    "{shown} is a build with the GIL (sysconfig's Py_GIL_DISABLED is 0), which refuses \
+                 PYTHON_GIL=0; only a free-threaded build (python3.13t, `scripts/setup --free-threaded` makes \
+                 .deps/venv313t) runs without it. Drop that cell: [[exclude]] interpreter = \"{shown}\", gil = \"off\""
+                ),
+            ));
+        }
+        let recycles = MAX_TASKS_PER_CHILD
+            .of(&cell.values)
+            .is_some_and(|v| v != Value::Count(0));
+        if recycles && START_METHOD.of(&cell.values) == Some(Value::Word("auto")) && build.start_method == "fork" {
+            return Err((
+                MAX_TASKS_PER_CHILD.key,
+                format!(
+                    "{} starts its workers by fork by default, and max_tasks_per_child is \
+                 incompatible with the 'fork' multiprocessing start method (Python refuses it); set \
+                 py_start_method = \"spawn\" or \"forkserver\"",
+                    interpreter.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The probe's name for "a pool of subinterpreters".

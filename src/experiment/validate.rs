@@ -26,6 +26,9 @@ pub struct Overrides {
     pub allow_large: bool,
 }
 
+/// The interpreter axis's old key, still read where no `[python]` table stands.
+const OLD_INTERPRETER_KEY: &str = "python";
+
 /// The longest experiment name: it names a folder (file systems allow 255 bytes; the rest is room).
 const MAX_NAME: usize = 200;
 
@@ -54,7 +57,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             no_control_chars(&cx, key.get_ref(), value)?;
         }
     }
-    let parts = Parts {
+    let mut parts = Parts {
         sections: WorkloadKind::all().map(|w| (w, section(&mut doc, w.name()))).collect(),
         top: axes::ALL
             .iter()
@@ -63,6 +66,18 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             .collect(),
         exclude: doc.get_mut().remove("exclude"),
     };
+    // `python = "..."`, the interpreter axis's old name: what is left of `python` once the
+    // python workload's table has been taken out.
+    if let Some(v) = doc.get_mut().remove(OLD_INTERPRETER_KEY) {
+        if given(&parts.top, &PYTHON).is_some() {
+            return cx.err(
+                OLD_INTERPRETER_KEY,
+                Some(v.span()),
+                "is the old name of `interpreter`, which the file also sets: keep `interpreter`",
+            );
+        }
+        parts.top.push((&PYTHON, v));
+    }
     let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| cx.toml_error(None, &e))?;
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
@@ -144,7 +159,7 @@ fn check_name(cx: &Fields, raw: &RawExperiment) -> Result<(), SpecError> {
 }
 
 /// A workload's `[section]`, taken out of the file. A top-level key of the same name that is
-/// not a table (`python = "/usr/bin/python3"`, the interpreter) is left for the core keys.
+/// not a table (`python = "/usr/bin/python3"`, the interpreter's old key) is left in it.
 fn section<'a>(doc: &mut Spanned<DeTable<'a>>, name: &str) -> Option<Spanned<DeValue<'a>>> {
     let (key, v) = doc.get_mut().remove_entry(name)?;
     if matches!(v.get_ref(), DeValue::Table(_)) {
@@ -190,8 +205,8 @@ fn core_axes(cx: &Fields, raw: &RawExperiment) -> Result<Axes, SpecError> {
 }
 
 /// Each axis's values, read by its declaration from where it sits (the top level, or its
-/// workload's section). A pool axis (a knob of one executor) given in an experiment without
-/// that executor is refused; a work axis may be set for the whole file.
+/// workload's section). A pool or runtime axis (a knob of some executors) given in an
+/// experiment without them is refused; a work axis may be set for the whole file.
 fn axis_values(cx: &Fields, axes: &mut Axes, parts: &Parts) -> Result<(), SpecError> {
     for axis in axes::ALL {
         let given: Option<&Spanned<DeValue>> = match axis.section {
@@ -210,7 +225,7 @@ fn axis_values(cx: &Fields, axes: &mut Axes, parts: &Parts) -> Result<(), SpecEr
             .workload
             .iter()
             .any(|&w| axes.executor.iter().any(|&e| (axis.applies)(&axes::facts(w, e))));
-        if let (Some(v), false, crate::spec::Role::Pool) = (given, applies, axis.role) {
+        if let (Some(v), false, crate::spec::Role::Pool | crate::spec::Role::Runtime) = (given, applies, axis.role) {
             return cx.err(
                 axis.key,
                 Some(v.span()),
@@ -292,7 +307,11 @@ fn python(
 ) -> Result<Vec<std::path::PathBuf>, SpecError> {
     let python = axes.executor.iter().any(|e| e.is_python());
     if let (Some(v), false) = (given, python) {
-        return cx.err("python", Some(v.span()), "applies only to the Python executors (py-*)");
+        return cx.err(
+            PYTHON.key,
+            Some(v.span()),
+            "applies only to the Python executors (py-*)",
+        );
     }
     if !python {
         return Ok(Vec::new());
@@ -308,7 +327,31 @@ fn python(
             );
         }
     }
-    given.map_or(Ok(Vec::new()), |v| PYTHON.files(cx, v))
+    given.map_or(Ok(Vec::new()), |v| {
+        PYTHON.files(cx, v).map_err(|mut e| {
+            e.message += setup_hint(&e.message);
+            e
+        })
+    })
+}
+
+/// For an interpreter the set-up makes that is missing: the command that makes it.
+fn setup_hint(message: &str) -> &'static str {
+    let built = [
+        ".deps/python313t/",
+        ".deps/venv313t/",
+        ".deps/python313/",
+        ".deps/venv313s/",
+    ];
+    if built.iter().any(|p| message.contains(p)) {
+        "; `scripts/setup --free-threaded` builds it (CPython 3.13 from Debian's source, free-threaded and with the GIL)"
+    } else if message.contains(".deps/venv313/") {
+        "; `scripts/setup` makes it where a CPython 3.13 is on the machine (pyenv's, or python3.13 on PATH)"
+    } else if message.contains(".deps/venv/") {
+        "; `scripts/setup` makes it"
+    } else {
+        ""
+    }
 }
 
 /// `repetitions`: a count, or a table that runs rounds until the verdicts are decided.

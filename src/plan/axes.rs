@@ -5,7 +5,9 @@
 //! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
 //! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
 
-use crate::executor::{ExecutorKind, ALLOCATOR, CHUNKSIZE, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD};
+use crate::executor::{
+    ExecutorKind, ALLOCATOR, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD,
+};
 use crate::spec::{AxisDef, Facts};
 use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL, TASK_COUNTERS};
 
@@ -19,13 +21,14 @@ pub static ALL: &[&AxisDef] = &[
     &START_METHOD,
     &FUNCTION,
     &PYTHON,
+    &GIL,
     &CHUNKSIZE,
     &MAX_TASKS_PER_CHILD,
     &QUEUE,
     &TASK_COUNTERS,
 ];
 
-/// The order their parts stand in a cell id (before `-s<sets>`): `-q8-spawn-c8-r10-pin-jemalloc-png-m2-py2-i1`.
+/// The order their parts stand in a cell id (before `-s<sets>`): `-q8-spawn-c8-r10-pin-jemalloc-png-m2-py2-giloff-i1`.
 pub static ID_ORDER: &[&AxisDef] = &[
     &QUEUE,
     &START_METHOD,
@@ -37,6 +40,7 @@ pub static ID_ORDER: &[&AxisDef] = &[
     &MODEL,
     &FUNCTION,
     &PYTHON,
+    &GIL,
     &INTRA_OP_THREADS,
     &TASK_COUNTERS,
 ];

@@ -36,23 +36,33 @@ pub struct Work {
     pub values: Values,
 }
 
-/// What a verdict holds fixed: the work and the number of workers.
+/// What a verdict holds fixed: the work, the number of workers and what runs the work (the
+/// runtime axes: Python's interpreter and GIL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Setting {
     pub work: Work,
+    pub runtime: Values,
     pub workers: usize,
+}
+
+/// Every value both hold agrees (an axis only one of them has does not keep them apart).
+fn agree(a: &Values, b: &Values) -> bool {
+    a.iter().all(|(k, v)| b.get(k).is_none_or(|w| w == v))
 }
 
 impl Setting {
     /// Whether two cells may be compared: the same workload, sets and workers, and the same
-    /// value of every work axis that applies to both (an axis of one language's pools only,
-    /// such as Python's interpreter, does not keep a pool from its mirror).
+    /// value of every work and runtime axis that applies to both (an axis of one language's
+    /// pools only, such as Python's interpreter, does not keep a pool from its mirror).
     pub fn matches(&self, o: &Setting) -> bool {
+        self.across(o) && agree(&self.runtime, &o.runtime)
+    }
+
+    /// Whether two cells do the same work with the same workers, whatever runs it: what a
+    /// verdict across interpreters or GIL settings compares.
+    pub fn across(&self, o: &Setting) -> bool {
         let (a, b) = (&self.work, &o.work);
-        a.workload == b.workload
-            && a.sets == b.sets
-            && self.workers == o.workers
-            && a.values.iter().all(|(k, v)| b.values.get(k).is_none_or(|w| w == v))
+        a.workload == b.workload && a.sets == b.sets && self.workers == o.workers && agree(&a.values, &b.values)
     }
 }
 
@@ -92,27 +102,42 @@ impl Cell {
         s
     }
 
-    pub fn work(&self) -> Work {
+    /// Its values of the axes with this role.
+    fn with_role(&self, role: Role) -> Values {
         let mut values = self.values;
-        values.retain(|k| axes::by_key(k).is_some_and(|a| a.role == Role::Work));
+        values.retain(|k| axes::by_key(k).is_some_and(|a| a.role == role));
+        values
+    }
+
+    pub fn work(&self) -> Work {
         Work {
             workload: self.workload,
             sets: self.sets,
-            values,
+            values: self.with_role(Role::Work),
         }
+    }
+
+    /// What runs its work: its values of the runtime axes (Python's interpreter and GIL).
+    pub fn runtime(&self) -> Values {
+        self.with_role(Role::Runtime)
     }
 
     pub fn setting(&self) -> Setting {
         Setting {
             work: self.work(),
+            runtime: self.runtime(),
             workers: self.workers(),
         }
     }
 
-    /// The sequential cell this one is compared against: its language's loop doing the same work.
+    /// The sequential cell this one is compared against: its language's loop doing the same
+    /// work on the same runtime.
     pub fn baseline(&self) -> Cell {
         let executor = self.executor.baseline();
         let mut values = self.work().values;
+        for (k, v) in self.runtime().iter() {
+            values.set(k, v);
+        }
         let applies: Vec<&str> = axes::applying(self.workload, executor).map(|a| a.key).collect();
         values.retain(|k| applies.contains(&k));
         Cell {

@@ -110,7 +110,7 @@ impl Exclude {
 }
 
 /// The cartesian product of the axes, in file order, without excluded cells: per workload and
-/// sets, the work axes outside, then the executors and their shapes, then the pool axes.
+/// sets, the work and runtime axes outside, then the executors and their shapes, then the pool axes.
 ///
 /// An axis that does not apply to a cell's workload and executor is left out of it, so such
 /// cells collapse instead of multiplying (the loop has one worker; resize has no model).
@@ -119,7 +119,7 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
     let mut seen = std::collections::HashSet::new();
     for &workload in &axes.workload {
         for &sets in &axes.sets {
-            for work in combinations(axes, |a| a.role == crate::spec::Role::Work, Values::default()) {
+            for work in combinations(axes, |a| a.role != crate::spec::Role::Pool, Values::default()) {
                 for &executor in &axes.executor {
                     let facts = axes::facts(workload, executor);
                     for shape in axes.shapes(executor) {

@@ -1,7 +1,7 @@
 //! Axes as data: an axis is an [`AxisDef`] (its key, its runs.csv column, its part in "the same
 //! work", which cells it applies to, how it names a cell), declared once, as a `static`, in the
 //! file that applies it: a workload's (`[resize] format`), an executor's (`py_start_method`) or
-//! `src/axis/` (pinning). A cell holds its values as [`Values`], which describe themselves, so
+//! `src/executor/pinning.rs`. A cell holds its values as [`Values`], which describe themselves, so
 //! a worker reads its own axis without knowing the others.
 
 use std::collections::HashSet;
@@ -43,6 +43,11 @@ pub enum Role {
     /// How the pool runs: cells that differ in it are two sides of a verdict, and the
     /// baseline, a plain loop, has none (Python's start method).
     Pool,
+    /// What runs the work (Python's interpreter, its GIL): the same work on another runtime.
+    /// Verdicts between pools compare cells with the same value, as for a work axis, and a
+    /// cell's baseline has its value; the answer adds verdicts across its values (the same
+    /// pool, each value's best pool, the loop), and paired rounds put those cells side by side.
+    Runtime,
 }
 
 /// What an axis may ask of a cell to decide whether it applies.
@@ -316,7 +321,7 @@ fn intern(s: &str) -> &'static str {
 }
 
 /// Most axes a cell can hold.
-const MAX: usize = 12;
+const MAX: usize = 16;
 
 /// A cell's axis values, each under its axis's key; an axis that does not apply has none. Kept
 /// sorted by key, so two cells with the same values are equal (and hash alike) whatever order

@@ -41,15 +41,25 @@ impl Looks {
     /// together at [`TARGET`]: the lowest such level, found by bisection (the joint chance only
     /// grows with it).
     pub fn at(rounds: Vec<usize>) -> Looks {
+        Looks::aiming(rounds, TARGET)
+    }
+
+    /// The same looks, with the per-look level that keeps them together at `target` instead
+    /// (a higher one: for a comparison chosen among several, each of which must hold).
+    pub fn at_target(&self, target: f64) -> Looks {
+        Looks::aiming(self.rounds.clone(), target)
+    }
+
+    fn aiming(rounds: Vec<usize>, target: f64) -> Looks {
         let mut looks = Looks {
             rounds,
-            per_look: TARGET,
+            per_look: target,
         };
         if looks.rounds.len() > 1 {
-            let (mut lo, mut hi) = (TARGET, 1.0);
+            let (mut lo, mut hi) = (target, 1.0);
             for _ in 0..50 {
                 looks.per_look = (lo + hi) / 2.0;
-                if looks.planned_joint() >= TARGET {
+                if looks.planned_joint() >= target {
                     hi = looks.per_look;
                 } else {
                     lo = looks.per_look;
