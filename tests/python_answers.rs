@@ -1,5 +1,5 @@
 //! Python's other answers: py-interpreter (subinterpreters, PEP 734), the interpreter as an axis
-//! (`python = [...]`, with each row's version, implementation and GIL as a worker read them),
+//! (`interpreter = [...]`, with each row's version, implementation and GIL as a worker read them),
 //! chunked dispatch (`py_chunksize`) and worker recycling (`py_max_tasks_per_child`). They run
 //! for real under the set-up's venvs; what needs .deps/venv313 says so and skips without it.
 
@@ -10,14 +10,13 @@ use std::path::PathBuf;
 
 use common::*;
 
-/// The 3.13 venv scripts/setup makes where a CPython 3.13 exists; `None` (and why) without.
+/// The 3.13 venv scripts/setup makes where a CPython 3.13 exists; `None` (and why) without,
+/// outside CI.
 fn venv313() -> Option<PathBuf> {
-    let p = project().join(".deps/venv313/bin/python");
-    if p.is_file() {
-        return Some(p);
-    }
-    eprintln!("SKIPPED: no .deps/venv313 (scripts/setup makes it where a CPython 3.13 is on the machine)");
-    None
+    needs(
+        ".deps/venv313/bin/python",
+        "scripts/setup makes it where a CPython 3.13 is on the machine",
+    )
 }
 
 fn run(body: &str) -> (Vec<Row>, Vec<Row>, String) {
@@ -43,8 +42,8 @@ fn subinterpreters_run_every_task_once_and_each_row_names_its_interpreter() {
     let venv = project().join(".deps/venv/bin/python");
     let (runs, tasks, summary) = run(&format!(
         "name = \"sub\"\nworkload = \"spin\"\nexecutor = [\"py-thread\", \"py-interpreter\"]\nworkers = 2\nsets = 4\n\
-         python = [{venv:?}, {v313:?}]\nrepetitions = 2\nwarmup = 0\n[spin]\niterations = 20000\n\
-         [[exclude]]\nexecutor = \"py-interpreter\"\npython = {venv:?}\n",
+         interpreter = [{venv:?}, {v313:?}]\nrepetitions = 2\nwarmup = 0\n[spin]\niterations = 20000\n\
+         [[exclude]]\nexecutor = \"py-interpreter\"\ninterpreter = {venv:?}\n",
     ));
     let sub: Vec<&Row> = tasks.iter().filter(|t| t["cell"].contains("py-interpreter")).collect();
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -71,13 +70,14 @@ fn subinterpreters_run_every_task_once_and_each_row_names_its_interpreter() {
     assert!(runs
         .iter()
         .any(|r| r["cell"].ends_with("-py2-s4") && r["executor"] == "py-interpreter"));
-    // Verdicts compare within one interpreter, and name it when several ran.
+    // Verdicts compare within one interpreter, and name it by version and GIL when several
+    // ran; the same pool is compared across them.
+    assert!(summary.contains("spin, 2 workers, on 3.13."), "{summary}");
+    assert!(summary.contains(" (GIL): py-thread"), "{summary}");
+    assert!(!summary.contains("venv313/bin/python"), "{summary}");
     assert!(
-        summary.contains("spin, 2 workers, venv313/bin/python: py-thread"),
-        "{summary}"
-    );
-    assert!(
-        !summary.contains("venv/bin/python: py-thread vs py-interpreter"),
+        summary.contains("Across interpreters and GIL settings: the same pool:")
+            && summary.contains("py-thread on 3.11."),
         "{summary}"
     );
 }
@@ -144,4 +144,37 @@ fn recycled_workers_are_counted() {
     assert!(started("2") >= 6.0, "{}", started("2"));
     assert!(tasks.iter().all(|t| t["status"] == "ok"));
     assert_eq!(tasks.len(), 24);
+}
+
+/// A user's function whose module imports numpy cannot load in a subinterpreter: refused at
+/// validation (exit 2), naming the module, instead of failing every task of py-interpreter.
+#[test]
+fn a_function_that_cannot_load_in_a_subinterpreter_is_refused_by_name() {
+    let Some(v313) = venv313() else { return };
+    let own = project().join("experiments/own");
+    let body = |function: &str| {
+        format!(
+            "name = \"x\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-interpreter\"]\nworkers = 2\n\
+             interpreter = {v313:?}\n[python]\nfunction = \"{function}\"\npath = [{own:?}]\n"
+        )
+    };
+    let err = refused(&body("work:checksum"));
+    assert!(err.contains("python.function"), "{err}");
+    assert!(
+        err.contains("module `work` cannot be loaded in a subinterpreter") && err.contains("numpy"),
+        "{err}"
+    );
+    // A module of pure Python loads, and validates.
+    let (d, file) = experiment("");
+    std::fs::write(d.path().join("experiments/pure.py"), "def f(task):\n    return task['index']\n").unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"x\"\nworkload = \"python\"\nexecutor = \"py-interpreter\"\nworkers = 2\n\
+             interpreter = {v313:?}\n[python]\nfunction = \"pure:f\"\n"
+        ),
+    )
+    .unwrap();
+    let out = runner().arg("validate").arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -43,6 +43,22 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
         [] => vec![None],
         some => some.iter().map(|p| Some(p.as_path())).collect(),
     };
+    for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
+        if cell.executor.name() != "py-interpreter" {
+            continue;
+        }
+        let Some(python) = exp.python.get(crate::executor::PYTHON.index_of(&cell.values)) else {
+            continue;
+        };
+        for part in cell.workload.parts() {
+            part.get()
+                .check_subinterpreter(&exp.settings, python)
+                .map_err(|why| match why.split_once(": ") {
+                    Some((key, rest)) if key.starts_with(part.name()) => err(key, rest.to_string()),
+                    _ => err(part.name(), why),
+                })?;
+        }
+    }
     for part in parts {
         for &python in &interpreters {
             part.get()

@@ -346,9 +346,40 @@ fn python_executors_need_python_and_name_the_setup_command() {
     let mut e = load(MIN).unwrap();
     check_machine(&mut e).unwrap();
     assert!(e.python.is_empty());
-    // py_start_method and python apply only where they mean something.
+    // py_start_method, the interpreter (by its key or its old name) and gil apply only where
+    // they mean something.
     let e = err(&format!("{MIN}py_start_method = \"spawn\"\n"));
     assert_eq!(e.key.as_deref(), Some("py_start_method"), "{e}");
-    let e = err(&format!("{MIN}python = \"/usr/bin/python3\"\n"));
+    for key in ["interpreter", "python"] {
+        let e = err(&format!("{MIN}{key} = \"/usr/bin/python3\"\n"));
+        assert_eq!(e.key.as_deref(), Some("interpreter"), "{e}");
+    }
+    let e = err(&format!("{MIN}gil = \"off\"\n"));
+    assert_eq!(e.key.as_deref(), Some("gil"), "{e}");
+}
+
+#[test]
+fn the_interpreter_key_stands_beside_the_python_table_and_its_old_name_does_not() {
+    let py = "name = \"t\"\nworkload = \"python\"\nexecutor = \"py-thread\"\n";
+    let table = "[python]\nfunction = \"work:checksum\"\npath = [\".\"]\n";
+    let body = format!("{py}interpreter = \"/usr/bin/python3\"\ngil = [\"off\", \"on\"]\n{table}");
+    let e = load(&body).unwrap();
+    assert_eq!(e.python, [std::path::PathBuf::from("/usr/bin/python3")]);
+    let ids: Vec<String> = crate::plan::expand(&e.axes, &e.exclude)
+        .iter()
+        .map(|c| c.id())
+        .collect();
+    assert_eq!(ids, ["python-py-thread-w1-giloff-s16", "python-py-thread-w1-gilon-s16"]);
+    // The old name, alone, still names the interpreter; beside the new one it is refused.
+    let e =
+        load("name = \"t\"\nworkload = \"spin\"\nexecutor = \"py-thread\"\npython = \"/usr/bin/python3\"\n").unwrap();
+    assert_eq!(e.python, [std::path::PathBuf::from("/usr/bin/python3")]);
+    let e = err(
+        "name = \"t\"\nworkload = \"spin\"\nexecutor = \"py-thread\"\npython = \"/usr/bin/python3\"\ninterpreter = \"/usr/bin/python3\"\n"
+    );
     assert_eq!(e.key.as_deref(), Some("python"), "{e}");
+    assert!(e.message.contains("old name of `interpreter`"), "{e}");
+    // A free-threaded interpreter the set-up has not built names the command that builds it.
+    let e = err(&format!("{py}interpreter = \"../.deps/venv313t/bin/python\"\n{table}"));
+    assert!(e.message.contains("scripts/setup --free-threaded"), "{e}");
 }

@@ -33,6 +33,9 @@ struct Results<'a> {
 /// ratio of a's throughput over b's with its interval, and the winner.
 #[derive(Serialize)]
 struct VerdictJson<'a> {
+    /// The group the answer prints it in ("Python's pools", "Across interpreters and GIL
+    /// settings: the same pool", ...).
+    group: &'static str,
     setting: &'a str,
     a: String,
     b: String,
@@ -52,6 +55,7 @@ struct VerdictJson<'a> {
 impl<'a> VerdictJson<'a> {
     fn of(v: &'a Verdict) -> VerdictJson<'a> {
         VerdictJson {
+            group: v.group(),
             setting: &v.setting,
             a: v.a.id(),
             b: v.b.id(),

@@ -234,4 +234,40 @@ mod tests {
         }
         assert_eq!(orders[0], orders[2], "the order comes again every other round");
     }
+
+    #[test]
+    fn a_round_puts_one_work_on_every_runtime_side_by_side() {
+        use crate::executor::{GIL, PYTHON};
+        use crate::spec::Value;
+        let mut axes = Axes {
+            workers: vec![NonZeroUsize::new(2).unwrap()],
+            ..Axes::with_defaults(
+                vec![
+                    WorkloadKind::named("spin").unwrap(),
+                    WorkloadKind::named("sleep").unwrap(),
+                ],
+                ["py-sequential", "py-thread", "py-process"]
+                    .map(|e| ExecutorKind::named(e).unwrap())
+                    .to_vec(),
+            )
+        };
+        axes.set(
+            &PYTHON,
+            vec![Value::Listed(0, "a/bin/python"), Value::Listed(1, "b/bin/python")],
+        );
+        axes.set(&GIL, vec![Value::Word("off"), Value::Word("on")]);
+        let cells = expand(&axes, &[]);
+        assert_eq!(cells.len(), 2 * 2 * 2 * 3, "workloads x interpreters x gil x executors");
+        for index in 0..2 {
+            let r: Vec<Cell> = round(&cells, 3, index).into_iter().map(|(c, _)| c).collect();
+            // Each workload's cells, whatever interpreter and GIL, are one run of neighbours,
+            // and within it the two-worker pools of every runtime sit together.
+            let runs = r.windows(2).filter(|w| w[0].workload != w[1].workload).count() + 1;
+            assert_eq!(runs, 2, "{:?}", r.iter().map(Cell::id).collect::<Vec<_>>());
+            let key = |c: &Cell| (c.work(), c.workers());
+            let mut keys: Vec<_> = r.iter().map(key).collect();
+            keys.dedup();
+            assert_eq!(keys.len(), 4, "per workload: the loop, then the pools on every runtime");
+        }
+    }
 }

@@ -84,6 +84,12 @@ pub trait Workload: Sync {
         Ok(())
     }
 
+    /// What it needs of `python` to run in a subinterpreter (py-interpreter), checked before
+    /// anything runs where a py-interpreter cell runs it; `Err` names what cannot load.
+    fn check_subinterpreter(&self, _settings: &Settings, _python: &Path) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The workloads whose task each drawn input becomes, by name; with more than one (mixed),
     /// the tasks of a repetition are shuffled by its seed. Empty: the workload itself.
     fn parts(&self) -> &'static [&'static str] {

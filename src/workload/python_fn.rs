@@ -147,6 +147,61 @@ impl Workload for PythonFn {
         ))
     }
 
+    /// The user's modules imported in a subinterpreter of `python` (3.14's
+    /// `concurrent.interpreters`, or the 3.13 backport's), as py-interpreter's workers import
+    /// them: a module that imports numpy, or any extension without subinterpreter support, is
+    /// refused here by name instead of failing every task.
+    fn check_subinterpreter(&self, settings: &Settings, python: &Path) -> Result<(), String> {
+        let s: &PySettings = settings.get(self.name())?;
+        let probe = r#"
+import sys
+try:
+    from concurrent import interpreters
+except ImportError:
+    from interpreters_backport import interpreters
+paths = sys.argv[1].split("\n")
+for entry in sys.argv[2:]:
+    module = entry.split(":")[0]
+    try:
+        interpreters.create().exec(f"import sys; sys.path[:0] = {paths!r}; import {module}")
+    except Exception as e:
+        info = getattr(e, "excinfo", None)
+        lines = [l for l in str(getattr(info, "msg", "") or e).splitlines() if l.strip()]
+        why = next((l for l in reversed(lines) if "subinterpreter" in l), lines[-1] if lines else "")
+        print(f"{module}\t{why.strip()}")
+        sys.exit(1)
+"#;
+        let paths: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
+        let out = std::process::Command::new(python)
+            .arg("-c")
+            .arg(probe)
+            .arg(paths.join("\n"))
+            .args(&s.functions)
+            .args(&s.setup)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&out.stdout);
+        let (module, why) = said.trim().split_once('\t').unwrap_or(("", said.trim()));
+        let why = if why.is_empty() {
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string()
+        } else {
+            why.to_string()
+        };
+        Err(format!(
+            "python.function: module `{module}` cannot be loaded in a subinterpreter of {}, where executor \
+             \"py-interpreter\" runs it ({why}); run it on py-thread or py-process",
+            python.display()
+        ))
+    }
+
     /// Every Python file in the folders put on `sys.path`.
     fn watched(&self, settings: &Settings) -> Vec<PathBuf> {
         let Ok(s) = settings.get::<PySettings>(self.name()) else {

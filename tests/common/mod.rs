@@ -126,3 +126,29 @@ pub fn assert_same_rows(a: &Path, b: &Path) {
         }
     }
 }
+
+/// A file the set-up makes (an interpreter, a venv), or `None` when it is missing outside CI,
+/// after saying why the test skips. Under CI (`CI` set to anything) a missing one fails the
+/// test with that reason: nothing skips there.
+pub fn needs(relative: &str, how: &str) -> Option<PathBuf> {
+    let p = project().join(relative);
+    if p.exists() {
+        return Some(p);
+    }
+    let why = format!("no {relative} ({how})");
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{why}; under CI nothing skips");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// The free-threaded venv and the GIL build's venv of the same source, from
+/// `scripts/setup --free-threaded`.
+pub fn free_threaded() -> Option<(PathBuf, PathBuf)> {
+    let how = "`scripts/setup --free-threaded` builds CPython 3.13.5 from Debian's source";
+    Some((
+        needs(".deps/venv313t/bin/python", how)?,
+        needs(".deps/venv313s/bin/python", how)?,
+    ))
+}
