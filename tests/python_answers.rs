@@ -166,7 +166,11 @@ fn a_function_that_cannot_load_in_a_subinterpreter_is_refused_by_name() {
     );
     // A module of pure Python loads, and validates.
     let (d, file) = experiment("");
-    std::fs::write(d.path().join("experiments/pure.py"), "def f(task):\n    return task['index']\n").unwrap();
+    std::fs::write(
+        d.path().join("experiments/pure.py"),
+        "def f(task):\n    return task['index']\n",
+    )
+    .unwrap();
     std::fs::write(
         &file,
         format!(
