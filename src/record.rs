@@ -205,7 +205,9 @@ impl RunRow {
             .and_then(|_| meta.models.get(MODEL.index_of(&cell.values)));
         let failed = tasks.len() - ok.len();
         let error = match (&result.error, failed) {
-            (Some(e), _) => Some(e.clone()),
+            // Text from the user's work (a program's stderr, an exception) is escaped here, once,
+            // for every file and page that shows it.
+            (Some(e), _) => Some(crate::spec::printable(e)),
             (None, 0) => None,
             (None, n) => Some(format!("{n} task(s) failed; see tasks.csv")),
         };

@@ -65,3 +65,85 @@ fn python_spinning_is_faster_on_processes_than_on_threads() {
     assert!(why.trim_start().starts_with("- why: py-thread takes "), "{why}");
     assert_eq!(env["stopped"], "decided", "{line}");
 }
+
+/// A run until decided, interrupted by Ctrl-C in its third round and resumed: it finishes
+/// with every repetition once, and env.json and the summary say why it stopped at the end, not
+/// that it was interrupted; the resumed looks are the planned ones.
+#[test]
+fn an_interrupted_run_until_decided_resumed_says_why_it_stopped_at_the_end() {
+    use nix::sys::signal::{kill, Signal};
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"resumed\"\nworkload = \"sleep\"\nexecutor = [\"thread\", \"process\"]\nworkers = 2\nsets = 2\n\
+         repetitions = {{ min = 6, max = 10, until = \"decided\" }}\nwarmup = 0\n[sleep]\nms = 30\n\
+         [output]\ndir = {:?}\n",
+        out.path()
+    ));
+    let child = common::procs::spawn(&file, &[]);
+    let runs = |dir: &std::path::Path| {
+        let p = dir.join("runs.csv");
+        if std::fs::metadata(&p).is_ok_and(|m| m.len() > 0) {
+            read_csv(&p)
+        } else {
+            Vec::new()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let dir = loop {
+        let found = std::fs::read_dir(out.path().join("resumed"))
+            .ok()
+            .and_then(|mut d| d.next());
+        if let Some(Ok(e)) = found {
+            // Two rounds of both cells written: the third has begun.
+            if runs(&e.path()).len() >= 4 {
+                break e.path();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached its third round"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    kill(nix::unistd::Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let first = child.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let env = |dir: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).unwrap()).unwrap()
+    };
+    assert_eq!(env(&dir)["stopped"], "interrupted");
+    let cut = runs(&dir).len();
+    assert!(
+        (4..12).contains(&cut),
+        "interrupted within the first six rounds: {cut} rows"
+    );
+
+    let resumed = runner().arg(&file).arg("--resume").arg(&dir).output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let rows = runs(&dir);
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &rows {
+        assert!(
+            seen.insert((r["cell"].clone(), r["rep"].clone())),
+            "a repetition twice: {r:?}"
+        );
+        assert_eq!(r["round"], r["rep"], "{r:?}");
+    }
+    let rounds = rows.len() / 2;
+    let env = env(&dir);
+    let stopped = env["stopped"].as_str().unwrap();
+    assert!(matches!(stopped, "decided" | "max repetitions"), "{env}");
+    let looks: Vec<usize> = serde_json::from_value(env["looks"].clone()).unwrap();
+    assert!(
+        looks.contains(&rounds),
+        "the run ended at a planned look: {rounds} of {looks:?}"
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(summary.contains("Rounds until decided: the run stopped "), "{summary}");
+    assert!(!summary.contains("interrupted"), "{summary}");
+}

@@ -118,6 +118,24 @@ impl EnvFile {
     }
 }
 
+/// The run's outcome, as the last session left it, into the first session's env.json: why
+/// the rounds stopped, the looks planned and the end time. (Each session's own file keeps what
+/// it saw; env.json says how the run ended.)
+pub fn outcome(dir: &Path, last: &Env, end: SystemTime) -> Result<()> {
+    let path = dir.join("env.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut env: Env = serde_json::from_str(&text).with_context(|| format!("{} is not an env.json", path.display()))?;
+    for key in ["stopped", "looks"] {
+        match last.facts.get(key) {
+            Some(v) => env.facts.insert(key.into(), v.clone()),
+            None => env.facts.remove(key),
+        };
+    }
+    env.end_utc = Some(timestamp(end));
+    env.write(&path)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Holds the results folder for this run: a second run on it (two resumes at once) would
 /// duplicate rows, so it is refused while the lock is held. Released when the process ends;
 /// every child closes the descriptor (it holds only what it uses), so none keeps the lock.

@@ -47,7 +47,15 @@ pub fn rounds(
     let mut cost = Cost::default();
     for pair in bound.looks.rounds().windows(2) {
         let (now, next) = (pair[0], pair[1]);
-        let cells = undecided(&summarize(rows), &bound, &plan_cells);
+        // A look sees the rounds before it and no more: a resumed run (whose rows may reach
+        // past this look, cut short where it was interrupted) decides at each look what the
+        // uninterrupted run decided there.
+        let seen: Vec<RunRow> = rows
+            .iter()
+            .filter(|r| r.round.is_none_or(|k| k < now))
+            .cloned()
+            .collect();
+        let cells = undecided(&summarize(&seen), &bound, &plan_cells);
         if cells.is_empty() {
             return Ok(("decided", None));
         }

@@ -32,6 +32,9 @@ pub fn markdown(report: &Report) -> String {
             n.spread
         );
     }
+    if let Some(why) = report.stopped() {
+        let _ = writeln!(s, "Rounds until decided: {}.\n", stopped_words(&why));
+    }
     const INTRO: &str = "Only whole repetitions (every task ran, nothing went wrong) enter the statistics; \
 the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
 with the confidence the binomial distribution gives them for any continuous distribution (at least 95 % from 6 repetitions on; \
@@ -173,4 +176,18 @@ baseline measured on the same kind, and the answer compares executors only on th
         let _ = writeln!(s, "- **{}**: {}", c.0.id, c.1);
     }
     s
+}
+
+/// Why a run until decided stopped, as env.json's `stopped` names it, in words.
+fn stopped_words(why: &str) -> String {
+    match why {
+        "decided" => "the run stopped when every verdict was decided".into(),
+        "max repetitions" => "the run stopped at `max` rounds with some verdicts undecided".into(),
+        "budget" => "the run stopped because the next look's rounds would have ended past `time_budget_s`".into(),
+        "interrupted" => "the run was interrupted before it could decide (`--resume` finishes it)".into(),
+        "inputs changed" => {
+            "the run stopped because a file it reads changed (`--resume` goes on once it is back)".into()
+        }
+        other => format!("the run stopped: {other}"),
+    }
 }

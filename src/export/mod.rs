@@ -76,6 +76,11 @@ impl<'a> Report<'a> {
         serde_json::from_value(self.env.as_ref()?.fact("timing_noise")?.clone()).ok()
     }
 
+    /// Why a run until decided stopped (env.json's `stopped`), as the last session left it.
+    pub fn stopped(&self) -> Option<String> {
+        Some(self.env.as_ref()?.fact("stopped")?.as_str()?.to_string())
+    }
+
     /// Seconds the run spent optimising the models' graphs, outside every wall time.
     pub fn preoptimize_s(&self) -> Option<f64> {
         self.env.as_ref()?.fact("model_preoptimize_s")?.as_f64()

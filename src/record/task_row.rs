@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::round;
 use crate::plan::{Cell, Rep};
+use crate::spec::printable;
 use crate::workload::{TaskRecord, WorkloadKind};
 
 /// How a task ended, as tasks.csv's `status` writes it.
@@ -84,15 +85,15 @@ impl TaskRow {
             preprocess_ms: round(s.preprocess_ms, 3),
             inference_ms: round(s.inference_ms, 3),
             top1: t.top1.as_ref().map(|p| p.index),
-            top1_label: t.top1.as_ref().and_then(|p| p.label.clone()),
+            top1_label: t.top1.as_ref().and_then(|p| p.label.as_deref()).map(printable),
             top1_prob: t.top1.as_ref().map(|p| (p.prob * 1e6).round() / 1e6),
-            result: t.result.clone(),
+            result: t.result.as_deref().map(printable),
             cpus: t.cpus.clone(),
             minflt: t.counters.map(|c| c.minflt),
             majflt: t.counters.map(|c| c.majflt),
             nvcsw: t.counters.map(|c| c.nvcsw),
             nivcsw: t.counters.map(|c| c.nivcsw),
-            error: t.error.clone(),
+            error: t.error.as_deref().map(printable),
         }
     }
 }

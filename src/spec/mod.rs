@@ -119,3 +119,34 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
         d.deserialize_any(V(PhantomData))
     }
 }
+
+/// Text from the user's work (a function's result, an exception's message, a plugin's error, a
+/// program's stderr) as every file and page writes it: each control character (an escape, a
+/// newline, a carriage return, a NUL) escaped as file names are shown (`\u{1b}[31m`, `\n`), so
+/// nothing it prints can recolour a terminal that shows a log or break a line of one.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(
+            super::printable("esc \x1b[31mred\nnext\t'ü'"),
+            "esc \\u{1b}[31mred\\nnext\\t'ü'"
+        );
+        assert_eq!(super::printable("plain: 'a' \\ b"), "plain: 'a' \\ b");
+    }
+}

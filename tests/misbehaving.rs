@@ -1,0 +1,111 @@
+//! The user's own work misbehaving (issue 35's drills): what it prints, returns or leaves
+//! behind reaches no channel or file the runner writes unescaped.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Runs `body` (with `[output] dir` added) and returns its results folder's tasks.csv and
+/// run.log as bytes, whatever the run's exit code.
+fn bytes_of(body: &str) -> (tempfile::TempDir, Vec<u8>, Vec<u8>) {
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment("");
+    let text = body.replace("{dir}", &d.path().display().to_string());
+    std::fs::write(&file, format!("{text}\n[output]\ndir = {:?}\n", out.path())).unwrap();
+    let run = runner().arg(&file).output().unwrap();
+    assert!(
+        matches!(run.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let dir = results_dir(out.path());
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let (tasks, log) = (read("tasks.csv"), read("run.log"));
+    (d, tasks, log)
+}
+
+/// No raw escape in either file, and every line of run.log is one task's (or a header's).
+fn assert_escaped(tasks: &[u8], log: &[u8], tasks_per_rep: usize, shown: &str) {
+    for (name, b) in [("tasks.csv", tasks), ("run.log", log)] {
+        assert!(
+            !b.contains(&0x1b),
+            "{name} holds a raw ESC: {}",
+            String::from_utf8_lossy(b)
+        );
+        assert!(
+            String::from_utf8_lossy(b).contains(shown),
+            "{name}: {}",
+            String::from_utf8_lossy(b)
+        );
+    }
+    let rows = String::from_utf8_lossy(tasks).lines().count();
+    assert_eq!(
+        rows,
+        1 + tasks_per_rep,
+        "a newline from the user's text broke no row: {}",
+        String::from_utf8_lossy(tasks)
+    );
+}
+
+fn module(dir: &Path, code: &str) {
+    std::fs::write(dir.join("experiments/bad.py"), code).unwrap();
+}
+
+#[test]
+fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_log() {
+    // A Python function's result and a Python exception's message.
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment("");
+    module(
+        d.path(),
+        "def f(task):\n    if task['index'] == 1:\n        raise ValueError('boom \\x1b[31mred\\nnext')\n    return 'esc \\x1b[31mred\\nx'\n",
+    );
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"esc\"\nworkload = \"python\"\nexecutor = \"py-sequential\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
+             warmup = 0\n[python]\nfunction = \"bad:f\"\n[output]\ndir = {:?}\n",
+            out.path()
+        ),
+    )
+    .unwrap();
+    let run = runner().arg(&file).output().unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = results_dir(out.path());
+    let (tasks, log) = (
+        std::fs::read(dir.join("tasks.csv")).unwrap(),
+        std::fs::read(dir.join("run.log")).unwrap(),
+    );
+    assert_escaped(&tasks, &log, 2, "boom \\u{1b}[31mred\\nnext");
+    assert!(String::from_utf8_lossy(&tasks).contains("esc \\u{1b}[31mred\\nx"));
+
+    // A plugin's error message.
+    let plugin = d.path().join("libbad.so");
+    let src = d.path().join("bad.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <stdint.h>\nuint32_t runner_plugin_abi(void) { return 1; }\n\
+         int runner_run(void *s, const void *t, char *err, size_t n) { snprintf(err, n, \"plugin \\033[31mred\\nline\"); return 1; }\n",
+    )
+    .unwrap();
+    let cc = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&plugin)
+        .arg(&src)
+        .status();
+    assert!(cc.expect("cc is needed").success());
+    let (_d, tasks, log) = bytes_of(&format!(
+        "name = \"esc\"\nworkload = \"native\"\nexecutor = \"thread\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
+         warmup = 0\n[native]\nlibrary = {plugin:?}\n"
+    ));
+    assert_escaped(&tasks, &log, 2, "plugin \\u{1b}[31mred\\nline");
+
+    // A command's stderr.
+    let (_d, tasks, log) = bytes_of(
+        "name = \"esc\"\nworkload = \"command\"\nexecutor = \"sequential\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
+         warmup = 0\n[command]\nargv = \"printf 'cmd \\\\033[31mred\\\\nline' >&2; exit 1\"\nshell = true\n",
+    );
+    assert_escaped(&tasks, &log, 2, "cmd \\u{1b}[31mred\\nline");
+}
