@@ -234,6 +234,86 @@ pub fn own_group(pid: Pid) {
 /// worker outliving its repetition process comes back here to be reaped.
 pub fn become_subreaper() {
     let _ = nix::sys::prctl::set_child_subreaper(true);
+    SUBREAPER.store(std::process::id() as i32, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The nearest subreaper this process made itself or inherited the knowledge of (a fork keeps
+/// it): where a program's orphans go. 0: none (init's, or the orchestrator's).
+static SUBREAPER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// The environment entry that marks every process a command task starts, for [`leftovers`].
+pub const TASK_MARKER: &str = "RUNNER_COMMAND_TASK";
+
+/// The processes a command task left running once its program ended, killed: they are the
+/// orphans (the nearest subreaper's children, or theirs, found again after each kill) whose
+/// environment carries `TASK_MARKER=marker`. Each as `pid 123 (sleep 30)`. A leftover that
+/// cleared its environment or moved to another session's reaper is not found.
+pub fn kill_leftovers(marker: &str) -> Vec<String> {
+    let reaper = SUBREAPER.load(std::sync::atomic::Ordering::Relaxed);
+    if reaper == 0 {
+        return Vec::new();
+    }
+    let entry = format!("{TASK_MARKER}={marker}");
+    let (mut found, mut killed) = (Vec::new(), Vec::new());
+    // Killing a leftover orphans its own children, which come to the reaper in turn; one that
+    // is killed but not yet gone (or a zombie the reaper has yet to reap) counts once. A child
+    // whose environment reads empty while it lives is in the middle of an exec: looked at again.
+    for _ in 0..64 {
+        let (mut mine, mut pending) = (Vec::new(), false);
+        for pid in children_of(reaper).into_iter().filter(|pid| !killed.contains(pid)) {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            if env.split(|&b| b == 0).any(|v| v == entry.as_bytes()) {
+                mine.push(pid);
+            } else if env.is_empty() && !is_zombie(pid) {
+                pending = true;
+            }
+        }
+        if mine.is_empty() && !pending {
+            break;
+        }
+        if mine.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for pid in mine {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ").trim().to_string();
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            killed.push(pid);
+            if reaper == std::process::id() as i32 {
+                // Ours to reap (the thread pool and the loop run in the reaper itself).
+                let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+            }
+            found.push(format!("pid {pid} ({})", crate::spec::printable(&cmd)));
+        }
+    }
+    found
+}
+
+/// Whether `pid` has exited and waits to be reaped (or is gone).
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with(['Z', 'X'])))
+        .unwrap_or(true)
+}
+
+/// The children of `pid`, from every thread's `children` file.
+fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<i32> = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// In a fresh child: closes every descriptor but standard input, output, error and `keep`, so a

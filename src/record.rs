@@ -117,6 +117,10 @@ pub struct Measured {
     /// Command tasks: the peak RSS of the largest program they ran (empty without one).
     #[serde(default)]
     pub child_peak_rss_mib: Option<f64>,
+    /// Command tasks: processes their programs left running, found and killed (run.log names
+    /// each with its task).
+    #[serde(default)]
+    pub leaked: usize,
     /// PSS summed over the pool's processes at the end of the task phase (shared pages split).
     pub pss_mib: f64,
     /// Peak PSS of the repetition's process tree: the orchestrator samples it every 50 ms while
@@ -251,6 +255,7 @@ impl RunRow {
                 },
                 peak_rss_mib: round(m.peak_rss_kib() as f64 / 1024.0, 2),
                 parent_peak_rss_mib: round(m.parent_peak_kib as f64 / 1024.0, 2),
+                leaked: tasks.iter().map(|t| t.leaked.len()).sum(),
                 child_peak_rss_mib: ok
                     .iter()
                     .map(|t| t.child_peak_kib)

@@ -109,3 +109,52 @@ fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_l
     );
     assert_escaped(&tasks, &log, 2, "cmd \\u{1b}[31mred\\nline");
 }
+
+/// Processes of ours still in the process table: any whose environment carries the command
+/// tasks' marker.
+fn marked_processes() -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        if env.split(|&b| b == 0).any(|v| v.starts_with(b"RUNNER_COMMAND_TASK=")) {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            out.push(String::from_utf8_lossy(&cmd).replace('\0', " "));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_commands_background_process_is_killed_and_reported_under_every_pool() {
+    let out = tempfile::tempdir().unwrap();
+    let (_d, file) = experiment(&format!(
+        "name = \"leak\"\nworkload = \"command\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
+         inputs = 2\nsets = 1\nrepetitions = 1\nwarmup = 0\n[command]\nargv = \"sleep 30 & echo started >&2\"\n\
+         shell = true\n[output]\ndir = {:?}\n",
+        out.path()
+    ));
+    let run = runner().arg(&file).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let err = String::from_utf8_lossy(&run.stderr);
+    let dir = results_dir(out.path());
+    let log = std::fs::read_to_string(dir.join("run.log")).unwrap();
+    assert!(err.contains("left 6 process(es) running"), "{err}\n{log}");
+    let left = marked_processes();
+    assert!(left.is_empty(), "left running: {left:?}");
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    assert_eq!(tasks.len(), 6);
+    for t in &tasks {
+        assert_eq!((t["status"].as_str(), t["leaked"].as_str()), ("ok", "1"), "{t:?}");
+    }
+    for r in read_csv(&dir.join("runs.csv")) {
+        assert_eq!(r["leaked"], "2", "{r:?}");
+    }
+    let leaks: Vec<&str> = log.lines().filter(|l| l.contains("LEAKED")).collect();
+    assert_eq!(leaks.len(), 6, "{log}");
+    assert!(
+        leaks
+            .iter()
+            .all(|l| l.contains("1 process running, killed: pid ") && l.contains("sleep 30")),
+        "{log}"
+    );
+}

@@ -348,6 +348,13 @@ fn python_facts(python: &Path) -> Result<serde_json::Value> {
 /// report.html and results.json; and a warning for noisy repetitions.
 fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow]) {
     super::report::write(dir, &exp.name, rows);
+    let leaked: usize = rows.iter().map(|r| r.leaked).sum();
+    if leaked > 0 {
+        eprintln!(
+            "runner: warning: command tasks left {leaked} process(es) running after their program ended, beside the \
+             measured work; each was killed, and run.log names it with its task (tasks.csv: leaked)",
+        );
+    }
     let noisy = rows.iter().filter(|r| r.noisy).count();
     if noisy > 0 {
         eprintln!(

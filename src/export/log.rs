@@ -42,7 +42,7 @@ pub fn line(t: &TaskRow) -> String {
         format!("rep {}", t.rep)
     };
     let head = format!("{} {rep} task {} {} {} [{}]", t.cell, t.task, t.kind, t.image, t.source);
-    match &t.error {
+    let line = match &t.error {
         Some(e) => format!("{head}: FAILED: {e}"),
         None => {
             let top = match (t.top1, &t.top1_label, t.top1_prob) {
@@ -54,7 +54,19 @@ pub fn line(t: &TaskRow) -> String {
             };
             format!("{head}: ok {:.2} ms{top}", t.ms)
         }
+    };
+    if t.leaked == 0 {
+        return line;
     }
+    format!(
+        "{line}; LEAKED: its program left {} running, killed: {}",
+        plural(t.leaked, "process", "processes"),
+        t.leaked_processes.join(", ")
+    )
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -98,6 +110,8 @@ mod tests {
             majflt: None,
             nvcsw: None,
             nivcsw: None,
+            leaked: 0,
+            leaked_processes: Vec::new(),
             error: None,
         };
         let e = log.task(&row).unwrap_err().to_string();

@@ -149,6 +149,8 @@ impl RepRunner for Isolated {
             // Its own process group: a terminal's Ctrl-C reaches only the orchestrator, which
             // decides, and one signal reaches the repetition and all its workers.
             proc::own_group(Pid::from_raw(0));
+            // A task's leftovers (a command's background process) come here, to be found.
+            proc::become_subreaper();
             interrupt::reset_in_child();
             // Only the pipe's write end: not the orchestrator's CSVs, lock or read end.
             proc::close_other_fds(&[wr.as_raw_fd()]);

@@ -58,6 +58,13 @@ pub struct TaskRow {
     pub nvcsw: Option<u64>,
     #[serde(default)]
     pub nivcsw: Option<u64>,
+    /// A command task: how many processes its program left running when it ended (each found,
+    /// killed and named in run.log).
+    #[serde(default)]
+    pub leaked: usize,
+    /// ... and which: `pid 123 (sleep 30)`, for run.log (not a CSV column).
+    #[serde(skip)]
+    pub leaked_processes: Vec<String>,
     pub error: Option<String>,
 }
 
@@ -93,6 +100,8 @@ impl TaskRow {
             majflt: t.counters.map(|c| c.majflt),
             nvcsw: t.counters.map(|c| c.nvcsw),
             nivcsw: t.counters.map(|c| c.nivcsw),
+            leaked: t.leaked.len(),
+            leaked_processes: t.leaked.clone(),
             error: t.error.as_deref().map(printable),
         }
     }

@@ -192,20 +192,30 @@ impl TaskState for CommandSettings {
         } else {
             Stdio::null()
         };
+        // Marks the program and everything it starts, so what it leaves running is found.
+        let marker = format!("{}:{}", std::process::id(), task.index);
         let mut child = crate::proc::dies_with_parent(&mut cmd)
             .envs(self.env.iter().cloned())
+            .env(crate::proc::TASK_MARKER, &marker)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run `{}`: {e}", args[0]))?;
-        let mut stderr = Vec::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = e.read_to_end(&mut stderr);
-        }
+        // stderr is read beside the wait: a process the program left running may hold it open
+        // until it is found and killed below.
+        let reader = child.stderr.take().map(|mut e| {
+            std::thread::spawn(move || {
+                let mut stderr = Vec::new();
+                let _ = e.read_to_end(&mut stderr);
+                stderr
+            })
+        });
         let (status, usage) = crate::proc::wait(nix::unistd::Pid::from_raw(child.id() as i32))?;
         out.child_peak_kib = usage.maxrss_kib;
+        out.leaked = crate::proc::kill_leftovers(&marker);
+        let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
         if status.success() {
             return Ok(());
         }

@@ -73,6 +73,8 @@ pub struct Outcome {
     pub top1: Option<Top1>,
     pub result: Option<String>,
     pub child_peak_kib: u64,
+    /// A command task: the processes its program left running, killed (`pid 123 (sleep 30)`).
+    pub leaked: Vec<String>,
 }
 
 /// What happened to one task.
@@ -106,6 +108,9 @@ pub struct TaskRecord {
     /// The peak RSS of the program a command task ran, KiB (0 when it ran none).
     #[serde(default)]
     pub child_peak_kib: u64,
+    /// A command task: the processes its program left running when it ended, killed.
+    #[serde(default)]
+    pub leaked: Vec<String>,
     /// With `task_counters`: the task's thread's faults and context switches while it ran.
     #[serde(default)]
     pub counters: Option<Counters>,
@@ -134,6 +139,7 @@ impl TaskRecord {
             cpus: String::new(),
             result: None,
             child_peak_kib: 0,
+            leaked: Vec::new(),
             counters: None,
         }
     }
@@ -208,6 +214,7 @@ impl Worker {
             cpus: String::new(),
             result: out.result,
             child_peak_kib: out.child_peak_kib,
+            leaked: out.leaked,
         }
     }
 }
