@@ -96,12 +96,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         env.env.facts.insert("stopped".into(), serde_json::json!(stopped));
         changed = moved;
     }
-    let end = SystemTime::now();
-    env.write(Some(end))?;
-    if args.resume.is_some() {
-        // What this session completed replaces what the interrupted one recorded.
-        super::session::outcome(&dir, &env.env, end)?;
-    }
+    env.finish(args.resume.is_some(), &dir)?;
     summarise(&dir, &exp, &rows);
     println!("results: {}", dir.display());
     if let Some(changed) = changed {

@@ -108,6 +108,18 @@ pub(super) struct EnvFile {
 }
 
 impl EnvFile {
+    /// Written at the end; a resumed session's outcome also replaces what the interrupted one
+    /// recorded in env.json ([`outcome`]).
+    pub fn finish(&self, resumed: bool, dir: &Path) -> Result<()> {
+        let end = SystemTime::now();
+        self.write(Some(end))?;
+        if resumed {
+            outcome(dir, &self.env, end)?;
+        }
+        Ok(())
+    }
+
+    /// Writes this session's file, with its end time once it has one.
     pub fn write(&self, end: Option<SystemTime>) -> Result<()> {
         let env = Env {
             end_utc: end.map(timestamp),

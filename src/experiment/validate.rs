@@ -66,18 +66,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             .collect(),
         exclude: doc.get_mut().remove("exclude"),
     };
-    // `python = "..."`, the interpreter axis's old name: what is left of `python` once the
-    // python workload's table has been taken out.
-    if let Some(v) = doc.get_mut().remove(OLD_INTERPRETER_KEY) {
-        if given(&parts.top, &PYTHON).is_some() {
-            return cx.err(
-                OLD_INTERPRETER_KEY,
-                Some(v.span()),
-                "is the old name of `interpreter`, which the file also sets: keep `interpreter`",
-            );
-        }
-        parts.top.push((&PYTHON, v));
-    }
+    old_interpreter_key(&cx, &mut doc, &mut parts)?;
     let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| cx.toml_error(None, &e))?;
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
@@ -134,6 +123,27 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         python,
         file: file.clone(),
     })
+}
+
+/// `python = "..."`, the interpreter axis's old name: what is left of `python` once the python
+/// workload's table has been taken out, read as `interpreter` (refused beside it).
+fn old_interpreter_key<'a>(
+    cx: &Fields,
+    doc: &mut Spanned<DeTable<'a>>,
+    parts: &mut Parts<'a>,
+) -> Result<(), SpecError> {
+    let Some(v) = doc.get_mut().remove(OLD_INTERPRETER_KEY) else {
+        return Ok(());
+    };
+    if given(&parts.top, &PYTHON).is_some() {
+        return cx.err(
+            OLD_INTERPRETER_KEY,
+            Some(v.span()),
+            "is the old name of `interpreter`, which the file also sets: keep `interpreter`",
+        );
+    }
+    parts.top.push((&PYTHON, v));
+    Ok(())
 }
 
 /// The name names the results folder: not empty, no slashes, no leading dot, not too long.

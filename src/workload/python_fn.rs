@@ -127,15 +127,7 @@ impl Workload for PythonFn {
                      for entry in sys.argv[2:]:\n    \
                        module, name = entry.split(':')\n    \
                        getattr(importlib.import_module(module), name)\n";
-        let paths: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
-        let out = std::process::Command::new(python)
-            .arg("-c")
-            .arg(probe)
-            .arg(paths.join("\n"))
-            .args(&s.functions)
-            .args(&s.setup)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        let out = s.probe(python, probe)?;
         if out.status.success() {
             return Ok(());
         }
@@ -171,15 +163,7 @@ for entry in sys.argv[2:]:
         print(f"{module}\t{why.strip()}")
         sys.exit(1)
 "#;
-        let paths: Vec<String> = s.path.iter().map(|p| p.display().to_string()).collect();
-        let out = std::process::Command::new(python)
-            .arg("-c")
-            .arg(probe)
-            .arg(paths.join("\n"))
-            .args(&s.functions)
-            .args(&s.setup)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        let out = s.probe(python, probe)?;
         if out.status.success() {
             return Ok(());
         }
@@ -238,5 +222,21 @@ for entry in sys.argv[2:]:
 
     fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
         Err("workload python runs under the py-* executors".into())
+    }
+}
+
+impl PySettings {
+    /// Runs `probe` (Python source) on `python` with the folders to put on `sys.path` (one
+    /// argument, a line each) and then every `module:function` entry as arguments.
+    fn probe(&self, python: &Path, probe: &str) -> Result<std::process::Output, String> {
+        let paths: Vec<String> = self.path.iter().map(|p| p.display().to_string()).collect();
+        std::process::Command::new(python)
+            .arg("-c")
+            .arg(probe)
+            .arg(paths.join("\n"))
+            .args(&self.functions)
+            .args(&self.setup)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", python.display()))
     }
 }
