@@ -297,23 +297,33 @@ fn is_zombie(pid: i32) -> bool {
         .unwrap_or(true)
 }
 
-/// The children of `pid`, from every thread's `children` file.
+/// The children of `pid`: every process whose parent it is, from a walk of `/proc`. Not the
+/// threads' `children` files, which skip a child when another is reaped during the read (as a
+/// thread pool's other task does with its own leftover); a walk of `/proc` by pid misses no
+/// process that lives throughout it.
 fn children_of(pid: i32) -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut out: Vec<i32> = tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .flat_map(|c| {
-            c.split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect::<Vec<i32>>()
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let mut stat = Vec::with_capacity(512);
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&child| parent_of(child, &mut stat) == Some(pid))
+        .collect()
+}
+
+/// The parent of `pid`, from `/proc/<pid>/stat` (read into `buf`), or None once it is gone.
+fn parent_of(pid: i32, buf: &mut Vec<u8>) -> Option<i32> {
+    use std::io::Read;
+    buf.clear();
+    std::fs::File::open(format!("/proc/{pid}/stat"))
+        .ok()?
+        .read_to_end(buf)
+        .ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so from the last ')'.
+    let at = buf.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&buf[at + 1..]).ok()?;
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// In a fresh child: closes every descriptor but standard input, output, error and `keep`, so a

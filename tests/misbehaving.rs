@@ -129,7 +129,7 @@ fn a_commands_background_process_is_killed_and_reported_under_every_pool() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
         "name = \"leak\"\nworkload = \"command\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
-         inputs = 2\nsets = 1\nrepetitions = 1\nwarmup = 0\n[command]\nargv = \"sleep 30 & echo started >&2\"\n\
+         inputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[command]\nargv = \"sleep 30 & echo started >&2\"\n\
          shell = true\n[output]\ndir = {:?}\n",
         out.path()
     ));
@@ -138,19 +138,19 @@ fn a_commands_background_process_is_killed_and_reported_under_every_pool() {
     let err = String::from_utf8_lossy(&run.stderr);
     let dir = results_dir(out.path());
     let log = std::fs::read_to_string(dir.join("run.log")).unwrap();
-    assert!(err.contains("left 6 process(es) running"), "{err}\n{log}");
+    assert!(err.contains("left 18 process(es) running"), "{err}\n{log}");
     let left = marked_processes();
     assert!(left.is_empty(), "left running: {left:?}");
     let tasks = read_csv(&dir.join("tasks.csv"));
-    assert_eq!(tasks.len(), 6);
+    assert_eq!(tasks.len(), 18);
     for t in &tasks {
         assert_eq!((t["status"].as_str(), t["leaked"].as_str()), ("ok", "1"), "{t:?}");
     }
     for r in read_csv(&dir.join("runs.csv")) {
-        assert_eq!(r["leaked"], "2", "{r:?}");
+        assert_eq!(r["leaked"], "6", "{r:?}");
     }
     let leaks: Vec<&str> = log.lines().filter(|l| l.contains("LEAKED")).collect();
-    assert_eq!(leaks.len(), 6, "{log}");
+    assert_eq!(leaks.len(), 18, "{log}");
     // Named by pid and by its command line as it stood when killed (a process caught between
     // its fork and its exec still reads as the shell).
     assert!(
