@@ -1,6 +1,9 @@
 //! Records the git commit the binary was built from (env.json names it in every run), and links
 //! libjpeg-turbo's TurboJPEG library where pkg-config finds it (`cfg(turbojpeg)`; without it the
-//! resize workload encodes with the pure-Rust fallback, and env.json says so).
+//! resize workload encodes with the pure-Rust fallback, and env.json says so): statically when
+//! its `libturbojpeg.a` is installed (Debian's libturbojpeg0-dev has it), so that an installed
+//! binary or wheel depends on no system library pip cannot bring; `RUNNER_TURBOJPEG_DYNAMIC`
+//! links the shared library instead.
 
 use std::process::Command;
 
@@ -23,6 +26,7 @@ fn turbojpeg() {
     println!("cargo:rustc-check-cfg=cfg(turbojpeg)");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=RUNNER_NO_TURBOJPEG");
+    println!("cargo:rerun-if-env-changed=RUNNER_TURBOJPEG_DYNAMIC");
     if std::env::var_os("RUNNER_NO_TURBOJPEG").is_some() {
         return;
     }
@@ -38,9 +42,32 @@ fn turbojpeg() {
         println!("cargo:warning=libturbojpeg not found by pkg-config: JPEG encoding falls back to jpeg-encoder (scripts/setup installs libturbojpeg0-dev)");
         return;
     };
-    for dir in dirs.split_whitespace().filter_map(|d| d.strip_prefix("-L")) {
+    let mut dirs: Vec<String> = dirs
+        .split_whitespace()
+        .filter_map(|d| d.strip_prefix("-L"))
+        .map(str::to_string)
+        .collect();
+    dirs.extend(ask("--variable=libdir"));
+    for dir in &dirs {
         println!("cargo:rustc-link-search=native={dir}");
     }
+    let archive = dirs
+        .iter()
+        .any(|d| std::path::Path::new(d).join("libturbojpeg.a").is_file());
+    let link = if archive && std::env::var_os("RUNNER_TURBOJPEG_DYNAMIC").is_none() {
+        "static"
+    } else {
+        "dylib"
+    };
+    println!("cargo:rustc-link-lib={link}=turbojpeg");
+    println!(
+        "cargo:rustc-env=RUNNER_TURBOJPEG_LINK={}",
+        if link == "static" {
+            "linked statically"
+        } else {
+            "linked as a shared library"
+        }
+    );
     println!("cargo:rustc-cfg=turbojpeg");
     println!("cargo:rustc-env=RUNNER_TURBOJPEG_VERSION={version}");
 }

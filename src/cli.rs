@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueHint};
 
 use crate::exit::ExitCode;
 use crate::plan::{Shard, Split};
@@ -15,6 +15,11 @@ pub fn exit_codes_help() -> String {
         s += &format!("  {:>3}  {}\n", c.code(), c.meaning());
     }
     s
+}
+
+/// The command line as `runner` parses it and as its completions and manual page describe it.
+pub fn command() -> clap::Command {
+    Cli::command().after_help(exit_codes_help())
 }
 
 /// Runs declarative experiments: is a thread pool or a process pool faster for this workload,
@@ -53,6 +58,31 @@ pub enum Command {
     /// Write a Slurm job array that runs the experiment in shards, and a merge job after it;
     /// with --submit, submit both.
     Slurm(SlurmArgs),
+    /// Write a commented experiment file that compares the pools on your own work (a program,
+    /// a Python function or a C-ABI library), paired until decided; it validates and runs as written.
+    Init(InitArgs),
+    /// Print the JSON Schema (draft 2020-12) of experiment files, for editors that check TOML as
+    /// you type (taplo, Even Better TOML: a `#:schema` line at the top of the file).
+    Schema,
+    /// Build classify's default model (ResNet-18's architecture and cost, seeded random
+    /// weights, SHA-256 checked) where no clone's `scripts/setup` did, and print its path.
+    Model {
+        /// Where to write it (default: ~/.local/share/runner/models/resnet18.onnx, where
+        /// classify looks when the experiment names no model).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// The Python that runs the build script (it needs numpy and onnx: the `[ml]` extra);
+        /// default: the one runner's Python pools use.
+        #[arg(long, value_name = "PYTHON")]
+        python: Option<PathBuf>,
+    },
+    /// Print a completion script for a shell: `source <(runner completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), the same text as --help: `runner man | man -l -`.
+    Man,
     /// Combine the results folders of an experiment's shards into one results folder.
     Merge {
         /// The merged results folder (created; must not exist yet).
@@ -66,6 +96,7 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
     /// The experiment file (TOML).
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// ONNX Runtime shared library to use (overrides the experiment's `classify.ort_library`).
     #[arg(long, value_name = "PATH")]
@@ -144,8 +175,35 @@ pub struct SlurmArgs {
 #[derive(Debug, Args, Clone)]
 pub struct CheckArgs {
     /// The experiment file (TOML).
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// Lift the guards against absurd matrices (cells, workers).
     #[arg(long)]
     pub allow_large: bool,
+}
+
+/// What `runner init` writes an experiment for: one kind of work, and what it draws.
+#[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("work").required(true).args(["command", "python", "native"])))]
+#[command(group(clap::ArgGroup::new("draws").args(["images", "inputs"])))]
+pub struct InitArgs {
+    /// A program to run per task: `{input}` (the task's image), `{index}`, `{seed}` and `{out}`
+    /// are filled in; run by /bin/sh, e.g. "gzip -c {input} > /dev/null".
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// A Python function per task, `module:function` (the module beside the file or importable).
+    #[arg(long, value_name = "MODULE:FUNCTION")]
+    pub python: Option<String>,
+    /// A C-ABI library per task (include/runner_plugin.h's `runner_task`).
+    #[arg(long, value_name = "LIBRARY", value_hint = ValueHint::FilePath)]
+    pub native: Option<PathBuf>,
+    /// Tasks draw images from this folder (one per task).
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub images: Option<PathBuf>,
+    /// Tasks per set, with no images: each gets its index and seed (default 64).
+    #[arg(long, value_name = "N")]
+    pub inputs: Option<NonZeroUsize>,
+    /// Where to write the file (default: <work>.toml here); an existing file is not overwritten.
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output: Option<PathBuf>,
 }

@@ -2,7 +2,8 @@
 //! process pool on the same seeded work, and writes what each cost.
 //!
 //! The modules, leaves first: `spec` (what an experiment file says: errors, fields, axes) and
-//! `task`; `measure`, `proc`, `interrupt`; `workload` and `executor` (the registries); `plan`
+//! `task`; `home` (where a clone's or an installed copy's companions are); `measure`, `proc`,
+//! `interrupt`; `workload` and `executor` (the registries); `plan`
 //! (cells, schedule, draws, shards); `experiment` (the file parsed); `isolate` (one process
 //! per repetition) and `runloop`; `record`, `stats`, `summary`, `answer`, `report`; `export`;
 //! `envinfo`, `exit`, `cli` and `cmd` at the edge. No module imports one that imports it.
@@ -15,6 +16,7 @@ pub mod executor;
 pub mod exit;
 pub mod experiment;
 pub mod export;
+pub mod home;
 pub mod interrupt;
 pub mod isolate;
 pub mod measure;

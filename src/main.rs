@@ -1,12 +1,10 @@
 //! The `runner` binary: parses the command line, runs the command, exits with its code.
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use runner::exit::ExitCode;
 
 fn main() {
-    let matches = runner::cli::Cli::command()
-        .after_help(runner::cli::exit_codes_help())
-        .get_matches();
+    let matches = runner::cli::command().get_matches();
     let cli = runner::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let code = runner::cmd::main(cli).unwrap_or_else(|e| {
         eprintln!("runner: error: {e:#}");

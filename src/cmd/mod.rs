@@ -1,12 +1,16 @@
 //! The commands, one file each: `run` (the default), `plan`, `validate`, `report`, `compare`,
-//! `slurm` and `merge`.
+//! `slurm`, `merge`, `init`, `schema`, `model` and `completions`; `man` is clap's, here.
 
 mod compare;
+mod completions;
+mod init;
 mod merge;
+mod model;
 mod plan;
 mod report;
 mod resume;
 mod run;
+mod schema;
 mod session;
 mod slurm;
 mod until;
@@ -32,8 +36,19 @@ pub fn main(cli: Cli) -> Result<ExitCode> {
         Some(Command::Compare { old, new, threshold }) => compare::run(&old, &new, threshold),
         Some(Command::Slurm(args)) => slurm::run(args),
         Some(Command::Merge { out, dirs }) => merge::run(&out, &dirs),
+        Some(Command::Init(args)) => init::run(args),
+        Some(Command::Schema) => schema::run(),
+        Some(Command::Model { out, python }) => model::run(out, python),
+        Some(Command::Completions { shell }) => completions::run(shell),
+        Some(Command::Man) => man(),
         None => run::run(cli.run),
     }
+}
+
+/// `runner man`: the manual page, rendered from the same command line as --help.
+fn man() -> Result<ExitCode> {
+    clap_mangen::Man::new(crate::cli::command()).render(&mut std::io::stdout())?;
+    Ok(ExitCode::Ok)
 }
 
 /// The experiment, checked against this machine (what `run` and `validate` do before anything

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 
 use crate::spec::axis::{AxisDef, Kind, Role, Value, Values};
 
-/// `allocator`: part of the work (verdicts compare pools under one allocator, against the loop
-/// under it); `jemalloc` names cells `...-jemalloc-...` (`system`, glibc's malloc, adds nothing).
 pub static ALLOCATOR: AxisDef = AxisDef {
+    doc: "`allocator`: part of the work (verdicts compare pools under one allocator, against the loop under it); `jemalloc` names cells `...-jemalloc-...` (`system`, glibc's malloc, adds nothing).",
     key: "allocator",
     section: None,
     column: "allocator",

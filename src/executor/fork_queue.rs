@@ -8,10 +8,8 @@
 
 use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 
-/// `process_queue = [0, 1, 8]`: tasks each worker process of `process` and `hybrid` holds
-/// queued behind those it runs; 0 (the default) adapts it to the tasks' time. How the pool
-/// runs, not what it runs: cells that differ in it are compared, and named `-q8` (0 adds nothing).
 pub static QUEUE: AxisDef = AxisDef {
+    doc: "`process_queue = [0, 1, 8]`: tasks each worker process of `process` and `hybrid` holds queued behind those it runs; 0 (the default) adapts it to the tasks' time. How the pool runs, not what it runs: cells that differ in it are compared, and named `-q8` (0 adds nothing).",
     key: "process_queue",
     section: None,
     column: "process_queue",

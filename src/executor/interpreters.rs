@@ -9,6 +9,7 @@
 use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value, Values};
 
 pub static PYTHON: AxisDef = AxisDef {
+    doc: "The Python that runs Python's pools (py-*): a path relative to this file, or a list (an axis; verdicts between pools compare cells of one interpreter, and the answer adds verdicts across them). Default: the project's .deps/venv, else the environment runner was installed into, else python3 on PATH.",
     key: "interpreter",
     section: None,
     column: "python",
@@ -25,11 +26,8 @@ pub static PYTHON: AxisDef = AxisDef {
     check: no_check,
 };
 
-/// `gil = ["off", "on"]`: the GIL of a free-threaded build, turned off or on for the
-/// interpreter and every worker it starts (`PYTHON_GIL=0` or `1`); `default` leaves it as the
-/// build and its extensions make it. `off` on a build with the GIL is refused at validation.
-/// Named `-giloff`, `-gilon` in a cell id (the default adds nothing).
 pub static GIL: AxisDef = AxisDef {
+    doc: "`gil = [\"off\", \"on\"]`: the GIL of a free-threaded build, turned off or on for the interpreter and every worker it starts (`PYTHON_GIL=0` or `1`); `default` leaves it as the build and its extensions make it. `off` on a build with the GIL is refused at validation. Named `-giloff`, `-gilon` in a cell id (the default adds nothing).",
     key: "gil",
     section: None,
     column: "python_gil",

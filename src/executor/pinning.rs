@@ -6,9 +6,8 @@ use super::Job;
 use crate::proc;
 use crate::spec::axis::{AxisDef, Kind, Role, Value};
 
-/// `pinning`: part of the work (a pinned pool is compared with pinned pools and the pinned
-/// loop); `cores` names cells `...-pin-...`.
 pub static PINNING: AxisDef = AxisDef {
+    doc: "`pinning`: part of the work (a pinned pool is compared with pinned pools and the pinned loop); `cores` names cells `...-pin-...`.",
     key: "pinning",
     section: None,
     column: "pinning",

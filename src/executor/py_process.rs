@@ -6,13 +6,8 @@ use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 
 pub struct PyProcess;
 
-/// `py_start_method = ["fork", "spawn", "forkserver"]`: how `ProcessPoolExecutor` starts its
-/// workers (`multiprocessing` start methods); `auto`, the default, is what the interpreter's
-/// `multiprocessing` uses (fork up to 3.13 on Linux, forkserver from 3.14), as the user's own
-/// program gets it, and runs.csv's `start_method` records the method that ran. How the pool
-/// runs, not what it runs: cells that differ in it are compared with each other, and named
-/// `...-py-process-w2-spawn-...` (`auto` adds nothing).
 pub static START_METHOD: AxisDef = AxisDef {
+    doc: "`py_start_method = [\"fork\", \"spawn\", \"forkserver\"]`: how `ProcessPoolExecutor` starts its workers (`multiprocessing` start methods); `auto`, the default, is what the interpreter's `multiprocessing` uses (fork up to 3.13 on Linux, forkserver from 3.14), as the user's own program gets it, and runs.csv's `start_method` records the method that ran. How the pool runs, not what it runs: cells that differ in it are compared with each other, and named `...-py-process-w2-spawn-...` (`auto` adds nothing).",
     key: "py_start_method",
     section: None,
     column: "py_start_method",
@@ -24,10 +19,8 @@ pub static START_METHOD: AxisDef = AxisDef {
     check: no_check,
 };
 
-/// `py_chunksize = [1, 8, 64]`: how many tasks go to a worker in one message, as
-/// `ProcessPoolExecutor.map(chunksize=n)` sends them (py-process and py-interpreter); the
-/// records of a chunk come back together. Named `-c64` in a cell id (1 adds nothing).
 pub static CHUNKSIZE: AxisDef = AxisDef {
+    doc: "`py_chunksize = [1, 8, 64]`: how many tasks go to a worker in one message, as `ProcessPoolExecutor.map(chunksize=n)` sends them (py-process and py-interpreter); the records of a chunk come back together. Named `-c64` in a cell id (1 adds nothing).",
     key: "py_chunksize",
     section: None,
     column: "py_chunksize",
@@ -43,10 +36,8 @@ pub static CHUNKSIZE: AxisDef = AxisDef {
     check: no_check,
 };
 
-/// `py_max_tasks_per_child = [0, 10]`: py-process replaces a worker after that many calls (its
-/// ready call and its chunks; 0: never). Python refuses it with the fork start method, and so
-/// does validation. Named `-r10` in a cell id (0 adds nothing).
 pub static MAX_TASKS_PER_CHILD: AxisDef = AxisDef {
+    doc: "`py_max_tasks_per_child = [0, 10]`: py-process replaces a worker after that many calls (its ready call and its chunks; 0: never). Python refuses it with the fork start method, and so does validation. Named `-r10` in a cell id (0 adds nothing).",
     key: "py_max_tasks_per_child",
     section: None,
     column: "py_max_tasks_per_child",

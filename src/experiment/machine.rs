@@ -3,8 +3,6 @@
 //! Python's pools, an interpreter (the project's venv unless the file names one). Each failure
 //! is a [`SpecError`] naming the key, as parsing errors are (exit 2).
 
-use std::path::PathBuf;
-
 use super::Experiment;
 use crate::spec::SpecError;
 
@@ -21,14 +19,15 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
     }
     let python = exp.axes.executor.iter().find(|e| e.is_python());
     if let (Some(first), true) = (python, exp.python.is_empty()) {
-        let roots = crate::workload::search_roots(&exp.file);
-        exp.python = vec![venv(&roots).ok_or_else(|| {
+        let install = crate::home::Install::find(&crate::workload::search_roots(&exp.file));
+        exp.python = vec![install.default_python().ok_or_else(|| {
             err(
                 "executor",
                 format!(
-                    "executor \"{first}\" runs Python's pools, and no Python was found: run `scripts/setup` \
-                     (it makes .deps/venv with Pillow, numpy and onnxruntime), or name an interpreter \
-                     with `interpreter = \"/path/to/python\"`"
+                    "executor \"{first}\" runs Python's pools, and no Python was found (no .deps/venv of a \
+                     checkout, no environment runner was installed into, no python3 on PATH): {}, or name \
+                     an interpreter with `interpreter = \"/path/to/python\"`",
+                    install.how_to_get("images")
                 ),
             )
         })?];
@@ -146,9 +145,15 @@ fn interpreter_can(
     Err((
         key,
         format!(
-            "{} cannot import {module}, which {why} needs in Python's pools ({})",
+            "{} cannot import {module}, which {why} needs in Python's pools ({}){}",
             interpreter.display(),
-            missing[*module]
+            missing[*module],
+            crate::home::extra_of(module)
+                .map(|extra| {
+                    let roots = crate::workload::search_roots(&exp.file);
+                    format!("; {}", crate::home::Install::find(&roots).how_to_get(extra))
+                })
+                .unwrap_or_default()
         ),
     ))
 }
@@ -209,16 +214,3 @@ fn build_can(
 
 /// The probe's name for "a pool of subinterpreters".
 const SUBINTERPRETERS: &str = "InterpreterPoolExecutor";
-
-/// The project's venv: `.deps/venv/bin/python` above the experiment file, the binary or the
-/// working directory.
-fn venv(roots: &[PathBuf]) -> Option<PathBuf> {
-    roots
-        .iter()
-        .flat_map(|r| {
-            r.ancestors()
-                .map(|a| a.join(".deps/venv/bin/python"))
-                .collect::<Vec<_>>()
-        })
-        .find(|p| p.is_file())
-}

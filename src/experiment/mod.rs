@@ -6,6 +6,7 @@ mod exclude;
 mod images;
 mod machine;
 mod raw;
+mod schema;
 mod size;
 mod validate;
 
@@ -18,6 +19,7 @@ use crate::spec::SpecError;
 use crate::workload::Settings;
 
 pub use machine::check as check_machine;
+pub use schema::schema;
 pub use validate::Overrides;
 
 /// `repetitions = { min, max, until = "decided", time_budget_s }`: after `min` rounds, rounds of

@@ -12,7 +12,9 @@ use toml::de::{DeTable, DeValue, Deserializer};
 use toml::Spanned;
 
 use super::exclude::exclude;
-use super::raw::RawExperiment;
+use super::raw::{
+    RawExperiment, DEFAULT_OUTPUT_DIR, DEFAULT_REPETITIONS, DEFAULT_SETS, DEFAULT_WARMUP, DEFAULT_WORKERS,
+};
 use super::size::{check_product, check_size};
 use super::{images, Experiment};
 use crate::executor::{ExecutorKind, ShapeKind, PYTHON};
@@ -30,7 +32,7 @@ pub struct Overrides {
 const OLD_INTERPRETER_KEY: &str = "python";
 
 /// The longest experiment name: it names a folder (file systems allow 255 bytes; the rest is room).
-const MAX_NAME: usize = 200;
+pub(super) const MAX_NAME: usize = 200;
 
 /// What the file holds beside its core keys: each workload's section, each axis key given at
 /// the top level, and the excludes.
@@ -67,7 +69,19 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         exclude: doc.get_mut().remove("exclude"),
     };
     old_interpreter_key(&cx, &mut doc, &mut parts)?;
-    let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| cx.toml_error(None, &e))?;
+    let starts: Vec<(usize, String)> = doc
+        .get_ref()
+        .keys()
+        .map(|k| (k.span().start, k.get_ref().to_string()))
+        .collect();
+    let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| {
+        // toml names no key at the top level: the error's is the last key (or table) that
+        // starts before it.
+        let key = e
+            .span()
+            .and_then(|s| starts.iter().filter(|(at, _)| *at <= s.start).max());
+        cx.toml_error(key.map(|(_, k)| k.as_str()), &e)
+    })?;
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
@@ -83,7 +97,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     check_recycling(&cx, &axes, &exclude)?;
     let images = images::parse(&cx, &raw, &axes.workload)?;
     let (repetitions, until) = repetitions(&cx, &raw)?;
-    let warmup = cx.bounded("warmup", &raw.warmup, 1, u64::MAX)? as usize;
+    let warmup = cx.bounded("warmup", &raw.warmup, DEFAULT_WARMUP, u64::MAX)? as usize;
     check_product(
         &cx,
         &raw,
@@ -105,7 +119,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         order: order(&cx, &raw)?,
         images,
         settings,
-        output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or("../results")),
+        output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or(DEFAULT_OUTPUT_DIR)),
         task_timeout: cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?,
         repetition_timeout: cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?,
         wait_for_idle: cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?,
@@ -206,10 +220,10 @@ fn core_axes(cx: &Fields, raw: &RawExperiment) -> Result<Axes, SpecError> {
     Ok(Axes {
         workload: cx.list("workload", Some(&raw.workload), &[])?,
         executor,
-        workers: cx.counts("workers", raw.workers.as_ref(), 1)?,
+        workers: cx.counts("workers", raw.workers.as_ref(), DEFAULT_WORKERS)?,
         processes: cx.counts("processes", raw.processes.as_ref(), 1)?,
         threads: cx.counts("threads", raw.threads.as_ref(), 1)?,
-        sets: cx.counts("sets", raw.sets.as_ref(), 16)?,
+        sets: cx.counts("sets", raw.sets.as_ref(), DEFAULT_SETS)?,
         values: Vec::new(),
     })
 }
@@ -368,7 +382,7 @@ fn setup_hint(message: &str) -> &'static str {
 fn repetitions(cx: &Fields, raw: &RawExperiment) -> Result<(NonZeroUsize, Option<super::Until>), SpecError> {
     use super::raw::RawReps;
     let Some(v) = &raw.repetitions else {
-        return Ok((NonZeroUsize::new(6).unwrap(), None));
+        return Ok((NonZeroUsize::new(DEFAULT_REPETITIONS).unwrap(), None));
     };
     let span = Some(v.span());
     let u = match v.get_ref() {

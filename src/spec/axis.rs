@@ -81,6 +81,8 @@ pub enum Kind {
 pub struct AxisDef {
     /// Its key in the experiment file (in `section` if set) and in `[[exclude]]`.
     pub key: &'static str,
+    /// What it is, for the reader of the code and of `runner schema` (an editor's hover).
+    pub doc: &'static str,
     /// The `[section]` holding the key; `None`: the top level.
     pub section: Option<&'static str>,
     /// Its runs.csv column.
@@ -114,6 +116,31 @@ impl AxisDef {
             Some(s) => format!("{s}.{}", self.key),
             None => self.key.to_string(),
         }
+    }
+
+    /// Its JSON Schema: one value of its kind or a list of distinct ones (an axis), with its doc
+    /// and default.
+    pub fn schema(&self) -> serde_json::Value {
+        use serde_json::json;
+        let (one, default, most) = match self.kind {
+            Kind::Words(words) => (json!({ "type": "string", "enum": words }), json!(words[0]), None),
+            Kind::Count { default, min, max } => (
+                json!({ "type": "integer", "minimum": min, "maximum": max }),
+                json!(default),
+                None,
+            ),
+            // A path's default depends on where the file and runner are: its doc says it.
+            Kind::Paths { .. } => (json!({ "type": "string", "minLength": 1 }), json!(null), Some(u8::MAX)),
+        };
+        let mut many = json!({ "type": "array", "items": one, "minItems": 1, "uniqueItems": true });
+        if let Some(most) = most {
+            many["maxItems"] = json!(most);
+        }
+        let mut schema = json!({ "description": self.doc, "anyOf": [one, many] });
+        if !default.is_null() {
+            schema["default"] = default;
+        }
+        schema
     }
 
     /// The default value (the key absent).

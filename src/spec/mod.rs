@@ -66,6 +66,15 @@ macro_rules! by_name {
                 <$kind>::named(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, <$kind>::names()))
             }
         }
+
+        impl schemars::JsonSchema for $kind {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($kind).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": <$kind>::names() })
+            }
+        }
     };
 }
 pub(crate) use by_name;
@@ -75,6 +84,21 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of a file, read in pieces (the model is never held whole).
+pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    use sha2::Digest;
+    use std::io::Read;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(hex(&h.finalize())),
+            n => h.update(&buf[..n]),
+        }
+    }
+}
+
 /// A key that may hold one value or a list of values; a list becomes an axis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneOrMany<T>(pub Vec<T>);
@@ -82,6 +106,19 @@ pub struct OneOrMany<T>(pub Vec<T>);
 impl<T> Default for OneOrMany<T> {
     fn default() -> Self {
         OneOrMany(Vec::new())
+    }
+}
+
+/// One value, or a non-empty list of distinct ones.
+impl<T: schemars::JsonSchema> schemars::JsonSchema for OneOrMany<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("OneOrMany_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one = generator.subschema_for::<T>();
+        schemars::json_schema!({
+            "anyOf": [one, { "type": "array", "items": one, "minItems": 1, "uniqueItems": true }]
+        })
     }
 }
 

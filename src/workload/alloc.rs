@@ -16,11 +16,17 @@ use crate::task::Task;
 pub struct Alloc;
 
 /// `[alloc]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    /// MiB each task allocates and touches.
+    #[schemars(with = "Option<u64>", range(max = 16_384), extend("default" = 64))]
     mib: Option<Spanned<i64>>,
+    /// Milliseconds each task holds the block.
+    #[schemars(with = "Option<u64>", range(max = 60_000), extend("default" = 50))]
     hold_ms: Option<Spanned<i64>>,
+    /// Small allocations freed and made again while it holds the block.
+    #[schemars(with = "Option<u64>", range(max = 1_000_000_000), extend("default" = 0))]
     churn: Option<Spanned<i64>>,
 }
 
@@ -32,6 +38,10 @@ struct Block {
 }
 
 impl Workload for Alloc {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<Raw as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "alloc"
     }

@@ -3,14 +3,12 @@
 //! Runtime, hashes the model and optimises its graph.
 
 use std::any::Any;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use fast_image_resize::Resizer;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::image::{parse_filter, Filter};
@@ -18,14 +16,13 @@ use super::model::Model;
 use super::preoptimize::preoptimize;
 use super::{ort_lib, Context, Draws, ModelId, Outcome, PrepareEnv, Prepared, Settings, TaskState, Workload};
 use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
-use crate::spec::{hex, OneOrMany, Section, SpecError};
+use crate::spec::{OneOrMany, Section, SpecError};
 use crate::task::Task;
 
 pub struct Classify;
 
-/// `[classify] model`: a list multiplies the cells with a model. The first model adds nothing
-/// to a cell id; the second is `-m2`, and so on.
 pub static MODEL: AxisDef = AxisDef {
+    doc: "`[classify] model`: the ONNX model (relative to this file; default ../models/resnet18.onnx, else the one `runner model` built); a list multiplies the cells with a model. The first model adds nothing to a cell id; the second is `-m2`, and so on.",
     key: "model",
     section: Some("classify"),
     column: "model",
@@ -42,8 +39,8 @@ pub static MODEL: AxisDef = AxisDef {
     check: no_check,
 };
 
-/// `intra_op_threads`: ONNX Runtime's threads per session, for the cells with a model.
 pub static INTRA_OP_THREADS: AxisDef = AxisDef {
+    doc: "`intra_op_threads`: ONNX Runtime's threads per session, for the cells with a model.",
     key: "intra_op_threads",
     section: None,
     column: "intra_op_threads",
@@ -70,6 +67,10 @@ pub fn intra_op_threads(ctx: &Context) -> usize {
 }
 
 impl Workload for Classify {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<RawClassify as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "classify"
     }
@@ -115,7 +116,8 @@ impl Workload for Classify {
         let (mut sources, mut ids, mut facts) = (Vec::new(), Vec::new(), Vec::new());
         let mut preoptimize_total = None;
         for (i, model) in s.models.iter().enumerate() {
-            let sha256 = sha256_of(model).with_context(|| format!("cannot read the model {}", model.display()))?;
+            let sha256 = crate::spec::sha256_file(model)
+                .with_context(|| format!("cannot read the model {}", model.display()))?;
             // Optimise the graph once for this run (in a throwaway child); workers then load it ready.
             let (mut optimized, mut preoptimize_s) = (None, None);
             if s.preoptimize {
@@ -209,18 +211,39 @@ impl Workload for Classify {
 }
 
 /// `[classify]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawClassify {
+    /// Read by the `model` axis.
+    #[schemars(skip)]
     model: Option<Spanned<OneOrMany<String>>>,
+    /// The model's input [width, height].
+    #[schemars(with = "Option<[InputSide; 2]>", extend("default" = [224, 224]))]
     input_size: Option<Spanned<[i64; 2]>>,
+    /// Per-channel mean subtracted in preprocessing.
+    #[schemars(extend("default" = [0.485, 0.456, 0.406]))]
     mean: Option<[f32; 3]>,
+    /// Per-channel standard deviation divided by in preprocessing (each positive).
+    #[schemars(with = "Option<[f32; 3]>", extend("default" = [0.229, 0.224, 0.225]))]
     std: Option<Spanned<[f32; 3]>>,
+    /// A file of class labels, one per line (relative to this file).
+    #[schemars(with = "Option<String>")]
     labels: Option<Spanned<String>>,
+    /// The resampling filter of preprocessing.
+    #[schemars(with = "Option<super::image::FilterName>", extend("default" = "bilinear"))]
     filter: Option<Spanned<String>>,
+    /// ONNX Runtime's shared library (default: found as `runner --help` describes).
+    #[schemars(with = "Option<String>")]
     ort_library: Option<Spanned<String>>,
+    /// Optimise the graph once per run for this machine, instead of in every session.
+    #[schemars(extend("default" = true))]
     preoptimize: Option<bool>,
 }
+
+/// A side of the model's input, in pixels.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct InputSide(#[schemars(range(min = 1, max = 4096))] u32);
 
 #[derive(Debug, Clone)]
 pub struct ClassifySettings {
@@ -271,19 +294,6 @@ pub fn file_name(path: &Path) -> String {
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// SHA-256 of a file, read in pieces (the model is never held whole).
-fn sha256_of(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match f.read(&mut buf)? {
-            0 => return Ok(hex(&h.finalize())),
-            n => h.update(&buf[..n]),
-        }
-    }
-}
-
 /// A worker's classify state: its own session and resampler.
 struct State {
     model: Model,
@@ -308,7 +318,11 @@ fn parse(section: &Section, needed: bool) -> Result<ClassifySettings, SpecError>
     )?;
     let mut models: Vec<PathBuf> = Vec::new();
     for name in &names {
-        let p = cx.resolve(name);
+        let mut p = cx.resolve(name);
+        if c.model.is_none() && !p.exists() {
+            // No clone's models/ above the file: the one `runner model` built, if it did.
+            p = crate::home::default_model().filter(|m| m.is_file()).unwrap_or(p);
+        }
         if needed {
             check_onnx(&p).or_else(|msg| cx.err("classify.model", model_span.clone(), msg))?;
         }
@@ -371,7 +385,7 @@ fn check_onnx(p: &Path) -> Result<(), String> {
     let mut head = [0u8; 1];
     let mut f = std::fs::File::open(p).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            " (run `scripts/setup` to build the default model)"
+            " (build the default model: `scripts/setup` in a clone, `runner model` elsewhere)"
         } else {
             ""
         };

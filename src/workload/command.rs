@@ -21,14 +21,31 @@ use crate::task::Task;
 pub struct Command;
 
 /// `[command]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    /// The program and its arguments (with `shell`, one string for /bin/sh -c); `{input}`,
+    /// `{index}`, `{seed}` and `{out}` are filled in per task.
+    #[schemars(with = "Option<OneOrMany<String>>")]
     argv: Option<Spanned<OneOrMany<String>>>,
+    /// Run `argv` (one string) by /bin/sh.
+    #[schemars(extend("default" = false))]
     shell: Option<bool>,
+    /// What becomes of each task's standard output: `discard`, or `keep` (a file per task).
+    #[schemars(with = "Option<Stdout>", extend("default" = "discard"))]
     stdout: Option<Spanned<String>>,
+    /// Environment variables set for the program.
     #[serde(default)]
     env: BTreeMap<String, String>,
+}
+
+/// The words of `[command] stdout`.
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Stdout {
+    Discard,
+    Keep,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +61,10 @@ pub struct CommandSettings {
 }
 
 impl Workload for Command {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<Raw as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "command"
     }

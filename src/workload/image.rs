@@ -47,6 +47,38 @@ impl Filter {
     }
 }
 
+/// A `filter` key as the schema states it: a name `Filter::parse` takes, in any case.
+pub struct FilterName;
+
+impl schemars::JsonSchema for FilterName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FilterName".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names = [
+            "nearest",
+            "box",
+            "bilinear",
+            "triangle",
+            "hamming",
+            "catmullrom",
+            "bicubic",
+            "mitchell",
+            "lanczos3",
+            "lanczos",
+        ];
+        debug_assert!(names.iter().all(|n| Filter::parse(n).is_some()));
+        // Any case, as the parser reads it: JSON Schema's patterns have no flag for it.
+        let any_case = |n: &str| -> String {
+            n.chars()
+                .map(|c| format!("[{}{}]", c, c.to_ascii_uppercase()))
+                .collect()
+        };
+        let pattern = format!("^({})$", names.map(any_case).join("|"));
+        schemars::json_schema!({ "type": "string", "pattern": pattern, "description": format!("one of {}", Filter::NAMES) })
+    }
+}
+
 /// A `filter` key of a section: one of [`Filter::NAMES`], `default` when absent.
 pub fn parse_filter(cx: &Fields, key: &str, v: &Option<Spanned<String>>, default: Filter) -> Result<Filter, SpecError> {
     match v {

@@ -8,7 +8,13 @@ use super::resize::Subsampling;
 
 /// The encoder this binary was built with, as env.json names it.
 #[cfg(turbojpeg)]
-pub const ENCODER: &str = concat!("libjpeg-turbo ", env!("RUNNER_TURBOJPEG_VERSION"), " (TurboJPEG API)");
+pub const ENCODER: &str = concat!(
+    "libjpeg-turbo ",
+    env!("RUNNER_TURBOJPEG_VERSION"),
+    " (TurboJPEG API, ",
+    env!("RUNNER_TURBOJPEG_LINK"),
+    ")"
+);
 #[cfg(not(turbojpeg))]
 pub const ENCODER: &str = "jpeg-encoder (fallback: libturbojpeg was not found when runner was built)";
 
@@ -47,7 +53,8 @@ mod imp {
     const TJSAMP_420: c_int = 2;
     const TJFLAG_NOREALLOC: c_int = 1024;
 
-    #[link(name = "turbojpeg")]
+    // Linked by build.rs: statically where libturbojpeg.a is installed (the default), so the
+    // binary, the wheel's included, needs no system library.
     extern "C" {
         fn tjInitCompress() -> Handle;
         fn tjBufSize(width: c_int, height: c_int, subsamp: c_int) -> c_ulong;

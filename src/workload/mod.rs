@@ -78,6 +78,12 @@ pub trait Workload: Sync {
         &[]
     }
 
+    /// The JSON Schema of its `[section]` (its wire struct's), for `runner schema`; None: it
+    /// has no section.
+    fn section_schema(&self, _generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        None
+    }
+
     /// What it needs of this machine (a program on PATH, a module that imports, a library
     /// with its symbols), checked before anything runs; `Err` names what is missing.
     fn check(&self, _settings: &Settings, _python: Option<&Path>) -> Result<(), String> {

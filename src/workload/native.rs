@@ -23,10 +23,13 @@ pub const ABI: u32 = 1;
 pub struct Native;
 
 /// `[native]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    /// The shared library (relative to this file) exporting include/runner_plugin.h's `runner_task`.
+    #[schemars(with = "Option<String>")]
     library: Option<Spanned<String>>,
+    /// Text handed to the library's `runner_setup`.
     config: Option<String>,
 }
 
@@ -134,6 +137,10 @@ fn message(buf: &[u8]) -> String {
 }
 
 impl Workload for Native {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<Raw as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "native"
     }

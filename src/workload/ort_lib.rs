@@ -1,8 +1,9 @@
 //! Finding and loading the ONNX Runtime shared library, without ever downloading it.
 //!
 //! Search order: an explicit path (experiment key `classify.ort_library` or `--ort-lib`),
-//! `ORT_DYLIB_PATH`, the project-local `.deps/onnxruntime/` made by `scripts/setup`, and last an
-//! importable Python `onnxruntime` package (whose wheel ships the library).
+//! `ORT_DYLIB_PATH`, the project-local `.deps/onnxruntime/` made by `scripts/setup`, and last the
+//! `onnxruntime` package (whose wheel ships the library) of the Python runner uses: the
+//! environment it was installed into (with the `[ml]` extra), else `python3` on PATH.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,8 +14,8 @@ use ort::environment::Environment;
 /// Where `scripts/setup` puts the library, relative to the project root.
 pub const LOCAL_DIR: &str = ".deps/onnxruntime";
 
-const HOW_TO_INSTALL: &str =
-    "run `scripts/setup` (it installs ONNX Runtime from PyPI's onnxruntime wheel into .deps/), \
+const HOW_TO_INSTALL: &str = "in a clone, run `scripts/setup` (it installs ONNX Runtime from PyPI's \
+onnxruntime wheel into .deps/); installed with pip, install the `[ml]` extra (`pip install 'pool-runner[ml]'`); \
 or point ORT_DYLIB_PATH or `--ort-lib` at libonnxruntime.so.1.31.x";
 
 /// A library that was found, and how.
@@ -42,7 +43,10 @@ pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String>
             }
         }
     }
-    if let Some(p) = python_onnxruntime() {
+    if let Some(p) = crate::home::Install::find(roots)
+        .default_python()
+        .and_then(|py| python_onnxruntime(&py))
+    {
         return Ok(Found {
             path: p,
             how: "python onnxruntime",
@@ -80,8 +84,9 @@ fn versioned_lib_in(dir: &Path) -> Option<PathBuf> {
     libs.pop()
 }
 
-fn python_onnxruntime() -> Option<PathBuf> {
-    let out = Command::new("python3")
+/// The library inside the `onnxruntime` package that `python` imports.
+fn python_onnxruntime(python: &Path) -> Option<PathBuf> {
+    let out = Command::new(python)
         .args([
             "-c",
             "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))",

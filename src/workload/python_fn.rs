@@ -17,9 +17,8 @@ use crate::task::Task;
 
 pub struct PythonFn;
 
-/// `[python] function = "module:name"`, or a list of them: an axis of the python cells (the
-/// second function's cells are `...-f2-...`; the first adds nothing to a cell id).
 pub static FUNCTION: AxisDef = AxisDef {
+    doc: "`[python] function = \"module:name\"`, or a list of them: an axis of the python cells (the second function's cells are `...-f2-...`; the first adds nothing to a cell id).",
     key: "function",
     section: Some("python"),
     column: "function",
@@ -35,13 +34,19 @@ pub static FUNCTION: AxisDef = AxisDef {
 };
 
 /// `[python]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    /// Read by the `function` axis.
+    #[schemars(skip)]
     function: Option<Spanned<OneOrMany<String>>>,
+    /// `module:name` called once per worker with `config`; its result is passed to each call.
+    #[schemars(with = "Option<String>", regex(pattern = r"^[^:]+:[^:]+$"))]
     setup: Option<Spanned<String>>,
+    /// Folders (relative to this file) put first on `sys.path`; this file's folder is always on it.
     #[serde(default)]
     path: Vec<String>,
+    /// Text handed to `setup`.
     config: Option<String>,
 }
 
@@ -68,6 +73,10 @@ fn entry(cx: &crate::spec::Fields, key: &str, v: &Spanned<String>) -> Result<Str
 }
 
 impl Workload for PythonFn {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<Raw as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "python"
     }

@@ -45,9 +45,8 @@ impl Format {
     }
 }
 
-/// `[resize] format = ["jpeg", "png", "webp", "same"]`: multiplies the cells that encode
-/// images; JPEG, the default, adds nothing to a cell id.
 pub static FORMAT: AxisDef = AxisDef {
+    doc: "`[resize] format = [\"jpeg\", \"png\", \"webp\", \"same\"]`: multiplies the cells that encode images; JPEG, the default, adds nothing to a cell id.",
     key: "format",
     section: Some("resize"),
     column: "format",
@@ -60,6 +59,10 @@ pub static FORMAT: AxisDef = AxisDef {
 };
 
 impl Workload for Resize {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<RawResize as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "resize"
     }
@@ -137,18 +140,41 @@ impl Workload for Resize {
 }
 
 /// `[resize]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawResize {
+    /// The sizes each image is resized to: WIDTHxHEIGHT (1 to 16384 px) or a percentage (1 to 400 %).
+    #[schemars(with = "Option<Vec<String>>", length(min = 1), extend("default" = ["224x224", "50%"]))]
     targets: Option<Spanned<Vec<String>>>,
     /// The [`FORMAT`] axis, which reads it.
     #[allow(dead_code)]
+    #[schemars(skip)]
     format: Option<serde::de::IgnoredAny>,
+    /// PNG's compression level.
+    #[schemars(with = "Option<u64>", range(max = 9), extend("default" = 6))]
     png_compression: Option<Spanned<i64>>,
+    /// The resampling filter.
+    #[schemars(with = "Option<super::image::FilterName>", extend("default" = "lanczos3"))]
     filter: Option<Spanned<String>>,
+    /// JPEG's and WebP's quality.
+    #[schemars(with = "Option<u64>", range(min = 1, max = 100), extend("default" = 90))]
     quality: Option<Spanned<i64>>,
+    /// JPEG's chroma subsampling.
+    #[schemars(with = "Option<Subsampled>", extend("default" = "4:2:0"))]
     subsampling: Option<Spanned<String>>,
+    /// Write each resized image to the cell's folder (the save stage).
+    #[schemars(extend("default" = true))]
     save: Option<bool>,
+}
+
+/// The words of `[resize] subsampling`.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+enum Subsampled {
+    #[serde(rename = "4:2:0")]
+    S420,
+    #[serde(rename = "4:4:4")]
+    S444,
 }
 
 #[derive(Debug, Clone)]

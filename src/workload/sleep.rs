@@ -13,9 +13,11 @@ use crate::task::Task;
 pub struct Sleep;
 
 /// `[sleep]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    /// Milliseconds each task sleeps.
+    #[schemars(with = "Option<u64>", range(max = 60_000), extend("default" = 10))]
     ms: Option<Spanned<i64>>,
 }
 
@@ -23,6 +25,10 @@ struct Raw {
 struct Nap(Duration);
 
 impl Workload for Sleep {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<Raw as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "sleep"
     }

@@ -13,9 +13,11 @@ use crate::task::Task;
 pub struct Spin;
 
 /// `[spin]` as the file spells it.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    /// Iterations of a fixed arithmetic loop per task.
+    #[schemars(with = "Option<u64>", range(min = 1), extend("default" = 3_000_000))]
     iterations: Option<Spanned<i64>>,
 }
 
@@ -24,6 +26,10 @@ struct Raw {
 struct Iterations(u64);
 
 impl Workload for Spin {
+    fn section_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(<Raw as schemars::JsonSchema>::json_schema(generator))
+    }
+
     fn name(&self) -> &'static str {
         "spin"
     }

@@ -10,12 +10,8 @@ use crate::measure::{ms, Usage};
 use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::task::Task;
 
-/// `task_counters = ["off", "on"]`: each task of the runner's pools reads its thread's page
-/// faults and context switches (`getrusage(RUSAGE_THREAD)`) before and after it, for tasks.csv.
-/// Two calls a task cost about 1 µs (1.5 in the process pool; docs/performance.md), as much
-/// as the sequential loop's whole overhead, so it is off unless asked for. Part of the measurement, not of the pool:
-/// verdicts compare cells of one setting; `on` names cells `...-tc-...`.
 pub static TASK_COUNTERS: AxisDef = AxisDef {
+    doc: "`task_counters = [\"off\", \"on\"]`: each task of the runner's pools reads its thread's page faults and context switches (`getrusage(RUSAGE_THREAD)`) before and after it, for tasks.csv. Two calls a task cost about 1 µs (1.5 in the process pool; docs/performance.md), as much as the sequential loop's whole overhead, so it is off unless asked for. Part of the measurement, not of the pool: verdicts compare cells of one setting; `on` names cells `...-tc-...`.",
     key: "task_counters",
     section: None,
     column: "task_counters",

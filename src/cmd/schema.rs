@@ -1,0 +1,10 @@
+//! `runner schema`: prints the JSON Schema of experiment files (see `experiment::schema`).
+
+use anyhow::Result;
+
+use crate::exit::ExitCode;
+
+pub fn run() -> Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(&crate::experiment::schema())?);
+    Ok(ExitCode::Ok)
+}

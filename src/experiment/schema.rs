@@ -1,0 +1,121 @@
+//! `runner schema`: the JSON Schema (draft 2020-12) of experiment files, made from the
+//! declarations that parse them, so it cannot drift from the parser: the core keys' wire
+//! structs (raw.rs), each axis's [`AxisDef`](crate::spec::AxisDef) (at the top level or in its
+//! workload's section), each workload's section struct, and `[[exclude]]`, which names core
+//! keys and axes by value. Cross-key rules (hybrid's processes and threads, an axis given
+//! without the executors it applies to) are the parser's alone: the README lists them.
+
+use schemars::generate::SchemaSettings;
+use serde_json::{json, Map, Value};
+
+use super::raw::RawExperiment;
+use crate::plan::axes;
+use crate::workload::WorkloadKind;
+
+/// The schema, as `runner schema` prints it.
+pub fn schema() -> Value {
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    let root = generator.root_schema_for::<RawExperiment>();
+    let mut root = serde_json::to_value(root).expect("a schema is JSON");
+    let mut sections = Map::new();
+    for w in WorkloadKind::all() {
+        if let Some(s) = w.get().section_schema(&mut generator) {
+            let mut s = serde_json::to_value(s).expect("a schema is JSON");
+            s["description"] = json!(format!("[{}]: the {} workload's settings", w.name(), w.name()));
+            sections.insert(w.name().to_string(), s);
+        }
+    }
+    let props = root["properties"].as_object_mut().expect("an object's schema");
+    for axis in axes::ALL {
+        match axis.section {
+            None => {
+                props.insert(axis.key.to_string(), axis.schema());
+            }
+            Some(section) => {
+                let s = sections.get_mut(section).expect("an axis's section is a workload's");
+                s["properties"][axis.key] = axis.schema();
+            }
+        }
+    }
+    // `python = "..."`, the interpreter's old key, shares its name with the python workload's
+    // table: either is taken.
+    let table = sections.remove("python").expect("the python workload has a section");
+    props.insert(
+        "python".into(),
+        json!({
+            "description": "[python]: the python workload's settings; or, in a file without that table, the old name of `interpreter`",
+            "anyOf": [table, crate::executor::PYTHON.schema()]
+        }),
+    );
+    props.extend(sections);
+    props.insert("exclude".into(), exclude(props));
+    let defs = generator.take_definitions(true);
+    let root = root.as_object_mut().expect("an object");
+    if !defs.is_empty() {
+        let all = root.entry("$defs").or_insert_with(|| json!({}));
+        for (k, v) in defs {
+            all[k] = v;
+        }
+    }
+    let mut root = Value::Object(root.clone());
+    no_null(&mut root);
+    root
+}
+
+/// Takes out what `Option` adds for JSON, `null`: TOML has none (a file leaves an option out by
+/// leaving out its key).
+fn no_null(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::Array(types)) = o.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [one] = &types[..] {
+                    let one = one.clone();
+                    o.insert("type".into(), one);
+                }
+            }
+            if let Some(Value::Array(any)) = o.get_mut("anyOf") {
+                any.retain(|s| s != &json!({ "type": "null" }));
+                if let [one] = &any[..] {
+                    let one = one.clone();
+                    o.remove("anyOf");
+                    match one {
+                        Value::Object(inner) => o.extend(inner),
+                        other => {
+                            o.insert("allOf".into(), json!([other]));
+                        }
+                    }
+                }
+            }
+            o.values_mut().for_each(no_null);
+        }
+        Value::Array(a) => a.iter_mut().for_each(no_null),
+        _ => {}
+    }
+}
+
+/// `[[exclude]]`: tables naming some of the core keys (workload, executor, workers, processes,
+/// threads, sets) and axes, one value each.
+fn exclude(props: &Map<String, Value>) -> Value {
+    let mut keys = Map::new();
+    for key in ["workload", "executor", "workers", "processes", "threads", "sets"] {
+        keys.insert(key.into(), one_of(&props[key]));
+    }
+    for axis in axes::ALL {
+        keys.insert(axis.key.into(), one_of(&axis.schema()));
+    }
+    json!({
+        "description": "Cells to drop: each entry names some core keys and axes by one value; a cell matching all of an entry's is not run",
+        "type": "array",
+        "items": { "type": "object", "properties": keys, "additionalProperties": false, "minProperties": 1 }
+    })
+}
+
+/// The single-value branch of a one-or-many schema (an axis, or a `$ref` to `OneOrMany_*`).
+fn one_of(schema: &Value) -> Value {
+    let mut one = schema.clone();
+    if let Some(first) = schema.get("anyOf").and_then(|a| a.get(0)) {
+        one["anyOf"] = json!([first]);
+    }
+    one
+}
