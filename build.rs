@@ -59,6 +59,9 @@ fn turbojpeg() {
     } else {
         "dylib"
     };
+    if link == "dylib" && std::env::var_os("RUNNER_TURBOJPEG_DYNAMIC").is_none() {
+        println!("cargo:warning=no libturbojpeg.a beside libturbojpeg.so: linked as a shared library, so this binary needs it installed (a wheel of it would too)");
+    }
     println!("cargo:rustc-link-lib={link}=turbojpeg");
     println!(
         "cargo:rustc-env=RUNNER_TURBOJPEG_LINK={}",

@@ -81,8 +81,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), the same text as --help: `runner man | man -l -`.
-    Man,
+    /// Print the manual page (roff), the same text as --help: `runner man | man -l -`; with a
+    /// subcommand, its page (`runner man init`).
+    Man {
+        /// The subcommand whose page to print.
+        subcommand: Option<String>,
+    },
     /// Combine the results folders of an experiment's shards into one results folder.
     Merge {
         /// The merged results folder (created; must not exist yet).

@@ -48,17 +48,44 @@ impl Install {
     /// What to do to get the packages of `extra` (`images`: numpy and Pillow; `ml`:
     /// onnxruntime and onnx), as a refusal says it.
     pub fn how_to_get(&self, extra: &str) -> String {
+        let pins = packages_of(extra).join(" ");
         match self {
-            Install::Checkout(_) => "run `scripts/setup` (it makes .deps/venv with Pillow, numpy and onnxruntime)".into(),
+            Install::Checkout(_) => {
+                "run `scripts/setup` (it makes .deps/venv with Pillow, numpy and onnxruntime)".into()
+            }
             Install::Wheel(python) => format!(
-                "install the extra: `{} -m pip install '{DISTRIBUTION}[{extra}]'` (or `pipx install --force '{DISTRIBUTION}[{extra}]'`, `uv tool install '{DISTRIBUTION}[{extra}]'`)",
+                "install the wheel with its `[{extra}]` extra (`pip install '<the {DISTRIBUTION} wheel>[{extra}]'`, \
+                 likewise for pipx and uv tool), or its packages into this environment: `{} -m pip install {pins}`",
                 python.display()
             ),
             Install::Bare => format!(
-                "install them for the interpreter runner uses (`pip install '{DISTRIBUTION}[{extra}]'` brings both runner and them), or name one that has them with `interpreter = \"/path/to/python\"`"
+                "install `{pins}` for the interpreter runner uses (python3 on PATH), or name one that has \
+                 them with `interpreter = \"/path/to/python\"`"
             ),
         }
     }
+}
+
+/// The wheel's extras and the pinned packages each brings, as pyproject.toml lists them (a test
+/// reads it): the versions of scripts/requirements.txt, on which the model's SHA-256 and the
+/// rows' library versions depend.
+pub const EXTRAS: [(&str, &[&str]); 2] = [
+    ("images", &["numpy==2.4.6", "pillow==12.0.0"]),
+    (
+        "ml",
+        &[
+            "onnxruntime==1.31.1",
+            "onnx==1.23.2",
+            "numpy==2.4.6",
+            "protobuf==7.36.2",
+            "pillow==12.0.0",
+        ],
+    ),
+];
+
+/// The packages of `extra` (none for an unknown one).
+fn packages_of(extra: &str) -> &'static [&'static str] {
+    EXTRAS.iter().find(|(e, _)| *e == extra).map_or(&[], |(_, p)| p)
 }
 
 /// The wheel's extra that brings Python module `module`, for the image workloads (`images`) or
@@ -139,8 +166,32 @@ mod tests {
         assert!(found.how_to_get("images").contains("scripts/setup"));
         let wheel = Install::Wheel("/env/bin/python".into()).how_to_get("ml");
         assert!(
-            wheel.contains("/env/bin/python -m pip install 'pool-runner[ml]'"),
+            wheel.contains("[ml]") && wheel.contains("/env/bin/python -m pip install onnxruntime==1.31.1 onnx==1.23.2"),
             "{wheel}"
         );
+    }
+
+    #[test]
+    fn the_extras_are_pyproject_tomls_and_pin_what_scripts_setup_pins() {
+        let project: toml::Table = include_str!("../pyproject.toml").parse().unwrap();
+        let extras = project["project"]["optional-dependencies"].as_table().unwrap();
+        assert_eq!(extras.len(), EXTRAS.len());
+        let pinned = include_str!("../scripts/requirements.txt");
+        for (extra, packages) in EXTRAS {
+            let listed: Vec<&str> = extras[extra]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            assert_eq!(listed, packages, "[{extra}]");
+            for p in packages {
+                assert!(
+                    pinned.lines().any(|l| l == *p),
+                    "{p} is not pinned so in scripts/requirements.txt"
+                );
+            }
+        }
+        assert_eq!(project["project"]["name"].as_str(), Some(DISTRIBUTION));
     }
 }

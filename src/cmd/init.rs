@@ -31,6 +31,13 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
             )));
         }
     }
+    if let (Work::Command(c), None) = (&work, &args.images) {
+        if c.contains("{input}") {
+            bail!(UsageError(format!(
+                "--command {c:?} reads {{input}}, a drawn file: give --images DIR (with --inputs N each task has only {{index}} and {{seed}})"
+            )));
+        }
+    }
     let name = name_of(&work);
     let file = args
         .output
@@ -122,7 +129,7 @@ fn experiment(name: &str, work: &Work, args: &InitArgs, folder: &Path) -> Result
             format!("the Python function `{f}` under Python's pools (concurrent.futures)"),
             r#"["py-sequential", "py-thread", "py-process"]"#,
             format!(
-                "[python]\n# Called once per task with {{\"index\", \"seed\", \"input\"}}; the module is found beside this file or on sys.path.\nfunction = {}\n",
+                "[python]\n# Called as function(task) once per task, task = {{\"index\", \"seed\", \"input\"}}; with\n# `setup = \"module:load\"` (called once per worker with `config`) it is function(state, task).\n# The module is found beside this file (`path = [...]` names other folders) or on sys.path.\nfunction = {}\n",
                 q(f)
             ),
         ),

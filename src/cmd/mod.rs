@@ -40,14 +40,27 @@ pub fn main(cli: Cli) -> Result<ExitCode> {
         Some(Command::Schema) => schema::run(),
         Some(Command::Model { out, python }) => model::run(out, python),
         Some(Command::Completions { shell }) => completions::run(shell),
-        Some(Command::Man) => man(),
+        Some(Command::Man { subcommand }) => man(subcommand.as_deref()),
         None => run::run(cli.run),
     }
 }
 
-/// `runner man`: the manual page, rendered from the same command line as --help.
-fn man() -> Result<ExitCode> {
-    clap_mangen::Man::new(crate::cli::command()).render(&mut std::io::stdout())?;
+/// `runner man [SUBCOMMAND]`: the manual page, rendered from the same command line as --help
+/// (a subcommand's named `runner-SUB`, as git's are).
+fn man(subcommand: Option<&str>) -> Result<ExitCode> {
+    let top = crate::cli::command();
+    let page = match subcommand {
+        None => top,
+        Some(name) => {
+            let names: Vec<String> = top.get_subcommands().map(|c| c.get_name().to_string()).collect();
+            let Some(sub) = top.find_subcommand(name).cloned() else {
+                return Err(UsageError(format!("no subcommand {name:?}; one of {}", names.join(", "))).into());
+            };
+            let version = top.get_version().unwrap_or_default().to_string();
+            sub.name(format!("runner-{name}")).version(version)
+        }
+    };
+    clap_mangen::Man::new(page).render(&mut std::io::stdout())?;
     Ok(ExitCode::Ok)
 }
 

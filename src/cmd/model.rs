@@ -61,8 +61,9 @@ fn build(python: &Path, out: &Path, expected: &str) -> Result<()> {
     if !status.success() {
         let _ = std::fs::remove_file(&tmp);
         bail!(
-            "the script failed ({status}): it needs numpy and onnx, which the `[ml]` extra brings (`pip install '{}[ml]'`)",
-            crate::home::DISTRIBUTION
+            "the script failed ({status}): it needs numpy and onnx, which the wheel's `[ml]` extra brings \
+             (or `{} -m pip install onnx==1.23.2 numpy==2.4.6`)",
+            python.display()
         );
     }
     let got = crate::spec::sha256_file(&tmp)?;

@@ -66,9 +66,10 @@ pub struct RawExperiment {
     #[schemars(with = "Option<Seconds>")]
     pub wait_for_idle_s: Option<Spanned<f64>>,
     /// Two pools are equal when the ratio's interval lies within 1 ± this.
-    #[schemars(with = "Option<f64>", range(min = 0.0, max = 1.0), extend("default" = super::DEFAULT_EQUIVALENCE, "exclusiveMinimum" = 0.0))]
+    #[schemars(with = "Option<f64>", extend("default" = super::DEFAULT_EQUIVALENCE, "exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))]
     pub equivalence: Option<Spanned<f64>>,
-    /// What a user's workload draws per set: `"images"` or a count.
+    /// What a user's workload (command, python, native) draws per set: `"images"` (the default
+    /// with an `[images]` table), or a count of tasks with no file (the default, 3, without).
     #[schemars(with = "Option<RawInputs>")]
     pub inputs: Option<Spanned<RawInputs>>,
     /// The image folders each set draws from, and the noise image.

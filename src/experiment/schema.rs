@@ -48,7 +48,6 @@ pub fn schema() -> Value {
         }),
     );
     props.extend(sections);
-    props.insert("exclude".into(), exclude(props));
     let defs = generator.take_definitions(true);
     let root = root.as_object_mut().expect("an object");
     if !defs.is_empty() {
@@ -57,6 +56,8 @@ pub fn schema() -> Value {
             all[k] = v;
         }
     }
+    let exclude = exclude(&root["properties"], &root["$defs"]);
+    root["properties"]["exclude"] = exclude;
     let mut root = Value::Object(root.clone());
     no_null(&mut root);
     root
@@ -95,14 +96,16 @@ fn no_null(v: &mut Value) {
 }
 
 /// `[[exclude]]`: tables naming some of the core keys (workload, executor, workers, processes,
-/// threads, sets) and axes, one value each.
-fn exclude(props: &Map<String, Value>) -> Value {
+/// threads, sets) and axes (by key, or by runs.csv's column where it differs), one value each.
+fn exclude(props: &Value, defs: &Value) -> Value {
     let mut keys = Map::new();
     for key in ["workload", "executor", "workers", "processes", "threads", "sets"] {
-        keys.insert(key.into(), one_of(&props[key]));
+        keys.insert(key.into(), one_of(&props[key], defs));
     }
     for axis in axes::ALL {
-        keys.insert(axis.key.into(), one_of(&axis.schema()));
+        let one = one_of(&axis.schema(), defs);
+        keys.insert(axis.column.into(), one.clone());
+        keys.insert(axis.key.into(), one);
     }
     json!({
         "description": "Cells to drop: each entry names some core keys and axes by one value; a cell matching all of an entry's is not run",
@@ -111,11 +114,17 @@ fn exclude(props: &Map<String, Value>) -> Value {
     })
 }
 
-/// The single-value branch of a one-or-many schema (an axis, or a `$ref` to `OneOrMany_*`).
-fn one_of(schema: &Value) -> Value {
-    let mut one = schema.clone();
-    if let Some(first) = schema.get("anyOf").and_then(|a| a.get(0)) {
-        one["anyOf"] = json!([first]);
+/// The single-value branch of a one-or-many schema (an axis's, or a `$ref` to a
+/// `OneOrMany_*` of `defs`), with no default (an entry names a value, it has none).
+fn one_of(schema: &Value, defs: &Value) -> Value {
+    let target = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => &defs[r.trim_start_matches("#/$defs/")],
+        None => schema,
+    };
+    let first = target.get("anyOf").and_then(|a| a.get(0)).unwrap_or(target);
+    let mut one = first.clone();
+    if let Some(d) = schema.get("description") {
+        one["description"] = d.clone();
     }
     one
 }

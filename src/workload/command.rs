@@ -20,13 +20,22 @@ use crate::task::Task;
 
 pub struct Command;
 
+/// `argv`'s schema: one string, or a list whose words may repeat (unlike an axis's values).
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Argv {
+    One(String),
+    Words(#[schemars(length(min = 1))] Vec<String>),
+}
+
 /// `[command]` as the file spells it.
 #[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Raw {
     /// The program and its arguments (with `shell`, one string for /bin/sh -c); `{input}`,
     /// `{index}`, `{seed}` and `{out}` are filled in per task.
-    #[schemars(with = "Option<OneOrMany<String>>")]
+    #[schemars(with = "Option<Argv>")]
     argv: Option<Spanned<OneOrMany<String>>>,
     /// Run `argv` (one string) by /bin/sh.
     #[schemars(extend("default" = false))]

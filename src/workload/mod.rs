@@ -119,9 +119,20 @@ pub trait Workload: Sync {
     }
 
     /// Parses its `[section]` of the experiment file (`None` if it has none) into its typed
-    /// settings; `used` says whether a cell runs it (only then must its files exist).
-    fn settings(&self, _section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
-        Ok(None)
+    /// settings; `used` says whether a cell runs it (only then must its files exist). A
+    /// workload with no settings refuses a section of its name (the schema has none for it).
+    fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
+        match &section.value {
+            Some(v) => section.fields.err(
+                section.name,
+                Some(v.span()),
+                format!(
+                    "the {} workload has no settings of its own: no [{}] table",
+                    section.name, section.name
+                ),
+            ),
+            None => Ok(None),
+        }
     }
 
     /// The files beside the drawn images whose change would change what its tasks do (a

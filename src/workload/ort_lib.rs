@@ -15,8 +15,8 @@ use ort::environment::Environment;
 pub const LOCAL_DIR: &str = ".deps/onnxruntime";
 
 const HOW_TO_INSTALL: &str = "in a clone, run `scripts/setup` (it installs ONNX Runtime from PyPI's \
-onnxruntime wheel into .deps/); installed with pip, install the `[ml]` extra (`pip install 'pool-runner[ml]'`); \
-or point ORT_DYLIB_PATH or `--ort-lib` at libonnxruntime.so.1.31.x";
+onnxruntime wheel into .deps/); installed with pip, pipx or uv, the wheel's `[ml]` extra (or `pip install onnxruntime==1.31.1` \
+into its environment); or point ORT_DYLIB_PATH or `--ort-lib` at libonnxruntime.so.1.31.x";
 
 /// A library that was found, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]

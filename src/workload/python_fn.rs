@@ -43,7 +43,7 @@ struct Raw {
     /// `module:name` called once per worker with `config`; its result is passed to each call.
     #[schemars(with = "Option<String>", regex(pattern = r"^[^:]+:[^:]+$"))]
     setup: Option<Spanned<String>>,
-    /// Folders (relative to this file) put first on `sys.path`; this file's folder is always on it.
+    /// Folders (relative to this file) put first on `sys.path`; without it, this file's folder.
     #[serde(default)]
     path: Vec<String>,
     /// Text handed to `setup`.
