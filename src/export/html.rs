@@ -1,6 +1,7 @@
 //! report.html: the results page. Self-contained (no scripts, fonts or styles from anywhere
-//! else, the charts inline), so it opens from the file system: the answer first, then the
-//! tables, the charts, the environment, and links to the CSVs and the log.
+//! else, the charts inline), so it opens from the file system: the answer first (at a glance,
+//! the grid and forest of glance.rs, then in words), then the tables, the charts, the
+//! environment, and links to the CSVs and the log.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:right}\
 th:first-child,td:first-child,td:last-child{text-align:left}td:first-child{white-space:nowrap}th{background:#f2f2f2}\
 .answer li{margin:.3rem 0;font-size:1.05rem}.note{color:#555;font-size:.85rem}\
+table.grid,table.forest{font-size:1rem}table.grid td.v,table.forest td.v{text-align:center;white-space:nowrap}\
+table.forest td svg{display:block}\
 figure{display:inline-block;margin:.5rem;max-width:100%}figure svg{max-width:100%;height:auto}\
 @media print{body{max-width:none}figure{page-break-inside:avoid}}";
 
@@ -39,10 +42,12 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
     let mut s = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{t}</title><style>{STYLE}</style></head><body>\n\
-         <h1>{t}</h1>\n<h2 id=\"answer\">The answer</h2>\n<ul class=\"answer\">\n",
+         <h1>{t}</h1>\n<h2 id=\"answer\">The answer</h2>\n",
         t = escape(report.title)
     );
     let verdicts = &report.verdicts;
+    s += &super::glance::html(verdicts);
+    s += "<ul class=\"answer\">\n";
     if verdicts.is_empty() {
         s += "<li>No two executors ran the same work with the same setting: nothing to compare directly.</li>\n";
     }

@@ -9,6 +9,7 @@
 
 pub mod csv;
 pub mod forest;
+mod glance;
 pub mod html;
 pub mod json;
 pub mod log;

@@ -258,7 +258,8 @@ impl AxisDef {
             Kind::Count { .. } => text.parse().ok().map(Value::Count),
             Kind::Words(words) => words.iter().find(|w| **w == text).map(|w| Value::Word(w)),
             Kind::Paths { .. } => {
-                let index = (1..=u8::MAX)
+                // Below u8::MAX: an id closure names index i as i + 1.
+                let index = (1..u8::MAX)
                     .find(|&i| (self.id)(Value::Listed(i, "")).is_some_and(|part| id_has(id, &part)))
                     .unwrap_or(0);
                 Some(Value::Listed(index, intern(text)))
@@ -398,6 +399,17 @@ impl Values {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listed_value_read_back_from_an_id_without_its_index_is_the_first() {
+        // `runner report` on a run of one interpreter: the id names no `-pyN`; every index up
+        // to the last was tried, and the last once overflowed `i + 1`.
+        let python = &crate::executor::PYTHON;
+        let v = python.read("/usr/bin/python3", "spin-py-thread-w2-s4");
+        assert_eq!(v, Some(Value::Listed(0, "/usr/bin/python3")));
+        let v = python.read("/usr/bin/python3", "spin-py-thread-w2-py3-s4");
+        assert_eq!(v, Some(Value::Listed(2, "/usr/bin/python3")));
+    }
 
     #[test]
     fn values_describe_themselves() {
