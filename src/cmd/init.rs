@@ -116,29 +116,7 @@ fn experiment(name: &str, work: &Work, args: &InitArgs, folder: &Path) -> Result
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     let mut t = String::new();
-    let (what, executors, section) = match work {
-        Work::Command(c) => (
-            format!("the program `{c}`, one run per task, from threads and from processes"),
-            r#"["sequential", "thread", "process"]"#,
-            format!(
-                "[command]\n# Run by /bin/sh; {{input}} (the task's image), {{index}}, {{seed}} and {{out}} are filled in.\nargv = {}\nshell = true\n",
-                q(c)
-            ),
-        ),
-        Work::Python(f) => (
-            format!("the Python function `{f}` under Python's pools (concurrent.futures)"),
-            r#"["py-sequential", "py-thread", "py-process"]"#,
-            format!(
-                "[python]\n# Called as function(task) once per task, task = {{\"index\", \"seed\", \"input\"}}; with\n# `setup = \"module:load\"` (called once per worker with `config`) it is function(state, task).\n# The module is found beside this file (`path = [...]` names other folders) or on sys.path.\nfunction = {}\n",
-                q(f)
-            ),
-        ),
-        Work::Native(l) => (
-            format!("the C-ABI library {} (include/runner_plugin.h) under runner's pools", l.display()),
-            r#"["sequential", "thread", "process"]"#,
-            format!("[native]\nlibrary = {}\n", q(&written(l, folder)?)),
-        ),
-    };
+    let (what, executors, section) = parts(work, folder)?;
     let _ = writeln!(
         t,
         "# Written by `runner init`: is a thread pool or a process pool faster for {what}?"
@@ -194,4 +172,32 @@ fn experiment(name: &str, work: &Work, args: &InitArgs, folder: &Path) -> Result
     let _ = writeln!(t, "{tables}");
     let _ = writeln!(t, "[output]\ndir = \"results\"");
     Ok(t)
+}
+
+/// What the file is about, its executors and its workload's section.
+fn parts(work: &Work, folder: &Path) -> Result<(String, &'static str, String)> {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    Ok(match work {
+        Work::Command(c) => (
+            format!("the program `{c}`, one run per task, from threads and from processes"),
+            r#"["sequential", "thread", "process"]"#,
+            format!(
+                "[command]\n# Run by /bin/sh; {{input}} (the task's image), {{index}}, {{seed}} and {{out}} are filled in.\nargv = {}\nshell = true\n",
+                q(c)
+            ),
+        ),
+        Work::Python(f) => (
+            format!("the Python function `{f}` under Python's pools (concurrent.futures)"),
+            r#"["py-sequential", "py-thread", "py-process"]"#,
+            format!(
+                "[python]\n# Called as function(task) once per task, task = {{\"index\", \"seed\", \"input\"}}; with\n# `setup = \"module:load\"` (called once per worker with `config`) it is function(state, task).\n# The module is found beside this file (`path = [...]` names other folders) or on sys.path.\nfunction = {}\n",
+                q(f)
+            ),
+        ),
+        Work::Native(l) => (
+            format!("the C-ABI library {} (include/runner_plugin.h) under runner's pools", l.display()),
+            r#"["sequential", "thread", "process"]"#,
+            format!("[native]\nlibrary = {}\n", q(&written(l, folder)?)),
+        ),
+    })
 }

@@ -69,19 +69,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         exclude: doc.get_mut().remove("exclude"),
     };
     old_interpreter_key(&cx, &mut doc, &mut parts)?;
-    let starts: Vec<(usize, String)> = doc
-        .get_ref()
-        .keys()
-        .map(|k| (k.span().start, k.get_ref().to_string()))
-        .collect();
-    let raw = RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| {
-        // toml names no key at the top level: the error's is the last key (or table) that
-        // starts before it.
-        let key = e
-            .span()
-            .and_then(|s| starts.iter().filter(|(at, _)| *at <= s.start).max());
-        cx.toml_error(key.map(|(_, k)| k.as_str()), &e)
-    })?;
+    let raw = core_keys(&cx, doc)?;
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
@@ -136,6 +124,22 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         },
         python,
         file: file.clone(),
+    })
+}
+
+/// The core keys as their wire struct. toml names no key for an error at the top level: the
+/// error's is the last key (or table) that starts before it.
+fn core_keys(cx: &Fields, doc: Spanned<DeTable>) -> Result<RawExperiment, SpecError> {
+    let starts: Vec<(usize, String)> = doc
+        .get_ref()
+        .keys()
+        .map(|k| (k.span().start, k.get_ref().to_string()))
+        .collect();
+    RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| {
+        let key = e
+            .span()
+            .and_then(|s| starts.iter().filter(|(at, _)| *at <= s.start).max());
+        cx.toml_error(key.map(|(_, k)| k.as_str()), &e)
     })
 }
 

@@ -79,4 +79,22 @@ mod tests {
             assert_eq!(ALL.iter().filter(|b| b.key == a.key || b.column == a.column).count(), 1);
         }
     }
+
+    #[test]
+    fn a_work_axis_says_its_setting_after_a_separator() {
+        // A verdict's setting is the work axes' strings run together: "resize, 2 workers, png".
+        use crate::spec::{Kind, Role, Value};
+        for a in ALL.iter().filter(|a| a.role == Role::Work) {
+            let values: Vec<Value> = match a.kind {
+                Kind::Words(words) => words.iter().map(|w| Value::Word(w)).collect(),
+                Kind::Count { .. } => vec![Value::Count(2), Value::Count(3)],
+                Kind::Paths { .. } => vec![Value::Listed(1, "b")],
+            };
+            for v in values {
+                if let Some(said) = (a.setting)(v) {
+                    assert!(said.starts_with(", ") || said.starts_with(" x "), "{}: {said:?}", a.key);
+                }
+            }
+        }
+    }
 }

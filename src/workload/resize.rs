@@ -54,7 +54,7 @@ pub static FORMAT: AxisDef = AxisDef {
     kind: Kind::Words(Format::NAMES),
     applies: |k| k.encodes_images,
     id: |v| (v != Value::Word("jpeg")).then(|| format!("-{}", v.text())),
-    setting: |v| (v != Value::Word("jpeg")).then(|| v.text()),
+    setting: |v| (v != Value::Word("jpeg")).then(|| format!(", {}", v.text())),
     check: no_check,
 };
 
