@@ -5,10 +5,11 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use toml::de::{DeTable, Deserializer};
 use toml::Spanned;
 
 use crate::executor::ExecutorKind;
-use crate::spec::OneOrMany;
+use crate::spec::{Fields, OneOrMany, SpecError};
 use crate::workload::WorkloadKind;
 
 /// The defaults of the core keys, where the parser applies them and the schema states them.
@@ -80,6 +81,24 @@ pub struct RawExperiment {
     /// Guards against runaway work and absurd matrices.
     #[serde(default)]
     pub limits: RawLimits,
+}
+
+impl RawExperiment {
+    /// The core keys as their wire struct. toml names no key for an error at the top level: the
+    /// error's is the last key (or table) that starts before it.
+    pub fn parse(cx: &Fields, doc: Spanned<DeTable>) -> Result<RawExperiment, SpecError> {
+        let starts: Vec<(usize, String)> = doc
+            .get_ref()
+            .keys()
+            .map(|k| (k.span().start, k.get_ref().to_string()))
+            .collect();
+        RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| {
+            let key = e
+                .span()
+                .and_then(|s| starts.iter().filter(|(at, _)| *at <= s.start).max());
+            cx.toml_error(key.map(|(_, k)| k.as_str()), &e)
+        })
+    }
 }
 
 /// A whole number of at least 1.

@@ -6,9 +6,8 @@
 use std::num::NonZeroUsize;
 use std::path::Path;
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use toml::de::{DeTable, DeValue, Deserializer};
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::exclude::exclude;
@@ -69,7 +68,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         exclude: doc.get_mut().remove("exclude"),
     };
     old_interpreter_key(&cx, &mut doc, &mut parts)?;
-    let raw = core_keys(&cx, doc)?;
+    let raw = RawExperiment::parse(&cx, doc)?;
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
@@ -124,22 +123,6 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         },
         python,
         file: file.clone(),
-    })
-}
-
-/// The core keys as their wire struct. toml names no key for an error at the top level: the
-/// error's is the last key (or table) that starts before it.
-fn core_keys(cx: &Fields, doc: Spanned<DeTable>) -> Result<RawExperiment, SpecError> {
-    let starts: Vec<(usize, String)> = doc
-        .get_ref()
-        .keys()
-        .map(|k| (k.span().start, k.get_ref().to_string()))
-        .collect();
-    RawExperiment::deserialize(Deserializer::from(doc)).map_err(|e| {
-        let key = e
-            .span()
-            .and_then(|s| starts.iter().filter(|(at, _)| *at <= s.start).max());
-        cx.toml_error(key.map(|(_, k)| k.as_str()), &e)
     })
 }
 
