@@ -12,11 +12,7 @@ pub fn chart(verdicts: &[Verdict]) -> anyhow::Result<Option<(String, String)>> {
         return Ok(None);
     }
     let e = rows[0].equivalence;
-    let (lo, hi) = rows
-        .iter()
-        .filter_map(|v| v.ratio)
-        .fold((1.0 - e, 1.0 + e), |(lo, hi), r| (lo.min(r.ci_low), hi.max(r.ci_high)));
-    let (lo, hi) = (lo / 1.05, hi * 1.05);
+    let (lo, hi) = range(&rows);
     let mut svg = String::new();
     {
         let height = 90 + 34 * rows.len() as u32;
@@ -79,4 +75,15 @@ pub fn chart(verdicts: &[Verdict]) -> anyhow::Result<Option<(String, String)>> {
         root.present()?;
     }
     Ok(Some(("verdicts.svg".to_string(), svg)))
+}
+
+/// The ratios a forest's log axis spans: every interval and the equivalence band (of the first
+/// verdict's bound), with 5 % of room each side. Shared by verdicts.svg and report.html's rows.
+pub fn range(rows: &[&Verdict]) -> (f64, f64) {
+    let e = rows.first().map_or(0.05, |v| v.equivalence);
+    let (lo, hi) = rows
+        .iter()
+        .filter_map(|v| v.ratio)
+        .fold((1.0 - e, 1.0 + e), |(lo, hi), r| (lo.min(r.ci_low), hi.max(r.ci_high)));
+    (lo / 1.05, hi * 1.05)
 }

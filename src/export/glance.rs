@@ -98,11 +98,8 @@ fn grid(rows: &[&Verdict]) -> String {
 /// shared by all rows, with 1 marked and the equivalence band shaded.
 fn forest(rows: &[&Verdict]) -> String {
     let e = rows[0].equivalence;
-    let (lo, hi) = rows
-        .iter()
-        .filter_map(|v| v.ratio)
-        .fold((1.0 - e, 1.0 + e), |(lo, hi), r| (lo.min(r.ci_low), hi.max(r.ci_high)));
-    let (lo, hi) = ((lo / 1.05).ln(), (hi * 1.05).ln());
+    let (lo, hi) = super::forest::range(rows);
+    let (lo, hi) = (lo.ln(), hi.ln());
     const W: f64 = 360.0;
     let x = |r: f64| (r.ln() - lo) / (hi - lo) * W;
     let mut s = format!(
