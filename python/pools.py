@@ -8,22 +8,28 @@ needs them.
 
 The runner starts this file once per repetition with the cell's interpreter and, as arguments,
 the modules the job's workloads import (numpy, PIL: imported at the top, as a program would, so
-fork inherits them; nothing else imports them, so a subinterpreter can import this file). It
-writes the job (JSON: executor, workers, settings, tasks) to stdin and reads JSON lines from
-stdout:
+fork inherits them; nothing else imports them, so a subinterpreter can import this file). The
+protocol has descriptors of its own, open before any user code runs and closed across exec: the
+runner writes the job (JSON: executor, workers, settings, tasks) and, at the end, a line to let
+the pool shut down on fd 4 (JOB_IN), and reads JSON lines from fd 3 (TO_RUNNER). Standard input is
+/dev/null; fd 1 and sys.stdout are the user's output (discarded, or kept with `[python] stdout =
+"keep"`), so nothing a task prints, from Python, from C or from a program it starts, can reach
+the channel the runner reads. A worker process started by spawn or forkserver, which does not
+inherit fd 3, opens the same pipe again through /proc.
   {"msg": "hello"}                       imports done: the interpreter's start-up ends here
   {"msg": "ready", "session_s", ...}     every worker built its state (sessions): pool start ends
-  {"msg": "started", "task": i}          a worker took task i (written by the worker itself)
-  {"msg": "task", "task": i, ...}        one record per task, as its result reaches the parent
+  {"msg": "started", "task": i, "pid"}   a worker took task i (written by the worker itself)
+  {"msg": "task", "task": i, ...}        one record per task, as it ends: by the worker itself
+                                         (threads, the loop) or as its result reaches the parent
+  {"msg": "broken", "why", "pid", "tasks"}  py-process's pool broke (a worker died): these
+                                         tasks have no result; the runner tells those that had
+                                         started (they fail) from those that had not (not run)
   {"msg": "tasks_done"}                  the task phase is over
-  {"msg": "task", "task": i, ...}        ... or here, after it, all at once
   {"msg": "records_done"}                the runner measures the pool's memory, then writes a
-                                         line to stdin, and the pool shuts down
+                                         line to fd 4, and the pool shuts down
 Every message is tagged by "msg"; the runner reads them as a typed enum (FromPython in
-src/executor/python.rs) and refuses any other shape.
-With a task timeout ("watch") the runner must see each task start and end as it happens; without
-one, the records wait until the phase is over and the start lines are not written, so that
-reporting costs the task phase nothing (as the runner's own pools keep their records).
+src/executor/python.rs) and refuses any other shape. Records leave as tasks end, so an
+interpreter that dies keeps what it had done, and the tasks it was running are known.
 The runner measures the interpreter and its pool from outside (wall time, wait4, PSS, peak RSS);
 this file reports only what happens inside it. It is the repository's only Python
 implementation of the workloads (bench/ runs it through the runner).
@@ -32,10 +38,14 @@ import importlib
 import io
 import json
 import os
+import signal
 import sys
 import threading
 import time
 import types
+
+# The protocol's descriptors, set up by the runner (src/executor/python.rs).
+TO_RUNNER, JOB_IN = 3, 4
 
 # ---- the same draws: ChaCha8 white noise, byte for byte as rand_chacha 0.9 -------------------
 
@@ -311,14 +321,47 @@ class Function:
             return getattr(importlib.import_module(module), name)
         self.fn = find(s["function"])
         self.setup = s["setup"] is not None
+        self.keep = os.path.join(job["out_dir"], "stdout") if s["keep_stdout"] else None
+        if self.keep:
+            os.makedirs(self.keep, exist_ok=True)
+            if not isinstance(sys.stdout, TaskStdout):
+                sys.stdout = TaskStdout(sys.stdout)
         self.state = find(s["setup"])(s["config"]) if self.setup else None
 
     def run(self, task, stages):
         t = user_task(task)
-        out = self.fn(self.state, t) if self.setup else self.fn(t)
+        if self.keep:
+            _state.stdout = open(os.path.join(self.keep, f"{t['index']:04}.out"), "w")
+        try:
+            out = self.fn(self.state, t) if self.setup else self.fn(t)
+        finally:
+            if self.keep:
+                _state.stdout.close()
+                _state.stdout = None
         if isinstance(out, (str, int, float)) and not isinstance(out, bool):
             return Result(str(out)[:64])
         return None
+
+
+class TaskStdout(io.TextIOBase):
+    """sys.stdout with `[python] stdout = "keep"`: what a task prints goes to its own file
+    (stdout/NNNN.out), as a command task's output does; anything else (the module's import,
+    setup, a C extension or a program writing to fd 1) to fd 1, which the runner keeps as
+    stdout/python.out."""
+    def __init__(self, fallback):
+        self.fallback = fallback
+
+    def writable(self):
+        return True
+
+    def _to(self):
+        return getattr(_state, "stdout", None) or self.fallback
+
+    def write(self, text):
+        return self._to().write(text)
+
+    def flush(self):
+        self._to().flush()
 
 
 WORKLOADS = {"resize": Resize, "classify": Classify, "spin": Spin, "sleep": Sleep, "alloc": Alloc,
@@ -362,8 +405,28 @@ def _gil_as_asked(job, index, facts):
             f"but the GIL is {facts['gil']} in worker {index} after its imports")
 
 
+def protocol_fd(job):
+    """Where this process writes its messages: fd 3 if it is the runner's pipe (the interpreter
+    itself, its threads and subinterpreters, a forked worker), else the same pipe opened again
+    through the interpreter's /proc entry (a worker started by spawn or forkserver)."""
+    try:
+        st = os.fstat(TO_RUNNER)
+        if [st.st_dev, st.st_ino] == job["protocol"]:
+            return TO_RUNNER
+    except OSError:
+        pass
+    return os.open(f"/proc/{job['main_pid']}/fd/{TO_RUNNER}", os.O_WRONLY | os.O_CLOEXEC)
+
+
 def build(job, index):
     """Builds this worker's state: one object per task kind (an ORT session for classify)."""
+    global _out
+    _out = protocol_fd(job)
+    _state.pid = os.getpid()
+    # Threads and the loop write each record as the task ends: if the interpreter dies, what
+    # ended is kept. A worker process's or subinterpreter's record goes back with its result,
+    # and the parent writes it (the way back is measured).
+    _state.direct = job["executor"] in ("py-thread", "py-sequential")
     if job.get("pin"):
         os.sched_setaffinity(0, {job["pin"][index % len(job["pin"])]})
     t = time.perf_counter()
@@ -421,10 +484,9 @@ def ready():
     return _state.session_s, _state.error, os.getpid(), _state.python
 
 
-def run_task(task, phase_start, watch):
+def run_task(task, phase_start):
     start = time.perf_counter()
-    if watch:
-        os.write(1, (json.dumps({"msg": "started", "task": task["index"]}) + "\n").encode())
+    os.write(_out, b'{"msg": "started", "task": %d, "pid": %d}\n' % (task["index"], _state.pid))
     stages = {k: 0.0 for k in ("decode_ms", "resize_ms", "encode_ms", "save_ms", "preprocess_ms", "inference_ms")}
     top1, result, error = None, None, _state.error
     _state.child_peak_kib = 0
@@ -438,15 +500,21 @@ def run_task(task, phase_start, watch):
         except Exception as e:
             error = f"{type(e).__name__}: {e}"[:500]
     end = time.perf_counter()
-    return {"msg": "task", "task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
-            "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end,
-            "result": result, "child_peak_kib": _state.child_peak_kib}
+    rec = {"msg": "task", "task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
+           "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end,
+           "result": result, "child_peak_kib": _state.child_peak_kib}
+    if _state.direct:
+        del rec["end"]
+        rec["ipc_ms"] = 0.0
+        emit(rec, _out)
+        return None
+    return rec
 
 
-def run_batch(tasks, phase_start, watch):
+def run_batch(tasks, phase_start):
     """A chunk of tasks, one message each way, as ProcessPoolExecutor.map(chunksize=n) sends
-    them: the records come back together when the last one ends."""
-    return [run_task(t, phase_start, watch) for t in tasks]
+    them: the records come back together when the last one ends (none: written already)."""
+    return [r for r in (run_task(t, phase_start) for t in tasks) if r is not None]
 
 
 # ---- the parent: pool start, the task phase, shutdown ----------------------------------------
@@ -456,12 +524,15 @@ class Counter:
     value = 0
 
 
-def emit(obj):
-    """One line on stdout, written whole: records stay under PIPE_BUF (errors and labels are
-    cut short), so a worker's start line never lands inside one."""
+_out = TO_RUNNER  # this process's descriptor of the runner's pipe (see protocol_fd)
+
+
+def emit(obj, fd=TO_RUNNER):
+    """One line to the runner, written whole: records stay under PIPE_BUF (errors and labels
+    are cut short), so one worker's line never lands inside another's."""
     data = (json.dumps(obj, ensure_ascii=False) + "\n").encode()
     while data:
-        data = data[os.write(1, data):]
+        data = data[os.write(fd, data):]
 
 
 def interpreter_pool(job, workers):
@@ -530,33 +601,58 @@ def start_pool(job, workers, kind):
     return pool, me, (lambda: None), (lambda: counter.value)
 
 
-def task_phase(pool, mod, job, tasks, kind, watch, report):
+def task_phase(pool, mod, job, tasks, kind):
     """Every task once, in chunks of `chunksize`; each record as its chunk's result arrives."""
     from concurrent.futures import as_completed
     phase = time.perf_counter()
     size = job.get("chunksize") or 1
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-    futures = {pool.submit(mod.run_batch, c, phase, watch): c for c in chunks}
+    futures = {pool.submit(mod.run_batch, c, phase): c for c in chunks}
+    broken = None
     for f in as_completed(futures):
         arrived = time.perf_counter()
         try:
             recs = f.result()
         except Exception as e:  # the pool broke (a worker died): these tasks have no result
-            why = f"the pool failed: {type(e).__name__}: {e}"[:500]
-            recs = [{"msg": "task", "task": t["index"], "worker": None, "error": why} for t in futures[f]]
+            broken = broken or pool_broke(pool, e)
+            emit(dict(broken, tasks=[t["index"] for t in futures[f]]))
+            continue
         for rec in recs:
             # The result's way back: from the task's end in the worker to here.
             end = rec.pop("end", None)
             if end is not None:
                 rec["ipc_ms"] = 1e3 * (arrived - end) if kind != "py-thread" else 0.0
-            report(rec)
+            emit(rec)
+
+
+def pool_broke(pool, error):
+    """Why the pool broke, as a `broken` message: for py-process, the worker that died and its
+    exit status (Python's BrokenProcessPool does not say; the pool ends its other workers with
+    SIGTERM, so the one that died first is the one whose status is not that)."""
+    why, pid = f"the pool failed: {type(error).__name__}: {error}"[:500], None
+    procs = list((getattr(pool, "_processes", None) or {}).items())
+    codes = []
+    for p, proc in procs:
+        proc.join(5)
+        if proc.exitcode:
+            codes.append((proc.exitcode == -signal.SIGTERM, p, proc.exitcode))
+    if codes:
+        _, pid, code = min(codes)
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        why = f"Python's process pool broke: its worker process {pid} {how}"
+    return {"msg": "broken", "why": why, "pid": pid}
 
 
 def main():
+    os.set_inheritable(TO_RUNNER, False)  # a program a task starts gets neither (close on exec)
+    os.set_inheritable(JOB_IN, False)
     for module in sys.argv[1:]:  # what the job's workloads import, as a program would at its top
         importlib.import_module(module)
     emit({"msg": "hello"})
-    job = json.loads(sys.stdin.readline())
+    runner = open(JOB_IN, "rb", buffering=0, closefd=False)
+    job = json.loads(runner.readline())
+    st = os.fstat(TO_RUNNER)
+    job["protocol"], job["main_pid"] = [st.st_dev, st.st_ino], os.getpid()
     workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
     if kind == "py-sequential":  # the loop in this thread
         workers, pool, started = 1, None, (lambda: 1)
@@ -574,24 +670,17 @@ def main():
     emit({"msg": "ready", "session_s": max(s[0] for s in states), "states": len(states) - len(errors),
           "workers": workers, "pids": sorted({s[2] for s in states}), "error": errors[0] if errors else None,
           "python": states[0][3], "start_method": job.get("start_method_ran")})
-    watch, held = job["watch"], []
-    report = emit if watch else held.append
     if pool is None:
         phase = time.perf_counter()
         for t in tasks:
-            rec = run_task(t, phase, watch)
-            rec["ipc_ms"] = 0.0
-            del rec["end"]
-            report(rec)
+            run_task(t, phase)
     else:
-        task_phase(pool, mod, job, tasks, kind, watch, report)
+        task_phase(pool, mod, job, tasks, kind)
     emit({"msg": "tasks_done"})
-    for rec in held:
-        emit(rec)
     # Recycled workers (max_tasks_per_child) are new processes: counted, and measured by pid.
     live = sorted(getattr(pool, "_processes", None) or {}) if kind == "py-process" else []
     emit({"msg": "records_done", "workers_started": started(), "pids": live})
-    sys.stdin.readline()  # the runner has measured the pool's memory
+    runner.readline()  # the runner has measured the pool's memory
     if pool is not None:
         pool.shutdown(wait=True)
 

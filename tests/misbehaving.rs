@@ -158,3 +158,85 @@ fn a_commands_background_process_is_killed_and_reported_under_every_pool() {
         "{log}"
     );
 }
+
+#[test]
+fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
+    // Lines shaped like the protocol's own records, by print, by a write to fd 1 (as C code
+    // would) and by a program the task starts.
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment("");
+    module(
+        d.path(),
+        "import json, os, subprocess\n\
+         def f(task):\n    \
+             line = json.dumps({'msg': 'task', 'task': 0, 'error': 'injected', 'worker': 0})\n    \
+             print(line)\n    \
+             print('printed by', task['index'])\n    \
+             os.write(1, b'{\"msg\": \"tasks_done\"}\\n')\n    \
+             subprocess.run(['echo', line])\n    \
+             return task['index']\n",
+    );
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"print\"\nworkload = \"python\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
+             workers = 2\ninputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n\
+             stdout = \"keep\"\n[output]\ndir = {:?}\n",
+            out.path()
+        ),
+    )
+    .unwrap();
+    let run = runner().arg(&file).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let dir = results_dir(out.path());
+    let tasks = read_csv(&dir.join("tasks.csv"));
+    assert_eq!(tasks.len(), 18);
+    for t in &tasks {
+        assert_eq!((t["status"].as_str(), t["result"].as_str()), ("ok", t["task"].as_str()), "{t:?}");
+        let own = dir.join(format!("images/{}/stdout/{:0>4}.out", t["cell"], t["task"]));
+        let text = std::fs::read_to_string(&own).unwrap();
+        assert!(text.contains(&format!("printed by {}\n", t["task"])), "{}: {text}", own.display());
+    }
+    for cell in ["python-py-sequential-w1-s1", "python-py-thread-w2-s1", "python-py-process-w2-s1"] {
+        let fd1 = std::fs::read_to_string(dir.join(format!("images/{cell}/stdout/python.out"))).unwrap();
+        assert_eq!(fd1.matches("tasks_done").count(), 6, "{cell}: {fd1}");
+        assert_eq!(fd1.matches("injected").count(), 6, "{cell}: the program's echo: {fd1}");
+    }
+}
+
+#[test]
+fn an_interpreter_or_worker_that_exits_keeps_what_ended_and_names_its_status_and_task() {
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment("");
+    module(
+        d.path(),
+        "import os\ndef f(task):\n    if task['index'] == 2:\n        os._exit(3)\n    return task['index']\n",
+    );
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"exit\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 1\n\
+             inputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n[output]\ndir = {:?}\n",
+            out.path()
+        ),
+    )
+    .unwrap();
+    let run = runner().arg(&file).output().unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
+    let tasks = read_csv(&results_dir(out.path()).join("tasks.csv"));
+    assert_eq!(tasks.len(), 12);
+    for t in &tasks {
+        let (status, error) = (t["status"].as_str(), t["error"].as_str());
+        match t["task"].as_str() {
+            "0" | "1" => assert_eq!((status, error), ("ok", ""), "{t:?}"),
+            "2" => assert!(
+                status == "failed" && error.contains("exited with status 3") && error.contains("task 2"),
+                "{t:?}"
+            ),
+            _ => assert!(
+                status == "failed" && error.starts_with("not run: ") && error.contains("exited with status 3"),
+                "{t:?}"
+            ),
+        }
+    }
+}

@@ -1,12 +1,15 @@
 //! Python's pools, which the py-* executors run: the repetition process starts the interpreter
 //! on `python/pools.py`, hands it the job ([`PyJobSpec`]: the tasks and each workload's
-//! settings) and reads one JSON message per line back ([`FromPython`]); both are typed here and
+//! settings) on a descriptor of its own and reads one JSON message per line back ([`FromPython`])
+//! on another, so nothing the user's code prints reaches the protocol; both are typed here and
 //! in pools.py, and a message of another shape is an error. It measures the interpreter and its
 //! pool from outside, as it measures its own pools: phases by its own clock, CPU by `wait4` (the
 //! interpreter's waited-for workers included, orphans adopted and reaped), PSS and each
 //! process's peak RSS over the interpreter's process tree.
 
+use std::fs::File;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -45,10 +48,12 @@ pub(super) enum FromPython {
     Hello,
     /// Every worker built its state: pool start ends here.
     Ready(Ready),
-    /// A worker took a task (only with a task timeout).
-    Started { task: usize },
+    /// A worker (process `pid`) took a task.
+    Started { task: usize, pid: i32 },
     /// One task's record.
     Task(PyRecord),
+    /// py-process's pool broke (a worker died): `tasks` have no result.
+    Broken(Broken),
     /// The task phase is over.
     TasksDone,
     /// Every record is written: the runner measures the pool's memory, then lets it shut down.
@@ -64,6 +69,15 @@ pub(super) struct Done {
     workers_started: usize,
     #[serde(default)]
     pids: Vec<i32>,
+}
+
+/// The tasks a broken pool will not finish, and why it broke (the worker that died, and how).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Broken {
+    why: String,
+    pid: Option<i32>,
+    tasks: Vec<usize>,
 }
 
 /// One task as `pools.py` reports it.
@@ -108,6 +122,11 @@ pub(super) struct Ready {
     start_method: Option<String>,
 }
 
+/// The descriptors `pools.py` reads the job from and writes its messages to (TO_RUNNER and
+/// JOB_IN there).
+const TO_RUNNER: i32 = 3;
+const JOB_IN: i32 = 4;
+
 /// Runs `job` on the Python pool `executor` (`py-sequential`, `py-thread`, `py-process`).
 pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
     let py = job
@@ -119,21 +138,59 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
     // moment: adopted here, they are reaped and counted.
     proc::become_subreaper();
     let start = Instant::now();
+    let (child, mut to_python, mut io) = start_interpreter(job, py)?;
+    let pid = Pid::from_raw(child.id() as i32);
+    let mut stats = PoolStats::default();
+    let ready = match pool_start(&mut io, &mut to_python, &spec, start, &mut stats) {
+        Ok(ready) => ready,
+        Err(e) => return Err(fail(&mut io, e)),
+    };
+    let done = match task_phase(&mut io, pid, job, on_event, &mut stats) {
+        Ok(done) => done,
+        Err(e) => return Err(fail(&mut io, e)),
+    };
+    stats.workers_started = stats.workers_started.max(done.workers_started);
+    let pids = if done.pids.is_empty() { &ready.pids } else { &done.pids };
+    measure(pid, pids, executor, &mut stats);
+    shut_down(pid, &mut io, to_python, &mut stats)?;
+    Ok(stats)
+}
+
+/// Starts the interpreter on `pools.py`: standard input /dev/null, fd 1 the user's output (the
+/// cell's `stdout/python.out` where a workload keeps it, else /dev/null), the protocol on two
+/// pipes of its own (fd 3 to the runner, fd 4 from it), stderr kept for error messages.
+fn start_interpreter(job: &Job, py: &Interpreter) -> Result<(std::process::Child, File, Lines), String> {
     let mut imports: Vec<&str> = Vec::new();
     for m in job.workload.parts().iter().flat_map(|p| p.get().python_imports()) {
         if !imports.contains(m) {
             imports.push(m);
         }
     }
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe failed: {e}"));
+    let ((from_python, python_out), (python_in, to_python)) = (pipe()?, pipe()?);
+    let keep = job.workload.parts().iter().any(|p| p.get().keeps_python_stdout(&job.ctx));
+    let stdout = if keep {
+        let dir = job.ctx.out_dir.join("stdout");
+        std::fs::create_dir_all(&dir)
+            .and_then(|_| File::create(dir.join("python.out")))
+            .map(Stdio::from)
+            .map_err(|e| format!("cannot keep Python's output in {}: {e}", dir.display()))?
+    } else {
+        Stdio::null()
+    };
     let mut command = Command::new(&py.interpreter);
-    proc::dies_with_parent(&mut command)
-        .arg(&py.module)
-        .args(imports)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Marks the interpreter and every process it starts, for the fault drills.
-        .env("RUNNER_PYTHON_MODULE", &py.module);
+    proc::dies_with_parent(&mut command);
+    proc::pass_fds(
+        &mut command,
+        &[(python_out.as_raw_fd(), TO_RUNNER), (python_in.as_raw_fd(), JOB_IN)],
+    )
+    .arg(&py.module)
+    .args(imports)
+    .stdin(Stdio::null())
+    .stdout(stdout)
+    .stderr(Stdio::piped())
+    // Marks the interpreter and every process it starts, for the fault drills.
+    .env("RUNNER_PYTHON_MODULE", &py.module);
     if let Some(gil) = super::python_gil(&job.ctx.values) {
         // The `gil` axis: for the interpreter and, inherited, every worker it starts.
         command.env("PYTHON_GIL", gil);
@@ -141,26 +198,10 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", py.interpreter.display()))?;
-    let pid = Pid::from_raw(child.id() as i32);
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    let mut io = Lines::new(
-        child.stdout.take().ok_or("no stdout")?,
-        child.stderr.take().ok_or("no stderr")?,
-    );
-    let mut stats = PoolStats::default();
-    let ready = match pool_start(&mut io, &mut stdin, &spec, start, &mut stats) {
-        Ok(ready) => ready,
-        Err(e) => return Err(fail(&mut io, e)),
-    };
-    let done = match task_phase(&mut io, job, on_event, &mut stats) {
-        Ok(done) => done,
-        Err(e) => return Err(fail(&mut io, e)),
-    };
-    stats.workers_started = stats.workers_started.max(done.workers_started);
-    let pids = if done.pids.is_empty() { &ready.pids } else { &done.pids };
-    measure(pid, pids, executor, &mut stats);
-    shut_down(pid, &mut io, stdin, &mut stats)?;
-    Ok(stats)
+    // Only the interpreter holds its ends now: its death closes the pipe.
+    drop((python_out, python_in));
+    let err = child.stderr.take().ok_or("no stderr")?;
+    Ok((child, File::from(to_python), Lines::new(File::from(from_python), err)))
 }
 
 /// On any failure the interpreter and everything it started are killed (its workers hold its
@@ -174,7 +215,7 @@ fn fail(io: &mut Lines, what: String) -> String {
 /// The interpreter's start-up (until `hello`) and the pool's (until `ready`).
 fn pool_start(
     io: &mut Lines,
-    stdin: &mut std::process::ChildStdin,
+    stdin: &mut File,
     spec: &str,
     start: Instant,
     stats: &mut PoolStats,
@@ -208,38 +249,78 @@ fn pool_start(
     Ok(ready)
 }
 
-/// The task phase ends when Python says so; records come during it (with a task timeout, so
-/// the watchdog sees each task end) or after it, until `records_done`.
+/// The task phase ends when Python says so; each record comes as its task ends, until
+/// `records_done`. What ended is kept whatever happens next: if the interpreter dies, the tasks
+/// it was running fail with its exit status (the others were never started).
 fn task_phase(
     io: &mut Lines,
+    pid: Pid,
     job: &Job,
     on_event: &mut dyn FnMut(TaskEvent),
     stats: &mut PoolStats,
 ) -> Result<Done, String> {
     let phase = Instant::now();
     let mut done = vec![false; job.tasks.len()];
+    // The tasks started and not ended, and the process running each: O(workers).
+    let mut running: Vec<(usize, i32)> = Vec::new();
+    let mut end = |task: usize, rec: TaskRecord, on_event: &mut dyn FnMut(TaskEvent)| -> Result<(), String> {
+        match done.get_mut(task) {
+            Some(d) if !*d => *d = true,
+            _ => return Err(format!("Python reported task {task} twice or unasked")),
+        }
+        on_event(TaskEvent::Finished(rec));
+        Ok(())
+    };
     while let Some(msg) = io.next() {
         match msg? {
-            FromPython::Started { task } => on_event(TaskEvent::Started(task)),
+            FromPython::Started { task, pid } => {
+                running.push((task, pid));
+                on_event(TaskEvent::Started(task));
+            }
             FromPython::TasksDone => stats.task_phase_s = phase.elapsed().as_secs_f64(),
             FromPython::RecordsDone(done) => return Ok(done),
             FromPython::Task(r) => {
-                let task = job
-                    .tasks
-                    .get(r.task)
-                    .filter(|_| !done[r.task])
-                    .ok_or_else(|| format!("Python reported task {} twice or unasked", r.task))?;
-                done[r.task] = true;
-                let mut rec = TaskRecord::failed(task, r.worker, String::new());
-                (rec.error, rec.ms, rec.wait_ms, rec.ipc_ms) = (r.error, r.ms, r.wait_ms, r.ipc_ms);
-                (rec.stages, rec.top1, rec.cpus) = (r.stages, r.top1, r.cpus);
-                (rec.result, rec.child_peak_kib) = (r.result, r.child_peak_kib);
-                on_event(TaskEvent::Finished(rec));
+                running.retain(|(t, _)| *t != r.task);
+                let task = job.tasks.get(r.task).ok_or("Python reported a task it was not given")?;
+                end(r.task, r.into_record(task), on_event)?;
+            }
+            FromPython::Broken(b) => {
+                for i in b.tasks {
+                    let task = job.tasks.get(i).ok_or("Python reported a task it was not given")?;
+                    let why = match running.iter().find(|(t, _)| *t == i) {
+                        Some((_, p)) if Some(*p) == b.pid => format!("{} running task {i}", b.why),
+                        Some((_, p)) => format!("task {i} was stopped on worker process {p}: {}", b.why),
+                        None => format!("not run: {}", b.why),
+                    };
+                    running.retain(|(t, _)| *t != i);
+                    end(i, TaskRecord::failed(task, None, why), on_event)?;
+                }
             }
             FromPython::Hello | FromPython::Ready(_) => return Err("Python said hello twice".into()),
         }
     }
-    Err("Python stopped in the task phase".into())
+    // The pipe closed before the end: the interpreter died (or closed it and is ending).
+    let how = proc::wait_within(pid, Duration::from_secs(2)).map_or_else(|e| e, |(s, _)| s.describe());
+    let names: Vec<String> = running.iter().map(|(t, _)| t.to_string()).collect();
+    for &(i, _) in &running {
+        let task = job.tasks.get(i).ok_or("Python reported a task it was not given")?;
+        end(i, TaskRecord::failed(task, None, format!("Python {how} while task {i} ran")), on_event)?;
+    }
+    Err(match names.len() {
+        0 => format!("Python {how} in the task phase"),
+        1 => format!("Python {how} in the task phase, running task {}", names[0]),
+        _ => format!("Python {how} in the task phase, running tasks {}", names.join(", ")),
+    })
+}
+
+impl PyRecord {
+    fn into_record(self, task: &crate::task::Task) -> TaskRecord {
+        let mut rec = TaskRecord::failed(task, self.worker, String::new());
+        (rec.error, rec.ms, rec.wait_ms, rec.ipc_ms) = (self.error, self.ms, self.wait_ms, self.ipc_ms);
+        (rec.stages, rec.top1, rec.cpus) = (self.stages, self.top1, self.cpus);
+        (rec.result, rec.child_peak_kib) = (self.result, self.child_peak_kib);
+        rec
+    }
 }
 
 /// The pool's memory at the end of the task phase: the interpreter and every process under it
@@ -259,7 +340,7 @@ fn measure(pid: Pid, workers: &[i32], executor: &str, stats: &mut PoolStats) {
 fn shut_down(
     pid: Pid,
     io: &mut Lines,
-    mut stdin: std::process::ChildStdin,
+    mut stdin: File,
     stats: &mut PoolStats,
 ) -> Result<(), String> {
     let shutdown = Instant::now();
@@ -298,8 +379,6 @@ struct PyJobSpec {
     max_tasks_per_child: u32,
     intra_op_threads: u32,
     max_pixels: u64,
-    /// With a task timeout, each task's start and end are reported as they happen.
-    watch: bool,
     out_dir: PathBuf,
     pin: Option<Vec<usize>>,
     /// Each part's settings, by workload name.
@@ -375,7 +454,6 @@ impl PyJobSpec {
                 .of(&job.ctx.values)
                 .map_or(0, |_| MAX_TASKS_PER_CHILD.count_of(&job.ctx.values)),
             max_pixels: job.ctx.max_pixels,
-            watch: job.task_timeout.is_some(),
             out_dir: job.ctx.out_dir.clone(),
             pin: pinning::cores(job),
             settings,

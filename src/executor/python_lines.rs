@@ -1,6 +1,7 @@
-//! The Python interpreter's output, as the py-* executors read it: stdout as typed messages
-//! ([`FromPython`]), one per line, with stderr kept (its last 4 KiB) for error messages.
+//! The Python interpreter's output, as the py-* executors read it: the protocol's pipe as typed
+//! messages ([`FromPython`]), one per line, with stderr kept (its last 4 KiB) for error messages.
 
+use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::time::Instant;
@@ -9,9 +10,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::python::FromPython;
 
-/// The interpreter's stdout as JSON lines, with its stderr kept (the last 4 KiB) for errors.
+/// The protocol's pipe as JSON lines, with the interpreter's stderr kept (the last 4 KiB).
 pub(super) struct Lines {
-    out: std::process::ChildStdout,
+    out: File,
     err: std::process::ChildStderr,
     buf: Vec<u8>,
     stderr: Vec<u8>,
@@ -20,7 +21,7 @@ pub(super) struct Lines {
 }
 
 impl Lines {
-    pub(super) fn new(out: std::process::ChildStdout, err: std::process::ChildStderr) -> Lines {
+    pub(super) fn new(out: File, err: std::process::ChildStderr) -> Lines {
         Lines {
             out,
             err,
@@ -31,22 +32,15 @@ impl Lines {
         }
     }
 
-    /// The next message; `None` at the end of stdout. A line that is not JSON (something
-    /// printed by a library) is kept with stderr and skipped; JSON of another shape is an error.
+    /// The next message; `None` at the end of the pipe. Only `pools.py` writes there, so a line
+    /// that is not one of its messages is an error.
     pub(super) fn next(&mut self) -> Option<Result<FromPython, String>> {
         loop {
             if let Some(n) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=n).collect();
-                match serde_json::from_slice::<serde_json::Value>(&line) {
-                    Ok(v) => {
-                        return Some(
-                            serde_json::from_value(v)
-                                .map_err(|e| format!("a message from Python of another shape: {e}")),
-                        )
-                    }
-                    Err(_) => self.keep_stderr(&line),
-                }
-                continue;
+                return Some(
+                    serde_json::from_slice(&line).map_err(|e| format!("a message from Python of another shape: {e}")),
+                );
             }
             if !self.out_open {
                 return None;

@@ -122,6 +122,50 @@ pub fn dies_with_parent(cmd: &mut std::process::Command) -> &mut std::process::C
     }
 }
 
+/// For a program the runner starts: `fds[i].0` becomes its descriptor `fds[i].1` (open across
+/// the exec; every other descriptor of the runner's stays closed on exec as Rust opens them).
+/// Each is first moved above the targets, so no target is overwritten before it is read.
+pub fn pass_fds<'a>(cmd: &'a mut std::process::Command, fds: &[(RawFd, RawFd)]) -> &'a mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let fds = fds.to_vec();
+    // SAFETY: only async-signal-safe calls (fcntl, dup2) between fork and exec, on descriptors
+    // the parent keeps open until the spawn returns.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut moved = Vec::with_capacity(fds.len());
+            for &(from, _) in &fds {
+                let high = libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 64);
+                if high < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                moved.push(high);
+            }
+            for (&high, &(_, to)) in moved.iter().zip(&fds) {
+                if libc::dup2(high, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Waits up to `limit` for `pid` (which is ending: its pipes closed), then kills it and
+/// waits; its status and usage as [`wait`] gives them.
+pub fn wait_within(pid: Pid, limit: Duration) -> Result<(Status, Usage), String> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match nix::sys::wait::waitid(
+            nix::sys::wait::Id::Pid(pid),
+            nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOHANG | nix::sys::wait::WaitPidFlag::WNOWAIT,
+        ) {
+            Ok(nix::sys::wait::WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(5)),
+            _ => return wait(pid),
+        }
+    }
+    kill_and_wait(pid)
+}
+
 /// Runs `check` in a throwaway child (so that what it loads or breaks stays out of this process)
 /// and returns its text: `Ok` with what it returned, or `Err` with its error, or how the child
 /// died (a library that crashes as it loads).

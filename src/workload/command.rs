@@ -48,11 +48,11 @@ struct Raw {
     env: BTreeMap<String, String>,
 }
 
-/// The words of `[command] stdout`.
+/// The words of `[command] stdout` and `[python] stdout`.
 #[derive(schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)]
-enum Stdout {
+pub(super) enum Stdout {
     Discard,
     Keep,
 }
@@ -67,6 +67,23 @@ pub struct CommandSettings {
     env: Vec<(String, String)>,
     /// The experiment file's folder: commands run there, and a relative program is found there.
     dir: PathBuf,
+}
+
+/// `stdout = "discard" | "keep"` (`key` names it in an error): whether output is kept.
+pub(super) fn keep_stdout(
+    cx: &crate::spec::Fields,
+    key: &str,
+    v: Option<&Spanned<String>>,
+) -> Result<bool, SpecError> {
+    match v.map(|v| v.get_ref().as_str()) {
+        None | Some("discard") => Ok(false),
+        Some("keep") => Ok(true),
+        Some(other) => cx.err(
+            key,
+            v.map(|v| v.span()),
+            format!("unknown value `{other}`; expected \"discard\" or \"keep\""),
+        ),
+    }
 }
 
 impl Workload for Command {
@@ -107,17 +124,7 @@ impl Workload for Command {
                 "with shell = true, argv is one string for /bin/sh -c",
             );
         }
-        let keep_stdout = match raw.stdout.as_ref().map(|v| v.get_ref().as_str()) {
-            None | Some("discard") => false,
-            Some("keep") => true,
-            Some(other) => {
-                return cx.err(
-                    "command.stdout",
-                    raw.stdout.as_ref().map(|v| v.span()),
-                    format!("unknown value `{other}`; expected \"discard\" or \"keep\""),
-                )
-            }
-        };
+        let keep_stdout = keep_stdout(cx, "command.stdout", raw.stdout.as_ref())?;
         Ok(Some(Box::new(CommandSettings {
             argv,
             shell,

@@ -169,6 +169,13 @@ pub trait Workload: Sync {
     fn python(&self, _ctx: &Context) -> Result<Option<serde_json::Value>, String> {
         Ok(None)
     }
+
+    /// Whether the Python interpreter's own standard output (fd 1: what is printed outside a
+    /// task, by C code or by a program a task starts) is kept, as `stdout/python.out` in the
+    /// cell's folder; else it goes to /dev/null. Never the protocol's channel.
+    fn keeps_python_stdout(&self, _ctx: &Context) -> bool {
+        false
+    }
 }
 
 /// What a task set draws.

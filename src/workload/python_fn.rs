@@ -48,6 +48,10 @@ struct Raw {
     path: Vec<String>,
     /// Text handed to `setup`.
     config: Option<String>,
+    /// What becomes of what the function prints: `discard`, or `keep` (a file per task,
+    /// `stdout/NNNN.out`, and the interpreter's own fd 1 as `stdout/python.out`).
+    #[schemars(with = "Option<super::command::Stdout>", extend("default" = "discard"))]
+    stdout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +62,7 @@ struct PySettings {
     /// Folders put first on `sys.path`, absolute.
     path: Vec<PathBuf>,
     config: String,
+    keep_stdout: bool,
 }
 
 /// `module:name`, both non-empty.
@@ -124,6 +129,7 @@ impl Workload for PythonFn {
             setup,
             path,
             config: raw.config.unwrap_or_default(),
+            keep_stdout: super::command::keep_stdout(cx, "python.stdout", raw.stdout.as_ref())?,
         })))
     }
 
@@ -226,7 +232,14 @@ for entry in sys.argv[2:]:
             "setup": s.setup,
             "path": s.path,
             "config": s.config,
+            "keep_stdout": s.keep_stdout,
         })))
+    }
+
+    fn keeps_python_stdout(&self, ctx: &Context) -> bool {
+        ctx.settings
+            .get::<PySettings>(self.name())
+            .is_ok_and(|s| s.keep_stdout)
     }
 
     fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
