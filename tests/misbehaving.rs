@@ -192,12 +192,24 @@ fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
     let tasks = read_csv(&dir.join("tasks.csv"));
     assert_eq!(tasks.len(), 18);
     for t in &tasks {
-        assert_eq!((t["status"].as_str(), t["result"].as_str()), ("ok", t["task"].as_str()), "{t:?}");
+        assert_eq!(
+            (t["status"].as_str(), t["result"].as_str()),
+            ("ok", t["task"].as_str()),
+            "{t:?}"
+        );
         let own = dir.join(format!("images/{}/stdout/{:0>4}.out", t["cell"], t["task"]));
         let text = std::fs::read_to_string(&own).unwrap();
-        assert!(text.contains(&format!("printed by {}\n", t["task"])), "{}: {text}", own.display());
+        assert!(
+            text.contains(&format!("printed by {}\n", t["task"])),
+            "{}: {text}",
+            own.display()
+        );
     }
-    for cell in ["python-py-sequential-w1-s1", "python-py-thread-w2-s1", "python-py-process-w2-s1"] {
+    for cell in [
+        "python-py-sequential-w1-s1",
+        "python-py-thread-w2-s1",
+        "python-py-process-w2-s1",
+    ] {
         let fd1 = std::fs::read_to_string(dir.join(format!("images/{cell}/stdout/python.out"))).unwrap();
         assert_eq!(fd1.matches("tasks_done").count(), 6, "{cell}: {fd1}");
         assert_eq!(fd1.matches("injected").count(), 6, "{cell}: the program's echo: {fd1}");
@@ -237,6 +249,54 @@ fn an_interpreter_or_worker_that_exits_keeps_what_ended_and_names_its_status_and
                 status == "failed" && error.starts_with("not run: ") && error.contains("exited with status 3"),
                 "{t:?}"
             ),
+        }
+    }
+}
+
+#[test]
+fn a_plugin_that_exits_under_the_runners_own_pools_keeps_the_finished_tasks() {
+    let (d, _) = experiment("");
+    let (src, plugin) = (d.path().join("exit.c"), d.path().join("libexit.so"));
+    std::fs::write(
+        &src,
+        "#include <stdlib.h>\n#include <stdint.h>\n#include <stddef.h>\n\
+         typedef struct { uint64_t index; uint64_t seed; const char *input; } runner_task;\n\
+         uint32_t runner_plugin_abi(void) { return 1; }\n\
+         int runner_run(void *s, const runner_task *t, char *err, size_t n) { if (t->index == 2) exit(7); return 0; }\n",
+    )
+    .unwrap();
+    let cc = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&plugin)
+        .arg(&src)
+        .status();
+    assert!(cc.expect("cc is needed").success());
+    let (_d, tasks, _) = bytes_of(&format!(
+        "name = \"exit\"\nworkload = \"native\"\nexecutor = [\"sequential\", \"thread\"]\nworkers = 1\ninputs = 6\n\
+         sets = 1\nrepetitions = 1\nwarmup = 0\n[native]\nlibrary = {plugin:?}\n"
+    ));
+    let text = String::from_utf8_lossy(&tasks).to_string();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let head = rdr.headers().unwrap().clone();
+    let rows: Vec<std::collections::HashMap<String, String>> = rdr
+        .records()
+        .map(|r| {
+            head.iter()
+                .map(String::from)
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 12, "{text}");
+    for t in &rows {
+        let (status, error) = (t["status"].as_str(), t["error"].as_str());
+        match t["task"].as_str() {
+            "0" | "1" => assert_eq!((status, error), ("ok", ""), "{t:?}"),
+            "2" => assert_eq!(
+                error, "the repetition process exited with status 7 while task 2 ran",
+                "{t:?}"
+            ),
+            _ => assert_eq!(error, "not run: the repetition process exited with status 7", "{t:?}"),
         }
     }
 }

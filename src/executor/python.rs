@@ -168,7 +168,11 @@ fn start_interpreter(job: &Job, py: &Interpreter) -> Result<(std::process::Child
     }
     let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe failed: {e}"));
     let ((from_python, python_out), (python_in, to_python)) = (pipe()?, pipe()?);
-    let keep = job.workload.parts().iter().any(|p| p.get().keeps_python_stdout(&job.ctx));
+    let keep = job
+        .workload
+        .parts()
+        .iter()
+        .any(|p| p.get().keeps_python_stdout(&job.ctx));
     let stdout = if keep {
         let dir = job.ctx.out_dir.join("stdout");
         std::fs::create_dir_all(&dir)
@@ -304,7 +308,11 @@ fn task_phase(
     let names: Vec<String> = running.iter().map(|(t, _)| t.to_string()).collect();
     for &(i, _) in &running {
         let task = job.tasks.get(i).ok_or("Python reported a task it was not given")?;
-        end(i, TaskRecord::failed(task, None, format!("Python {how} while task {i} ran")), on_event)?;
+        end(
+            i,
+            TaskRecord::failed(task, None, format!("Python {how} while task {i} ran")),
+            on_event,
+        )?;
     }
     Err(match names.len() {
         0 => format!("Python {how} in the task phase"),
@@ -337,12 +345,7 @@ fn measure(pid: Pid, workers: &[i32], executor: &str, stats: &mut PoolStats) {
 }
 
 /// Lets the pool shut down (a line on stdin), within [`SHUTDOWN_LIMIT`], and reaps it all.
-fn shut_down(
-    pid: Pid,
-    io: &mut Lines,
-    mut stdin: File,
-    stats: &mut PoolStats,
-) -> Result<(), String> {
+fn shut_down(pid: Pid, io: &mut Lines, mut stdin: File, stats: &mut PoolStats) -> Result<(), String> {
     let shutdown = Instant::now();
     let _ = stdin.write_all(b"\n");
     drop(stdin);

@@ -1,11 +1,13 @@
 //! Runs each repetition in a fresh child of the single-threaded orchestrator, so that no thread,
 //! ORT environment or heap left by one repetition touches the next one's numbers, and a crash
-//! loses only that repetition. The child sends its task records and measure up a pipe after the
-//! task phase ([`supervise`] reads them); nothing of the harness runs inline. The run loop drives
+//! loses only that repetition. The child writes each task's start and record into a ring the
+//! orchestrator reads ([`records`]: kept if the child dies) and its measure up a pipe
+//! ([`supervise`] reads it); nothing of the harness runs inline. The run loop drives
 //! it through [`RepRunner`] (and a mock of it in tests, [`mock`]).
 
 #[cfg(test)]
 pub mod mock;
+mod records;
 mod supervise;
 pub mod zygote;
 
@@ -24,6 +26,7 @@ use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle
 use crate::plan::{Cell, Rep, Task};
 use crate::proc;
 use crate::workload::{Context, TaskRecord};
+use records::{Note, Records};
 use supervise::{send, supervise, Msg, Watch};
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
@@ -134,6 +137,10 @@ impl RepRunner for Isolated {
             Ok(p) => p,
             Err(e) => return fail(format!("pipe failed: {e}")),
         };
+        let records = match Records::new() {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
         if let Some(limit) = self.wait_for_idle {
             wait_for_idle(limit, interrupt::stop_requested);
         }
@@ -154,7 +161,7 @@ impl RepRunner for Isolated {
             interrupt::reset_in_child();
             // Only the pipe's write end: not the orchestrator's CSVs, lock or read end.
             proc::close_other_fds(&[wr.as_raw_fd()]);
-            child_main(cell, &job, &wr);
+            child_main(cell, &job, &wr, &records);
             0
         });
         let child = match child {
@@ -167,8 +174,18 @@ impl RepRunner for Isolated {
             task: self.task_timeout.map(|t| (cell.executor.get().watchdog(t), t)),
             repetition: self.repetition_timeout,
         };
-        let result = supervise(rd, child, &watch, on_task);
-        end(child, result, busy_before, me_before)
+        let mut notes = records.reader();
+        let result = supervise(rd, child, &watch, &mut notes, on_task);
+        let mut result = end(child, result, busy_before, me_before);
+        // The process is gone: what it noted is all there is. The tasks it was running when
+        // it failed fail with the reason; the run loop marks those never started.
+        if let Err(e) = notes.drain(on_task) {
+            result.error.get_or_insert(e);
+        }
+        if let (Some(why), false) = (&result.error, result.cut) {
+            notes.fail_running(&job.tasks, why, on_task);
+        }
+        result
     }
 }
 
@@ -208,12 +225,9 @@ fn end(child: Pid, mut result: RepResult, busy_before: Option<f64>, me_before: U
     result
 }
 
-/// The repetition process: runs the pool, keeping each task's record, and sends them with the
-/// measure up `wr` once the pool is gone. With a task timeout, it also notes each task's start
-/// and end as it happens (a few bytes), so the orchestrator can see a task that never ends.
-fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
-    let watched = job.task_timeout.is_some();
-    let mut records: Vec<TaskRecord> = Vec::with_capacity(job.tasks.len());
+/// The repetition process: runs the pool, noting each task's start and record in the ring as
+/// they happen, and sends the measure up `wr` once the pool is gone.
+fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd, records: &Records) {
     // Python's pools load what they need themselves, inside their measured time; what the
     // tasks read is written for every pool.
     for part in job.workload.parts() {
@@ -230,23 +244,15 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd) {
     reset_peak_rss();
     let (before, reaped_before) = (Usage::of_self(), Usage::of_children());
     let start = Instant::now();
+    let mut notes = records.writer(wr);
     let res = cell.executor.get().run(job, &mut |event| match event {
-        TaskEvent::Started(i) if watched => send(wr, &Msg::Started(i)),
-        TaskEvent::Started(_) => {}
-        TaskEvent::Finished(rec) => {
-            if watched {
-                send(wr, &Msg::Ended(rec.task));
-            }
-            records.push(rec);
-        }
+        TaskEvent::Started(i) => notes.note(&Note::Started(i)),
+        TaskEvent::Finished(rec) => notes.note(&Note::Ended(rec)),
     });
     let wall_s = start.elapsed().as_secs_f64();
     let parent = Usage::of_self().since(before);
     let descendants = Usage::of_children().since(reaped_before);
     let parent_peak_kib = peak_rss_kib().unwrap_or(parent.maxrss_kib);
-    for rec in records {
-        send(wr, &Msg::Task(rec));
-    }
     match res {
         Ok(pool) => send(
             wr,

@@ -1,6 +1,7 @@
 //! The orchestrator's side of a repetition: reads the repetition process's messages (one JSON
-//! line each), watches the task and repetition timeouts and an immediate stop, and samples the
-//! process tree's PSS while it waits, so the peak is seen, not only the end.
+//! line each) and, when told to or under a task timeout, its task notes ([`Reader`]); watches
+//! the task and repetition timeouts and an immediate stop, and samples the process tree's PSS
+//! while it waits, so the peak is seen, not only the end.
 
 use std::fs::File;
 use std::io::Read;
@@ -11,6 +12,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
+use super::records::Reader;
 use super::{RepMeasure, RepResult};
 use crate::interrupt;
 use crate::measure::tree_pss_kib;
@@ -19,14 +21,12 @@ use crate::workload::TaskRecord;
 /// How often the orchestrator samples the repetition's PSS.
 const PSS_EVERY: Duration = Duration::from_millis(50);
 
-/// What the repetition process says, one JSON line each.
+/// What the repetition process says, one JSON line each (its task notes go through the ring).
 #[derive(Serialize, Deserialize)]
 pub enum Msg {
-    /// A worker took task `n` (sent as it happens only when a task timeout is watched).
-    Started(usize),
-    /// Task `n` ended (likewise).
-    Ended(usize),
-    /// A task's record, after the task phase.
+    /// The ring of task notes is half full: read it.
+    Drain,
+    /// A task's record too long for the ring.
     Task(TaskRecord),
     Done(RepMeasure),
     Failed {
@@ -59,11 +59,17 @@ pub struct Watch {
 }
 
 /// Reads the repetition's messages until its pipe closes, stopping early (the caller kills the
-/// process group) on a timeout or an immediate stop; returns what it learnt.
-pub fn supervise(rd: OwnedFd, child: Pid, watch: &Watch, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+/// process group) on a timeout or an immediate stop; returns what it learnt. The notes left in
+/// the ring are the caller's to read once the process is gone.
+pub fn supervise(
+    rd: OwnedFd,
+    child: Pid,
+    watch: &Watch,
+    notes: &mut Reader,
+    on_task: &mut dyn FnMut(TaskRecord),
+) -> RepResult {
     let start = Instant::now();
     let mut result = RepResult::default();
-    let mut running: Vec<(usize, Instant)> = Vec::new();
     let mut pipe = File::from(rd);
     let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
     let mut sampled = start - PSS_EVERY;
@@ -74,7 +80,14 @@ pub fn supervise(rd: OwnedFd, child: Pid, watch: &Watch, on_task: &mut dyn FnMut
                 result.pss_peak_kib = Some(result.pss_peak_kib.map_or(kib, |p| p.max(kib)));
             }
         }
-        if let Some(why) = stop_reason(watch, start, &running) {
+        if watch.task.is_some() {
+            // Each task's start and end as they happen, for the task timeout.
+            if let Err(e) = notes.drain(on_task) {
+                result.error = Some(e);
+                return result;
+            }
+        }
+        if let Some(why) = stop_reason(watch, start, &notes.running) {
             result.cut = interrupt::stop_now();
             result.error = Some(why);
             return result;
@@ -101,9 +114,17 @@ pub fn supervise(rd: OwnedFd, child: Pid, watch: &Watch, on_task: &mut dyn FnMut
         while let Some(end) = buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buf.drain(..=end).collect();
             match serde_json::from_slice::<Msg>(&line) {
-                Ok(Msg::Started(i)) => running.push((i, Instant::now())),
-                Ok(Msg::Ended(i)) => running.retain(|(t, _)| *t != i),
-                Ok(Msg::Task(rec)) => on_task(rec),
+                Ok(Msg::Drain) => {
+                    if let Err(e) = notes.drain(on_task) {
+                        result.error = Some(e);
+                    }
+                }
+                Ok(Msg::Task(rec)) => {
+                    // After its start, which may still be in the ring.
+                    let _ = notes.drain(on_task);
+                    notes.running.retain(|(t, _)| *t != rec.task);
+                    on_task(rec);
+                }
                 Ok(Msg::Done(m)) => result.measure = Some(m),
                 Ok(Msg::Failed { error, measure }) => {
                     result.measure = Some(measure);

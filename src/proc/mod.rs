@@ -1,7 +1,7 @@
 //! Process plumbing, in one place for everything that forks: the single-thread guard, fork with
 //! `_exit`, `wait4` with its usage (retried on `EINTR`), exit-status descriptions, killing a
 //! process group, reaping orphans we adopted as subreaper, and memory a parent shares with the
-//! children it forks; CPU affinity (pinning) in affinity.rs.
+//! children it forks (with a message ring in it, ring.rs); CPU affinity (pinning) in affinity.rs.
 
 use std::io::Write;
 use std::os::fd::RawFd;
@@ -13,6 +13,7 @@ use nix::unistd::{fork, ForkResult, Pid};
 use crate::measure::{thread_count, Usage};
 
 mod affinity;
+pub mod ring;
 pub use affinity::{affinity, allowed_cores, can_pin, pin_to};
 
 /// Refuses to fork from a process with more than one thread: the child of a threaded parent can
@@ -157,7 +158,9 @@ pub fn wait_within(pid: Pid, limit: Duration) -> Result<(Status, Usage), String>
     while Instant::now() < deadline {
         match nix::sys::wait::waitid(
             nix::sys::wait::Id::Pid(pid),
-            nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOHANG | nix::sys::wait::WaitPidFlag::WNOWAIT,
+            nix::sys::wait::WaitPidFlag::WEXITED
+                | nix::sys::wait::WaitPidFlag::WNOHANG
+                | nix::sys::wait::WaitPidFlag::WNOWAIT,
         ) {
             Ok(nix::sys::wait::WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(5)),
             _ => return wait(pid),

@@ -70,11 +70,7 @@ pub struct CommandSettings {
 }
 
 /// `stdout = "discard" | "keep"` (`key` names it in an error): whether output is kept.
-pub(super) fn keep_stdout(
-    cx: &crate::spec::Fields,
-    key: &str,
-    v: Option<&Spanned<String>>,
-) -> Result<bool, SpecError> {
+pub(super) fn keep_stdout(cx: &crate::spec::Fields, key: &str, v: Option<&Spanned<String>>) -> Result<bool, SpecError> {
     match v.map(|v| v.get_ref().as_str()) {
         None | Some("discard") => Ok(false),
         Some("keep") => Ok(true),

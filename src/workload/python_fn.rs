@@ -237,9 +237,7 @@ for entry in sys.argv[2:]:
     }
 
     fn keeps_python_stdout(&self, ctx: &Context) -> bool {
-        ctx.settings
-            .get::<PySettings>(self.name())
-            .is_ok_and(|s| s.keep_stdout)
+        ctx.settings.get::<PySettings>(self.name()).is_ok_and(|s| s.keep_stdout)
     }
 
     fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
