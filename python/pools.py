@@ -631,6 +631,11 @@ def pool_broke(pool, error):
     SIGTERM, so the one that died first is the one whose status is not that)."""
     why, pid = f"the pool failed: {type(error).__name__}: {error}"[:500], None
     procs = list((getattr(pool, "_processes", None) or {}).items())
+    # The pool's manager thread ends the other workers and joins them all (reaping them: a
+    # join here too could race it and read no status), then stops.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(5)
     codes = []
     for p, proc in procs:
         proc.join(5)
