@@ -255,14 +255,17 @@ fn an_interpreter_or_worker_that_exits_keeps_what_ended_and_names_its_status_and
 
 #[test]
 fn a_plugin_that_exits_under_the_runners_own_pools_keeps_the_finished_tasks() {
+    // Task 2 works a moment before it exits, as a real one would: a record still on its way
+    // from a worker thread to the pool's coordinator (microseconds) when the process dies is
+    // lost, and its task reads as not run.
     let (d, _) = experiment("");
     let (src, plugin) = (d.path().join("exit.c"), d.path().join("libexit.so"));
     std::fs::write(
         &src,
-        "#include <stdlib.h>\n#include <stdint.h>\n#include <stddef.h>\n\
+        "#include <stdlib.h>\n#include <stdint.h>\n#include <stddef.h>\n#include <unistd.h>\n\
          typedef struct { uint64_t index; uint64_t seed; const char *input; } runner_task;\n\
          uint32_t runner_plugin_abi(void) { return 1; }\n\
-         int runner_run(void *s, const runner_task *t, char *err, size_t n) { if (t->index == 2) exit(7); return 0; }\n",
+         int runner_run(void *s, const runner_task *t, char *err, size_t n) { if (t->index == 2) { usleep(100000); exit(7); } return 0; }\n",
     )
     .unwrap();
     let cc = std::process::Command::new("cc")
