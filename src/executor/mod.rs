@@ -21,6 +21,7 @@ mod py_process;
 mod py_sequential;
 mod py_thread;
 pub mod python;
+mod python_job;
 mod python_lines;
 mod sequential;
 mod thread;

@@ -15,14 +15,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::python_job::PyJobSpec;
 use super::python_lines::Lines;
-use super::{pinning, Job, PoolStats, PythonFacts, TaskEvent, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, START_METHOD};
+use super::{Job, PoolStats, PythonFacts, TaskEvent};
 use crate::measure::{peak_rss_of, pss_kib, tree_pids, tree_pss_kib};
 use crate::proc;
-use crate::task::Input;
-use crate::workload::{Stages, TaskRecord, Top1, INTRA_OP_THREADS};
+use crate::workload::{Stages, TaskRecord, Top1};
 
 /// The Python module every py-* executor runs, built into the binary; each run writes it into
 /// its results folder (`pools.py`) and runs that copy.
@@ -364,103 +364,4 @@ fn shut_down(pid: Pid, io: &mut Lines, mut stdin: File, stats: &mut PoolStats) -
         return Err(format!("Python {}{}", status.describe(), io.stderr_tail()));
     }
     Ok(())
-}
-
-/// The job `pools.py` reads (one JSON line on its stdin).
-#[derive(Serialize)]
-struct PyJobSpec {
-    executor: &'static str,
-    workers: usize,
-    /// py-process: `auto` (the interpreter's default), `fork`, `spawn` or `forkserver`.
-    start_method: Option<&'static str>,
-    /// The `gil` axis: `off` or `on`, checked in every worker after its imports; `None`: as the
-    /// build makes it.
-    gil: Option<&'static str>,
-    /// Tasks per message (py-process, py-interpreter; 1 otherwise).
-    chunksize: u32,
-    /// py-process replaces a worker after this many calls (0: never).
-    max_tasks_per_child: u32,
-    intra_op_threads: u32,
-    max_pixels: u64,
-    out_dir: PathBuf,
-    pin: Option<Vec<usize>>,
-    /// Each part's settings, by workload name.
-    settings: serde_json::Map<String, serde_json::Value>,
-    tasks: Vec<PyTask>,
-}
-
-#[derive(Serialize)]
-struct PyTask {
-    index: usize,
-    kind: &'static str,
-    image: String,
-    input: PyInput,
-    /// The task's own seed, and the file a user's workload reads (noise as its PNG).
-    seed: u64,
-    file: Option<PathBuf>,
-}
-
-/// A task's input: a file, generated noise, or nothing.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum PyInput {
-    File { path: PathBuf },
-    Noise { noise: u64, width: u32, height: u32 },
-    Nothing {},
-}
-
-impl PyJobSpec {
-    fn new(job: &Job, executor: &'static str) -> Result<PyJobSpec, String> {
-        let mut settings = serde_json::Map::new();
-        for part in job.workload.parts() {
-            let s = part
-                .get()
-                .python(&job.ctx)?
-                .ok_or_else(|| format!("workload {part} has no Python implementation"))?;
-            settings.insert(part.name().to_string(), s);
-        }
-        let tasks = job
-            .tasks
-            .iter()
-            .map(|t| PyTask {
-                index: t.index,
-                kind: t.kind.name(),
-                image: t.input.name(),
-                input: match &t.input {
-                    Input::File { path, .. } => PyInput::File { path: path.clone() },
-                    Input::Noise { seed, width, height } => PyInput::Noise {
-                        noise: *seed,
-                        width: *width,
-                        height: *height,
-                    },
-                    Input::None => PyInput::Nothing {},
-                },
-                seed: t.seed,
-                file: crate::workload::input_path(&job.ctx, t),
-            })
-            .collect();
-        Ok(PyJobSpec {
-            executor,
-            workers: job.shape.workers(),
-            start_method: START_METHOD
-                .of(&job.ctx.values)
-                .map(|_| START_METHOD.word_of(&job.ctx.values)),
-            gil: GIL
-                .of(&job.ctx.values)
-                .map(|_| GIL.word_of(&job.ctx.values))
-                .filter(|w| *w != "default"),
-            intra_op_threads: INTRA_OP_THREADS.count_of(&job.ctx.values),
-            chunksize: CHUNKSIZE
-                .of(&job.ctx.values)
-                .map_or(1, |_| CHUNKSIZE.count_of(&job.ctx.values)),
-            max_tasks_per_child: MAX_TASKS_PER_CHILD
-                .of(&job.ctx.values)
-                .map_or(0, |_| MAX_TASKS_PER_CHILD.count_of(&job.ctx.values)),
-            max_pixels: job.ctx.max_pixels,
-            out_dir: job.ctx.out_dir.clone(),
-            pin: pinning::cores(job),
-            settings,
-            tasks,
-        })
-    }
 }
