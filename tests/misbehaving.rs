@@ -53,24 +53,37 @@ fn module(dir: &Path, code: &str) {
     std::fs::write(dir.join("experiments/bad.py"), code).unwrap();
 }
 
+/// An experiment running `code` as module `bad` with `body` (its `[output] dir` added): the
+/// results' folder, the experiment's folder and its file.
+fn python_experiment(code: &str, body: &str) -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let (d, file) = experiment("");
+    module(d.path(), code);
+    std::fs::write(&file, format!("{body}[output]\ndir = {:?}\n", out.path())).unwrap();
+    (out, d, file)
+}
+
+/// Builds the C source `c` into `dir`'s `lib<name>.so`.
+fn plugin(dir: &Path, name: &str, c: &str) -> std::path::PathBuf {
+    let (src, lib) = (dir.join(format!("{name}.c")), dir.join(format!("lib{name}.so")));
+    std::fs::write(&src, c).unwrap();
+    let cc = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .status();
+    assert!(cc.expect("cc is needed").success());
+    lib
+}
+
 #[test]
 fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_log() {
     // A Python function's result and a Python exception's message.
-    let out = tempfile::tempdir().unwrap();
-    let (d, file) = experiment("");
-    module(
-        d.path(),
+    let (out, d, file) = python_experiment(
         "def f(task):\n    if task['index'] == 1:\n        raise ValueError('boom \\x1b[31mred\\nnext')\n    return 'esc \\x1b[31mred\\nx'\n",
-    );
-    std::fs::write(
-        &file,
-        format!(
             "name = \"esc\"\nworkload = \"python\"\nexecutor = \"py-sequential\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
-             warmup = 0\n[python]\nfunction = \"bad:f\"\n[output]\ndir = {:?}\n",
-            out.path()
-        ),
-    )
-    .unwrap();
+             warmup = 0\n[python]\nfunction = \"bad:f\"\n",
+    );
     let run = runner().arg(&file).output().unwrap();
     assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
     let dir = results_dir(out.path());
@@ -82,20 +95,12 @@ fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_l
     assert!(String::from_utf8_lossy(&tasks).contains("esc \\u{1b}[31mred\\nx"));
 
     // A plugin's error message.
-    let plugin = d.path().join("libbad.so");
-    let src = d.path().join("bad.c");
-    std::fs::write(
-        &src,
+    let plugin = plugin(
+        d.path(),
+        "bad",
         "#include <stdio.h>\n#include <stdint.h>\nuint32_t runner_plugin_abi(void) { return 1; }\n\
          int runner_run(void *s, const void *t, char *err, size_t n) { snprintf(err, n, \"plugin \\033[31mred\\nline\"); return 1; }\n",
-    )
-    .unwrap();
-    let cc = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&plugin)
-        .arg(&src)
-        .status();
-    assert!(cc.expect("cc is needed").success());
+    );
     let (_d, tasks, log) = bytes_of(&format!(
         "name = \"esc\"\nworkload = \"native\"\nexecutor = \"thread\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
          warmup = 0\n[native]\nlibrary = {plugin:?}\n"
@@ -163,10 +168,7 @@ fn a_commands_background_process_is_killed_and_reported_under_every_pool() {
 fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
     // Lines shaped like the protocol's own records, by print, by a write to fd 1 (as C code
     // would) and by a program the task starts.
-    let out = tempfile::tempdir().unwrap();
-    let (d, file) = experiment("");
-    module(
-        d.path(),
+    let (out, _d, file) = python_experiment(
         "import json, os, subprocess\n\
          def f(task):\n    \
              line = json.dumps({'msg': 'task', 'task': 0, 'error': 'injected', 'worker': 0})\n    \
@@ -175,17 +177,10 @@ fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
              os.write(1, b'{\"msg\": \"tasks_done\"}\\n')\n    \
              subprocess.run(['echo', line])\n    \
              return task['index']\n",
-    );
-    std::fs::write(
-        &file,
-        format!(
-            "name = \"print\"\nworkload = \"python\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
+        "name = \"print\"\nworkload = \"python\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
              workers = 2\ninputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n\
-             stdout = \"keep\"\n[output]\ndir = {:?}\n",
-            out.path()
-        ),
-    )
-    .unwrap();
+             stdout = \"keep\"\n",
+    );
     let run = runner().arg(&file).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let dir = results_dir(out.path());
@@ -218,21 +213,11 @@ fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
 
 #[test]
 fn an_interpreter_or_worker_that_exits_keeps_what_ended_and_names_its_status_and_task() {
-    let out = tempfile::tempdir().unwrap();
-    let (d, file) = experiment("");
-    module(
-        d.path(),
+    let (out, _d, file) = python_experiment(
         "import os\ndef f(task):\n    if task['index'] == 2:\n        os._exit(3)\n    return task['index']\n",
+        "name = \"exit\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 1\n\
+             inputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n",
     );
-    std::fs::write(
-        &file,
-        format!(
-            "name = \"exit\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 1\n\
-             inputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n[output]\ndir = {:?}\n",
-            out.path()
-        ),
-    )
-    .unwrap();
     let run = runner().arg(&file).output().unwrap();
     assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
     let tasks = read_csv(&results_dir(out.path()).join("tasks.csv"));
@@ -259,21 +244,14 @@ fn a_plugin_that_exits_under_the_runners_own_pools_keeps_the_finished_tasks() {
     // from a worker thread to the pool's coordinator (microseconds) when the process dies is
     // lost, and its task reads as not run.
     let (d, _) = experiment("");
-    let (src, plugin) = (d.path().join("exit.c"), d.path().join("libexit.so"));
-    std::fs::write(
-        &src,
+    let plugin = plugin(
+        d.path(),
+        "exit",
         "#include <stdlib.h>\n#include <stdint.h>\n#include <stddef.h>\n#include <unistd.h>\n\
          typedef struct { uint64_t index; uint64_t seed; const char *input; } runner_task;\n\
          uint32_t runner_plugin_abi(void) { return 1; }\n\
          int runner_run(void *s, const runner_task *t, char *err, size_t n) { if (t->index == 2) { usleep(100000); exit(7); } return 0; }\n",
-    )
-    .unwrap();
-    let cc = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&plugin)
-        .arg(&src)
-        .status();
-    assert!(cc.expect("cc is needed").success());
+    );
     let (_d, tasks, _) = bytes_of(&format!(
         "name = \"exit\"\nworkload = \"native\"\nexecutor = [\"sequential\", \"thread\"]\nworkers = 1\ninputs = 6\n\
          sets = 1\nrepetitions = 1\nwarmup = 0\n[native]\nlibrary = {plugin:?}\n"
