@@ -1,5 +1,9 @@
 //! The command line.
 
+// Its doc comments are clap's help text, shown as written: `<experiment>` there is a
+// placeholder, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
-use crate::measure::cores;
+use crate::measure::{cores, Noise};
 use crate::plan::Split;
 
 /// UTC time as `20261123T081500Z`.
@@ -58,7 +58,7 @@ pub fn hardware() -> String {
 
 /// env.json: what one session of a run ran on and with, written and read through this one type
 /// (resume, merge and the report read it). A merged folder's env.json has the same fields it
-/// knows and keeps the rest (`merged`, `shards`) among the facts.
+/// knows, and its own (`merged`, `shards`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Env {
     #[serde(default)]
@@ -104,9 +104,71 @@ pub struct Env {
     /// When the run was one shard of a larger one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardOf>,
-    /// What each workload prepared (ONNX Runtime, the models, Python) and what a resume noted.
+    /// The machine's timing noise, measured at the start of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_noise: Option<Noise>,
+    /// The round counts at which the verdicts are looked at (one look: the repetitions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looks: Option<Vec<usize>>,
+    /// A run until decided: why its rounds stopped, as the last session left it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stopped>,
+    /// A resumed session: whether `--force` let it resume, and what had changed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<String>>,
+    /// A merged folder (`runner merge`): when, how the shards were split, and which shard ran
+    /// where (each one's whole environment is its `env-shard-I.json`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub merged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<MergedShard>,
+    /// What each workload's `prepare` recorded (ONNX Runtime, the models, Python): its own
+    /// keys, which only that workload and the fingerprint read.
     #[serde(flatten)]
     pub facts: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a run that repeats until decided stopped its rounds: env.json's `stopped`, by these
+/// names, which scripts read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stopped {
+    /// Every verdict was decided.
+    #[serde(rename = "decided")]
+    Decided,
+    /// `max` rounds ran with some verdicts undecided.
+    #[serde(rename = "max repetitions")]
+    MaxRepetitions,
+    /// The next look's rounds would have ended past `time_budget_s`.
+    #[serde(rename = "budget")]
+    Budget,
+    /// Interrupted before it could decide.
+    #[serde(rename = "interrupted")]
+    Interrupted,
+    /// A file the run reads changed while it ran.
+    #[serde(rename = "inputs changed")]
+    InputsChanged,
+}
+
+/// Where one shard of a merged run ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedShard {
+    pub shard: String,
+    pub folder: PathBuf,
+    pub node: Option<String>,
+    pub hardware: Option<String>,
+    pub cpu_model: Option<String>,
+    pub cores: usize,
+    pub memory_total_bytes: u64,
+    pub start_utc: Option<String>,
+    pub end_utc: Option<String>,
 }
 
 /// Which shard a run was, as env.json records it.

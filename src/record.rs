@@ -25,7 +25,7 @@ pub struct RunMeta {
     pub experiment: String,
     pub seed: u64,
     pub cores: usize,
-    /// The models `Cell::model` indexes.
+    /// The models the `model` axis ([`MODEL`]) indexes.
     pub models: Vec<ModelId>,
     /// The machine: `SLURMD_NODENAME` under Slurm, else the host name.
     pub node: String,

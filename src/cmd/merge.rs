@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
-use crate::envinfo::{timestamp, Env};
+use crate::envinfo::{timestamp, Env, MergedShard};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::{Experiment, Overrides};
 use crate::export::csv::{read_runs, read_tasks, Csv};
@@ -201,37 +201,35 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
             out.join(format!("env-shard-{i}.json")),
             serde_json::to_string_pretty(&p.env).unwrap_or_default(),
         )?;
-        shards.push(serde_json::json!({
-            "shard": p.shard.to_string(),
-            "folder": p.dir,
-            "node": p.env.node,
-            "hardware": p.env.hardware,
-            "cpu_model": p.env.cpu_model,
-            "cores": p.env.cores,
-            "memory_total_bytes": p.env.memory_total_bytes,
-            "start_utc": p.env.start_utc,
-            "end_utc": p.env.end_utc,
-        }));
+        shards.push(MergedShard {
+            shard: p.shard.to_string(),
+            folder: p.dir.clone(),
+            node: p.env.node.clone(),
+            hardware: p.env.hardware.clone(),
+            cpu_model: p.env.cpu_model.clone(),
+            cores: p.env.cores,
+            memory_total_bytes: p.env.memory_total_bytes,
+            start_utc: p.env.start_utc.clone(),
+            end_utc: p.env.end_utc.clone(),
+        });
     }
-    let env = serde_json::json!({
-        "merged": true,
-        "merged_utc": timestamp(std::time::SystemTime::now()),
-        "runner_version": env!("CARGO_PKG_VERSION"),
-        "git_commit": env!("RUNNER_GIT_COMMIT"),
-        "command_line": std::env::args().collect::<Vec<_>>(),
-        "experiment_file": file,
-        "experiment_sha256": sha(first),
-        "experiment_text": first.text,
-        "seed": exp.seed,
-        "equivalence": exp.equivalence,
-        "looks": super::until::bound(exp).looks.rounds(),
-        "split": first.split,
-        "shards": shards,
-    });
-    std::fs::write(
-        out.join("env.json"),
-        serde_json::to_string_pretty(&env).unwrap_or_default(),
-    )?;
+    let env = Env {
+        merged: true,
+        merged_utc: Some(timestamp(std::time::SystemTime::now())),
+        runner_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("RUNNER_GIT_COMMIT").to_string(),
+        command_line: std::env::args().collect(),
+        experiment_file: Some(file.to_path_buf()),
+        experiment_sha256: sha(first),
+        experiment_text: first.text.clone(),
+        seed: exp.seed,
+        equivalence: Some(exp.equivalence),
+        looks: Some(super::until::bound(exp).looks.rounds().to_vec()),
+        split: Some(first.split),
+        shards,
+        ..Env::default()
+    };
+    env.write(&out.join("env.json"))?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! `runner report DIR`: (re)writes a results folder's report (summary.md, the SVG charts,
 //! report.html and results.json) from its runs.csv; a run and a merge write the same through
-//! [`write`].
+//! [`write`](fn@write).
 
 use std::path::{Path, PathBuf};
 

@@ -60,9 +60,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     let mut env = session.environment(&exp, &args, &prepared, started)?;
-    if let Some(noise) = noise() {
-        env.env.facts.insert("timing_noise".into(), serde_json::json!(noise));
-    }
+    env.env.timing_noise = noise();
     env.write(None)?;
     let mut reps = Preloading::new(
         isolated(&exp, &dir)?,
@@ -83,17 +81,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .with_context(|| format!("writing results to {}", dir.display()))?;
     let mut rows: Vec<RunRow> = session.previous.into_iter().chain(outcome.rows).collect();
     let mut changed = outcome.changed;
-    env.env.facts.insert(
-        "looks".into(),
-        serde_json::json!(super::until::bound(&exp).looks.rounds()),
-    );
+    env.env.looks = Some(super::until::bound(&exp).looks.rounds().to_vec());
     if let (Some(until), None) = (exp.until, &changed) {
         let plan: Vec<Cell> = all.iter().map(|(c, _)| *c).collect();
         let (stopped, moved) = super::until::rounds(&exp, until, &plan, &mut rows, clock, &mut |todo| {
             run_schedule(&exp, todo, &meta, &mut reps, &mut out, args.quiet)
         })
         .with_context(|| format!("writing results to {}", dir.display()))?;
-        env.env.facts.insert("stopped".into(), serde_json::json!(stopped));
+        env.env.stopped = Some(stopped);
         changed = moved;
     }
     env.finish(args.resume.is_some(), &dir)?;

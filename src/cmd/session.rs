@@ -61,7 +61,7 @@ impl Session {
         })
     }
 
-    /// Every session keeps its environment: env.json for the first, env-resume-<time>.json for
+    /// Every session keeps its environment: env.json for the first, `env-resume-<time>.json` for
     /// each resume, which must find the binary, ONNX Runtime, model and images unchanged.
     pub fn environment(
         &self,
@@ -91,9 +91,9 @@ impl Session {
                     ))
                     .into());
                 }
-                env.facts.insert("resumed".into(), serde_json::json!(true));
-                env.facts.insert("forced".into(), serde_json::json!(args.force));
-                env.facts.insert("changed".into(), serde_json::json!(changed));
+                env.resumed = true;
+                env.forced = Some(args.force);
+                env.changed = Some(changed);
                 unique_file(&self.dir, &format!("env-resume-{}", timestamp(started)), "json")
             }
         };
@@ -101,7 +101,7 @@ impl Session {
     }
 }
 
-/// This session's env.json (or env-resume-<time>.json), written at the start and the end.
+/// This session's env.json (or `env-resume-<time>.json`), written at the start and the end.
 pub(super) struct EnvFile {
     path: PathBuf,
     pub env: Env,
@@ -137,12 +137,8 @@ pub fn outcome(dir: &Path, last: &Env, end: SystemTime) -> Result<()> {
     let path = dir.join("env.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut env: Env = serde_json::from_str(&text).with_context(|| format!("{} is not an env.json", path.display()))?;
-    for key in ["stopped", "looks"] {
-        match last.facts.get(key) {
-            Some(v) => env.facts.insert(key.into(), v.clone()),
-            None => env.facts.remove(key),
-        };
-    }
+    env.stopped = last.stopped;
+    env.looks.clone_from(&last.looks);
     env.end_utc = Some(timestamp(end));
     env.write(&path)
         .with_context(|| format!("cannot write {}", path.display()))

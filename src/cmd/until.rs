@@ -9,15 +9,13 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::answer::{verdicts, Bound, Form};
+use crate::envinfo::Stopped;
 use crate::experiment::{Experiment, Until};
 use crate::plan::{round, Cell, Rep};
 use crate::record::RunRow;
 use crate::runloop::Outcome;
 use crate::stats::adaptive::Looks;
 use crate::summary::summarize;
-
-/// Why the rounds ended: "decided", "max repetitions", "budget", or "interrupted".
-pub type Stopped = &'static str;
 
 /// Runs some (cell, repetition) pairs, as the run does.
 pub type RunPairs<'a> = dyn FnMut(&[(Cell, Rep)]) -> std::io::Result<Outcome> + 'a;
@@ -57,10 +55,10 @@ pub fn rounds(
             .collect();
         let cells = undecided(&summarize(&seen), &bound, &plan_cells);
         if cells.is_empty() {
-            return Ok(("decided", None));
+            return Ok((Stopped::Decided, None));
         }
         if crate::interrupt::stop_requested() {
-            return Ok(("interrupted", None));
+            return Ok((Stopped::Interrupted, None));
         }
         let done: HashSet<(Cell, Rep)> = rows.iter().map(|r| (r.cell, r.repetition())).collect();
         let todo: Vec<(Cell, Rep)> = (now..next)
@@ -69,18 +67,18 @@ pub fn rounds(
             .collect();
         let expected = cost.of(&todo, rows, started.elapsed());
         if until.budget.is_some_and(|b| started.elapsed() + expected > b) {
-            return Ok(("budget", None));
+            return Ok((Stopped::Budget, None));
         }
         let clock = Instant::now();
         let outcome = run(&todo)?;
         cost.learn(&todo, rows, clock.elapsed());
         rows.extend(outcome.rows);
         if outcome.changed.is_some() {
-            return Ok(("inputs changed", outcome.changed));
+            return Ok((Stopped::InputsChanged, outcome.changed));
         }
     }
     let decided = undecided(&summarize(rows), &bound, &plan_cells).is_empty();
-    Ok((if decided { "decided" } else { "max repetitions" }, None))
+    Ok((if decided { Stopped::Decided } else { Stopped::MaxRepetitions }, None))
 }
 
 /// The cells of every undecided verdict, with their baselines, in the plan's order.
@@ -225,9 +223,9 @@ mod tests {
         // The sequential baseline of the undecided one ran with it.
         assert_eq!(rounds_of(1, "sequential"), rounds_of(2, "thread"));
         match stopped {
-            "decided" => assert!(v[1].line().contains("thread ≈ process"), "{}", v[1].line()),
-            "max repetitions" => assert_eq!(rounds_of(2, "thread"), 20),
-            other => panic!("stopped: {other}"),
+            Stopped::Decided => assert!(v[1].line().contains("thread ≈ process"), "{}", v[1].line()),
+            Stopped::MaxRepetitions => assert_eq!(rounds_of(2, "thread"), 20),
+            other => panic!("stopped: {other:?}"),
         }
     }
 
@@ -236,7 +234,7 @@ mod tests {
         let (exp, cells) = experiment(", time_budget_s = 3");
         // Nothing decides; a look's two rounds of six 1 s cells would take 12 s.
         let (stopped, rows, log) = run(&exp, &cells, &|_| 1.0);
-        assert_eq!(stopped, "budget");
+        assert_eq!(stopped, Stopped::Budget);
         assert!(log.is_empty(), "nothing ran past the minimum: {}", log.len());
         assert_eq!(rows.len(), 6 * cells.len());
     }

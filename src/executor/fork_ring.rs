@@ -1,5 +1,5 @@
 //! The fork pool's message rings: for each worker, one ring of task indices (parent to worker)
-//! and one of results (worker to parent), in memory both processes map ([`proc::SharedMap`],
+//! and one of results (worker to parent), in memory both processes map ([`crate::proc::SharedMap`],
 //! made before the fork). A message costs a copy and two atomic stores, no system call: a side
 //! writes a wake-up byte on the worker's socket only when the reader said it was going to sleep.
 //!

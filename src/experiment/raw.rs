@@ -203,7 +203,7 @@ struct NoiseSide(#[schemars(range(min = 1, max = 16384))] u32);
 #[derive(Debug, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
-    /// The results folder, relative to this file: runs go to <dir>/<name>/<timestamp>.
+    /// The results folder, relative to this file: runs go to `<dir>/<name>/<timestamp>`.
     #[schemars(extend("default" = DEFAULT_OUTPUT_DIR))]
     pub dir: Option<String>,
 }

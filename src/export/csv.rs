@@ -121,9 +121,9 @@ struct Mid {
     seed: u64,
 }
 
-/// A run row as CSV bytes (text cells guarded), with the header first when `header` is set.
 pub use super::repair::{keep_rows, repair};
 
+/// A run row as CSV bytes (text cells guarded), with the header first when `header` is set.
 pub(crate) fn run_bytes(run: &RunRow, header: bool) -> io::Result<Vec<u8>> {
     let head = Head {
         experiment: run.experiment.clone(),

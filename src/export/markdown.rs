@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::table::interval;
 use super::{Exporter, Report};
+use crate::envinfo::Stopped;
 use crate::summary::{CellSummary, STAGES};
 
 /// Writes `summary.md` into a results folder.
@@ -33,7 +34,7 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     if let Some(why) = report.stopped() {
-        let _ = writeln!(s, "Rounds until decided: {}.\n", stopped_words(&why));
+        let _ = writeln!(s, "Rounds until decided: {}.\n", stopped_words(why));
     }
     const INTRO: &str = "Only whole repetitions (every task ran, nothing went wrong) enter the statistics; \
 the others are counted per cell below. Medians over those; the interval of the median is two order statistics of the sample, \
@@ -179,15 +180,14 @@ baseline measured on the same kind, and the answer compares executors only on th
 }
 
 /// Why a run until decided stopped, as env.json's `stopped` names it, in words.
-fn stopped_words(why: &str) -> String {
+fn stopped_words(why: Stopped) -> &'static str {
     match why {
-        "decided" => "the run stopped when every verdict was decided".into(),
-        "max repetitions" => "the run stopped at `max` rounds with some verdicts undecided".into(),
-        "budget" => "the run stopped because the next look's rounds would have ended past `time_budget_s`".into(),
-        "interrupted" => "the run was interrupted before it could decide (`--resume` finishes it)".into(),
-        "inputs changed" => {
-            "the run stopped because a file it reads changed (`--resume` goes on once it is back)".into()
+        Stopped::Decided => "the run stopped when every verdict was decided",
+        Stopped::MaxRepetitions => "the run stopped at `max` rounds with some verdicts undecided",
+        Stopped::Budget => "the run stopped because the next look's rounds would have ended past `time_budget_s`",
+        Stopped::Interrupted => "the run was interrupted before it could decide (`--resume` finishes it)",
+        Stopped::InputsChanged => {
+            "the run stopped because a file it reads changed (`--resume` goes on once it is back)"
         }
-        other => format!("the run stopped: {other}"),
     }
 }

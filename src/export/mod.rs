@@ -22,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::answer::{best, verdicts, Bound, Verdict};
-use crate::envinfo::Env;
+use crate::envinfo::{Env, Stopped};
 use crate::experiment::DEFAULT_EQUIVALENCE;
 use crate::record::{RunRow, TaskRow};
 use crate::stats::adaptive::Looks;
@@ -53,8 +53,7 @@ impl<'a> Report<'a> {
             // The planned looks' round counts (a run that looked once has none).
             looks: env
                 .as_ref()
-                .and_then(|e| e.fact("looks"))
-                .and_then(|l| serde_json::from_value::<Vec<usize>>(l.clone()).ok())
+                .and_then(|e| e.looks.clone())
                 .map_or(Looks::SINGLE, Looks::at),
         };
         let verdicts = verdicts(&cells, &bound);
@@ -74,12 +73,12 @@ impl<'a> Report<'a> {
 
     /// The machine's timing noise, measured at the start of the run.
     pub fn noise(&self) -> Option<crate::measure::Noise> {
-        serde_json::from_value(self.env.as_ref()?.fact("timing_noise")?.clone()).ok()
+        self.env.as_ref()?.timing_noise
     }
 
     /// Why a run until decided stopped (env.json's `stopped`), as the last session left it.
-    pub fn stopped(&self) -> Option<String> {
-        Some(self.env.as_ref()?.fact("stopped")?.as_str()?.to_string())
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.env.as_ref()?.stopped
     }
 
     /// Seconds the run spent optimising the models' graphs, outside every wall time.

@@ -2,8 +2,8 @@
 //! ORT environment or heap left by one repetition touches the next one's numbers, and a crash
 //! loses only that repetition. The child writes each task's start and record into a ring the
 //! orchestrator reads ([`records`]: kept if the child dies) and its measure up a pipe
-//! ([`supervise`] reads it); nothing of the harness runs inline. The run loop drives
-//! it through [`RepRunner`] (and a mock of it in tests, [`mock`]).
+//! ([`supervise`](fn@supervise) reads it); nothing of the harness runs inline. The run loop drives
+//! it through [`RepRunner`] (and a mock of it in tests, `mock.rs`).
 
 #[cfg(test)]
 pub mod mock;

@@ -1,6 +1,6 @@
 //! Everything pure and seeded: the cells an experiment's axes expand into ([`cell`], with the
-//! axes themselves in [`axes`]), the order their repetitions run in ([`schedule`]), what each
-//! repetition draws ([`draw`]) and which shard runs what ([`shard`]).
+//! axes themselves in [`axes`]), the order their repetitions run in ([`schedule`](fn@schedule)), what each
+//! repetition draws ([`draw`](fn@draw)) and which shard runs what ([`shard`]).
 
 pub mod axes;
 mod cell;

@@ -290,7 +290,7 @@ pub fn become_subreaper() {
 /// it): where a program's orphans go. 0: none (init's, or the orchestrator's).
 static SUBREAPER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
-/// The environment entry that marks every process a command task starts, for [`leftovers`].
+/// The environment entry that marks every process a command task starts, for [`kill_leftovers`].
 pub const TASK_MARKER: &str = "RUNNER_COMMAND_TASK";
 
 /// The processes a command task left running once its program ended, killed: they are the

@@ -247,7 +247,7 @@ struct InputSide(#[schemars(range(min = 1, max = 4096))] u32);
 
 #[derive(Debug, Clone)]
 pub struct ClassifySettings {
-    /// The models, in file order: an axis of the cells that classify (`Cell::model` indexes it).
+    /// The models, in file order: an axis of the cells that classify (the `model` axis indexes it).
     pub models: Vec<PathBuf>,
     pub input: (u32, u32),
     pub mean: [f32; 3],

@@ -256,7 +256,7 @@ impl TaskState for CommandSettings {
     }
 }
 
-/// "exited with status 3: <the last KiB of stderr>".
+/// `exited with status 3: <the last KiB of stderr>`.
 fn failure(status: Status, stderr: &[u8]) -> String {
     let err = tail(stderr, 1024);
     if err.is_empty() {

@@ -207,7 +207,7 @@ pub struct PrepareEnv {
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
     pub env: serde_json::Map<String, serde_json::Value>,
-    /// The models of the cells that classify, in the order `Cell::model` indexes them.
+    /// The models of the cells that classify, in the order the `model` axis indexes them.
     pub models: Vec<ModelId>,
 }
 
