@@ -24,6 +24,7 @@ pub mod home;
 pub mod interrupt;
 pub mod isolate;
 pub mod measure;
+pub mod outcome;
 pub mod plan;
 pub mod proc;
 pub mod record;

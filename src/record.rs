@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::isolate::RepResult;
 use crate::measure::percentile;
+use crate::outcome::{Failure, Kind};
 use crate::plan::{Cell, Rep, Shard};
 use crate::workload::{ModelId, Stages, TaskRecord, MODEL};
 
@@ -179,7 +180,8 @@ pub struct Measured {
     /// `I/N` when the run was one shard of a larger one (`runner FILE --shard I/N`).
     #[serde(default)]
     pub shard: Option<Shard>,
-    pub error: Option<String>,
+    /// Why it is not whole, typed; its sentence on disk ([`Failure`]).
+    pub error: Option<Failure>,
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -190,7 +192,7 @@ fn round(x: f64, digits: i32) -> f64 {
 impl RunRow {
     /// One field per runs.csv column, computed once here: longer than a screen, on purpose.
     pub fn new(meta: &RunMeta, cell: &Cell, rep: Rep, tasks: &[TaskRecord], result: &RepResult) -> RunRow {
-        let m = result.measure.clone().unwrap_or_default();
+        let m = result.measure().cloned().unwrap_or_default();
         let counters = m.counters();
         let ok: Vec<&TaskRecord> = tasks.iter().filter(|t| t.ok()).collect();
         // The per-kind columns of mixed runs, by the kinds' names (a fixed CSV schema).
@@ -208,12 +210,13 @@ impl RunRow {
             .of(&cell.values)
             .and_then(|_| meta.models.get(MODEL.index_of(&cell.values)));
         let failed = tasks.len() - ok.len();
-        let error = match (&result.error, failed) {
+        let error = match (result.failure(), failed) {
             // Text from the user's work (a program's stderr, an exception) is escaped here, once,
             // for every file and page that shows it.
-            (Some(e), _) => Some(crate::spec::printable(e)),
+            (Some(Failure::Other(e)), _) => Some(Failure::Other(crate::spec::printable(e))),
+            (Some(f), _) => Some(f.clone()),
             (None, 0) => None,
-            (None, n) => Some(format!("{n} task(s) failed; see tasks.csv")),
+            (None, n) => Some(Failure::TasksFailed(n)),
         };
         RunRow {
             experiment: meta.experiment.clone(),
@@ -323,45 +326,15 @@ impl RunRow {
     }
 
     /// Why it is not whole, by kind, for the per-cell count.
-    pub fn failure(&self) -> Option<Failure> {
+    pub fn failure(&self) -> Option<Kind> {
         if self.is_whole() {
             return None;
         }
-        Some(Failure::of(self.error.as_deref().unwrap_or("no time measured")))
-    }
-}
-
-/// Why a repetition is not whole, by kind. runs.csv carries the text; the runner writes the
-/// kinds' texts with fixed beginnings, and this is the one place that reads them back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// A task or the repetition ran past its time limit.
-    Timeout,
-    /// Some of its tasks failed.
-    TasksFailed,
-    /// Anything else, by its first clause (a crash, an interrupt).
-    Other(String),
-}
-
-impl Failure {
-    pub fn of(error: &str) -> Failure {
-        if error.contains("timed out") {
-            Failure::Timeout
-        } else if error.contains("task(s) failed") {
-            Failure::TasksFailed
-        } else {
-            Failure::Other(error.split(';').next().unwrap_or(error).trim().to_string())
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Timeout => f.write_str("timeout"),
-            Failure::TasksFailed => f.write_str("tasks failed"),
-            Failure::Other(s) => f.write_str(s),
-        }
+        Some(
+            self.error
+                .as_ref()
+                .map_or(Kind::Other("no time measured".into()), Failure::kind),
+        )
     }
 }
 

@@ -69,7 +69,7 @@ pub fn run(
             }
             records.push(rec);
         });
-        if result.cut {
+        if result.is_cut() {
             // Stopped from outside before it ended: not a result. No row, so `--resume` runs
             // it again with the same draws.
             break;
@@ -81,9 +81,8 @@ pub fn run(
             }
         }
         let why = result
-            .error
-            .clone()
-            .unwrap_or_else(|| "no result came back".to_string());
+            .failure()
+            .map_or_else(|| "no result came back".to_string(), ToString::to_string);
         for task in tasks.iter().filter(|t| !seen[t.index]) {
             let rec = TaskRecord::failed(task, None, format!("not run: {why}"));
             out.task(&TaskRow::new(cell, *rep, &rec))?;
@@ -178,7 +177,10 @@ mod tests {
             .find(|r| r.cell.executor == ExecutorKind::named("process").unwrap() && !r.warmup && r.rep == 1)
             .unwrap();
         assert_eq!((crashed.tasks, crashed.tasks_ok, crashed.tasks_failed), (6, 1, 5));
-        assert!(crashed.error.as_deref().unwrap().contains("SIGKILL"));
+        assert_eq!(
+            crashed.error,
+            Some(crate::outcome::Failure::Died(crate::proc::Status(libc::SIGKILL)))
+        );
         let lost: Vec<_> = sink
             .tasks
             .iter()
@@ -270,7 +272,7 @@ mod tests {
                 index: 0,
             },
             &[],
-            &RepResult::default(),
+            &RepResult::of(crate::isolate::Ended::Measured(Default::default())),
         );
         let text = String::from_utf8(crate::export::csv::run_bytes(&row, true).unwrap()).unwrap();
         let header = text.lines().next().unwrap().replace(',', "\n");

@@ -242,7 +242,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::executor::ExecutorKind;
-    use crate::isolate::{RepMeasure, RepResult};
+    use crate::isolate::{Ended, RepMeasure, RepResult};
     use crate::plan::{expand, Axes, Input, Rep, Task};
     use crate::record::RunMeta;
     use crate::workload::{TaskRecord, WorkloadKind};
@@ -274,14 +274,17 @@ pub(crate) mod tests {
                 rec
             })
             .collect();
-        let result = RepResult {
-            measure: Some(RepMeasure {
-                wall_s,
-                ..Default::default()
-            }),
-            error: error.map(str::to_string),
-            ..RepResult::default()
+        let measure = RepMeasure {
+            wall_s,
+            ..Default::default()
         };
+        let result = RepResult::of(match error {
+            None => Ended::Measured(measure),
+            Some(text) => Ended::Failed {
+                failure: crate::outcome::Failure::from_text(text),
+                measure: Some(measure),
+            },
+        });
         let meta = RunMeta {
             cores: 2,
             ..RunMeta::default()
@@ -309,7 +312,7 @@ pub(crate) mod tests {
             &thr,
             4,
             0.01,
-            Some("task 2 timed out after 1.000 s; the repetition was stopped"),
+            Some("task 2 timed out after 1.000 s (limits.task_timeout_s); the repetition was stopped"),
         ));
         rows.push(row(
             &thr,

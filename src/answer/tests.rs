@@ -98,7 +98,7 @@ fn paired_rounds_give_the_median_of_per_round_ratios() {
     let u = verdicts(&summarize(&unpaired), &Bound::DEFAULT);
     assert_eq!(u[0].winner, None, "{:?}", u[0].ratio);
     // A round where one side failed is dropped, and named.
-    all[1].error = Some("a crash".into());
+    all[1].error = Some(crate::outcome::Failure::Other("a crash".into()));
     let v = verdicts(&summarize(&all), &Bound::DEFAULT);
     assert_eq!((v[0].rounds, v[0].dropped), (5, 1));
     assert!(v[0].line().contains("1 rounds dropped"), "{}", v[0].line());
@@ -107,7 +107,7 @@ fn paired_rounds_give_the_median_of_per_round_ratios() {
 #[test]
 fn failed_repetitions_are_named_and_a_side_with_none_gets_no_verdict() {
     let errors = [
-        Some("task 1 timed out after 1.000 s; the repetition was stopped"),
+        Some("task 1 timed out after 1.000 s (limits.task_timeout_s); the repetition was stopped"),
         None,
         None,
         None,

@@ -78,7 +78,14 @@ pub fn rounds(
         }
     }
     let decided = undecided(&summarize(rows), &bound, &plan_cells).is_empty();
-    Ok((if decided { Stopped::Decided } else { Stopped::MaxRepetitions }, None))
+    Ok((
+        if decided {
+            Stopped::Decided
+        } else {
+            Stopped::MaxRepetitions
+        },
+        None,
+    ))
 }
 
 /// The cells of every undecided verdict, with their baselines, in the plan's order.

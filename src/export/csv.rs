@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::Exporter;
 use crate::executor::{ExecutorKind, Shape, ShapeKind};
+use crate::outcome::Failure;
 use crate::plan::{axes, Cell};
 use crate::record::{Measured, RunRow, TaskRow};
 use crate::spec::Values;
@@ -144,7 +145,11 @@ pub(crate) fn run_bytes(run: &RunRow, header: bool) -> io::Result<Vec<u8>> {
     let (mut head, mut m) = (head, run.m.clone());
     guard(&mut head.experiment);
     guard(&mut head.cell);
-    for text in [&mut m.model_sha256, &mut m.error].into_iter().flatten() {
+    let work_text = match &mut m.error {
+        Some(Failure::Other(text)) => Some(text),
+        _ => None, // the runner's own sentences
+    };
+    for text in [m.model_sha256.as_mut(), work_text].into_iter().flatten() {
         guard(text);
     }
     csv_bytes(&(head, AxisColumns(&run.cell), mid, m), header)

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{RepMeasure, RepResult, RepRunner};
+use super::{Ended, Failure, RepMeasure, RepResult, RepRunner};
 use crate::executor::ExecutorKind;
 use crate::plan::{Cell, Rep, Task};
 use crate::workload::TaskRecord;
@@ -25,17 +25,11 @@ impl RepRunner for Mock {
             on_task(rec);
         }
         if crash {
-            return RepResult {
-                error: Some("the repetition process killed by signal 9 (SIGKILL)".into()),
-                ..RepResult::default()
-            };
+            return RepResult::failed(Failure::Died(crate::proc::Status(libc::SIGKILL)));
         }
-        RepResult {
-            measure: Some(RepMeasure {
-                wall_s: tasks.len() as f64 / 1000.0 / cell.workers() as f64,
-                ..Default::default()
-            }),
-            ..RepResult::default()
-        }
+        RepResult::of(Ended::Measured(RepMeasure {
+            wall_s: tasks.len() as f64 / 1000.0 / cell.workers() as f64,
+            ..Default::default()
+        }))
     }
 }

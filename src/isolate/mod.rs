@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::executor::{Interpreter, Job, PoolStats, TaskEvent};
 use crate::interrupt;
 use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
+pub use crate::outcome::Failure;
 use crate::plan::{Cell, Rep, Task};
 use crate::proc;
 use crate::workload::{Context, TaskRecord};
 use records::{Note, Records};
-use supervise::{send, supervise, Msg, Watch};
+use supervise::{send, supervise, Heard, Msg, Watch};
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
 pub trait RepRunner {
@@ -69,19 +70,64 @@ impl RepMeasure {
     }
 }
 
-/// The outcome of one repetition: its measure if it got that far, and what went wrong.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// How one repetition ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Ended {
+    /// It ran to its end and sent its measure (its tasks' records say which failed).
+    Measured(RepMeasure),
+    /// It failed, with what it had measured when it got that far.
+    Failed {
+        failure: Failure,
+        measure: Option<RepMeasure>,
+    },
+    /// Stopped from outside (an interrupt) before it ended: not a result, leaves no row.
+    Cut,
+}
+
+/// The outcome of one repetition, and what the orchestrator saw of the machine meanwhile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepResult {
-    pub measure: Option<RepMeasure>,
-    pub error: Option<String>,
+    pub ended: Ended,
     /// CPU seconds other processes used on the machine while the repetition ran.
     pub other_cpu_s: Option<f64>,
     /// CPU seconds the orchestrator itself used while the repetition ran.
     pub orchestrator_cpu_s: Option<f64>,
     /// Peak PSS of the repetition's process tree, sampled by the orchestrator, KiB.
     pub pss_peak_kib: Option<u64>,
-    /// Stopped from outside (an interrupt) before it ended: not a result, leaves no row.
-    pub cut: bool,
+}
+
+impl RepResult {
+    pub fn of(ended: Ended) -> RepResult {
+        RepResult {
+            ended,
+            other_cpu_s: None,
+            orchestrator_cpu_s: None,
+            pss_peak_kib: None,
+        }
+    }
+
+    pub fn failed(failure: Failure) -> RepResult {
+        RepResult::of(Ended::Failed { failure, measure: None })
+    }
+
+    pub fn measure(&self) -> Option<&RepMeasure> {
+        match &self.ended {
+            Ended::Measured(m) | Ended::Failed { measure: Some(m), .. } => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.ended {
+            Ended::Failed { failure, .. } => Some(failure),
+            Ended::Cut => Some(&Failure::Interrupted),
+            Ended::Measured(_) => None,
+        }
+    }
+
+    pub fn is_cut(&self) -> bool {
+        self.ended == Ended::Cut
+    }
 }
 
 /// The real runner: one forked process (and process group) per repetition.
@@ -123,10 +169,7 @@ impl Isolated {
 
 impl RepRunner for Isolated {
     fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
-        let fail = |e: String| RepResult {
-            error: Some(e),
-            ..RepResult::default()
-        };
+        let fail = |e: String| RepResult::failed(Failure::Other(e));
         let job = self.job(cell, tasks);
         if let Err(e) = proc::ensure_single_threaded() {
             return fail(e);
@@ -145,11 +188,7 @@ impl RepRunner for Isolated {
             wait_for_idle(limit, interrupt::stop_requested);
         }
         if interrupt::stop_requested() {
-            return RepResult {
-                cut: true,
-                error: Some("interrupted".into()),
-                ..RepResult::default()
-            };
+            return RepResult::of(Ended::Cut);
         }
         let (busy_before, me_before) = (machine_busy_s(), Usage::of_self());
         let child = proc::spawn(|| {
@@ -175,54 +214,64 @@ impl RepRunner for Isolated {
             repetition: self.repetition_timeout,
         };
         let mut notes = records.reader();
-        let result = supervise(rd, child, &watch, &mut notes, on_task);
-        let mut result = end(child, result, busy_before, me_before);
-        // The process is gone: what it noted is all there is. The tasks it was running when
-        // it failed fail with the reason; the run loop marks those never started.
+        let mut heard = supervise(rd, child, &watch, &mut notes, on_task);
+        // The process is gone (once `end` has reaped it): what it noted is all there is. The
+        // tasks it was running when it failed fail with the reason; the run loop marks those
+        // never started.
+        let (busy_after, mine) = end(child, &mut heard, busy_before, me_before);
         if let Err(e) = notes.drain(on_task) {
-            result.error.get_or_insert(e);
+            heard.failure.get_or_insert(Failure::Other(e));
         }
-        if let (Some(why), false) = (&result.error, result.cut) {
-            notes.fail_running(&job.tasks, why, on_task);
+        let result = RepResult {
+            pss_peak_kib: heard.pss_peak_kib,
+            other_cpu_s: busy_after,
+            orchestrator_cpu_s: Some(mine),
+            ended: heard.ended(),
+        };
+        if let (Some(why), false) = (result.failure(), result.is_cut()) {
+            notes.fail_running(&job.tasks, &why.to_string(), on_task);
         }
         result
     }
 }
 
-/// After the repetition's messages: kills and reaps whatever is left of it, measures what the
-/// rest of the machine did meanwhile, and tells a stop from outside from a result.
-fn end(child: Pid, mut result: RepResult, busy_before: Option<f64>, me_before: Usage) -> RepResult {
+/// After the repetition's messages: kills and reaps whatever is left of it, tells a stop from
+/// outside from a result, and returns what the rest of the machine did meanwhile (other
+/// processes' CPU seconds) and the orchestrator's own CPU seconds.
+fn end(child: Pid, heard: &mut Heard, busy_before: Option<f64>, me_before: Usage) -> (Option<f64>, f64) {
     // Whatever happened, nothing of this repetition may outlive it.
     proc::kill_group(child);
     let waited = proc::wait(child);
     let orphans = proc::reap_all(Duration::from_secs(5));
     let mine = Usage::of_self().since(me_before).cpu_s();
-    result.orchestrator_cpu_s = Some(mine);
     let stopped = matches!(&waited, Ok((status, _)) if status.stopped_from_outside());
+    let mut other = None;
     match waited {
         Ok((status, usage)) => {
-            if result.measure.is_none() && result.error.is_none() {
-                result.error = Some(format!("the repetition process {}", status.describe()));
+            if heard.measure.is_none() && heard.failure.is_none() {
+                heard.failure = Some(Failure::Died(status));
             }
             // Other processes' CPU: the machine's busy time minus the repetition's whole
             // process tree (wait4 counts its reaped workers) and this orchestrator's own.
             let ours = usage.cpu_s() + orphans.cpu_s() + mine;
-            result.other_cpu_s = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
+            other = busy_before.zip(machine_busy_s()).map(|(a, b)| (b - a - ours).max(0.0));
         }
         Err(e) => {
-            result.error.get_or_insert(format!("the repetition process {e}"));
+            heard
+                .failure
+                .get_or_insert(Failure::Other(format!("the repetition process {e}")));
         }
     }
     // Stopped from outside (Slurm's scancel and time limit signal every process of the job,
     // not one group, in any order): not a result, and the run stops as if told to. The
     // runner itself kills only with SIGKILL.
-    if result.measure.is_none() && (stopped || interrupt::stop_requested()) {
+    if heard.measure.is_none() && (stopped || interrupt::stop_requested()) {
         if stopped {
             interrupt::stop_from_outside();
         }
-        result.cut = true;
+        heard.cut = true;
     }
-    result
+    (other, mine)
 }
 
 /// The repetition process: runs the pool, noting each task's start and record in the ring as

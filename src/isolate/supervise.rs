@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::records::Reader;
-use super::{RepMeasure, RepResult};
+use super::{Ended, Failure, RepMeasure};
 use crate::interrupt;
 use crate::measure::tree_pss_kib;
 use crate::workload::TaskRecord;
@@ -49,6 +49,30 @@ pub fn send(wr: &OwnedFd, msg: &Msg) {
     }
 }
 
+/// What the orchestrator learnt of a repetition from its messages and its end.
+#[derive(Debug, Default)]
+pub struct Heard {
+    pub measure: Option<RepMeasure>,
+    pub failure: Option<Failure>,
+    /// Stopped from outside before it ended.
+    pub cut: bool,
+    pub pss_peak_kib: Option<u64>,
+}
+
+impl Heard {
+    pub fn ended(self) -> Ended {
+        match (self.cut, self.failure, self.measure) {
+            (true, ..) => Ended::Cut,
+            (false, None, Some(m)) => Ended::Measured(m),
+            (false, Some(failure), measure) => Ended::Failed { failure, measure },
+            (false, None, None) => Ended::Failed {
+                failure: Failure::Other("no result came back".into()),
+                measure: None,
+            },
+        }
+    }
+}
+
 /// The limits a repetition runs under.
 pub struct Watch {
     /// A task running past the first duration stops the repetition; the second is the limit
@@ -67,9 +91,9 @@ pub fn supervise(
     watch: &Watch,
     notes: &mut Reader,
     on_task: &mut dyn FnMut(TaskRecord),
-) -> RepResult {
+) -> Heard {
     let start = Instant::now();
-    let mut result = RepResult::default();
+    let mut result = Heard::default();
     let mut pipe = File::from(rd);
     let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
     let mut sampled = start - PSS_EVERY;
@@ -83,13 +107,13 @@ pub fn supervise(
         if watch.task.is_some() {
             // Each task's start and end as they happen, for the task timeout.
             if let Err(e) = notes.drain(on_task) {
-                result.error = Some(e);
+                result.failure = Some(Failure::Other(e));
                 return result;
             }
         }
         if let Some(why) = stop_reason(watch, start, &notes.running) {
             result.cut = interrupt::stop_now();
-            result.error = Some(why);
+            result.failure = Some(why);
             return result;
         }
         let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
@@ -97,7 +121,7 @@ pub fn supervise(
             Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
             Ok(_) => {}
             Err(e) => {
-                result.error = Some(format!("poll failed: {e}"));
+                result.failure = Some(Failure::Other(format!("poll failed: {e}")));
                 return result;
             }
         }
@@ -106,7 +130,7 @@ pub fn supervise(
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                result.error = Some(format!("reading the repetition's results: {e}"));
+                result.failure = Some(Failure::Other(format!("reading the repetition's results: {e}")));
                 return result;
             }
         };
@@ -116,7 +140,7 @@ pub fn supervise(
             match serde_json::from_slice::<Msg>(&line) {
                 Ok(Msg::Drain) => {
                     if let Err(e) = notes.drain(on_task) {
-                        result.error = Some(e);
+                        result.failure = Some(Failure::Other(e));
                     }
                 }
                 Ok(Msg::Task(rec)) => {
@@ -128,9 +152,13 @@ pub fn supervise(
                 Ok(Msg::Done(m)) => result.measure = Some(m),
                 Ok(Msg::Failed { error, measure }) => {
                     result.measure = Some(measure);
-                    result.error = Some(error);
+                    result.failure = Some(Failure::Other(error));
                 }
-                Err(e) => result.error = Some(format!("garbled message from the repetition process: {e}")),
+                Err(e) => {
+                    result.failure = Some(Failure::Other(format!(
+                        "garbled message from the repetition process: {e}"
+                    )))
+                }
             }
         }
     }
@@ -139,22 +167,24 @@ pub fn supervise(
 
 /// Why the repetition must stop now, if it must: an immediate stop, a late task, or the
 /// repetition's own time limit.
-fn stop_reason(watch: &Watch, start: Instant, running: &[(usize, Instant)]) -> Option<String> {
+fn stop_reason(watch: &Watch, start: Instant, running: &[(usize, Instant)]) -> Option<Failure> {
     if interrupt::stop_now() {
-        return Some("interrupted".to_string());
+        return Some(Failure::Interrupted);
     }
     if let Some((deadline, limit)) = watch.task {
         if let Some((task, _)) = running.iter().find(|(_, s)| s.elapsed() > deadline) {
-            return Some(format!(
-                "task {task} timed out after {:.3} s (limits.task_timeout_s); the repetition was stopped",
-                limit.as_secs_f64()
-            ));
+            return Some(Failure::TaskTimedOut {
+                task: *task,
+                limit_ms: Failure::limit_ms(limit),
+            });
         }
     }
     watch
         .repetition
         .filter(|t| start.elapsed() > *t)
-        .map(|t| format!("the repetition timed out after {:.3} s", t.as_secs_f64()))
+        .map(|t| Failure::RepetitionTimedOut {
+            limit_ms: Failure::limit_ms(t),
+        })
 }
 
 #[cfg(test)]
@@ -169,6 +199,13 @@ mod tests {
         };
         let started = Instant::now() - Duration::from_millis(50);
         let why = stop_reason(&watch, Instant::now(), &[(3, started)]).unwrap();
-        assert!(why.contains("task 3 timed out after 2.000 s"), "{why}");
+        assert_eq!(
+            why,
+            Failure::TaskTimedOut {
+                task: 3,
+                limit_ms: 2000
+            }
+        );
+        assert!(why.to_string().contains("task 3 timed out after 2.000 s"), "{why}");
     }
 }

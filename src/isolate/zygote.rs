@@ -19,7 +19,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Isolated, RepResult, RepRunner};
+use super::{Ended, Failure, Isolated, RepResult, RepRunner};
 use crate::executor::allocator;
 use crate::interrupt;
 use crate::plan::{Cell, Rep, Task};
@@ -109,7 +109,7 @@ impl RepRunner for Preloading {
         match asked {
             Ok(res) => {
                 res.records.into_iter().for_each(&mut *on_task);
-                if res.result.cut {
+                if res.result.is_cut() {
                     // The zygote was told to stop (a signal to every process of the run).
                     interrupt::stop_from_outside();
                 }
@@ -121,11 +121,7 @@ impl RepRunner for Preloading {
                     let _ = z.child.kill();
                     let _ = z.child.wait();
                 }
-                RepResult {
-                    cut: true,
-                    error: Some("interrupted".into()),
-                    ..RepResult::default()
-                }
+                RepResult::of(Ended::Cut)
             }
             Err(Asked::Failed(e)) => {
                 // A zygote that failed once is started afresh for the next repetition.
@@ -133,10 +129,7 @@ impl RepRunner for Preloading {
                     let _ = z.child.kill();
                     let _ = z.child.wait();
                 }
-                RepResult {
-                    error: Some(format!("the {name} zygote: {e}")),
-                    ..RepResult::default()
-                }
+                RepResult::failed(Failure::Other(format!("the {name} zygote: {e}")))
             }
         }
     }

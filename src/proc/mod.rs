@@ -233,6 +233,20 @@ impl Status {
             format!("wait status {status:#x}")
         }
     }
+
+    /// The status a [`describe`](Status::describe) text names, exactly.
+    pub fn parse(text: &str) -> Option<Status> {
+        if let Some(code) = text.strip_prefix("exited with status ") {
+            let code: i32 = code.parse().ok().filter(|c| (0..=255).contains(c))?;
+            return Some(Status(code << 8));
+        }
+        if let Some(raw) = text.strip_prefix("wait status 0x") {
+            return i32::from_str_radix(raw, 16).ok().map(Status);
+        }
+        let (sig, _) = text.strip_prefix("killed by signal ")?.split_once(' ')?;
+        let status = Status(sig.parse().ok()?);
+        (status.describe() == text).then_some(status)
+    }
 }
 
 /// Waits for `pid` to end; returns its status and the CPU time and peak RSS of it and every
@@ -425,6 +439,17 @@ mod tests {
         assert_eq!(Status(3 << 8).describe(), "exited with status 3");
         assert!(Status(0).success() && !Status(3 << 8).success());
         assert_eq!(Status(9).describe(), "killed by signal 9 (SIGKILL)");
+        for s in [
+            Status(0),
+            Status(3 << 8),
+            Status(255 << 8),
+            Status(9),
+            Status(15),
+            Status(0x137f),
+        ] {
+            assert_eq!(Status::parse(&s.describe()), Some(s), "{}", s.describe());
+        }
+        assert_eq!(Status::parse("exited with status 3 and more"), None);
         assert!(!Status(9).success());
         assert!(Status(libc::SIGTERM).stopped_from_outside() && !Status(9).stopped_from_outside());
         assert!(!Status(0).stopped_from_outside());
