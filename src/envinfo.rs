@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::Experiment;
 use crate::measure::{cores, Noise};
 use crate::plan::Split;
+use crate::results_dir::ResultsDir;
 
 /// UTC time as `20261123T081500Z`.
 pub fn timestamp(t: SystemTime) -> String {
@@ -211,7 +212,7 @@ impl Env {
 
     /// The env.json of a results folder; `None` when it has none, or not one of this shape.
     pub fn read(dir: &Path) -> Option<Env> {
-        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).ok()?).ok()
+        serde_json::from_str(&std::fs::read_to_string(ResultsDir::at(dir).env()).ok()?).ok()
     }
 
     pub fn write(&self, path: &Path) -> std::io::Result<()> {

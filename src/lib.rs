@@ -28,6 +28,7 @@ pub mod outcome;
 pub mod plan;
 pub mod proc;
 pub mod record;
+pub mod results_dir;
 pub mod runloop;
 pub mod spec;
 pub mod stats;

@@ -15,6 +15,7 @@ use crate::export::csv::{read_runs, read_tasks, Csv};
 use crate::export::Exporter;
 use crate::plan::{expand, schedule, slice, Cell, Rep, Shard, Split};
 use crate::record::{RunRow, TaskRow};
+use crate::results_dir::ResultsDir;
 use crate::spec::hex;
 
 /// One shard's folder, read.
@@ -44,13 +45,14 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
         .env
         .experiment_file
         .clone()
-        .unwrap_or_else(|| "experiment.toml".into());
+        .unwrap_or_else(|| ResultsDir::EXPERIMENT.into());
     let exp = Experiment::from_text(&file, &first.text, &Overrides { allow_large: true })
         .with_context(|| format!("reading the experiment of {}", first.dir.display()))?;
     let all = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
     complete(&parts, &all, &super::cost(&exp), &file)?;
     create_empty(out)?;
-    std::fs::write(out.join("experiment.toml"), &first.text).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(ResultsDir::at(out).experiment(), &first.text)
+        .with_context(|| format!("writing {}", out.display()))?;
     let rows = write_rows(out, &parts, &all)?;
     write_env(out, &by_index, &file, &exp)?;
     let mut kinds: Vec<String> = rows.iter().filter_map(|r| r.hardware.clone()).collect();
@@ -198,7 +200,7 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
     let mut shards = Vec::new();
     for (i, p) in by_index {
         std::fs::write(
-            out.join(format!("env-shard-{i}.json")),
+            ResultsDir::at(out).env_of_shard(*i),
             serde_json::to_string_pretty(&p.env).unwrap_or_default(),
         )?;
         shards.push(MergedShard {
@@ -229,7 +231,7 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
         shards,
         ..Env::default()
     };
-    env.write(&out.join("env.json"))?;
+    env.write(&ResultsDir::at(out).env())?;
     Ok(())
 }
 
@@ -241,11 +243,11 @@ fn read(dir: &Path) -> Result<Part> {
             dir.display()
         )));
     }
-    let text = std::fs::read_to_string(dir.join("experiment.toml")).map_err(|e| {
+    let text = std::fs::read_to_string(ResultsDir::at(dir).experiment()).map_err(|e| {
         usage(format!(
             "{}: not a results folder: {} ({e})",
             dir.display(),
-            dir.join("experiment.toml").display()
+            ResultsDir::at(dir).experiment().display()
         ))
     })?;
     let env = Env::read(dir).ok_or_else(|| usage(format!("{}: no readable env.json", dir.display())))?;
@@ -255,7 +257,7 @@ fn read(dir: &Path) -> Result<Part> {
             dir.display()
         ))
     })?;
-    let runs = if dir.join("runs.csv").exists() {
+    let runs = if ResultsDir::at(dir).runs().exists() {
         read_runs(dir)?
     } else {
         Vec::new()

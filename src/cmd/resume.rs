@@ -13,11 +13,12 @@ use crate::experiment::Experiment;
 use crate::export::csv::{drop_orphan_tasks, read_runs};
 use crate::plan::{Shard, Split};
 use crate::record::RunRow;
+use crate::results_dir::ResultsDir;
 use crate::spec::hex;
 
 /// The rows a results folder already holds, after checking that it ran this same experiment.
 pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
-    let old = std::fs::read_to_string(dir.join("experiment.toml"))
+    let old = std::fs::read_to_string(ResultsDir::at(dir).experiment())
         .map_err(|e| UsageError(format!("{}: not a results folder to resume ({e})", dir.display())))?;
     if hex(&Sha256::digest(old.as_bytes())) != exp.sha256 && !force {
         return Err(UsageError(format!(
@@ -29,12 +30,12 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
         .into());
     }
     let stamp = crate::envinfo::timestamp(std::time::SystemTime::now());
-    for file in ["runs.csv", "tasks.csv"] {
-        if let Some(warning) = crate::export::csv::repair(&dir.join(file), &stamp)? {
+    for file in [ResultsDir::at(dir).runs(), ResultsDir::at(dir).tasks()] {
+        if let Some(warning) = crate::export::csv::repair(&file, &stamp)? {
             eprintln!("runner: warning: resume: {warning}");
         }
     }
-    let rows = if dir.join("runs.csv").exists() {
+    let rows = if ResultsDir::at(dir).runs().exists() {
         read_runs(dir)?
     } else {
         Vec::new()
@@ -49,7 +50,7 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
     let short = |r: &RunRow| count.get(&(r.cell.id(), r.warmup, r.rep)).copied().unwrap_or(0) != r.tasks;
     if rows.iter().any(short) {
         let keep: Vec<bool> = rows.iter().map(|r| !short(r)).collect();
-        let n = crate::export::csv::keep_rows(&dir.join("runs.csv"), &keep)?;
+        let n = crate::export::csv::keep_rows(&ResultsDir::at(dir).runs(), &keep)?;
         eprintln!("runner: warning: resume: {n} repetition(s) lost task rows in tasks.csv; they run again");
     }
     let rows: Vec<RunRow> = rows.into_iter().filter(|r| !short(r)).collect();

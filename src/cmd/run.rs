@@ -23,6 +23,7 @@ use crate::isolate::Isolated;
 use crate::measure::cores;
 use crate::plan::{schedule, slice, Cell, Rep};
 use crate::record::{RunMeta, RunRow, NOISY_SHARE};
+use crate::results_dir::ResultsDir;
 use crate::runloop::{self, Progress};
 use crate::workload::{search_roots, Context, PrepareEnv, Prepared, WorkloadKind};
 
@@ -47,7 +48,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Box::new(Log::open(&dir)?),
     ]);
     if args.resume.is_none() {
-        std::fs::write(dir.join("experiment.toml"), &exp.text)
+        std::fs::write(ResultsDir::at(&dir).experiment(), &exp.text)
             .with_context(|| format!("cannot write into {}", dir.display()))?;
     }
     let prepared = match prepare(&mut exp, &args, &dir) {
@@ -105,7 +106,7 @@ fn inputs_changed(exp: &Experiment, dir: &Path, changed: &str) -> ExitCode {
     eprintln!(
         "runner: error: what the run reads changed while it ran, so the next repetitions would measure other work: {changed}.\n\
          runner: every finished row is in {}; put the files back and continue with: runner {} --resume {}",
-        dir.join("runs.csv").display(),
+        ResultsDir::at(dir).runs().display(),
         exp.file.display(),
         dir.display()
     );
@@ -196,7 +197,7 @@ fn isolated(exp: &Experiment, dir: &Path) -> Result<Isolated> {
             out_dir: PathBuf::new(),
             values: Default::default(),
         },
-        outputs: dir.join("images"),
+        outputs: ResultsDir::at(dir).outputs(),
         task_timeout: exp.task_timeout,
         repetition_timeout: exp.repetition_timeout,
         wait_for_idle: exp.wait_for_idle,
@@ -253,7 +254,7 @@ fn exit_code(exp: &Experiment, dir: &Path, rows: &[RunRow], planned: usize) -> E
             "runner: interrupted: {} of {planned} repetitions ran; every finished row is in {}.\n\
              runner: to run the rest: runner {} --resume {}",
             rows.len(),
-            dir.join("runs.csv").display(),
+            ResultsDir::at(dir).runs().display(),
             exp.file.display(),
             dir.display()
         );
@@ -264,7 +265,7 @@ fn exit_code(exp: &Experiment, dir: &Path, rows: &[RunRow], planned: usize) -> E
     if failed > 0 || rep_errors > 0 {
         eprintln!(
             "runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}",
-            dir.join("run.log").display()
+            ResultsDir::at(dir).log().display()
         );
         return ExitCode::TasksFailed;
     }

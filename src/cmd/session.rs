@@ -14,6 +14,7 @@ use crate::exit::UsageError;
 use crate::experiment::Experiment;
 use crate::plan::{Shard, Split};
 use crate::record::RunRow;
+use crate::results_dir::ResultsDir;
 use crate::workload::Prepared;
 
 /// The results folder of this session, locked, and what it already holds when resuming.
@@ -79,7 +80,7 @@ impl Session {
             split,
         });
         let path = match &args.resume {
-            None => self.dir.join("env.json"),
+            None => ResultsDir::at(&self.dir).env(),
             Some(_) => {
                 let changed = super::resume::changes(&self.dir, &env.fingerprint);
                 if !changed.is_empty() && !args.force {
@@ -94,7 +95,11 @@ impl Session {
                 env.resumed = true;
                 env.forced = Some(args.force);
                 env.changed = Some(changed);
-                unique_file(&self.dir, &format!("env-resume-{}", timestamp(started)), "json")
+                unique_file(
+                    &self.dir,
+                    &format!("{}-{}", ResultsDir::ENV_RESUME, timestamp(started)),
+                    "json",
+                )
             }
         };
         Ok(EnvFile { path, env })
@@ -134,7 +139,7 @@ impl EnvFile {
 /// the rounds stopped, the looks planned and the end time. (Each session's own file keeps what
 /// it saw; env.json says how the run ended.)
 pub fn outcome(dir: &Path, last: &Env, end: SystemTime) -> Result<()> {
-    let path = dir.join("env.json");
+    let path = ResultsDir::at(dir).env();
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut env: Env = serde_json::from_str(&text).with_context(|| format!("{} is not an env.json", path.display()))?;
     env.stopped = last.stopped;

@@ -20,6 +20,7 @@ use crate::executor::{ExecutorKind, Shape, ShapeKind};
 use crate::outcome::Failure;
 use crate::plan::{axes, Cell};
 use crate::record::{Measured, RunRow, TaskRow};
+use crate::results_dir::ResultsDir;
 use crate::spec::Values;
 use crate::workload::WorkloadKind;
 
@@ -173,8 +174,8 @@ impl Csv {
     pub fn open(dir: &Path) -> io::Result<Csv> {
         std::fs::create_dir_all(dir)?;
         Ok(Csv {
-            runs: RowFile::open(dir.join("runs.csv"))?,
-            tasks: RowFile::open(dir.join("tasks.csv"))?,
+            runs: RowFile::open(ResultsDir::at(dir).runs())?,
+            tasks: RowFile::open(ResultsDir::at(dir).tasks())?,
         })
     }
 }
@@ -210,7 +211,7 @@ pub fn guard(text: &mut String) {
 
 /// The run rows of a results folder, each with its typed cell.
 pub fn read_runs(dir: &Path) -> io::Result<Vec<RunRow>> {
-    let path = dir.join("runs.csv");
+    let path = ResultsDir::at(dir).runs();
     let bad = |line: usize, e: String| io::Error::other(format!("{} row {line}: {e}", path.display()));
     let mut r = csv::Reader::from_path(&path).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
     let headers = r.headers().map_err(|e| bad(1, e.to_string()))?.clone();
@@ -283,7 +284,7 @@ fn run_of(headers: &csv::StringRecord, rec: &csv::StringRecord) -> Result<RunRow
 /// The task rows of a results folder whose repetition has a run row: a crash between the two
 /// appends can leave a repetition's tasks without it. Empty when there is no tasks.csv.
 pub fn read_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<(Vec<TaskRow>, usize)> {
-    let path = dir.join("tasks.csv");
+    let path = ResultsDir::at(dir).tasks();
     if !path.exists() {
         return Ok((Vec::new(), 0));
     }
@@ -310,7 +311,7 @@ pub fn read_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<(Vec<TaskRow>, usiz
 /// Drops task rows whose repetition has no run row (cut off by a crash between the two
 /// appends), so a resumed repetition does not list its tasks twice. Finished rows stay as they are.
 pub fn drop_orphan_tasks(dir: &Path, runs: &[RunRow]) -> io::Result<usize> {
-    let path = dir.join("tasks.csv");
+    let path = ResultsDir::at(dir).tasks();
     let (keep, dropped) = read_tasks(dir, runs)?;
     if dropped > 0 {
         let tmp = dir.join("tasks.csv.tmp");
@@ -349,9 +350,9 @@ mod tests {
     #[test]
     fn a_vanished_file_is_an_error_not_a_silent_loss() {
         let dir = tempfile::tempdir().unwrap();
-        let mut f = RowFile::open(dir.path().join("runs.csv")).unwrap();
+        let mut f = RowFile::open(ResultsDir::at(dir.path()).runs()).unwrap();
         f.append(b"a,b\n").unwrap();
-        std::fs::remove_file(dir.path().join("runs.csv")).unwrap();
+        std::fs::remove_file(ResultsDir::at(dir.path()).runs()).unwrap();
         let e = f.append(b"1,2\n").unwrap_err();
         assert!(e.to_string().contains("vanished"), "{e}");
     }

@@ -74,7 +74,7 @@ pub fn chart(verdicts: &[Verdict]) -> anyhow::Result<Option<(String, String)>> {
         }
         root.present()?;
     }
-    Ok(Some(("verdicts.svg".to_string(), svg)))
+    Ok(Some((crate::results_dir::ResultsDir::VERDICTS_SVG.to_string(), svg)))
 }
 
 /// The ratios a forest's log axis spans: every interval and the equivalence band (of the first

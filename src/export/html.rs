@@ -3,6 +3,7 @@
 //! the grid and forest of glance.rs, then in words), then the tables, the charts, the
 //! environment, and links to the CSVs and the log.
 
+use crate::results_dir::ResultsDir;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ pub struct Html(pub PathBuf);
 
 impl Exporter for Html {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
-        let path = self.0.join("report.html");
+        let path = ResultsDir::at(&self.0).report();
         std::fs::write(&path, page(&self.0, report))?;
         Ok(vec![path])
     }
@@ -166,16 +167,8 @@ fn environment(report: &Report) -> String {
 fn files(dir: &std::path::Path) -> String {
     let mut s = String::from("<h2>Files</h2>\n<p>");
     // summary.md and results.json are written with this page; the rest where the run made them.
-    for f in [
-        "runs.csv",
-        "tasks.csv",
-        "run.log",
-        "summary.md",
-        "results.json",
-        "env.json",
-        "experiment.toml",
-    ] {
-        if matches!(f, "summary.md" | "results.json") || dir.join(f).exists() {
+    for f in ResultsDir::LISTED {
+        if [ResultsDir::SUMMARY, ResultsDir::RESULTS].contains(&f) || dir.join(f).exists() {
             let _ = write!(s, "<a href=\"{f}\">{f}</a> ");
         }
     }

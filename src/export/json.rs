@@ -11,6 +11,7 @@ use super::{Exporter, Report};
 use crate::answer::{Side, Verdict};
 use crate::envinfo::Env;
 use crate::record::RunRow;
+use crate::results_dir::ResultsDir;
 use crate::stats::Ratio;
 use crate::summary::CellSummary;
 
@@ -87,7 +88,7 @@ pub struct Json(pub PathBuf);
 
 impl Exporter for Json {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
-        let path = self.0.join("results.json");
+        let path = ResultsDir::at(&self.0).results();
         let results = Results {
             schema: SCHEMA,
             title: report.title,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::Exporter;
 use crate::record::TaskRow;
+use crate::results_dir::ResultsDir;
 
 pub struct Log {
     file: File,
@@ -14,7 +15,7 @@ pub struct Log {
 
 impl Log {
     pub fn open(dir: &Path) -> io::Result<Log> {
-        let path = dir.join("run.log");
+        let path = ResultsDir::at(dir).log();
         OpenOptions::new()
             .create(true)
             .append(true)

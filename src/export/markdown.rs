@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::table::interval;
 use super::{Exporter, Report};
 use crate::envinfo::Stopped;
+use crate::results_dir::ResultsDir;
 use crate::summary::{CellSummary, STAGES};
 
 /// Writes `summary.md` into a results folder.
@@ -13,7 +14,7 @@ pub struct Markdown(pub PathBuf);
 
 impl Exporter for Markdown {
     fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
-        let path = self.0.join("summary.md");
+        let path = ResultsDir::at(&self.0).summary();
         std::fs::write(&path, markdown(report))?;
         Ok(vec![path])
     }
@@ -48,7 +49,7 @@ T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z|
         s += "## The answer\n\nEach pair of executors on the same work and setting, compared directly: throughput ratio \
 with its interval and the confidence it has at least; the winner's CPU seconds and memory (PSS peak) against the other's.\n\n";
         s += &answer;
-        if report.charts.iter().any(|(name, _)| name == "verdicts.svg") {
+        if report.charts.iter().any(|(name, _)| name == ResultsDir::VERDICTS_SVG) {
             s += "\n![The answer as a picture: each ratio, its interval, and the equivalence band](verdicts.svg)\n";
         }
         s += "\n## The numbers\n\n";
