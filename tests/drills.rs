@@ -21,14 +21,6 @@ fn long_run(out: &std::path::Path, ms: u64, reps: usize) -> (tempfile::TempDir, 
     ))
 }
 
-fn until(limit: Duration, what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn a_runner_killed_with_sigkill_leaves_nothing_running_within_a_second() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -68,7 +60,8 @@ fn sighup_stops_like_sigterm_with_no_row_for_the_cut_repetition_and_the_resume_h
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     assert_no_runner_left();
-    let runs = std::fs::read_to_string(results_dir(out.path()).join("runs.csv")).unwrap_or_default();
+    let runs =
+        std::fs::read_to_string(results_dir(out.path()).join("runs.csv")).expect("runs.csv is made at the start");
     assert!(runs.lines().count() <= 1, "no row for the cut repetition: {runs}");
 }
 

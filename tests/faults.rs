@@ -29,16 +29,9 @@ fn a_killed_worker_fails_only_its_task_and_is_replaced() {
     let (_d, file) = sleep_experiment(out.path(), "process", 400, "");
     let child = spawn(&file, &[]);
     let top = child.id() as i32;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let victim = loop {
-        let w = workers_of(top);
-        if w.len() == 2 {
-            break w[0];
-        }
-        assert!(Instant::now() < deadline, "workers never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    std::thread::sleep(Duration::from_millis(150)); // mid-task
+    until(Duration::from_secs(10), "the workers", || workers_of(top).len() == 2);
+    let victim = workers_of(top)[0];
+    until(Duration::from_secs(10), "a task in the worker", || sleeping(victim));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_code(&output, 3);
@@ -137,16 +130,12 @@ fn run_queued(script: &str, limits: &str, during: impl FnOnce(i32)) -> Row {
 #[test]
 fn a_worker_killed_with_two_tasks_queued_fails_only_its_running_task_and_each_task_runs_once() {
     let failed = run_queued("exec sleep 0.4", "", |top| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let victim = loop {
-            let w = workers_of(top);
-            if w.len() >= 2 {
-                break w[0];
-            }
-            assert!(Instant::now() < deadline, "workers never appeared");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        std::thread::sleep(Duration::from_millis(200)); // its first task runs, two wait behind it
+        until(Duration::from_secs(10), "the workers", || workers_of(top).len() >= 2);
+        let victim = workers_of(top)[0];
+        // Its first task's program runs; two tasks wait queued behind it.
+        until(Duration::from_secs(10), "the worker's first task", || {
+            children(victim).into_iter().any(sleeping)
+        });
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGKILL).unwrap();
     });
     assert!(failed["error"].contains("SIGKILL"), "{:?}", failed);
@@ -178,7 +167,10 @@ fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = sleep_experiment(out.path(), "process", 150, "");
     let child = spawn(&file, &[]);
-    std::thread::sleep(Duration::from_millis(700)); // inside the second repetition
+    // Inside the second repetition: the first one's row is written.
+    until(Duration::from_secs(20), "the first row", || {
+        !runs_in(out.path()).is_empty()
+    });
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -198,7 +190,8 @@ fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
     );
     assert!(first.iter().all(|r| r["tasks_ok"] == "6" && r["error"].is_empty()));
 
-    command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
+    let resumed = command().arg(&file).arg("--resume").arg(&dir).output().unwrap();
+    assert_code(&resumed, 0);
     let runs = read_csv(&dir.join("runs.csv"));
     assert_eq!(runs.len(), 3);
     let mut reps: Vec<&str> = runs.iter().map(|r| r["rep"].as_str()).collect();

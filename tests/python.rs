@@ -245,7 +245,24 @@ fn python_pools_pin_their_workers() {
     runner().arg(&file).assert().success();
     let tasks = read_csv(&results_dir(out.path()).join("tasks.csv"));
     assert_eq!(tasks.len(), 2 * 6);
-    for t in &tasks {
-        assert!(t["cpus"].parse::<usize>().is_ok(), "one core per worker: {t:?}");
+    // One core per worker, and the two workers of a pool on different cores (pinned in
+    // turn over the runner's mask; every worker on core 0 would not be pinning).
+    let cores = std::thread::available_parallelism().unwrap().get();
+    for pool in ["py-thread", "py-process"] {
+        let mut by_worker: std::collections::BTreeMap<String, std::collections::BTreeSet<usize>> = Default::default();
+        for t in tasks.iter().filter(|t| t["cell"].contains(pool)) {
+            let core: usize = t["cpus"]
+                .parse()
+                .unwrap_or_else(|_| panic!("one core per worker: {t:?}"));
+            by_worker.entry(t["worker"].clone()).or_default().insert(core);
+        }
+        assert!(
+            by_worker.values().all(|c| c.len() == 1),
+            "{pool}: a worker stays on its core: {by_worker:?}"
+        );
+        let used: std::collections::BTreeSet<usize> = by_worker.values().flatten().copied().collect();
+        if cores >= 2 && by_worker.len() >= 2 {
+            assert_eq!(used.len(), 2, "{pool}: two workers on two cores: {by_worker:?}");
+        }
     }
 }

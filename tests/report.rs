@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn fixture(name: &str) -> std::path::PathBuf {
@@ -73,5 +74,7 @@ fn compare_flags_regressions_and_noise_and_exits_4() {
         .arg("--threshold")
         .arg("40")
         .assert()
-        .success();
+        .success()
+        .stdout(contains("slower").and(contains("regression").not()))
+        .stderr(contains("regress").not());
 }

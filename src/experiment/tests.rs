@@ -262,12 +262,20 @@ fn a_missing_file_is_a_spec_error() {
 
 #[test]
 fn relative_paths_resolve_from_the_file_not_the_working_directory() {
-    let (_dir, file) = write(MIN);
-    let here = std::env::current_dir().unwrap();
-    std::env::set_current_dir("/").unwrap();
-    let e = Experiment::load(&file, &Overrides::default());
-    std::env::set_current_dir(here).unwrap();
-    assert!(e.is_ok(), "{e:?}");
+    // Without changing the process's working directory (the other tests run beside this one):
+    // the default image folders are found from the file, and held as absolute paths. The CLI
+    // smoke test runs from `/`.
+    let (dir, file) = write(MIN);
+    let e = Experiment::load(&file, &Overrides::default()).unwrap();
+    assert!(!e.images.folders.is_empty());
+    for f in &e.images.folders {
+        assert!(f.path.is_absolute(), "{}", f.path.display());
+        assert!(
+            f.path.starts_with(dir.path()),
+            "{} is not from the file's folder",
+            f.path.display()
+        );
+    }
 }
 
 #[test]

@@ -349,7 +349,12 @@ mod tests {
                 "truth {truth}: {n} rounds, mean log-width paired {pw:.3}, unpaired {uw:.3} ({:.2}x narrower); paired covers {coverage:.3}, claims {claimed:.3}",
                 uw / pw
             );
-            assert!(pw < 0.8 * uw, "pairing stopped helping: {pw} vs {uw}");
+            // The README states 2.9x (these draws are seeded, so the figure is this one).
+            assert!(
+                uw > 2.7 * pw,
+                "pairing narrows less than the README says: {:.2}x",
+                uw / pw
+            );
             assert!(coverage >= claimed - 0.02, "covered {coverage}, claimed {claimed}");
         }
     }

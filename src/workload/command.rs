@@ -238,16 +238,30 @@ impl TaskState for CommandSettings {
             .map_err(|e| format!("cannot run `{}`: {e}", args[0]))?;
         // stderr is read beside the wait: a process the program left running may hold it open
         // until it is found and killed below.
+        let (done, read) = std::sync::mpsc::channel();
         let reader = child.stderr.take().map(|mut e| {
             std::thread::spawn(move || {
                 let mut stderr = Vec::new();
                 let _ = e.read_to_end(&mut stderr);
+                let _ = done.send(());
                 stderr
             })
         });
         let (status, usage) = crate::proc::wait(nix::unistd::Pid::from_raw(child.id() as i32))?;
         out.child_peak_kib = usage.maxrss_kib;
         out.leaked = crate::proc::kill_leftovers(&marker);
+        // stderr still open once the program ended: something it started holds it, which a
+        // first look missed (it was mid-exec, or not yet handed to the reaper): look again.
+        for _ in 0..100 {
+            if reader.is_none() || read.recv_timeout(std::time::Duration::from_millis(20)).is_ok() {
+                break;
+            }
+            for found in crate::proc::kill_leftovers(&marker) {
+                if !out.leaked.contains(&found) {
+                    out.leaked.push(found);
+                }
+            }
+        }
         let stderr = reader.and_then(|r| r.join().ok()).unwrap_or_default();
         if status.success() {
             return Ok(());

@@ -89,3 +89,54 @@ pub fn spawn(file: &std::path::Path, extra: &[&str]) -> Child {
         .spawn()
         .unwrap()
 }
+
+/// Waits (polling every 10 ms) for `cond`, failing the test after `limit`: the condition itself,
+/// never a sleep that stands in for it.
+pub fn until(limit: Duration, what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The rows of runs.csv of the one run under `out` so far (none before it has any).
+pub fn runs_in(out: &std::path::Path) -> Vec<super::Row> {
+    let Ok(mut exp) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
+    let Some(Ok(e)) = exp.next() else { return Vec::new() };
+    let Some(Ok(run)) = std::fs::read_dir(e.path()).unwrap().next() else {
+        return Vec::new();
+    };
+    let path = run.path().join("runs.csv");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+        super::read_csv(&path)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether process `pid` is asleep in a timed sleep (its task's `sleep` or `nanosleep`), as
+/// /proc/PID/wchan says: it is inside a task, not between two.
+pub fn sleeping(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("nanosleep"))
+}
+
+/// The children of process `pid`, by walking /proc.
+pub fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        if after.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok()) == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
