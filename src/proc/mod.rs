@@ -14,7 +14,9 @@ use crate::measure::{thread_count, Usage};
 
 mod affinity;
 pub mod ring;
+mod status;
 pub use affinity::{affinity, allowed_cores, can_pin, pin_to};
+pub use status::Status;
 
 /// Refuses to fork from a process with more than one thread: the child of a threaded parent can
 /// inherit a lock some other thread held, and hang on it.
@@ -203,50 +205,6 @@ pub fn in_child(check: impl FnOnce() -> Result<String, String>) -> Result<String
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit ends the process; nothing of the parent's state is touched.
     unsafe { libc::_exit(code) }
-}
-
-/// A child's wait status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub i32);
-
-impl Status {
-    pub fn success(self) -> bool {
-        libc::WIFEXITED(self.0) && libc::WEXITSTATUS(self.0) == 0
-    }
-
-    /// Killed by a signal that asks a program to stop (SIGTERM, SIGINT, SIGHUP): someone outside
-    /// stopped it. The runner itself only ever kills with SIGKILL.
-    pub fn stopped_from_outside(self) -> bool {
-        libc::WIFSIGNALED(self.0) && [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&libc::WTERMSIG(self.0))
-    }
-
-    /// "exited with status 1", "killed by signal 9 (SIGKILL)".
-    pub fn describe(self) -> String {
-        let status = self.0;
-        if libc::WIFEXITED(status) {
-            format!("exited with status {}", libc::WEXITSTATUS(status))
-        } else if libc::WIFSIGNALED(status) {
-            let sig = libc::WTERMSIG(status);
-            let name = Signal::try_from(sig).map_or_else(|_| "unknown".to_string(), |s| s.as_str().to_string());
-            format!("killed by signal {sig} ({name})")
-        } else {
-            format!("wait status {status:#x}")
-        }
-    }
-
-    /// The status a [`describe`](Status::describe) text names, exactly.
-    pub fn parse(text: &str) -> Option<Status> {
-        if let Some(code) = text.strip_prefix("exited with status ") {
-            let code: i32 = code.parse().ok().filter(|c| (0..=255).contains(c))?;
-            return Some(Status(code << 8));
-        }
-        if let Some(raw) = text.strip_prefix("wait status 0x") {
-            return i32::from_str_radix(raw, 16).ok().map(Status);
-        }
-        let (sig, _) = text.strip_prefix("killed by signal ")?.split_once(' ')?;
-        let status = Status(sig.parse().ok()?);
-        (status.describe() == text).then_some(status)
-    }
 }
 
 /// Waits for `pid` to end; returns its status and the CPU time and peak RSS of it and every
