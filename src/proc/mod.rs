@@ -391,7 +391,7 @@ pub fn reap_all(limit: Duration) -> Usage {
 mod tests {
     use super::*;
 
-    // Forking is tested through the executors (tests/faults.rs): the test harness is threaded.
+    // Forking is tested through the executors (tests/it/faults.rs): the test harness is threaded.
     #[test]
     fn statuses_are_described() {
         assert_eq!(Status(3 << 8).describe(), "exited with status 3");

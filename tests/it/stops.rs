@@ -3,7 +3,7 @@
 //! hang or leak (FIFOs, control characters, formulas in file names). The process table is
 //! checked right after the runner exits, with no grace period.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

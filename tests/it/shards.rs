@@ -2,7 +2,7 @@
 //! slices back together into exactly the rows a single-machine run writes, and refuses folders
 //! that do not make a whole run.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! runner's own pools, the same top-1 on every classify task, every task run once, the tree
 //! measured, and nothing left behind. They run for real: `scripts/test` runs `scripts/setup`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! arrive exactly once per repetition, with its own index, seed and input. Failures and every
 //! validation refusal are reported as documented.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -369,7 +369,8 @@ fn bad_plugins_are_refused_naming_the_file_and_the_symbol() {
 
 #[test]
 fn the_gil_bound_function_runs_faster_in_python_processes_than_threads() {
-    // A comparison of times: nothing else of this binary runs meanwhile.
+    let _alone = alone();
+    // A comparison of times: no build, measurement or process-table drill runs meanwhile.
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment("");

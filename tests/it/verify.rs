@@ -1,53 +1,53 @@
-//! The runner's own numbers against independent meters. In their own binary and one at a time
-//! ([`alone`]), so that `RUSAGE_CHILDREN` of this process and the machine's load count the
-//! runner's process tree and nothing else.
+//! The runner's own numbers against independent meters, one at a time and beside no other
+//! measuring or building test ([`alone`]). The kernel's account of the CPU is `wait4`'s of the
+//! runner's own process, so that other tests' children in this binary do not enter it.
 
-mod common;
+use crate::common;
 
-use std::process::Command;
+use std::io::{Read, Seek};
+use std::process::{Command, Stdio};
 
 use common::*;
 
-/// Holds the other tests of this binary off while one measures.
-fn alone() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn children_cpu_s() -> f64 {
-    // SAFETY: getrusage only writes the struct.
-    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut r) };
-    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    s(r.ru_utime) + s(r.ru_stime)
-}
-
-fn run(body: &str) -> Vec<Row> {
+/// Runs the experiment `body`; returns its rows and the CPU seconds that the kernel accounts to
+/// the runner's process and every descendant it reaped (`wait4` on the runner itself).
+fn run(body: &str) -> (Vec<Row>, f64) {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!("{body}\n[output]\ndir = \"{}\"\n", out.path().display()));
+    let mut log = tempfile::tempfile().unwrap();
     // No timing-noise probe: its CPU is the orchestrator's, outside every row.
-    let status = Command::new(env!("CARGO_BIN_EXE_runner"))
+    // Reaped by wait4 below, which std cannot do while keeping the rusage.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .env("RUNNER_NOISE_PROBE_S", "0")
         .arg(&file)
         .arg("--quiet")
-        .output()
+        .stdout(Stdio::null())
+        .stderr(log.try_clone().unwrap())
+        .spawn()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    read_csv(&results_dir(out.path()).join("runs.csv"))
+    let (mut status, mut r): (libc::c_int, libc::rusage) = (0, unsafe { std::mem::zeroed() });
+    // SAFETY: wait4 writes the status and the struct; the child is ours and not yet reaped.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut r) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+    let mut stderr = String::new();
+    log.rewind().and_then(|()| log.read_to_string(&mut stderr)).ok();
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{status}: {stderr}");
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = s(r.ru_utime) + s(r.ru_stime);
+    (read_csv(&results_dir(out.path()).join("runs.csv")), cpu)
 }
 
 #[test]
 fn cpu_time_and_summed_peak_memory_match_independent_meters() {
     let _alone = alone();
-    // CPU: the kernel's account of the whole process tree (reaped children of this test)
-    // against the sum of user_s + sys_s over every row. Spin work makes the runner's own
-    // start-up and bookkeeping outside the measured windows small beside it.
-    let before = children_cpu_s();
-    let rows = run(
+    // CPU: the kernel's account of the runner's whole process tree against the sum of
+    // user_s + sys_s over every row. Spin work makes the runner's own start-up and bookkeeping
+    // outside the measured windows small beside it.
+    let (rows, meter) = run(
         "name = \"cpu\"\nworkload = \"spin\"\nexecutor = [\"thread\", \"process\"]\nworkers = 2\nsets = 4\n\
          repetitions = 3\nwarmup = 0\n[spin]\niterations = 40000000",
     );
-    let meter = children_cpu_s() - before;
     let ours: f64 = rows.iter().map(|r| num(r, "user_s") + num(r, "sys_s")).sum();
     let diff = (ours - meter).abs() / meter;
     println!(
@@ -71,6 +71,7 @@ fn cpu_time_and_summed_peak_memory_match_independent_meters() {
             "name = \"mem\"\nworkload = \"alloc\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
              sets = 1\nrepetitions = 1\nwarmup = 0\n[alloc]\nmib = {mib}\nhold_ms = 150"
         ))
+        .0
         .iter()
         .map(|r| (r["executor"].clone(), num(r, "peak_rss_mib")))
         .collect()
@@ -103,7 +104,7 @@ fn other_processes_cpu_is_what_they_used() {
         }
     });
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let rows = run(
+    let (rows, _) = run(
         "name = \"other\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\nsets = 4\n\
          repetitions = 2\nwarmup = 0\n[sleep]\nms = 60",
     );
@@ -128,7 +129,7 @@ fn other_processes_cpu_is_what_they_used() {
 fn the_sampled_pss_peak_sees_what_the_workers_held() {
     let _alone = alone();
     let peak = |mib: usize| -> (f64, f64) {
-        let rows = run(&format!(
+        let (rows, _) = run(&format!(
             "name = \"pss\"\nworkload = \"alloc\"\nexecutor = \"process\"\nworkers = 2\nsets = 1\n\
              repetitions = 1\nwarmup = 0\n[alloc]\nmib = {mib}\nhold_ms = 400"
         ));

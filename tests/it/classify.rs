@@ -2,7 +2,7 @@
 //! API, tests/golden/make_golden.py) and across executors. These run for real: they need
 //! `scripts/setup` (ONNX Runtime and the model), which `scripts/test` runs first.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

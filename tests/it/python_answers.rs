@@ -3,7 +3,7 @@
 //! chunked dispatch (`py_chunksize`) and worker recycling (`py_max_tasks_per_child`). They run
 //! for real under the set-up's venvs; what needs .deps/venv313 says so and skips without it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The user's own work misbehaving (issue 35's drills): what it prints, returns or leaves
 //! behind reaches no channel or file the runner writes unescaped.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `runner report` and `runner compare` on a committed results fixture.
 
-mod common;
+use crate::common;
 
 use common::*;
 use predicates::prelude::*;

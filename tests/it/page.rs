@@ -3,7 +3,7 @@
 //! test artifact (`target/tmp/report.png`). Without Chromium the test says why and skips; under
 //! CI it must be there (scripts/test installs Debian's `chromium`).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

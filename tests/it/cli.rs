@@ -1,6 +1,6 @@
 //! The binary end to end: the smoke experiment on every executor, plan, validate, bad input.
 
-mod common;
+use crate::common;
 
 use common::*;
 use predicates::str::contains;

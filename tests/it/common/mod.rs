@@ -5,6 +5,16 @@ pub mod procs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Taken by the tests that measure (CPU and memory against independent meters, verdicts on
+/// timing) and by those that load both cores for minutes (building the wheel, `cargo install`):
+/// all the integration tests share one binary, so without it a build would run beside a
+/// measurement.
+pub fn alone() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -2,7 +2,7 @@
 //! lock whose file is deleted, control characters in image names, absurd counts, inputs that
 //! change during a run, and the small ones. Each drill failed on the code before it.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! and processes (`≈`, never `faster than`), and pure-Python spinning is faster on processes
 //! than on threads (the GIL). Verdict words and env.json's `stopped` are what scripts read.
 
-mod common;
+use crate::common;
 
 use common::*;
 
@@ -15,6 +15,7 @@ fn decided(body: &str) -> (String, serde_json::Value, Vec<Row>) {
 
 #[test]
 fn waiting_is_the_same_on_threads_and_processes() {
+    let _alone = alone();
     // Tasks long against the pools' own costs (forking two workers is about 1 % of 80 ms, a
     // real difference a noisy early look could call), and four a worker, so the interval is
     // narrow and settles inside ±5 % rather than on a true 1.01x.
@@ -53,6 +54,7 @@ fn waiting_is_the_same_on_threads_and_processes() {
 
 #[test]
 fn python_spinning_is_faster_on_processes_than_on_threads() {
+    let _alone = alone();
     let (summary, env, _) = decided(
         "name = \"gil\"\nworkload = \"spin\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
          workers = 2\nsets = 4\nrepetitions = { min = 6, max = 30, until = \"decided\", time_budget_s = 120 }\n\

@@ -3,7 +3,7 @@
 //! bash completions in a real bash, and the wheel and `cargo install` used from a folder with no
 //! checkout.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -344,6 +344,7 @@ fn ok(mut c: Command) {
 
 #[test]
 fn the_wheel_installed_in_a_fresh_venv_runs_from_a_folder_with_no_checkout() {
+    let _alone = alone();
     let (Some(maturin), Some(auditwheel)) = (tool("maturin"), tool("auditwheel")) else {
         return;
     };
@@ -380,6 +381,7 @@ fn the_wheel_installed_in_a_fresh_venv_runs_from_a_folder_with_no_checkout() {
 
 #[test]
 fn cargo_install_runs_from_a_folder_with_no_checkout() {
+    let _alone = alone();
     // Only cargo is needed, but it runs where the wheel's test does, so that a machine without
     // the set-up skips both alike.
     if tool("maturin").is_none() {

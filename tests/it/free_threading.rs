@@ -3,7 +3,7 @@
 //! interpreters, the same outputs and top-1 on the free-threaded build's threads, and the
 //! refusals. Outside CI, without the builds, each test says why and skips.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! is named by the merge, resumed by resubmitting its index, and merged. CI installs Slurm
 //! (`scripts/test`) and runs these for real; elsewhere, without Slurm, they say so and skip.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! running one), stuck tasks, interrupts, resume, hostile images. After each run the process
 //! table must hold no runner process.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

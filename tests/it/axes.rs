@@ -1,7 +1,7 @@
 //! The axes beyond executor and workers: hybrid processes x threads, CPU pinning, and the output
 //! format of resized images, each run end to end through the binary.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

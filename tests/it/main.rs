@@ -1,0 +1,23 @@
+//! The integration tests, one binary (the crate is linked once): a module per area.
+
+mod common;
+
+mod axes;
+mod classify;
+mod cli;
+mod decided;
+mod drills;
+mod faults;
+mod free_threading;
+mod fuzz_seeds;
+mod install;
+mod misbehaving;
+mod own;
+mod page;
+mod python;
+mod python_answers;
+mod report;
+mod shards;
+mod slurm;
+mod stops;
+mod verify;
