@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::experiment::Experiment;
 use crate::measure::{cores, Noise};
-use crate::plan::Split;
+use crate::plan::{Question, Split};
 use crate::results_dir::ResultsDir;
 
 /// UTC time as `20261123T081500Z`.
@@ -99,6 +99,12 @@ pub struct Env {
     /// The bound within which two pools count as equal (`equivalence`).
     #[serde(default)]
     pub equivalence: Option<f64>,
+    /// Which pairs of pools the answer states (`[answer]`; absent: the default pairs).
+    #[serde(default, skip_serializing_if = "Question::is_default")]
+    pub question: Question,
+    /// A zip ties the sets to the workers: the work grew with them (weak scaling).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub weak_scaling: bool,
     /// What must not change between the sessions of one run (resume compares it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprint: BTreeMap<String, String>,
@@ -194,7 +200,6 @@ impl Env {
             experiment_file: Some(exp.file.clone()),
             experiment_sha256: exp.sha256.clone(),
             experiment_text: exp.text.clone(),
-            seed: exp.seed,
             start_utc: Some(timestamp(start)),
             end_utc: None,
             cores: cores(),
@@ -205,7 +210,18 @@ impl Env {
             node: Some(node()),
             hardware: Some(hardware()),
             quiet,
+            ..Env::asked(exp)
+        }
+    }
+
+    /// What the experiment asks of its answer, for a report read back from env.json: the
+    /// seed, the equivalence bound, the question and whether the work grew with the workers.
+    pub fn asked(exp: &Experiment) -> Env {
+        Env {
+            seed: exp.seed,
             equivalence: Some(exp.equivalence),
+            question: exp.question.clone(),
+            weak_scaling: exp.axes.zips.iter().any(|z| z.weak_scaling()),
             ..Env::default()
         }
     }

@@ -156,6 +156,7 @@ fn compare(cells: &[CellSummary], x: &CellSummary, y: &CellSummary, kind: Across
     let strict = Bound {
         equivalence: bound.equivalence,
         looks: bound.looks.at_target(1.0 - miss),
+        question: bound.question.clone(),
     };
     let mut v = verdict(x, y, &work_setting(cells, &x.cell), [name(x), name(y)], &strict);
     if let Some(r) = &mut v.ratio {

@@ -9,7 +9,7 @@ pub mod why;
 
 use std::fmt::Write;
 
-use crate::plan::{axes, Cell};
+use crate::plan::{axes, Cell, Question};
 use crate::spec::{AxisDef, Kind, Role};
 use crate::stats::adaptive::Looks;
 use crate::stats::{order_k, paired_ratio, ratio_of_medians, Ratio};
@@ -70,20 +70,24 @@ pub struct Verdict {
 pub struct Bound {
     pub equivalence: f64,
     pub looks: Looks,
+    /// Which pairs of pools the answer states (`[answer]`).
+    pub question: Question,
 }
 
 impl Bound {
     pub const DEFAULT: Bound = Bound {
         equivalence: crate::experiment::DEFAULT_EQUIVALENCE,
         looks: Looks::SINGLE,
+        question: Question::Default,
     };
 }
 
-/// Every pair of non-sequential cells that ran the same work with the same setting ([`Cell::setting`]).
-/// Within a language every pair of pools is compared; across languages only a pool with its
-/// mirror (thread with py-thread, process with py-process): "Rust vs Python" for one design.
-/// Where the cells ran on several runtimes (Python's interpreters, GIL settings), the verdicts
-/// across them follow ([`across`]).
+/// Every pair of cells that ran the same work with the same setting ([`Cell::setting`]) whose
+/// pools the question asks about ([`Question::asks`]). By default, within a language every pair
+/// of pools is compared; across languages only a pool with its mirror (thread with py-thread,
+/// process with py-process): "Rust vs Python" for one design. Where the cells ran on several
+/// runtimes (Python's interpreters, GIL settings), the verdicts across them follow
+/// ([`across`]), those of the pools asked about.
 pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
     let mut out = Vec::new();
     let side = |c: &CellSummary| c.cell.side(&|a| varies(cells, a));
@@ -95,16 +99,19 @@ pub fn verdicts(cells: &[CellSummary], bound: &Bound) -> Vec<Verdict> {
             let (a, b) = (x.cell.executor, y.cell.executor);
             let same = x.cell.setting().matches(&y.cell.setting())
                 && x.executor_name() != y.executor_name()
-                && !a.is_sequential()
-                && !b.is_sequential()
-                && (a.is_python() == b.is_python() || a.mirror() == Some(b));
+                && bound.question.asks(a, b);
             if same {
                 let v = verdict(x, y, &setting(cells, x), [side(x), side(y)], bound);
                 out.push(finish(v, x, y, bound));
             }
         }
     }
-    out.extend(across::verdicts(cells, bound));
+    let q = &bound.question;
+    out.extend(
+        across::verdicts(cells, bound)
+            .into_iter()
+            .filter(|v| q.is_default() || q.asks(v.a.executor, v.b.executor)),
+    );
     out.sort_by_key(|v| GROUPS.iter().position(|g| *g == v.group()));
     out
 }
@@ -253,10 +260,11 @@ fn ratio(v: &mut Verdict, [a, b]: [&crate::summary::CellStats; 2], failed: [&[us
 }
 
 /// The groups the answer is read in, in order.
-const GROUPS: [&str; 6] = [
+const GROUPS: [&str; 7] = [
     "Rust's pools",
     "Python's pools",
     "Rust vs Python, each pool with its mirror",
+    "Rust vs Python, across designs",
     "Across interpreters and GIL settings: the same pool",
     "Across interpreters and GIL settings: each one's best pool",
     "Across interpreters and GIL settings: one thread (py-sequential), the build's own price",
@@ -266,12 +274,18 @@ impl Verdict {
     /// Which of [`GROUPS`] it belongs to.
     pub fn group(&self) -> &'static str {
         match (self.across, self.a.executor.is_python(), self.b.executor.is_python()) {
-            (Some(Across::SamePool), ..) => GROUPS[3],
-            (Some(Across::Best { .. }), ..) => GROUPS[4],
-            (Some(Across::Loop), ..) => GROUPS[5],
+            (Some(Across::SamePool), ..) => GROUPS[4],
+            (Some(Across::Best { .. }), ..) => GROUPS[5],
+            (Some(Across::Loop), ..) => GROUPS[6],
             (None, false, false) => GROUPS[0],
             (None, true, true) => GROUPS[1],
-            _ => GROUPS[2],
+            _ if self.a.executor.mirror() == Some(self.b.executor)
+                || self.b.executor.mirror() == Some(self.a.executor) =>
+            {
+                GROUPS[2]
+            }
+            // Only a question the file asks (`[answer]`) pairs a pool with another's mirror.
+            _ => GROUPS[3],
         }
     }
 

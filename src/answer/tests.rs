@@ -146,3 +146,52 @@ fn sequential_is_not_a_side() {
     assert!(verdicts(&summarize(&all), &Bound::DEFAULT).is_empty());
     assert_eq!(best(&summarize(&all)).len(), 1);
 }
+
+#[test]
+fn the_question_restricts_the_answer_to_the_pairs_asked_or_to_the_reference() {
+    let named = ["sequential", "thread", "process", "py-thread", "py-process"];
+    let mut all = Vec::new();
+    for (i, name) in named.iter().enumerate() {
+        all.extend(rows(
+            ExecutorKind::named(name).unwrap(),
+            &SIX.map(|w| w * (1.0 + i as f64 / 10.0)),
+            &[],
+        ));
+    }
+    let cells = summarize(&all);
+    let pairs = |q: Question| -> Vec<(String, String)> {
+        let bound = Bound {
+            question: q,
+            ..Bound::DEFAULT
+        };
+        let mut p: Vec<_> = verdicts(&cells, &bound)
+            .iter()
+            .map(|v| (v.a_name.clone(), v.b_name.clone()))
+            .collect();
+        p.sort();
+        p
+    };
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let e = |n: &str| ExecutorKind::named(n).unwrap();
+    assert_eq!(
+        pairs(Question::Default),
+        [
+            s("process", "py-process"),
+            s("py-thread", "py-process"),
+            s("thread", "process"),
+            s("thread", "py-thread")
+        ]
+    );
+    assert_eq!(
+        pairs(Question::Compare(vec![(e("py-process"), e("py-thread"))])),
+        [s("py-thread", "py-process")]
+    );
+    assert_eq!(
+        pairs(Question::Reference(e("py-process"))),
+        [
+            s("process", "py-process"),
+            s("py-thread", "py-process"),
+            s("thread", "py-process")
+        ]
+    );
+}

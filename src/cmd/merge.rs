@@ -224,12 +224,10 @@ fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &E
         experiment_file: Some(file.to_path_buf()),
         experiment_sha256: sha(first),
         experiment_text: first.text.clone(),
-        seed: exp.seed,
-        equivalence: Some(exp.equivalence),
         looks: Some(super::until::bound(exp).looks.rounds().to_vec()),
         split: Some(first.split),
         shards,
-        ..Env::default()
+        ..Env::asked(exp)
     };
     env.write(&ResultsDir::at(out).env())?;
     Ok(())

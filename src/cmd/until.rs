@@ -27,6 +27,7 @@ pub fn bound(exp: &Experiment) -> Bound {
         looks: exp
             .until
             .map_or(Looks::SINGLE, |u| Looks::plan(exp.repetitions.get(), u.max)),
+        question: exp.question.clone(),
     }
 }
 

@@ -17,16 +17,17 @@ pub(super) fn exclude(cx: &Fields, v: &Spanned<DeValue>, axes: &Axes) -> Result<
     let DeValue::Array(entries) = v.get_ref() else {
         return cx.err("exclude", Some(v.span()), "must be an array of tables ([[exclude]])");
     };
-    entries.iter().map(|e| exclude_entry(cx, e, axes)).collect()
+    entries.iter().map(|e| entry(cx, "exclude", e, axes)).collect()
 }
 
-fn exclude_entry(cx: &Fields, e: &Spanned<DeValue>, axes: &Axes) -> Result<Exclude, SpecError> {
+/// One entry, a partial cell (also a zip's entry, `what` = "zip", in errors' keys).
+pub(super) fn entry(cx: &Fields, what: &str, e: &Spanned<DeValue>, axes: &Axes) -> Result<Exclude, SpecError> {
     let DeValue::Table(t) = e.get_ref() else {
-        return cx.err("exclude", Some(e.span()), "each entry must be a table ([[exclude]])");
+        return cx.err(what, Some(e.span()), "each entry must be a table ([[exclude]])");
     };
     let mut x = Exclude::default();
     for (k, v) in t.iter() {
-        let key = format!("exclude.{}", k.get_ref());
+        let key = format!("{what}.{}", k.get_ref());
         let count = |v: &Spanned<DeValue>| -> Result<NonZeroUsize, SpecError> {
             let n = i64::deserialize(ValueDeserializer::from(v.clone())).map_err(|e| cx.toml_error(Some(&key), &e))?;
             cx.count(&key, &Spanned::new(v.span(), n))

@@ -5,10 +5,12 @@
 mod exclude;
 mod images;
 mod machine;
+mod question;
 mod raw;
 mod schema;
 mod size;
 mod validate;
+mod zip;
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,8 @@ pub struct Experiment {
     /// Two pools count as equal when their throughput ratio's whole interval lies within
     /// [1 - equivalence, 1 + equivalence].
     pub equivalence: f64,
+    /// Which pairs of pools the answer states (`[answer]`).
+    pub question: crate::plan::Question,
     /// Before each repetition, wait up to this long for the machine to be idle.
     pub wait_for_idle: Option<Duration>,
     /// The Python executors' interpreters (the `python` axis, in its order): from the file,

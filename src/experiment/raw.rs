@@ -75,6 +75,10 @@ pub struct RawExperiment {
     pub inputs: Option<Spanned<RawInputs>>,
     /// The image folders each set draws from, and the noise image.
     pub images: Option<RawImages>,
+    /// Which pairs of pools the answer states; by default, within each language every pair,
+    /// across languages each pool with its mirror.
+    #[schemars(with = "Option<RawAnswer>")]
+    pub answer: Option<Spanned<RawAnswer>>,
     /// Where results go.
     #[serde(default)]
     pub output: RawOutput,
@@ -198,6 +202,19 @@ pub struct RawImages {
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 struct NoiseSide(#[schemars(range(min = 1, max = 16384))] u32);
+
+/// `[answer]`: the question the answer states, as pairs or against one pool (not both).
+#[derive(Debug, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnswer {
+    /// The pairs of pools compared, e.g. [["py-thread", "py-process"], ["thread", "process"]];
+    /// a pool paired with itself compares its variants (Python's start methods).
+    #[schemars(length(min = 1))]
+    pub compare: Option<Vec<[ExecutorKind; 2]>>,
+    /// Every other pool (loops left out) compared against this one, e.g. the pool a program
+    /// uses today.
+    pub reference: Option<ExecutorKind>,
+}
 
 /// `[output]`.
 #[derive(Debug, Deserialize, Default, JsonSchema)]

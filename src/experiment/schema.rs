@@ -1,9 +1,10 @@
 //! `runner schema`: the JSON Schema (draft 2020-12) of experiment files, made from the
 //! declarations that parse them, so it cannot drift from the parser: the core keys' wire
 //! structs (raw.rs), each axis's [`AxisDef`](crate::spec::AxisDef) (at the top level or in its
-//! workload's section), each workload's section struct, and `[[exclude]]`, which names core
-//! keys and axes by value. Cross-key rules (hybrid's processes and threads, an axis given
-//! without the executors it applies to) are the parser's alone: the README lists them.
+//! workload's section), each workload's section struct, `[[exclude]]`, which names core
+//! keys and axes by value, and `zip`, which lists them. Cross-key rules (hybrid's processes
+//! and threads, an axis given without the executors it applies to, a zip's equal lengths) are
+//! the parser's alone: the README lists them.
 
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
@@ -58,6 +59,8 @@ pub fn schema() -> Value {
     }
     let exclude = exclude(&root["properties"], &root["$defs"]);
     root["properties"]["exclude"] = exclude;
+    let zip = zip(&root["properties"], &root["$defs"]);
+    root["properties"]["zip"] = zip;
     let mut root = Value::Object(root.clone());
     no_null(&mut root);
     root
@@ -111,6 +114,32 @@ fn exclude(props: &Value, defs: &Value) -> Value {
         "description": "Cells to drop: each entry names some core keys and axes by one value; a cell matching all of an entry's is not run",
         "type": "array",
         "items": { "type": "object", "properties": keys, "additionalProperties": false, "minProperties": 1 }
+    })
+}
+
+/// `zip`: a table of lists tying top-level keys entry by entry, or a list of such tables. That
+/// the lists are of equal length is the parser's rule.
+fn zip(props: &Value, defs: &Value) -> Value {
+    let mut keys = Map::new();
+    let list = |item: Value| {
+        let mut item = item;
+        let doc = item.as_object_mut().and_then(|o| o.remove("description"));
+        let mut l = json!({ "type": "array", "items": item, "minItems": 1 });
+        if let Some(doc) = doc {
+            l["description"] = doc;
+        }
+        l
+    };
+    for key in super::zip::CORE {
+        keys.insert(key.into(), list(one_of(&props[key], defs)));
+    }
+    for axis in axes::ALL.iter().filter(|a| a.section.is_none()) {
+        keys.insert(axis.key.into(), list(one_of(&axis.schema(), defs)));
+    }
+    let table = json!({ "type": "object", "properties": keys, "additionalProperties": false, "minProperties": 1 });
+    json!({
+        "description": "Keys tied entry by entry into one axis of tuples (zip = { workers = [1, 2, 4], sets = [8, 16, 32] }): lists of equal length, not multiplied with each other; several zips as a list of tables",
+        "anyOf": [table, { "type": "array", "items": table, "minItems": 1 }]
     })
 }
 

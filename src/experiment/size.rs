@@ -17,16 +17,26 @@ pub const DEFAULT_MAX_WORKERS: u64 = 256;
 pub const MAX_PAIRS: u64 = 1_000_000;
 pub const MAX_TASKS_PER_REPETITION: u64 = 1_000_000;
 
-/// The most cells the axes can make (before excludes): their product.
+/// The most cells the axes can make (before excludes): their product, where a zip counts its
+/// entries once and each of its keys as one value.
 fn cells_bound(axes: &Axes) -> u64 {
+    let len = |key: &str, n: usize| {
+        if axes.zips.iter().any(|z| z.keys.contains(&key)) {
+            1
+        } else {
+            n
+        }
+    };
     [
-        axes.workload.len(),
-        axes.executor.len(),
-        axes.workers.len() + axes.processes.len() * axes.threads.len(),
-        axes.sets.len(),
+        len("workload", axes.workload.len()),
+        len("executor", axes.executor.len()),
+        len("workers", axes.workers.len())
+            + len("processes", axes.processes.len()) * len("threads", axes.threads.len()),
+        len("sets", axes.sets.len()),
     ]
     .into_iter()
-    .chain(axes.values.iter().map(|(_, v)| v.len()))
+    .chain(axes.values.iter().map(|(a, v)| len(a.key, v.len())))
+    .chain(axes.zips.iter().map(|z| z.entries.len()))
     .fold(1u64, |acc, n| acc.saturating_mul(n as u64))
 }
 

@@ -58,6 +58,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             no_control_chars(&cx, key.get_ref(), value)?;
         }
     }
+    let zips = super::zip::take(&cx, &mut doc)?;
     let mut parts = Parts {
         sections: WorkloadKind::all().map(|w| (w, section(&mut doc, w.name()))).collect(),
         top: axes::ALL
@@ -72,6 +73,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
     check_name(&cx, &raw)?;
     let mut axes = core_axes(&cx, &raw)?;
     axis_values(&cx, &mut axes, &parts)?;
+    axes.zips = super::zip::entries(&cx, &zips, &axes)?;
     let given_python = given(&parts.top, &PYTHON);
     let settings = settings(&cx, &axes, parts.sections)?;
     check_size(&cx, &raw, &axes, overrides)?;
@@ -82,6 +84,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         None => Vec::new(),
     };
     check_recycling(&cx, &axes, &exclude)?;
+    let question = super::question::parse(&cx, &raw, &axes, &exclude)?;
     let images = images::parse(&cx, &raw, &axes.workload)?;
     let (repetitions, until) = repetitions(&cx, &raw)?;
     let warmup = cx.bounded("warmup", &raw.warmup, DEFAULT_WARMUP, u64::MAX)? as usize;
@@ -122,6 +125,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
             }
         },
         python,
+        question,
         file: file.clone(),
     })
 }
@@ -212,6 +216,7 @@ fn core_axes(cx: &Fields, raw: &RawExperiment) -> Result<Axes, SpecError> {
         threads: cx.counts("threads", raw.threads.as_ref(), 1)?,
         sets: cx.counts("sets", raw.sets.as_ref(), DEFAULT_SETS)?,
         values: Vec::new(),
+        zips: Vec::new(),
     })
 }
 

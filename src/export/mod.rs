@@ -55,6 +55,7 @@ impl<'a> Report<'a> {
                 .as_ref()
                 .and_then(|e| e.looks.clone())
                 .map_or(Looks::SINGLE, Looks::at),
+            question: env.as_ref().map(|e| e.question.clone()).unwrap_or_default(),
         };
         let verdicts = verdicts(&cells, &bound);
         // The answer as a picture first, then the charts per workload.

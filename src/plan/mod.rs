@@ -5,6 +5,7 @@
 pub mod axes;
 mod cell;
 mod draw;
+mod question;
 mod schedule;
 mod shard;
 
@@ -17,6 +18,7 @@ use crate::workload::WorkloadKind;
 pub use crate::task::{Input, Rep, Task};
 pub use cell::{Cell, Setting, Work};
 pub use draw::{draw, inputs_per_set, ImageFolder, Images};
+pub use question::{meet, Question};
 pub use schedule::{round, schedule, Order, Repetitions};
 pub use shard::{assign, slice, Shard, Split};
 
@@ -33,6 +35,37 @@ pub struct Axes {
     pub sets: Vec<NonZeroUsize>,
     /// Every other axis's values, in [`axes::ALL`]'s order.
     pub values: Vec<(&'static AxisDef, Vec<Value>)>,
+    /// Keys tied entry by entry (`zip = { workers = [1, 2, 4], sets = [8, 16, 32] }`): their
+    /// lists above hold each key's values, and a cell is kept only where some entry agrees.
+    pub zips: Vec<Zip>,
+}
+
+/// `zip = { workers = [1, 2, 4], sets = [8, 16, 32] }`: one axis of tuples. Its keys' values
+/// are multiplied with the other axes only as the entries pair them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zip {
+    /// The keys it ties, as the file names them.
+    pub keys: Vec<&'static str>,
+    /// Entry `i` of every list, as a partial cell.
+    pub entries: Vec<Exclude>,
+}
+
+impl Zip {
+    /// Whether some entry agrees with the cell on every key that applies to it.
+    pub fn keeps(&self, c: &Cell) -> bool {
+        self.entries.iter().any(|e| e.agrees(c))
+    }
+
+    /// Whether the work grows with the workers: the zip ties the sets to the workers (or to
+    /// the processes or threads of a hybrid shape). Efficiency is then per worker against the
+    /// same pool with fewest workers, not against the loop.
+    pub fn weak_scaling(&self) -> bool {
+        self.keys.contains(&"sets")
+            && self
+                .keys
+                .iter()
+                .any(|k| ["workers", "processes", "threads"].contains(k))
+    }
 }
 
 impl Axes {
@@ -47,6 +80,7 @@ impl Axes {
             threads: vec![NonZeroUsize::MIN],
             sets: vec![NonZeroUsize::MIN],
             values: axes::ALL.iter().map(|a| (*a, vec![a.default_value()])).collect(),
+            zips: Vec::new(),
         }
     }
 
@@ -107,10 +141,27 @@ impl Exclude {
             && self.sets.is_none_or(|v| v == c.sets)
             && self.values.iter().all(|(k, v)| c.values.get(k) == Some(*v))
     }
+
+    /// Every key it names that applies to the cell holds its value there; a key that does not
+    /// apply (workers for the loop, threads for the process pool, an axis the cell has none
+    /// of) says nothing. So a zip of workers and sets keeps the loop at every sets value.
+    fn agrees(&self, c: &Cell) -> bool {
+        let shape = c.executor.get().shape();
+        let pooled = matches!(shape, ShapeKind::Threads | ShapeKind::Processes);
+        let hybrid = shape == ShapeKind::ProcessesThreads;
+        self.workload.is_none_or(|v| v == c.workload)
+            && self.executor.is_none_or(|v| v == c.executor)
+            && self.workers.is_none_or(|v| !pooled || v.get() == c.workers())
+            && self.processes.is_none_or(|v| !hybrid || v == c.shape.processes)
+            && self.threads.is_none_or(|v| !hybrid || v == c.shape.threads)
+            && self.sets.is_none_or(|v| v == c.sets)
+            && self.values.iter().all(|(k, v)| c.values.get(k).is_none_or(|x| x == *v))
+    }
 }
 
-/// The cartesian product of the axes, in file order, without excluded cells: per workload and
-/// sets, the work and runtime axes outside, then the executors and their shapes, then the pool axes.
+/// The cartesian product of the axes, in file order, without excluded cells and with each zip's
+/// keys only as its entries pair them: per workload and sets, the work and runtime axes
+/// outside, then the executors and their shapes, then the pool axes.
 ///
 /// An axis that does not apply to a cell's workload and executor is left out of it, so such
 /// cells collapse instead of multiplying (the loop has one worker; resize has no model).
@@ -133,7 +184,8 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
                                 sets,
                                 values,
                             };
-                            if !exclude.iter().any(|x| x.matches(&cell)) && seen.insert(cell) {
+                            let kept = axes.zips.iter().all(|z| z.keeps(&cell));
+                            if kept && !exclude.iter().any(|x| x.matches(&cell)) && seen.insert(cell) {
                                 cells.push(cell);
                             }
                         }

@@ -29,10 +29,18 @@ fn run(body: &str) -> (Vec<Row>, f64) {
     let (mut status, mut r): (libc::c_int, libc::rusage) = (0, unsafe { std::mem::zeroed() });
     // SAFETY: wait4 writes the status and the struct; the child is ours and not yet reaped.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut r) };
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        pid,
+        child.id() as libc::pid_t,
+        "wait4: {}",
+        std::io::Error::last_os_error()
+    );
     let mut stderr = String::new();
     log.rewind().and_then(|()| log.read_to_string(&mut stderr)).ok();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{status}: {stderr}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{status}: {stderr}"
+    );
     let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let cpu = s(r.ru_utime) + s(r.ru_stime);
     (read_csv(&results_dir(out.path()).join("runs.csv")), cpu)
