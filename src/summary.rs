@@ -97,7 +97,9 @@ impl CellSummary {
 }
 
 mod parts;
+mod weak;
 pub use parts::Parts;
+pub use weak::{weak, Scaling, Step};
 
 pub const STAGES: [&str; 8] = [
     "decode",

@@ -2,7 +2,7 @@
 //! with what it rules out and the rounds still needed.
 
 use super::{Side, Verdict};
-use crate::stats::Ratio;
+use crate::stats::{adaptive, Ratio};
 
 /// What a verdict says: a winner, equal within the bound, or undecided.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,16 +29,14 @@ impl Verdict {
             beyond: (1.0 - r.ci_low).max(r.ci_high - 1.0),
             more: more_rounds(r, e, self.rounds),
         };
-        Some(if self.looks > 1 && r.confidence < crate::stats::TARGET - 1e-9 {
+        Some(if !adaptive::settles(&r, e, self.looks) {
             undecided
-        } else if r.ci_low >= 1.0 - e && r.ci_high <= 1.0 + e {
+        } else if adaptive::within(&r, e) {
             Form::Equal
         } else if r.ci_low > 1.0 {
             Form::Faster(Side::A)
-        } else if r.ci_high < 1.0 {
-            Form::Faster(Side::B)
         } else {
-            undecided
+            Form::Faster(Side::B)
         })
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use crate::plan::{axes, Cell, Question};
 use crate::spec::{AxisDef, Kind, Role};
 use crate::stats::adaptive::Looks;
-use crate::stats::{order_k, paired_ratio, ratio_of_medians, Ratio};
+use crate::stats::{ratio_of_medians, Ratio};
 use crate::summary::CellSummary;
 pub use across::Across;
 pub use form::Form;
@@ -252,11 +252,7 @@ fn ratio(v: &mut Verdict, [a, b]: [&crate::summary::CellStats; 2], failed: [&[us
         v.caveats
             .push(format!("{} rounds dropped: a side was not whole", v.dropped));
     }
-    let k = order_k(ratios.len(), looks.per_look());
-    v.ratio = paired_ratio(&ratios, looks.per_look()).map(|r| Ratio {
-        confidence: looks.joint(ratios.len(), k),
-        ..r
-    });
+    v.ratio = crate::stats::adaptive::at_look(&ratios, looks);
 }
 
 /// The groups the answer is read in, in order.

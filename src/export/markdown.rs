@@ -63,6 +63,7 @@ session loads the optimised graph. A Python session that optimises its own graph
         );
     }
     s += &numbers(cells);
+    s += &weak_scaling(&report.weak);
     s += &hardware(cells);
     s += &cost(cells);
     s
@@ -103,6 +104,38 @@ fn numbers(cells: &[CellSummary]) -> String {
                 format!("{:?}", st.outliers)
             }
         );
+    }
+    s
+}
+
+/// Weak scaling: the work grew with the workers, so efficiency is per worker against the pool's
+/// fewest workers (the loop on the same sets, above, is a different question).
+fn weak_scaling(weak: &[crate::summary::Scaling]) -> String {
+    if weak.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "
+## Weak scaling
+
+The work grew with the workers (a zip ties the sets to them): each cell's efficiency is its throughput per worker over the same pool's with the fewest workers, so 1 is perfect weak scaling (paired rounds: the median of per-round ratios with the sign test's interval). The speedup and efficiency above are against the loop on the same sets.
+
+| pool | cell | workers | sets | tasks/s | efficiency per worker [interval] confidence |
+|---|---|---:|---:|---:|---|
+",
+    );
+    for w in weak {
+        for (i, step) in w.steps.iter().enumerate() {
+            let efficiency = match i {
+                0 => "1 (the reference)".to_string(),
+                _ => interval(&step.efficiency, 2),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.2} | {efficiency} |",
+                w.label, step.id, step.workers, step.sets, step.tps
+            );
+        }
     }
     s
 }

@@ -26,7 +26,7 @@ use crate::envinfo::{Env, Stopped};
 use crate::experiment::DEFAULT_EQUIVALENCE;
 use crate::record::{RunRow, TaskRow};
 use crate::stats::adaptive::Looks;
-use crate::summary::{summarize, CellSummary};
+use crate::summary::{summarize, weak, CellSummary, Scaling};
 
 /// Everything a report is made from, computed once by [`Report::new`].
 pub struct Report<'a> {
@@ -43,6 +43,9 @@ pub struct Report<'a> {
     pub charts: Vec<(String, String)>,
     /// The run's env.json, when it has one.
     pub env: Option<Env>,
+    /// When the work grew with the workers (a zip of workers and sets): each pool's efficiency
+    /// per worker against its fewest workers.
+    pub weak: Vec<Scaling>,
 }
 
 impl<'a> Report<'a> {
@@ -61,7 +64,12 @@ impl<'a> Report<'a> {
         // The answer as a picture first, then the charts per workload.
         let mut charts: Vec<(String, String)> = forest::chart(&verdicts)?.into_iter().collect();
         charts.extend(svg::charts(&cells)?);
+        let weak = match env.as_ref().is_some_and(|e| e.weak_scaling) {
+            true => weak(&cells),
+            false => Vec::new(),
+        };
         Ok(Report {
+            weak,
             title,
             rows,
             verdicts,

@@ -9,7 +9,7 @@
 //! holds with at least the stated chance. Looks are strongly correlated, so this is far less
 //! conservative than splitting the error evenly over them (Bonferroni).
 
-use super::{order_confidence, TARGET};
+use super::{order_confidence, order_k, paired_ratio, Ratio, TARGET};
 
 /// The planned looks of a run that repeats until decided, and the level each look's interval
 /// aims at so that all of them hold together with [`TARGET`].
@@ -107,6 +107,30 @@ impl Looks {
         let plan: Vec<(usize, usize)> = self.rounds.iter().map(|&r| (r, reach(r, self.per_look))).collect();
         walk(&plan)
     }
+}
+
+/// The interval a look takes over the per-round ratios so far, with the confidence that it and
+/// every other planned look of `looks` hold together (for one look, its own confidence).
+pub fn at_look(ratios: &[f64], looks: &Looks) -> Option<Ratio> {
+    let k = order_k(ratios.len(), looks.per_look());
+    paired_ratio(ratios, looks.per_look()).map(|r| Ratio {
+        confidence: looks.joint(ratios.len(), k),
+        ..r
+    })
+}
+
+/// Whether the whole interval lies within 1 ± `equivalence`: equal for the user's purpose.
+pub fn within(r: &Ratio, equivalence: f64) -> bool {
+    r.ci_low >= 1.0 - equivalence && r.ci_high <= 1.0 + equivalence
+}
+
+/// The stopping rule: whether an interval decides its verdict (equal within the bound, or a
+/// winner whose interval excludes 1). In a run of several planned looks, an interval short of
+/// the stated confidence decides nothing. A verdict's form and the rounds until decided both
+/// ask this, and the simulation of the rule calls it.
+pub fn settles(r: &Ratio, equivalence: f64, looks: usize) -> bool {
+    let short = looks > 1 && r.confidence < TARGET - 1e-9;
+    !short && (within(r, equivalence) || r.ci_low > 1.0 || r.ci_high < 1.0)
 }
 
 /// The largest k whose interval of n reaches `level`; 0 (no interval: the look cannot decide,

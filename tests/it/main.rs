@@ -11,6 +11,7 @@ mod faults;
 mod free_threading;
 mod fuzz_seeds;
 mod install;
+mod matrix;
 mod misbehaving;
 mod own;
 mod page;
