@@ -161,9 +161,11 @@ pub struct SlurmArgs {
     /// Keep each cell's repetitions on one shard (cells), or deal repetitions out.
     #[arg(long, value_enum, default_value_t)]
     pub split: Split,
-    /// The Slurm partition (sbatch --partition); the cluster's default if not given.
-    #[arg(long)]
-    pub partition: Option<String>,
+    /// A Slurm partition (sbatch --partition). Given more than once, each partition runs the
+    /// whole matrix as its own array, and the merged answer sets the kinds of machine side by
+    /// side. Default: the file's `[slurm] partitions`, else the cluster's default partition.
+    #[arg(long = "partition", value_name = "NAME")]
+    pub partitions: Vec<String>,
     /// Time limit of each array task (sbatch --time), e.g. 2:00:00.
     #[arg(long)]
     pub time: Option<String>,

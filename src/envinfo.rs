@@ -43,6 +43,11 @@ pub fn node() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The Slurm partition this job runs in (`SLURM_JOB_PARTITION`); `None` outside Slurm.
+pub fn partition() -> Option<String> {
+    std::env::var("SLURM_JOB_PARTITION").ok().filter(|p| !p.is_empty())
+}
+
 /// What kind of machine this is, for telling rows that compare from rows that do not:
 /// `Intel(R) Xeon(R) ... / 2 cores / 24 GiB`. Cores are the ones this process may use.
 pub fn hardware() -> String {
@@ -94,6 +99,9 @@ pub struct Env {
     pub node: Option<String>,
     #[serde(default)]
     pub hardware: Option<String>,
+    /// The Slurm partition it ran in, under Slurm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     #[serde(default)]
     pub quiet: bool,
     /// The bound within which two pools count as equal (`equivalence`).
@@ -171,6 +179,8 @@ pub struct MergedShard {
     pub folder: PathBuf,
     pub node: Option<String>,
     pub hardware: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     pub cpu_model: Option<String>,
     pub cores: usize,
     pub memory_total_bytes: u64,
@@ -209,6 +219,7 @@ impl Env {
             kernel: sysinfo::System::kernel_version(),
             node: Some(node()),
             hardware: Some(hardware()),
+            partition: partition(),
             quiet,
             ..Env::asked(exp)
         }

@@ -32,6 +32,8 @@ pub struct RunMeta {
     pub node: String,
     /// What the machine is, for telling comparable rows apart: CPU model, cores, memory.
     pub hardware: String,
+    /// The Slurm partition the run ran in (`SLURM_JOB_PARTITION`), when it ran under Slurm.
+    pub partition: Option<String>,
     /// When this run is one shard of a larger one.
     pub shard: Option<Shard>,
     /// The repetitions ran in paired rounds (`order = "paired"`): each row records its round.
@@ -177,6 +179,9 @@ pub struct Measured {
     /// CPU model, cores and memory of that machine: rows compare only with the same hardware.
     #[serde(default)]
     pub hardware: Option<String>,
+    /// The Slurm partition it ran in: with the hardware, the kind of machine ([`RunRow::kind`]).
+    #[serde(default)]
+    pub partition: Option<String>,
     /// `I/N` when the run was one shard of a larger one (`runner FILE --shard I/N`).
     #[serde(default)]
     pub shard: Option<Shard>,
@@ -304,9 +309,20 @@ impl RunRow {
                 model_sha256: model.map(|m| m.sha256.clone()),
                 node: Some(meta.node.clone()),
                 hardware: Some(meta.hardware.clone()),
+                partition: meta.partition.clone(),
                 shard: meta.shard,
                 error,
             },
+        }
+    }
+
+    /// The kind of machine it ran on: its Slurm partition and its hardware (`a: Intel ... / 2
+    /// cores / 24 GiB`), or the hardware alone. Rows of two kinds are never compared.
+    pub fn kind(&self) -> Option<String> {
+        match (&self.partition, &self.hardware) {
+            (Some(p), Some(h)) => Some(format!("{p}: {h}")),
+            (Some(p), None) => Some(p.clone()),
+            (None, h) => h.clone(),
         }
     }
 

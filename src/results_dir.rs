@@ -73,8 +73,8 @@ impl<'a> ResultsDir<'a> {
     pub fn outputs(self) -> PathBuf {
         self.file(Self::OUTPUTS)
     }
-    /// A merged run's copy of shard `index`'s environment.
-    pub fn env_of_shard(self, index: usize) -> PathBuf {
+    /// A merged run's copy of one shard's environment: `index` is `I`, or `PARTITION-I`.
+    pub fn env_of_shard(self, index: &str) -> PathBuf {
         self.file(&format!("env-shard-{index}.json"))
     }
 }

@@ -21,8 +21,8 @@ pub struct CellSummary {
     pub failures: Vec<String>,
     /// The paired rounds of those repetitions that were not whole.
     pub failed_rounds: Vec<usize>,
-    /// The kinds of machine its measured repetitions ran on (CPU, cores, memory): one, unless
-    /// shards on different hardware were merged.
+    /// The kinds of machine its measured repetitions ran on ([`RunRow::kind`]: the partition,
+    /// CPU, cores, memory): one, unless shards of several kinds were merged.
     pub hardware: Vec<String>,
     /// Why its figures are not comparable as they stand: several kinds of hardware in one cell,
     /// or a sequential baseline measured on another kind (then there is no speedup).
@@ -83,6 +83,22 @@ impl CellSummary {
         self.cell.side(&|_| true)
     }
 
+    /// A cell with no row yet (one that another shard runs): no repetition, no statistics.
+    pub fn unmeasured(cell: Cell) -> CellSummary {
+        CellSummary {
+            id: cell.id(),
+            cell,
+            reps: 0,
+            failed_reps: 0,
+            failures: Vec::new(),
+            failed_rounds: Vec::new(),
+            hardware: Vec::new(),
+            hardware_note: None,
+            runtime: None,
+            stats: None,
+        }
+    }
+
     /// "2 of 6 repetitions failed: timeout", or nothing when all were whole.
     pub fn failure_note(&self) -> Option<String> {
         (self.failed_reps > 0).then(|| {
@@ -136,13 +152,13 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
             }
             let hardware = kinds(&all);
             let mut hardware_note =
-                (hardware.len() > 1).then(|| format!("measured on {} kinds of hardware", hardware.len()));
+                (hardware.len() > 1).then(|| format!("measured on {} kinds of machine", hardware.len()));
             let base = of(&cell.baseline());
             // A speedup against a baseline measured on other hardware would be a guess.
             let baseline = (!base.is_empty()).then_some(base).filter(|b| {
                 let same = hardware.len() <= 1 && kinds(b) == hardware;
                 if !same && hardware_note.is_none() {
-                    hardware_note = Some("its sequential baseline ran on other hardware: no speedup".into());
+                    hardware_note = Some("its sequential baseline ran on another kind of machine: no speedup".into());
                 }
                 same
             });
@@ -184,9 +200,9 @@ fn speedup(base: &[&RunRow], rs: &[&RunRow], rounds: &[(usize, f64, f64)]) -> Op
     ratio_of_medians(&walls(base), &walls(rs))
 }
 
-/// The distinct kinds of hardware rows ran on, sorted.
-fn kinds(rows: &[&RunRow]) -> Vec<String> {
-    let mut k: Vec<String> = rows.iter().filter_map(|r| r.hardware.clone()).collect();
+/// The distinct kinds of machine rows ran on ([`RunRow::kind`]), sorted.
+pub fn kinds(rows: &[&RunRow]) -> Vec<String> {
+    let mut k: Vec<String> = rows.iter().filter_map(|r| r.kind()).collect();
     k.sort();
     k.dedup();
     k
@@ -391,14 +407,14 @@ pub(crate) mod tests {
             .hardware_note
             .as_ref()
             .unwrap()
-            .contains("other hardware"));
+            .contains("another kind of machine"));
         let v = crate::answer::verdicts(&cells, &crate::answer::Bound::DEFAULT);
         assert_eq!(v.len(), 1);
         assert!(v[0].ratio.is_none() && v[0].winner.is_none(), "{v:?}");
         assert!(v[0].caveats.iter().any(|c| c.contains("different hardware")), "{v:?}");
         let md = crate::export::markdown::markdown(&crate::export::Report::new("x", &rows, None).unwrap());
         assert!(
-            md.contains("## Hardware") && md.contains("- B: spin-process-w2-s1"),
+            md.contains("### On B") && md.contains("nothing is compared") && !md.contains("## Hardware"),
             "{md}"
         );
         // One cell over two kinds: flagged, and no speedup against a one-kind baseline.
@@ -408,7 +424,7 @@ pub(crate) mod tests {
             .iter()
             .find(|c| c.cell.executor == ExecutorKind::named("thread").unwrap())
             .unwrap();
-        assert_eq!(t.hardware_note.as_deref(), Some("measured on 2 kinds of hardware"));
+        assert_eq!(t.hardware_note.as_deref(), Some("measured on 2 kinds of machine"));
         assert!(t.stats.as_ref().unwrap().speedup.is_none());
     }
 }

@@ -5,6 +5,7 @@
 
 mod across;
 mod form;
+pub mod kinds;
 pub mod why;
 
 use std::fmt::Write;
@@ -61,6 +62,9 @@ pub struct Verdict {
     /// A verdict across runtimes (Python's interpreter, its GIL), and which kind; `None` for
     /// pools on one runtime.
     pub across: Option<Across>,
+    /// The kind of machine both sides ran on, when rows of several kinds were merged
+    /// ([`kinds`]); `None` on one kind.
+    pub kind: Option<String>,
 }
 
 /// How verdicts are stated: the equivalence bound, and the looks a run that repeats until
@@ -181,7 +185,8 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
             caveats.push(format!("{}: {} noisy repetitions", c.executor_name(), st.noisy_reps));
         }
     }
-    let comparable = x.hardware == y.hardware;
+    // One kind of machine on both sides: a cell pooled from two kinds compares with nothing.
+    let comparable = x.hardware == y.hardware && x.hardware.len() <= 1;
     if !comparable {
         caveats.push("measured on different hardware: not compared".into());
     }
@@ -203,6 +208,7 @@ fn verdict(x: &CellSummary, y: &CellSummary, setting: &str, [a_name, b_name]: [S
         caveats,
         why: None,
         across: None,
+        kind: None,
     };
     let (Some(sx), Some(sy), true) = (&x.stats, &y.stats, comparable) else {
         return v;

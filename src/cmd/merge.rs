@@ -2,7 +2,7 @@
 //! whose runs.csv and tasks.csv hold the rows a single-machine run would, in its order; every
 //! node's environment is kept, and the summary is rebuilt.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -38,7 +38,7 @@ fn task_key(t: &TaskRow) -> (String, bool, usize) {
 
 pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
     let parts = dirs.iter().map(|d| read(d)).collect::<Result<Vec<Part>>>()?;
-    let by_index = one_run(&parts)?;
+    let groups = by_partition(&parts)?;
     let first = &parts[0];
     // What a single-machine run would have run, and which shard runs what of it.
     let file = first
@@ -49,19 +49,23 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
     let exp = Experiment::from_text(&file, &first.text, &Overrides { allow_large: true })
         .with_context(|| format!("reading the experiment of {}", first.dir.display()))?;
     let all = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
-    complete(&parts, &all, &super::cost(&exp), &file)?;
+    // Repetitions until decided: the rounds after `min` that each shard chose for its cells.
+    let more = exp.until.map(|u| exp.repetitions.get()..u.max);
+    for (_, group) in &groups {
+        complete(group, &all, more.clone(), &super::cost(&exp), &file)?;
+    }
     create_empty(out)?;
     std::fs::write(ResultsDir::at(out).experiment(), &first.text)
         .with_context(|| format!("writing {}", out.display()))?;
-    let rows = write_rows(out, &parts, &all)?;
-    write_env(out, &by_index, &file, &exp)?;
-    let mut kinds: Vec<String> = rows.iter().filter_map(|r| r.hardware.clone()).collect();
+    let rows = write_rows(out, &groups, &all)?;
+    write_env(out, &groups, &file, &exp)?;
+    let mut kinds: Vec<String> = rows.iter().filter_map(RunRow::kind).collect();
     kinds.sort();
     kinds.dedup();
     if kinds.len() > 1 {
         eprintln!(
-            "runner: merge: the shards ran on {} kinds of hardware ({}); cells are compared only with cells \
-             measured on the same kind, and the summary marks the rest",
+            "runner: merge: the rows ran on {} kinds of machine ({}); each kind answers from its own rows, \
+             side by side in summary.md, and no verdict pairs cells of two kinds",
             kinds.len(),
             kinds.join("; ")
         );
@@ -69,28 +73,50 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
     super::report::write(out, &exp.name, &rows);
     println!(
         "merged {} shard(s), {} repetitions, into {}",
-        by_index.len(),
+        parts.len(),
         rows.len(),
         out.display()
     );
     Ok(ExitCode::Ok)
 }
 
+/// The shards by the partition they ran in (env.json's), each partition one whole run of the
+/// matrix, checked by [`one_run`]; in the order the folders were given.
+fn by_partition(parts: &[Part]) -> Result<Vec<(Option<&str>, Vec<&Part>)>> {
+    let mut groups: Vec<(Option<&str>, Vec<&Part>)> = Vec::new();
+    for p in parts {
+        if sha(p) != sha(&parts[0]) {
+            return Err(usage(format!(
+                "{} and {} ran different experiments (their experiment.toml differ); merge only shards of one run",
+                parts[0].dir.display(),
+                p.dir.display()
+            )));
+        }
+        let partition = p.env.partition.as_deref();
+        match groups.iter_mut().find(|(q, _)| *q == partition) {
+            Some((_, g)) => g.push(p),
+            None => groups.push((partition, vec![p])),
+        }
+    }
+    let several = groups.len() > 1;
+    for (partition, group) in &groups {
+        one_run(group).map_err(|e| match (several, partition) {
+            (true, Some(name)) => usage(format!("partition {name}: {e}")),
+            (true, None) => usage(format!("the shards run outside Slurm: {e}")),
+            _ => e,
+        })?;
+    }
+    Ok(groups)
+}
+
 fn sha(p: &Part) -> String {
     hex(&Sha256::digest(p.text.as_bytes()))
 }
 
-/// One experiment, one shard count and split, every shard exactly once; the shards by index.
-fn one_run(parts: &[Part]) -> Result<BTreeMap<usize, &Part>> {
-    let first = &parts[0];
+/// One shard count and split, every shard exactly once; the shards by index.
+fn one_run<'a>(parts: &[&'a Part]) -> Result<BTreeMap<usize, &'a Part>> {
+    let first = parts[0];
     for p in &parts[1..] {
-        if sha(p) != sha(first) {
-            return Err(usage(format!(
-                "{} and {} ran different experiments (their experiment.toml differ); merge only shards of one run",
-                first.dir.display(),
-                p.dir.display()
-            )));
-        }
         if (p.shard.count, p.split) != (first.shard.count, first.split) {
             return Err(usage(format!(
                 "{} is shard {} split by {}, but {} is shard {} split by {}; merge only shards of one run",
@@ -105,7 +131,7 @@ fn one_run(parts: &[Part]) -> Result<BTreeMap<usize, &Part>> {
     }
     let count = first.shard.count.get();
     let mut by_index: BTreeMap<usize, &Part> = BTreeMap::new();
-    for p in parts {
+    for p in parts.iter().copied() {
         if let Some(q) = by_index.insert(p.shard.index, p) {
             return Err(usage(format!(
                 "shard {} appears twice: {} and {}; keep one (resume an incomplete one with `runner FILE --resume DIR`)",
@@ -130,12 +156,30 @@ fn one_run(parts: &[Part]) -> Result<BTreeMap<usize, &Part>> {
 }
 
 /// Every shard ran exactly the pairs of the plan it was given, each once, and all of them.
-fn complete(parts: &[Part], all: &[Key], cost: &dyn Fn(&Cell) -> f64, file: &Path) -> Result<()> {
+/// A run until decided adds rounds `more` of the shard's own cells (`--split cells`: each
+/// cell's rounds are on one shard).
+fn complete(
+    parts: &[&Part],
+    all: &[Key],
+    more: Option<std::ops::Range<usize>>,
+    cost: &dyn Fn(&Cell) -> f64,
+    file: &Path,
+) -> Result<()> {
     let mut incomplete = Vec::new();
     for p in parts {
         let want: Vec<Key> = slice(all, p.shard, p.split, cost);
+        let wanted: HashSet<&Key> = want.iter().collect();
+        let cells: HashSet<Cell> = want.iter().map(|(c, _)| *c).collect();
+        let added = |r: &RunRow| {
+            more.as_ref()
+                .is_some_and(|m| !r.warmup && m.contains(&r.rep) && p.split == Split::Cells && cells.contains(&r.cell))
+        };
         let have: HashMap<Key, ()> = p.runs.iter().map(|r| ((r.cell, r.repetition()), ())).collect();
-        if let Some(r) = p.runs.iter().find(|r| !want.contains(&(r.cell, r.repetition()))) {
+        if let Some(r) = p
+            .runs
+            .iter()
+            .find(|r| !wanted.contains(&(r.cell, r.repetition())) && !added(r))
+        {
             return Err(usage(format!(
                 "{}: holds {} repetition {}, which shard {} does not run; was it run with another runner version?",
                 p.dir.display(),
@@ -169,51 +213,68 @@ fn complete(parts: &[Part], all: &[Key], cost: &dyn Fn(&Cell) -> f64, file: &Pat
     Ok(())
 }
 
-/// The rows, in the single-machine order, into the merged folder's CSVs.
-fn write_rows(out: &Path, parts: &[Part], all: &[Key]) -> Result<Vec<RunRow>> {
-    let mut runs: HashMap<Key, &RunRow> = HashMap::new();
-    let mut tasks: HashMap<(String, bool, usize), Vec<&TaskRow>> = HashMap::new();
-    for p in parts {
-        runs.extend(p.runs.iter().map(|r| ((r.cell, r.repetition()), r)));
-        for t in &p.tasks {
-            tasks.entry(task_key(t)).or_default().push(t);
+/// The rows, partition after partition, each in the single-machine order, into the merged
+/// folder's CSVs.
+fn write_rows(out: &Path, groups: &[(Option<&str>, Vec<&Part>)], all: &[Key]) -> Result<Vec<RunRow>> {
+    let mut csv = Csv::open(out).with_context(|| format!("writing {}", out.display()))?;
+    let mut rows = Vec::with_capacity(all.len() * groups.len());
+    for (_, parts) in groups {
+        let mut runs: HashMap<Key, &RunRow> = HashMap::new();
+        let mut tasks: HashMap<(String, bool, usize), Vec<&TaskRow>> = HashMap::new();
+        for p in parts {
+            runs.extend(p.runs.iter().map(|r| ((r.cell, r.repetition()), r)));
+            for t in &p.tasks {
+                tasks.entry(task_key(t)).or_default().push(t);
+            }
+        }
+        // The planned pairs in their order, then the rounds a run until decided added, by
+        // round and cell.
+        let planned: HashSet<&Key> = all.iter().collect();
+        let mut added: Vec<Key> = runs.keys().filter(|k| !planned.contains(k)).copied().collect();
+        added.sort_by_key(|(c, r)| (r.index, *c));
+        for (c, r) in all.iter().chain(&added) {
+            let run = runs[&(*c, *r)];
+            let ts: Vec<TaskRow> = tasks
+                .get(&(c.id(), r.warmup, r.index))
+                .map_or(Vec::new(), |v| v.iter().map(|t| (*t).clone()).collect());
+            csv.repetition(run, &ts)
+                .with_context(|| format!("writing {}", out.display()))?;
+            rows.push(run.clone());
         }
     }
-    let mut csv = Csv::open(out).with_context(|| format!("writing {}", out.display()))?;
-    let mut rows = Vec::with_capacity(all.len());
-    for (c, r) in all {
-        let run = runs[&(*c, *r)];
-        let ts: Vec<TaskRow> = tasks
-            .get(&(c.id(), r.warmup, r.index))
-            .map_or(Vec::new(), |v| v.iter().map(|t| (*t).clone()).collect());
-        csv.repetition(run, &ts)
-            .with_context(|| format!("writing {}", out.display()))?;
-        rows.push(run.clone());
-    }
-
     Ok(rows)
 }
 
-/// Every node's environment (`env-shard-I.json`), and env.json: which shard ran where.
-fn write_env(out: &Path, by_index: &BTreeMap<usize, &Part>, file: &Path, exp: &Experiment) -> Result<()> {
-    let first = by_index.values().next().expect("at least one shard");
+/// Every node's environment (`env-shard-I.json`, `env-shard-PARTITION-I.json` for several
+/// partitions), and env.json: which shard ran where.
+fn write_env(out: &Path, groups: &[(Option<&str>, Vec<&Part>)], file: &Path, exp: &Experiment) -> Result<()> {
+    let first = groups[0].1[0];
     let mut shards = Vec::new();
-    for (i, p) in by_index {
-        std::fs::write(
-            ResultsDir::at(out).env_of_shard(*i),
-            serde_json::to_string_pretty(&p.env).unwrap_or_default(),
-        )?;
-        shards.push(MergedShard {
-            shard: p.shard.to_string(),
-            folder: p.dir.clone(),
-            node: p.env.node.clone(),
-            hardware: p.env.hardware.clone(),
-            cpu_model: p.env.cpu_model.clone(),
-            cores: p.env.cores,
-            memory_total_bytes: p.env.memory_total_bytes,
-            start_utc: p.env.start_utc.clone(),
-            end_utc: p.env.end_utc.clone(),
-        });
+    for (partition, parts) in groups {
+        let mut parts = parts.clone();
+        parts.sort_by_key(|p| p.shard.index);
+        for p in parts {
+            let name = match (groups.len() > 1, partition) {
+                (true, Some(name)) => format!("{name}-{}", p.shard.index),
+                _ => p.shard.index.to_string(),
+            };
+            std::fs::write(
+                ResultsDir::at(out).env_of_shard(&name),
+                serde_json::to_string_pretty(&p.env).unwrap_or_default(),
+            )?;
+            shards.push(MergedShard {
+                shard: p.shard.to_string(),
+                folder: p.dir.clone(),
+                node: p.env.node.clone(),
+                hardware: p.env.hardware.clone(),
+                partition: p.env.partition.clone(),
+                cpu_model: p.env.cpu_model.clone(),
+                cores: p.env.cores,
+                memory_total_bytes: p.env.memory_total_bytes,
+                start_utc: p.env.start_utc.clone(),
+                end_utc: p.env.end_utc.clone(),
+            });
+        }
     }
     let env = Env {
         merged: true,

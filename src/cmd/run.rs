@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::RunArgs;
-use crate::envinfo::{hardware, node};
+use crate::envinfo::{hardware, node, partition};
 use crate::executor::{Interpreter, PYTHON_MODULE};
 use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
@@ -85,7 +85,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     env.env.looks = Some(super::until::bound(&exp).looks.rounds().to_vec());
     if let (Some(until), None) = (exp.until, &changed) {
         let plan: Vec<Cell> = all.iter().map(|(c, _)| *c).collect();
-        let (stopped, moved) = super::until::rounds(&exp, until, &plan, &mut rows, clock, &mut |todo| {
+        let mine: HashSet<Cell> = plan.iter().copied().collect();
+        let elsewhere: Vec<Cell> = cells.iter().filter(|c| !mine.contains(c)).copied().collect();
+        let (stopped, moved) = super::until::rounds(&exp, until, &plan, &elsewhere, &mut rows, clock, &mut |todo| {
             run_schedule(&exp, todo, &meta, &mut reps, &mut out, args.quiet)
         })
         .with_context(|| format!("writing results to {}", dir.display()))?;
@@ -159,6 +161,7 @@ fn meta(exp: &Experiment, prepared: &Prepared, shard: Option<crate::plan::Shard>
         models: prepared.models.clone(),
         node: node(),
         hardware: hardware(),
+        partition: partition(),
         shard,
         paired: exp.order == crate::plan::Order::Paired,
     }

@@ -17,6 +17,20 @@ use crate::record::RunRow;
 use crate::results_dir::ResultsDir;
 use crate::workload::Prepared;
 
+/// Repetitions until decided choose their rounds as the run goes, per cell: a cell's rounds
+/// must all be on one shard (`--split cells`), or each shard would add rounds of its own.
+pub(super) fn until_splits_by_cells(exp: &Experiment, split: Split) -> Result<()> {
+    if exp.until.is_some() && split == Split::Repetitions {
+        return Err(UsageError(format!(
+            "{}: repetitions until decided choose each cell's rounds as it runs, so a cell's rounds must stay \
+             on one shard: use --split cells (the default), or a fixed `repetitions`",
+            exp.file.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// The results folder of this session, locked, and what it already holds when resuming.
 pub(super) struct Session {
     pub dir: PathBuf,
@@ -27,6 +41,9 @@ pub(super) struct Session {
 
 impl Session {
     pub fn open(exp: &Experiment, args: &RunArgs, started: SystemTime) -> Result<Session> {
+        if args.shard.is_some() {
+            until_splits_by_cells(exp, args.split)?;
+        }
         let dir = match (&args.resume, &args.into) {
             (Some(dir), _) if !dir.is_dir() => {
                 return Err(UsageError(format!("{}: no such results folder to resume", dir.display())).into())

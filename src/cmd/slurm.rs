@@ -1,6 +1,7 @@
-//! `runner slurm FILE --shards N [--submit]`: a Slurm job array with one array task per shard
-//! (a whole node each, by default) and a merge job that runs after every shard has ended, ok or
-//! not, and says which shard is missing or incomplete.
+//! `runner slurm FILE --shards N [--partition P]... [--submit]`: a Slurm job array with one
+//! array task per shard (a whole node each, by default), one array per partition when several
+//! are named (each runs the whole matrix: a kind of machine), and a merge job that runs after
+//! every shard has ended, ok or not, and says which shard is missing or incomplete.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,33 +26,61 @@ pub struct Job {
     pub dir: PathBuf,
     pub shards: usize,
     pub split: Split,
-    pub partition: Option<String>,
+    /// Each runs the whole matrix as its own array; none: the cluster's default partition.
+    pub partitions: Vec<String>,
     pub time: Option<String>,
     pub exclusive: bool,
     pub allow_large: bool,
 }
 
 impl Job {
-    /// A shard's folder, quoted for bash (`i` may be `$SLURM_ARRAY_TASK_ID`).
-    fn shard_dir(&self, i: &str) -> String {
-        format!("{}/shard-{i}-of-{}", quote(&self.dir), self.shards)
+    /// The arrays: one per partition, or one on the cluster's default.
+    pub fn arrays(&self) -> Vec<Option<&str>> {
+        match self.partitions.len() {
+            0 => vec![None],
+            _ => self.partitions.iter().map(|p| Some(p.as_str())).collect(),
+        }
     }
 
-    fn header(&self, s: &mut String, name: &str, output: &str) {
+    /// Several partitions: each array's files carry its name (`shards-a.sbatch`, `a/shard-…`).
+    fn named<'p>(&self, partition: Option<&'p str>) -> Option<&'p str> {
+        partition.filter(|_| self.partitions.len() > 1)
+    }
+
+    /// An array's script, in the job folder.
+    pub fn array_file(&self, partition: Option<&str>) -> PathBuf {
+        match self.named(partition) {
+            Some(p) => self.dir.join(format!("shards-{p}.sbatch")),
+            None => self.dir.join("shards.sbatch"),
+        }
+    }
+
+    /// A shard's folder, quoted for bash (`i` may be `$SLURM_ARRAY_TASK_ID`).
+    fn shard_dir(&self, partition: Option<&str>, i: &str) -> String {
+        let sub = self.named(partition).map_or(String::new(), |p| format!("{p}/"));
+        format!("{}/{sub}shard-{i}-of-{}", quote(&self.dir), self.shards)
+    }
+
+    fn header(&self, s: &mut String, name: &str, output: &str, partition: Option<&str>) {
         let _ = writeln!(s, "#!/bin/bash");
         let _ = writeln!(s, "#SBATCH --job-name={name}");
         let _ = writeln!(s, "#SBATCH --output={}/logs/{output}", self.dir.display());
         let _ = writeln!(s, "#SBATCH --nodes=1");
         let _ = writeln!(s, "#SBATCH --ntasks=1");
-        if let Some(p) = &self.partition {
+        if let Some(p) = partition {
             let _ = writeln!(s, "#SBATCH --partition={p}");
         }
     }
 
-    /// The array: shard I runs in `shard-I-of-N/`, or continues it if it exists.
-    pub fn array_script(&self) -> String {
+    /// An array: shard I runs in `shard-I-of-N/` (under the partition's folder when there are
+    /// several), or continues it if it exists.
+    pub fn array_script(&self, partition: Option<&str>) -> String {
         let mut s = String::new();
-        self.header(&mut s, &format!("runner-{}", self.name), "shard-%a.out");
+        let (name, log) = match self.named(partition) {
+            Some(p) => (format!("runner-{}-{p}", self.name), format!("{p}-shard-%a.out")),
+            None => (format!("runner-{}", self.name), "shard-%a.out".into()),
+        };
+        self.header(&mut s, &name, &log, partition);
         let _ = writeln!(s, "#SBATCH --array=1-{}", self.shards);
         if self.exclusive {
             // A benchmark must not share cores: the whole node is the shard's.
@@ -75,17 +104,23 @@ impl Job {
             n = self.shards,
             file = quote(&self.file),
             runner = quote(&self.runner),
-            dir = self.shard_dir("$SLURM_ARRAY_TASK_ID"),
+            dir = self.shard_dir(partition, "$SLURM_ARRAY_TASK_ID"),
             split = self.split,
         );
         s
     }
 
-    /// The merge: every shard's folder into `merged/`; refuses missing or incomplete shards.
+    /// The merge: every array's shard folders into `merged/`; refuses missing or incomplete
+    /// shards. It runs in the first partition.
     pub fn merge_script(&self) -> String {
         let mut s = String::new();
-        self.header(&mut s, &format!("runner-{}-merge", self.name), "merge.out");
-        let dirs: Vec<String> = (1..=self.shards).map(|i| self.shard_dir(&i.to_string())).collect();
+        let first = self.arrays()[0];
+        self.header(&mut s, &format!("runner-{}-merge", self.name), "merge.out", first);
+        let dirs: Vec<String> = self
+            .arrays()
+            .into_iter()
+            .flat_map(|p| (1..=self.shards).map(move |i| self.shard_dir(p, &i.to_string())))
+            .collect();
         let _ = write!(
             s,
             "# Runs after every shard has ended, ok or not; names any shard that is missing or incomplete.\n\
@@ -99,6 +134,11 @@ impl Job {
     }
 }
 
+/// The command line's partitions, checked as the file's are.
+fn partitions(names: &[String]) -> Result<Vec<String>> {
+    crate::experiment::partitions(names).map_err(|e| UsageError(format!("--partition {e}")).into())
+}
+
 /// Single-quotes a path for bash.
 fn quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
@@ -106,6 +146,7 @@ fn quote(p: &Path) -> String {
 
 pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     let (exp, _cells) = super::load_checked(&args.check.file, args.check.allow_large)?;
+    super::session::until_splits_by_cells(&exp, args.split)?;
     let root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
     let root = std::path::absolute(&root).with_context(|| format!("{}", root.display()))?;
     let dir = root
@@ -119,6 +160,11 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
         .into());
     }
     std::fs::create_dir_all(dir.join("logs")).with_context(|| format!("cannot create {}", dir.display()))?;
+    // The command line's partitions, else the file's `[slurm] partitions`.
+    let named = match args.partitions.is_empty() {
+        true => exp.partitions.clone(),
+        false => partitions(&args.partitions)?,
+    };
     let job = Job {
         name: exp.name.clone(),
         file: exp.file.clone(),
@@ -126,36 +172,49 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
         dir: dir.clone(),
         shards: args.shards.get(),
         split: args.split,
-        partition: args.partition.clone(),
+        partitions: named,
         time: args.time.clone(),
         exclusive: !args.share_nodes,
         allow_large: args.check.allow_large,
     };
-    let array = dir.join("shards.sbatch");
+    let arrays: Vec<(Option<&str>, PathBuf)> = job.arrays().into_iter().map(|p| (p, job.array_file(p))).collect();
     let merge = dir.join("merge.sbatch");
-    std::fs::write(&array, job.array_script())?;
+    for (p, file) in &arrays {
+        std::fs::write(file, job.array_script(*p))?;
+    }
     std::fs::write(&merge, job.merge_script())?;
     println!("job folder: {}", dir.display());
     if !args.submit {
+        println!("submit with:");
+        let mut ids = Vec::new();
+        for (i, (_, file)) in arrays.iter().enumerate() {
+            println!("  id{i}=$(sbatch --parsable {})", file.display());
+            ids.push(format!("${{id{i}%%;*}}"));
+        }
         println!(
-            "submit with:\n  id=$(sbatch --parsable {a})\n  sbatch --dependency=afterany:${{id%%;*}} --kill-on-invalid-dep=yes {m}",
-            a = array.display(),
-            m = merge.display()
+            "  sbatch --dependency=afterany:{} --kill-on-invalid-dep=yes {}",
+            ids.join(":"),
+            merge.display()
         );
         return Ok(ExitCode::Ok);
     }
     slurm_config()?;
-    let array_id = sbatch(&[array.as_os_str().to_owned()])?;
+    let mut ids = Vec::new();
+    for (_, file) in &arrays {
+        ids.push(sbatch(&[file.as_os_str().to_owned()])?);
+    }
     let merge_id = sbatch(&[
-        format!("--dependency=afterany:{array_id}").into(),
+        format!("--dependency=afterany:{}", ids.join(":")).into(),
         "--kill-on-invalid-dep=yes".into(),
         merge.as_os_str().to_owned(),
     ])?;
-    println!(
-        "submitted: array job {array_id} ({} shards), merge job {merge_id}",
-        job.shards
-    );
-    println!("watch:     squeue -t all -j {array_id},{merge_id}");
+    for ((p, _), id) in arrays.iter().zip(&ids) {
+        let on = p.map_or(String::new(), |p| format!(" on partition {p}"));
+        let plural = if job.shards == 1 { "" } else { "s" };
+        println!("submitted: array job {id} ({} shard{plural}){on}", job.shards);
+    }
+    println!("submitted: merge job {merge_id}");
+    println!("watch:     squeue -t all -j {},{merge_id}", ids.join(","));
     println!("logs:      {}", dir.join("logs").display());
     println!(
         "results:   {} (when job {merge_id} has completed)",
@@ -163,7 +222,11 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     );
     println!(
         "a failed shard I: sbatch --array=I {} (continues its folder), then sbatch {}",
-        array.display(),
+        arrays
+            .iter()
+            .map(|(_, f)| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
         merge.display()
     );
     Ok(ExitCode::Ok)
@@ -236,11 +299,50 @@ mod tests {
             dir: "/work/results/mixed/20261124T000000Z-slurm".into(),
             shards: 2,
             split: Split::Cells,
-            partition: Some("batch".into()),
+            partitions: vec!["batch".into()],
             time: Some("1:00:00".into()),
             exclusive: true,
             allow_large: false,
         };
-        insta::assert_snapshot!(format!("{}\n----\n{}", job.array_script(), job.merge_script()));
+        insta::assert_snapshot!(format!(
+            "{}\n----\n{}",
+            job.array_script(Some("batch")),
+            job.merge_script()
+        ));
+    }
+
+    #[test]
+    fn several_partitions_run_one_array_each_and_one_merge_of_all() {
+        let job = Job {
+            name: "mixed".into(),
+            file: "/w/mixed.toml".into(),
+            runner: "/w/runner".into(),
+            dir: "/w/job".into(),
+            shards: 2,
+            split: Split::Cells,
+            partitions: vec!["a".into(), "b".into()],
+            time: None,
+            exclusive: true,
+            allow_large: false,
+        };
+        assert_eq!(job.arrays(), [Some("a"), Some("b")]);
+        assert_eq!(job.array_file(Some("b")), PathBuf::from("/w/job/shards-b.sbatch"));
+        let b = job.array_script(Some("b"));
+        assert!(b.contains("#SBATCH --partition=b\n") && b.contains("#SBATCH --output=/w/job/logs/b-shard-%a.out"));
+        assert!(b.contains("dir='/w/job'/b/shard-$SLURM_ARRAY_TASK_ID-of-2\n"), "{b}");
+        let m = job.merge_script();
+        assert!(
+            m.contains("merge '/w/job'/merged '/w/job'/a/shard-1-of-2 '/w/job'/a/shard-2-of-2 '/w/job'/b/shard-1-of-2 '/w/job'/b/shard-2-of-2\n"),
+            "{m}"
+        );
+        // One partition keeps the one-array layout.
+        let one = Job {
+            partitions: vec!["a".into()],
+            ..job
+        };
+        assert_eq!(one.array_file(Some("a")), PathBuf::from("/w/job/shards.sbatch"));
+        assert!(one
+            .array_script(Some("a"))
+            .contains("dir='/w/job'/shard-$SLURM_ARRAY_TASK_ID-of-2\n"));
     }
 }

@@ -15,7 +15,7 @@ use crate::plan::{round, Cell, Rep};
 use crate::record::RunRow;
 use crate::runloop::Outcome;
 use crate::stats::adaptive::Looks;
-use crate::summary::summarize;
+use crate::summary::{summarize, CellSummary};
 
 /// Runs some (cell, repetition) pairs, as the run does.
 pub type RunPairs<'a> = dyn FnMut(&[(Cell, Rep)]) -> std::io::Result<Outcome> + 'a;
@@ -32,11 +32,14 @@ pub fn bound(exp: &Experiment) -> Bound {
 }
 
 /// Runs the rounds after the first `min`, appending their rows to `rows`; returns why it
-/// stopped, and what changed if an input did.
+/// stopped, and what changed if an input did. `elsewhere` holds the matrix's cells that other
+/// shards run: a comparison with one of them cannot be looked at here, so its cell here runs
+/// on to `max` (or the budget), never stopping as if decided.
 pub fn rounds(
     exp: &Experiment,
     until: Until,
     plan: &[Cell],
+    elsewhere: &[Cell],
     rows: &mut Vec<RunRow>,
     started: Instant,
     run: &mut RunPairs,
@@ -54,7 +57,7 @@ pub fn rounds(
             .filter(|r| r.round.is_none_or(|k| k < now))
             .cloned()
             .collect();
-        let cells = undecided(&summarize(&seen), &bound, &plan_cells);
+        let cells = undecided(&summarize(&seen), &bound, &plan_cells, elsewhere);
         if cells.is_empty() {
             return Ok((Stopped::Decided, None));
         }
@@ -78,7 +81,7 @@ pub fn rounds(
             return Ok((Stopped::InputsChanged, outcome.changed));
         }
     }
-    let decided = undecided(&summarize(rows), &bound, &plan_cells).is_empty();
+    let decided = undecided(&summarize(rows), &bound, &plan_cells, elsewhere).is_empty();
     Ok((
         if decided {
             Stopped::Decided
@@ -89,11 +92,16 @@ pub fn rounds(
     ))
 }
 
-/// The cells of every undecided verdict, with their baselines, in the plan's order.
-fn undecided(cells: &[crate::summary::CellSummary], bound: &Bound, plan: &HashSet<Cell>) -> Vec<Cell> {
+/// The cells of every undecided verdict, with their baselines, in the plan's order; a verdict
+/// with a side on another shard (`elsewhere`, unmeasured here) counts as undecided.
+fn undecided(cells: &[CellSummary], bound: &Bound, plan: &HashSet<Cell>, elsewhere: &[Cell]) -> Vec<Cell> {
+    let mut all = cells.to_vec();
+    all.extend(elsewhere.iter().map(|c| CellSummary::unmeasured(*c)));
+    all.sort_by_key(|c| c.cell);
     let mut out: Vec<Cell> = Vec::new();
-    for v in verdicts(cells, bound) {
-        if !matches!(v.form(), Some(Form::Undecided { .. })) {
+    for v in verdicts(&all, bound) {
+        let apart = elsewhere.contains(&v.a) || elsewhere.contains(&v.b);
+        if !apart && !matches!(v.form(), Some(Form::Undecided { .. })) {
             continue;
         }
         for c in [v.a, v.b, v.a.baseline(), v.b.baseline()] {
@@ -181,7 +189,13 @@ mod tests {
         }
     }
 
-    fn run(exp: &Experiment, cells: &[Cell], speed: &dyn Fn(&Cell) -> f64) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
+    /// Runs `cells` until decided, as a shard would whose matrix also has `elsewhere`.
+    fn run_shard(
+        exp: &Experiment,
+        cells: &[Cell],
+        elsewhere: &[Cell],
+        speed: &dyn Fn(&Cell) -> f64,
+    ) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
         let (mut rng, mut log) = (ChaCha8Rng::seed_from_u64(5), Vec::new());
         let mut rows = Vec::new();
         let first: Vec<(Cell, Rep)> = (0..exp.repetitions.get()).flat_map(|i| round(cells, 1, i)).collect();
@@ -191,12 +205,36 @@ mod tests {
             exp,
             until,
             cells,
+            elsewhere,
             &mut rows,
             Instant::now(),
             &mut mock(&mut rng, speed, &mut log),
         )
         .unwrap();
         (stopped, rows, log)
+    }
+
+    fn run(exp: &Experiment, cells: &[Cell], speed: &dyn Fn(&Cell) -> f64) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
+        run_shard(exp, cells, &[], speed)
+    }
+
+    #[test]
+    fn a_comparison_with_a_cell_on_another_shard_runs_to_max() {
+        let (exp, cells) = experiment("");
+        // This shard runs the loop and thread; process is on another: thread's verdicts cannot
+        // be looked at here, so it never stops as if decided (however clear they would be).
+        let (mine, elsewhere): (Vec<Cell>, Vec<Cell>) = cells.iter().partition(|c| c.executor.name() != "process");
+        let speed = |c: &Cell| if c.executor.name() == "thread" { 0.5 } else { 1.0 };
+        let (stopped, rows, _) = run_shard(&exp, &mine, &elsewhere, &speed);
+        assert_eq!(stopped, Stopped::MaxRepetitions);
+        assert!(rows.iter().all(|r| r.cell.executor.name() != "process"));
+        let n = |e: &str, w: usize| {
+            rows.iter()
+                .filter(|r| r.cell.workers() == w && r.cell.executor.name() == e)
+                .count()
+        };
+        // Both thread cells, and the loop that is their baseline.
+        assert_eq!((n("thread", 1), n("thread", 2), n("sequential", 1)), (20, 20, 20));
     }
 
     #[test]

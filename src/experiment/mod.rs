@@ -9,6 +9,7 @@ mod question;
 mod raw;
 mod schema;
 mod size;
+mod slurm;
 mod validate;
 mod zip;
 
@@ -22,6 +23,7 @@ use crate::workload::Settings;
 
 pub use machine::check as check_machine;
 pub use schema::schema;
+pub use slurm::partitions;
 pub use validate::Overrides;
 
 /// `repetitions = { min, max, until = "decided", time_budget_s }`: after `min` rounds, rounds of
@@ -66,6 +68,8 @@ pub struct Experiment {
     pub equivalence: f64,
     /// Which pairs of pools the answer states (`[answer]`).
     pub question: crate::plan::Question,
+    /// `[slurm] partitions`: each runs the whole matrix under `runner slurm`.
+    pub partitions: Vec<String>,
     /// Before each repetition, wait up to this long for the machine to be idle.
     pub wait_for_idle: Option<Duration>,
     /// The Python executors' interpreters (the `python` axis, in its order): from the file,

@@ -79,6 +79,9 @@ pub struct RawExperiment {
     /// across languages each pool with its mirror.
     #[schemars(with = "Option<RawAnswer>")]
     pub answer: Option<Spanned<RawAnswer>>,
+    /// Read by `runner slurm` only: the partitions, each of which runs the whole matrix.
+    #[schemars(with = "Option<RawSlurm>")]
+    pub slurm: Option<Spanned<RawSlurm>>,
     /// Where results go.
     #[serde(default)]
     pub output: RawOutput,
@@ -214,6 +217,16 @@ pub struct RawAnswer {
     /// Every other pool (loops left out) compared against this one, e.g. the pool a program
     /// uses today.
     pub reference: Option<ExecutorKind>,
+}
+
+/// `[slurm]`: read by `runner slurm`; the run ignores it.
+#[derive(Debug, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlurm {
+    /// Kinds of machine: each partition runs the whole matrix as its own job array, and the
+    /// merged answer sets their verdicts side by side (`--partition` on the command line wins).
+    #[schemars(length(min = 1), inner(regex(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")))]
+    pub partitions: Vec<String>,
 }
 
 /// `[output]`.

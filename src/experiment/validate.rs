@@ -126,6 +126,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         },
         python,
         question,
+        partitions: super::slurm::parse(&cx, &raw)?,
         file: file.clone(),
     })
 }

@@ -46,6 +46,9 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
          <h1>{t}</h1>\n<h2 id=\"answer\">The answer</h2>\n",
         t = escape(report.title)
     );
+    if let Some(k) = &report.by_kind {
+        s += &by_kind(k);
+    }
     let verdicts = &report.verdicts;
     s += &super::glance::html(verdicts);
     s += "<ul class=\"answer\">\n";
@@ -76,13 +79,74 @@ fn page(dir: &std::path::Path, report: &Report) -> String {
     s
 }
 
-/// The per-cell table (left open for the caller to close).
+/// The answer per kind of machine: a column per kind, and where it changes between kinds.
+fn by_kind(k: &crate::answer::kinds::ByKind) -> String {
+    if k.rows.is_empty() {
+        return "<p class=\"note\">No two pools ran the same work on one kind of machine: nothing is compared.</p>\n"
+            .into();
+    }
+    let mut s = String::from(
+        "<p class=\"note\">Each kind of machine answers from its own rows; no verdict pairs cells of two kinds.</p>\n\
+         <table class=\"grid\" id=\"kinds\"><tr><th>comparison</th>",
+    );
+    for kind in &k.kinds {
+        let hw = kind.hardware.as_deref().unwrap_or("hardware not recorded");
+        let _ = write!(s, "<th title=\"{}\">{}</th>", escape(hw), escape(&kind.label));
+    }
+    s += "</tr>\n";
+    for row in &k.rows {
+        let _ = write!(s, "<tr><td>{}</td>", escape(&row.title));
+        for v in &row.verdicts {
+            let words = v.as_ref().map_or("-".into(), crate::answer::kinds::words);
+            let _ = write!(s, "<td class=\"v\">{}</td>", escape(&words));
+        }
+        s += "</tr>\n";
+    }
+    s += "</table>\n<p>Where the answer changes between kinds of machine:</p>\n<ul class=\"answer\">\n";
+    if k.changes.is_empty() {
+        s += "<li>the same on every kind (each comparison's intervals overlap between kinds)</li>\n";
+    }
+    for c in &k.changes {
+        let _ = writeln!(s, "<li>{}</li>", escape(c));
+    }
+    s += "</ul>\n<ul class=\"note\">\n";
+    for kind in &k.kinds {
+        let hw = kind.hardware.as_deref().unwrap_or("hardware not recorded");
+        let _ = writeln!(
+            s,
+            "<li>{}: {}; {} measured repetitions</li>",
+            escape(&kind.label),
+            escape(hw),
+            kind.reps
+        );
+    }
+    s += "</ul>\n";
+    s
+}
+
+/// The per-cell tables, one per kind of machine when there are several (the last left open
+/// for the caller to close).
 fn cells(report: &Report) -> String {
+    let mut s = String::from("<h2>Per cell</h2>\n");
+    for (i, (heading, cells)) in report.cell_tables().into_iter().enumerate() {
+        if i > 0 {
+            s += "</table>\n";
+        }
+        if let Some(h) = heading {
+            let _ = writeln!(s, "<h3>{}</h3>", escape(&h));
+        }
+        s += &cell_table(cells);
+    }
+    s
+}
+
+/// One per-cell table, left open.
+fn cell_table(cells: &[crate::summary::CellSummary]) -> String {
     let mut s = String::new();
-    s += "<h2>Per cell</h2>\n<table><tr><th>cell</th><th>whole reps</th><th>wall s (median)</th>\
+    s += "<table><tr><th>cell</th><th>whole reps</th><th>wall s (median)</th>\
           <th>median interval</th><th>tasks/s</th><th>speedup [interval] confidence</th><th>CPU %</th>\
           <th>peak RSS MiB</th><th>PSS peak MiB</th><th>notes</th></tr>\n";
-    for c in &report.cells {
+    for c in cells {
         let note = escape(&notes(c).join("; "));
         match &c.stats {
             Some(st) => {

@@ -28,6 +28,40 @@ struct Results<'a> {
     cells: &'a [CellSummary],
     verdicts: Vec<VerdictJson<'a>>,
     best: &'a [String],
+    /// Rows of several kinds of machine: each comparison's verdict per kind, and where the
+    /// answer changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by_kind: Option<ByKindJson>,
+}
+
+/// The answer per kind of machine, as results.json writes it.
+#[derive(Serialize)]
+struct ByKindJson {
+    /// Each kind's label (the partition, or its hardware) and hardware.
+    kinds: Vec<(String, Option<String>)>,
+    /// Each comparison: its title and, per kind in order, the verdict's words (null: none).
+    rows: Vec<(String, Vec<Option<String>>)>,
+    changes: Vec<String>,
+}
+
+impl ByKindJson {
+    fn of(k: &crate::answer::kinds::ByKind) -> ByKindJson {
+        use crate::answer::kinds::words;
+        ByKindJson {
+            kinds: k.kinds.iter().map(|k| (k.label.clone(), k.hardware.clone())).collect(),
+            rows: k
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.title.clone(),
+                        r.verdicts.iter().map(|v| v.as_ref().map(words)).collect(),
+                    )
+                })
+                .collect(),
+            changes: k.changes.clone(),
+        }
+    }
 }
 
 /// A verdict as results.json writes it: the two cells (by id), the line the answer prints, the
@@ -48,6 +82,9 @@ struct VerdictJson<'a> {
     cpu: Option<f64>,
     memory: Option<f64>,
     caveats: &'a [String],
+    /// The kind of machine it was formed on, when rows of several kinds were merged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
     line: String,
     /// For a winner: the line that splits the slower side's extra time.
     why: Option<String>,
@@ -70,6 +107,7 @@ impl<'a> VerdictJson<'a> {
             cpu: v.cpu,
             memory: v.memory,
             caveats: &v.caveats,
+            kind: v.kind.as_deref(),
             line: v.line(),
             why: v.why.as_ref().map(|w| w.to_string()),
         }
@@ -97,6 +135,7 @@ impl Exporter for Json {
             cells: &report.cells,
             verdicts: report.verdicts.iter().map(VerdictJson::of).collect(),
             best: &report.best,
+            by_kind: report.by_kind.as_ref().map(ByKindJson::of),
         };
         std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
         Ok(vec![path])

@@ -44,6 +44,9 @@ fewer repetitions reach less, and the table says how much). Speedup is T1/TN aga
 paired rounds the median of the per-round ratios with the sign test's interval, otherwise the ratio of the two medians, whose \
 interval divides theirs and holds with at least the stated confidence (the product of theirs). Efficiency is \
 T1/(N x TN), N = workers. Outliers: repetitions whose wall time has |modified Z| > 3.5.\n\n";
+    if let Some(k) = &report.by_kind {
+        s += &by_kind(k);
+    }
     let answer = crate::answer::text(&report.verdicts, &report.best);
     if !answer.is_empty() {
         s += "## The answer\n\nEach pair of executors on the same work and setting, compared directly: throughput ratio \
@@ -62,9 +65,16 @@ with its interval and the confidence it has at least; the winner's CPU seconds a
 session loads the optimised graph. A Python session that optimises its own graph pays this inside its wall time.\n"
         );
     }
-    s += &numbers(cells);
+    for (heading, cells) in report.cell_tables() {
+        if let Some(h) = heading {
+            let _ = writeln!(s, "### {h}\n");
+        }
+        s += &numbers(cells);
+    }
     s += &weak_scaling(&report.weak);
-    s += &hardware(cells);
+    if report.by_kind.is_none() {
+        s += &hardware(cells);
+    }
     s += &cost(cells);
     s
 }
@@ -178,6 +188,47 @@ fn cost(cells: &[CellSummary]) -> String {
     s += "\n`wait` is the median time from the start of the task phase until a worker took the task; `ipc` is the \
 process pool's round trip beyond the task's own time. Peak RSS is summed over the parent and every worker, so pages \
 shared copy-on-write after fork count once per process; PSS splits them and adds up to what the pool really occupies.\n";
+    s
+}
+
+/// The answer per kind of machine: one column per kind, each comparison's verdict formed within
+/// it, then where the answer changes between kinds.
+fn by_kind(k: &crate::answer::kinds::ByKind) -> String {
+    let mut s = String::from(
+        "## The answer, per kind of machine\n\nEach kind of machine answers from its own rows; no verdict pairs cells \
+measured on two kinds. ",
+    );
+    if k.rows.is_empty() {
+        s += "No two pools ran the same work on one kind of machine: nothing is compared.\n\n";
+        return s;
+    }
+    s += "Each column is one kind's verdict (the lines below give their intervals).\n\n| comparison |";
+    for kind in &k.kinds {
+        let _ = write!(s, " {} |", kind.label);
+    }
+    s += "\n|---|";
+    s += &"---|".repeat(k.kinds.len());
+    s += "\n";
+    for row in &k.rows {
+        let _ = write!(s, "| {} |", row.title);
+        for v in &row.verdicts {
+            let _ = write!(s, " {} |", v.as_ref().map_or("-".into(), crate::answer::kinds::words));
+        }
+        s += "\n";
+    }
+    s += "\nWhere the answer changes between kinds of machine:\n\n";
+    if k.changes.is_empty() {
+        s += "- the same on every kind (each comparison's intervals overlap between kinds)\n";
+    }
+    for c in &k.changes {
+        let _ = writeln!(s, "- {c}");
+    }
+    s += "\nThe kinds:\n\n";
+    for kind in &k.kinds {
+        let hw = kind.hardware.as_deref().unwrap_or("hardware not recorded");
+        let _ = writeln!(s, "- {}: {hw}; {} measured repetitions", kind.label, kind.reps);
+    }
+    s += "\n";
     s
 }
 

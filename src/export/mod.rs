@@ -21,6 +21,7 @@ pub mod table;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::answer::kinds::{by_kind, ByKind};
 use crate::answer::{best, verdicts, Bound, Verdict};
 use crate::envinfo::{Env, Stopped};
 use crate::experiment::DEFAULT_EQUIVALENCE;
@@ -35,8 +36,12 @@ pub struct Report<'a> {
     pub rows: &'a [RunRow],
     /// The per-cell statistics over `rows`.
     pub cells: Vec<CellSummary>,
-    /// Every comparison of two pools on the same work and setting.
+    /// Every comparison of two pools on the same work and setting (on rows of several kinds of
+    /// machine: each kind's, formed within it).
     pub verdicts: Vec<Verdict>,
+    /// Rows of several kinds of machine (Slurm partitions, hardware): the answer per kind, side
+    /// by side, and where it changes.
+    pub by_kind: Option<ByKind>,
     /// Per workload: the fastest and the leanest configuration.
     pub best: Vec<String>,
     /// The charts, as SVG text: (file name, document).
@@ -60,7 +65,17 @@ impl<'a> Report<'a> {
                 .map_or(Looks::SINGLE, Looks::at),
             question: env.as_ref().map(|e| e.question.clone()).unwrap_or_default(),
         };
-        let verdicts = verdicts(&cells, &bound);
+        let by_kind = by_kind(rows, &bound);
+        let (verdicts, best) = match &by_kind {
+            None => (verdicts(&cells, &bound), best(&cells)),
+            Some(k) => (
+                k.kinds.iter().flat_map(|k| k.verdicts.iter().cloned()).collect(),
+                k.kinds
+                    .iter()
+                    .flat_map(|k| best(&k.cells).into_iter().map(|l| format!("{l} (on {})", k.label)))
+                    .collect(),
+            ),
+        };
         // The answer as a picture first, then the charts per workload.
         let mut charts: Vec<(String, String)> = forest::chart(&verdicts)?.into_iter().collect();
         charts.extend(svg::charts(&cells)?);
@@ -73,11 +88,30 @@ impl<'a> Report<'a> {
             title,
             rows,
             verdicts,
-            best: best(&cells),
+            by_kind,
+            best,
             charts,
             cells,
             env,
         })
+    }
+
+    /// The per-cell statistics as tables show them: one table per kind of machine, with its
+    /// heading (`On a (hardware; 120 repetitions)`), when rows of several kinds were merged;
+    /// else one table of every cell.
+    pub fn cell_tables(&self) -> Vec<(Option<String>, &[CellSummary])> {
+        match &self.by_kind {
+            None => vec![(None, &self.cells[..])],
+            Some(k) => k
+                .kinds
+                .iter()
+                .map(|kind| {
+                    let hw = kind.hardware.as_deref().unwrap_or("hardware not recorded");
+                    let heading = format!("On {} ({hw}; {} repetitions)", kind.label, kind.reps);
+                    (Some(heading), &kind.cells[..])
+                })
+                .collect(),
+        }
     }
 
     /// The machine's timing noise, measured at the start of the run.

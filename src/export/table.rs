@@ -16,7 +16,12 @@ impl Exporter for Table {
         if !answer.is_empty() {
             println!("The answer:\n{answer}");
         }
-        print!("{}", table(&report.cells));
+        for (heading, cells) in report.cell_tables() {
+            if let Some(h) = heading {
+                println!("{h}:");
+            }
+            print!("{}", table(cells));
+        }
         Ok(Vec::new())
     }
 }

@@ -150,6 +150,39 @@ fn merge_refuses_folders_that_do_not_make_one_whole_run() {
 }
 
 #[test]
+fn shards_that_repeat_until_decided_merge_with_the_rounds_each_added() {
+    // Two rounds decide nothing, so each shard adds rounds of its own cells up to four.
+    let (d, file) = experiment(
+        "name = \"ud\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
+         sets = 1\nrepetitions = { min = 2, max = 4, until = \"decided\" }\nwarmup = 0\n[sleep]\nms = 2\n",
+    );
+    let dirs: Vec<PathBuf> = (1..=2).map(|i| d.path().join(format!("s{i}"))).collect();
+    for (i, dir) in dirs.iter().enumerate() {
+        run_into(&file, dir, &["--shard", &format!("{}/2", i + 1)]);
+    }
+    let count: usize = dirs.iter().map(|d| read_csv(&d.join("runs.csv")).len()).sum();
+    let out = d.path().join("m");
+    let o = merge(&out, &dirs);
+    assert_code(&o, 0);
+    let rows = read_csv(&out.join("runs.csv"));
+    assert_eq!(rows.len(), count);
+    assert!(
+        rows.iter().any(|r| r["rep"].parse::<usize>().unwrap() >= 2),
+        "no added round: {rows:?}"
+    );
+    // Dealing repetitions out would let every shard add rounds of every cell: refused.
+    let o = runner()
+        .arg("run")
+        .arg(&file)
+        .args(["-q", "--shard", "1/2", "--split", "repetitions", "--into"])
+        .arg(d.path().join("r"))
+        .output()
+        .unwrap();
+    assert_code(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use --split cells"));
+}
+
+#[test]
 fn plan_shows_which_shard_runs_each_cell() {
     let (_d, file) = experiment(BODY);
     let out = runner()

@@ -138,33 +138,34 @@ fn read_logs(dir: &Path) -> String {
 
 /// `runner slurm FILE --shards 2 --submit`: (job folder, array id, merge id).
 fn submit(cluster: &Cluster, file: &Path, out: &Path) -> (PathBuf, String, String) {
+    let (job, arrays, merge) = submit_with(cluster, file, out, &["--shards", "2"]);
+    let [array] = &arrays[..] else { panic!("{arrays:?}") };
+    (job, array.clone(), merge)
+}
+
+/// `runner slurm FILE ARGS --submit`: (job folder, each array's id, merge id).
+fn submit_with(cluster: &Cluster, file: &Path, out: &Path, args: &[&str]) -> (PathBuf, Vec<String>, String) {
     let o = runner()
         .arg("slurm")
         .arg(file)
-        .args(["--shards", "2", "--submit", "--out"])
+        .args(args)
+        .args(["--submit", "--out"])
         .arg(out)
         .env("SLURM_CONF", cluster.conf())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
-    let after = |key: &str| -> String {
-        let line = text
-            .lines()
-            .find(|l| l.contains(key))
-            .unwrap_or_else(|| panic!("no {key:?} in {text}"));
-        line[line.find(key).unwrap() + key.len()..]
-            .trim()
-            .split([' ', ','])
-            .next()
-            .unwrap()
-            .to_string()
+    let after = |key: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|line| {
+                let rest = &line[line.find(key)? + key.len()..];
+                Some(rest.trim().split([' ', ',']).next().unwrap().to_string())
+            })
+            .collect()
     };
-    (
-        PathBuf::from(after("job folder:")),
-        after("array job"),
-        after("merge job"),
-    )
+    let one = |key: &str| after(key).pop().unwrap_or_else(|| panic!("no {key:?} in {text}"));
+    (PathBuf::from(one("job folder:")), after("array job"), one("merge job"))
 }
 
 #[test]
@@ -267,5 +268,76 @@ fn a_failed_shard_is_named_by_the_merge_and_resubmitting_it_completes_the_run() 
     let rows = read_csv(&job.join("merged/runs.csv"));
     assert_eq!(rows.len(), 12);
     assert!(rows.iter().all(|r| r["error"].is_empty()));
+    assert_no_runner_left();
+}
+
+#[test]
+fn two_partitions_answer_side_by_side_and_agree_within_their_bounds() {
+    let _g = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(cluster) = Cluster::up() else { return };
+    // Sleep tasks: their ratios hold however busy the cores are, and the two partitions' arrays
+    // run at once on this machine's two cores. The partitions come from the file.
+    let (d, file) = experiment(
+        "name = \"kinds\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
+         workers = 2\nsets = 2\nrepetitions = 6\nwarmup = 0\n[sleep]\nms = 20\n[slurm]\npartitions = [\"a\", \"b\"]\n",
+    );
+    let (job, arrays, merge) = submit_with(&cluster, &file, d.path(), &["--shards", "1"]);
+    let logs = job.join("logs");
+    assert_eq!(arrays.len(), 2, "one array per partition: {arrays:?}");
+    for a in &arrays {
+        assert_eq!(cluster.wait(a, &logs), ["COMPLETED"], "{}", read_logs(&logs));
+    }
+    assert_eq!(cluster.wait(&merge, &logs), ["COMPLETED"], "{}", read_logs(&logs));
+    let merged = job.join("merged");
+    // Every row keeps its kind: each partition ran the whole matrix on its own node.
+    let rows = read_csv(&merged.join("runs.csv"));
+    assert_eq!(rows.len(), 2 * 3 * 6);
+    for p in ["a", "b"] {
+        let on: Vec<_> = rows.iter().filter(|r| r["partition"] == p).collect();
+        assert_eq!(on.len(), 18, "partition {p}");
+        assert!(
+            on.iter().all(|r| r["node"] == if p == "a" { "n1" } else { "n2" }),
+            "{on:?}"
+        );
+    }
+    assert!(merged.join("env-shard-a-1.json").is_file() && merged.join("env-shard-b-1.json").is_file());
+    let summary = std::fs::read_to_string(merged.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("## The answer, per kind of machine") && summary.contains("| comparison | a | b |"),
+        "{summary}"
+    );
+    assert!(summary.contains("sleep, 2 workers: thread vs process |"), "{summary}");
+    assert!(
+        summary.contains("Where the answer changes between kinds of machine:"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("### On a (") && summary.contains("### On b ("),
+        "{summary}"
+    );
+    let html = std::fs::read_to_string(merged.join("report.html")).unwrap();
+    assert!(html.contains("id=\"kinds\"") && html.contains("<th title="), "{html}");
+    // The same hardware: each comparison's two intervals overlap, and no line says otherwise.
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(merged.join("results.json")).unwrap()).unwrap();
+    let verdicts = results["verdicts"].as_array().unwrap();
+    let interval = |kind: &str| -> (f64, f64) {
+        let v = verdicts
+            .iter()
+            .find(|v| v["kind"] == kind && v["a_name"] == "thread" && v["b_name"] == "process")
+            .unwrap_or_else(|| panic!("no verdict on {kind}: {verdicts:?}"));
+        (
+            v["ratio"]["ci_low"].as_f64().unwrap(),
+            v["ratio"]["ci_high"].as_f64().unwrap(),
+        )
+    };
+    let (a, b) = (interval("a"), interval("b"));
+    assert!(
+        a.0 <= b.1 && b.0 <= a.1,
+        "the intervals on a {a:?} and b {b:?} do not overlap\n{summary}"
+    );
+    let changes = &results["by_kind"]["changes"];
+    assert!(changes.as_array().unwrap().is_empty(), "{changes}\n{summary}");
+    assert!(summary.contains("- the same on every kind"), "{summary}");
     assert_no_runner_left();
 }
