@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::Experiment;
 use crate::measure::{cores, Noise};
 use crate::plan::{Question, Split};
+use crate::record::TaskLog;
 use crate::results_dir::ResultsDir;
 
 /// UTC time as `20261123T081500Z`.
@@ -110,6 +111,9 @@ pub struct Env {
     /// Which pairs of pools the answer states (`[answer]`; absent: the default pairs).
     #[serde(default, skip_serializing_if = "Question::is_default")]
     pub question: Question,
+    /// Which tasks' rows tasks.csv and run.log keep (`[output] task_log`; absent: all).
+    #[serde(default, skip_serializing_if = "TaskLog::is_all")]
+    pub task_log: TaskLog,
     /// A zip ties the sets to the workers: the work grew with them (weak scaling).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub weak_scaling: bool,
@@ -233,6 +237,7 @@ impl Env {
             equivalence: Some(exp.equivalence),
             question: exp.question.clone(),
             weak_scaling: exp.axes.zips.iter().any(|z| z.weak_scaling()),
+            task_log: exp.task_log,
             ..Env::default()
         }
     }

@@ -12,7 +12,7 @@ use crate::plan::{Cell, Rep, Shard};
 use crate::workload::{ModelId, Stages, TaskRecord, MODEL};
 
 mod task_row;
-pub use task_row::{Status, TaskRow};
+pub use task_row::{Status, TaskLog, TaskRow};
 
 /// Above this share of the machine used by other processes, a repetition is `noisy`.
 pub const NOISY_SHARE: f64 = 0.10;

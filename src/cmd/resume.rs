@@ -47,7 +47,8 @@ pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
     for t in &tasks {
         *count.entry((t.cell.clone(), t.warmup, t.rep)).or_default() += 1;
     }
-    let short = |r: &RunRow| count.get(&(r.cell.id(), r.warmup, r.rep)).copied().unwrap_or(0) != r.tasks;
+    let short =
+        |r: &RunRow| count.get(&(r.cell.id(), r.warmup, r.rep)).copied().unwrap_or(0) != exp.task_log.rows_of(r);
     if rows.iter().any(short) {
         let keep: Vec<bool> = rows.iter().map(|r| !short(r)).collect();
         let n = crate::export::csv::keep_rows(&ResultsDir::at(dir).runs(), &keep)?;

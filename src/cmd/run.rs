@@ -16,7 +16,7 @@ use crate::exit::{ExitCode, UsageError};
 use crate::experiment::Experiment;
 use crate::export::csv::Csv;
 use crate::export::log::Log;
-use crate::export::Exporters;
+use crate::export::{Exporters, Kept};
 use crate::interrupt;
 use crate::isolate::zygote::{self, Preloading};
 use crate::isolate::Isolated;
@@ -44,8 +44,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     // Every descendant that outlives its parent comes back here, to be reaped before we exit.
     crate::proc::become_subreaper();
     let mut out = Exporters(vec![
-        Box::new(Csv::open(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?),
-        Box::new(Log::open(&dir)?),
+        Box::new(Kept {
+            log: exp.task_log,
+            inner: Csv::open(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?,
+        }),
+        Box::new(Kept {
+            log: exp.task_log,
+            inner: Log::open(&dir)?,
+        }),
     ]);
     if args.resume.is_none() {
         std::fs::write(ResultsDir::at(&dir).experiment(), &exp.text)

@@ -61,6 +61,8 @@ pub struct Experiment {
     /// Each workload's own settings, parsed from its section.
     pub settings: Settings,
     pub output_dir: PathBuf,
+    /// Which tasks' rows tasks.csv and run.log keep (`[output] task_log`).
+    pub task_log: crate::record::TaskLog,
     pub task_timeout: Option<Duration>,
     pub repetition_timeout: Option<Duration>,
     /// Two pools count as equal when their throughput ratio's whole interval lies within

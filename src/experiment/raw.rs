@@ -236,6 +236,10 @@ pub struct RawOutput {
     /// The results folder, relative to this file: runs go to `<dir>/<name>/<timestamp>`.
     #[schemars(extend("default" = DEFAULT_OUTPUT_DIR))]
     pub dir: Option<String>,
+    /// Which tasks' rows tasks.csv and run.log keep: every task, only the failed ones, or none
+    /// (runs of millions of tiny tasks). runs.csv's per-task columns count every task either way.
+    #[schemars(extend("default" = "all"))]
+    pub task_log: Option<crate::record::TaskLog>,
 }
 
 /// `[limits]`.

@@ -110,6 +110,7 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         images,
         settings,
         output_dir: cx.resolve(raw.output.dir.as_deref().unwrap_or(DEFAULT_OUTPUT_DIR)),
+        task_log: raw.output.task_log.unwrap_or_default(),
         task_timeout: cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?,
         repetition_timeout: cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?,
         wait_for_idle: cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?,

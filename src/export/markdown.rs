@@ -58,6 +58,7 @@ with its interval and the confidence it has at least; the winner's CPU seconds a
         s += "\n## The numbers\n\n";
     }
     s += INTRO;
+    s += &task_log(report);
     if let Some(secs) = preoptimize_s {
         let _ = writeln!(
             s,
@@ -230,6 +231,20 @@ measured on two kinds. ",
     }
     s += "\n";
     s
+}
+
+/// What tasks.csv and run.log lack under `[output] task_log`, and what still counts every task.
+fn task_log(report: &Report) -> String {
+    let kept = match report.env.as_ref().map_or(crate::record::TaskLog::All, |e| e.task_log) {
+        crate::record::TaskLog::All => return String::new(),
+        crate::record::TaskLog::Failed => "only the failed tasks' rows",
+        crate::record::TaskLog::None => "no task rows",
+    };
+    format!(
+        "tasks.csv and run.log hold {kept} (`[output] task_log`): a task's own times, worker and result are \
+not on disk for the others. Every figure here, and runs.csv's per-task columns (task_p50_ms, task_p95_ms, \
+wait_p50_ms, the stage times), counts every task: they are computed as the tasks end, before any row is dropped.\n\n"
+    )
 }
 
 /// Which kind of machine measured which cells, when more than one did (merged shards): cells

@@ -25,7 +25,7 @@ use crate::answer::kinds::{by_kind, ByKind};
 use crate::answer::{best, verdicts, Bound, Verdict};
 use crate::envinfo::{Env, Stopped};
 use crate::experiment::DEFAULT_EQUIVALENCE;
-use crate::record::{RunRow, TaskRow};
+use crate::record::{RunRow, TaskLog, TaskRow};
 use crate::stats::adaptive::Looks;
 use crate::summary::{summarize, weak, CellSummary, Scaling};
 
@@ -156,6 +156,31 @@ pub trait Exporter {
     /// The run's records are final; returns the files written.
     fn report(&mut self, _report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         Ok(Vec::new())
+    }
+}
+
+/// An exporter of task rows that sees only the rows `[output] task_log` keeps.
+pub struct Kept<E> {
+    pub log: TaskLog,
+    pub inner: E,
+}
+
+impl<E: Exporter> Exporter for Kept<E> {
+    fn task(&mut self, row: &TaskRow) -> io::Result<()> {
+        match self.log.keeps(row) {
+            true => self.inner.task(row),
+            false => Ok(()),
+        }
+    }
+
+    fn repetition(&mut self, run: &RunRow, tasks: &[TaskRow]) -> io::Result<()> {
+        match self.log {
+            TaskLog::All => self.inner.repetition(run, tasks),
+            log => {
+                let kept: Vec<TaskRow> = tasks.iter().filter(|t| log.keeps(t)).cloned().collect();
+                self.inner.repetition(run, &kept)
+            }
+        }
     }
 }
 

@@ -15,6 +15,43 @@ pub enum Status {
     Failed,
 }
 
+/// `[output] task_log`: which tasks' rows tasks.csv and run.log keep. runs.csv's per-task
+/// columns (percentiles, stage times) are computed from every task either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskLog {
+    /// Every task: the per-image status log.
+    #[default]
+    All,
+    /// Only the tasks that failed, for runs of millions of tiny tasks.
+    Failed,
+    /// No task rows.
+    None,
+}
+
+impl TaskLog {
+    pub fn keeps(self, t: &TaskRow) -> bool {
+        match self {
+            TaskLog::All => true,
+            TaskLog::Failed => t.status == Status::Failed,
+            TaskLog::None => false,
+        }
+    }
+
+    /// The task rows a repetition leaves in tasks.csv.
+    pub fn rows_of(self, run: &super::RunRow) -> usize {
+        match self {
+            TaskLog::All => run.tasks,
+            TaskLog::Failed => run.tasks_failed,
+            TaskLog::None => 0,
+        }
+    }
+
+    pub fn is_all(&self) -> bool {
+        *self == TaskLog::All
+    }
+}
+
 /// One row per task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRow {

@@ -21,4 +21,5 @@ mod report;
 mod shards;
 mod slurm;
 mod stops;
+mod task_log;
 mod verify;
