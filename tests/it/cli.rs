@@ -229,6 +229,7 @@ fn usage_errors_exit_2() {
         .stderr(contains("cannot read"));
     assert_cmd::Command::cargo_bin("runner")
         .unwrap()
+        .env(common::procs::TAG, common::procs::tag())
         .arg("--bogus")
         .assert()
         .code(2);

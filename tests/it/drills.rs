@@ -23,7 +23,7 @@ fn long_run(out: &std::path::Path, ms: u64, reps: usize) -> (tempfile::TempDir, 
 
 #[test]
 fn a_runner_killed_with_sigkill_leaves_nothing_running_within_a_second() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = long_run(out.path(), 4000, 2);
     let mut child = spawn(&file, &[]);
@@ -48,7 +48,7 @@ fn a_runner_killed_with_sigkill_leaves_nothing_running_within_a_second() {
 
 #[test]
 fn sighup_stops_like_sigterm_with_no_row_for_the_cut_repetition_and_the_resume_hint() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = long_run(out.path(), 3000, 2);
     let child = spawn(&file, &[]);
@@ -79,7 +79,7 @@ fn finished(out: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf, st
 
 #[test]
 fn a_csv_cut_at_a_line_end_or_mid_row_is_repaired_on_resume_and_the_repetition_runs_again() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     for csv in ["runs.csv", "tasks.csv"] {
         for cut in ["line end", "mid row"] {
             let out = tempfile::tempdir().unwrap();
@@ -116,7 +116,7 @@ fn a_csv_cut_at_a_line_end_or_mid_row_is_repaired_on_resume_and_the_repetition_r
 
 #[test]
 fn the_lock_holds_whatever_happens_to_a_file_name() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = long_run(out.path(), 600, 3);
     let child = spawn(&file, &[]);
@@ -145,7 +145,7 @@ fn the_lock_holds_whatever_happens_to_a_file_name() {
 #[test]
 fn control_characters_and_non_utf8_in_image_names_are_refused_escaped() {
     use std::os::unix::ffi::OsStrExt;
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let png = std::fs::read(project().join("assets/mixed-formats/mixed-2.png")).unwrap();
     for (name, shown) in [
         (&b"two\nlines.png"[..], "two\\nlines.png"),
@@ -171,7 +171,7 @@ use predicates::prelude::PredicateBooleanExt;
 
 #[test]
 fn counts_that_multiply_the_plan_are_bounded_before_anything_is_allocated() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     for (body, flag, says) in [
         ("repetitions = 1000000000", None, "key `repetitions`"),
         ("warmup = 1000000000", None, "key `warmup`"),
@@ -193,7 +193,7 @@ fn counts_that_multiply_the_plan_are_bounded_before_anything_is_allocated() {
 
 #[test]
 fn images_replaced_during_a_run_stop_it_naming_what_changed() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let images = tempfile::tempdir().unwrap();
     for f in ["low-res-1.jpg", "low-res-2.jpg"] {
         std::fs::copy(project().join("assets/low-res").join(f), images.path().join(f)).unwrap();
@@ -230,7 +230,7 @@ fn images_replaced_during_a_run_stop_it_naming_what_changed() {
 
 #[test]
 fn small_ones_a_long_name_and_a_merge_of_a_folder_without_its_experiment() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let (_d, file) = experiment(&format!(
         "name = \"{}\"\nworkload = \"spin\"\nexecutor = \"thread\"\n",
         "n".repeat(300)

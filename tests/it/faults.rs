@@ -24,7 +24,7 @@ fn sleep_experiment(
 
 #[test]
 fn a_killed_worker_fails_only_its_task_and_is_replaced() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = sleep_experiment(out.path(), "process", 400, "");
     let child = spawn(&file, &[]);
@@ -59,7 +59,7 @@ fn a_killed_worker_fails_only_its_task_and_is_replaced() {
 /// Runs 3 repetitions of 6 sleep tasks that all outlive `timeout_s`; checks the run ends in
 /// time with exit 3 and leaves nothing behind; returns (runs.csv, tasks.csv).
 fn run_stuck(executor: &str, sleep_ms: u64, timeout_s: f64, within: Duration) -> (Vec<Row>, Vec<Row>) {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let limits = format!("[limits]\ntask_timeout_s = {timeout_s}\n");
     let (_d, file) = sleep_experiment(out.path(), executor, sleep_ms, &limits);
@@ -97,7 +97,7 @@ fn a_stuck_task_in_the_process_pool_is_failed_and_its_worker_replaced() {
 /// run's end with exit 3, checks that every task ran exactly once, one failed, one worker was
 /// lost and the two tasks queued in it went elsewhere; returns the failed task's row.
 fn run_queued(script: &str, limits: &str, during: impl FnOnce(i32)) -> Row {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let (out, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let log = logs.path().join("ran.log");
     let (_d, file) = experiment(&format!(
@@ -163,7 +163,7 @@ fn a_stuck_thread_task_stops_its_repetition_and_the_run_goes_on() {
 
 #[test]
 fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = sleep_experiment(out.path(), "process", 150, "");
     let child = spawn(&file, &[]);
@@ -209,7 +209,7 @@ fn ctrl_c_finishes_the_repetition_and_resume_completes_without_duplicates() {
 
 #[test]
 fn sigterm_stops_at_once_and_reaps_everything() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = sleep_experiment(out.path(), "process", 3000, "");
     let child = spawn(&file, &[]);
@@ -240,7 +240,7 @@ fn sigterm_stops_at_once(child: std::process::Child) {
 /// jemalloc zygote, the zygote's repetition and its two workers all go.
 #[test]
 fn sigterm_during_a_preloaded_repetition_stops_at_once_and_reaps_everything() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
         "name = \"z\"\nworkload = \"sleep\"\nexecutor = \"process\"\nallocator = \"jemalloc\"\nworkers = 2\n\
@@ -263,7 +263,7 @@ fn sigterm_during_a_preloaded_repetition_stops_at_once_and_reaps_everything() {
 
 #[test]
 fn resume_refuses_a_changed_experiment_unless_forced() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = sleep_experiment(out.path(), "thread", 1, "");
     assert!(command().arg(&file).output().unwrap().status.success());
@@ -289,7 +289,7 @@ fn resume_refuses_a_changed_experiment_unless_forced() {
 
 #[test]
 fn hostile_images_fail_their_tasks_with_reasons_and_the_run_goes_on() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment(&format!(
         "name = \"h\"\nworkload = \"resize\"\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\nsets = 12\n\

@@ -116,12 +116,15 @@ fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_l
 }
 
 /// Processes of ours still in the process table: any whose environment carries the command
-/// tasks' marker.
+/// tasks' marker and this test's tag (other tests' commands run beside it).
 fn marked_processes() -> Vec<String> {
+    let mark = format!("{}={}", common::procs::TAG, common::procs::tag());
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
-        if env.split(|&b| b == 0).any(|v| v.starts_with(b"RUNNER_COMMAND_TASK=")) {
+        let mut vars = env.split(|&b| b == 0);
+        let ours = env.split(|&b| b == 0).any(|v| v == mark.as_bytes());
+        if ours && vars.any(|v| v.starts_with(b"RUNNER_COMMAND_TASK=")) {
             let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
             out.push(String::from_utf8_lossy(&cmd).replace('\0', " "));
         }

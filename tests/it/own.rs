@@ -8,7 +8,7 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::procs::SERIAL;
+use common::procs::serial;
 use common::*;
 use predicates::str::contains;
 
@@ -67,7 +67,7 @@ fn assert_each_task_once(dir: &Path, log_of: impl Fn(&str) -> PathBuf) {
 
 #[test]
 fn a_command_gets_every_task_once_under_every_pool() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
         "name = \"cmd\"\nworkload = \"command\"\n\
@@ -101,7 +101,7 @@ fn a_command_gets_every_task_once_under_every_pool() {
 
 #[test]
 fn a_failing_command_fails_its_task_with_status_and_stderr_and_a_missing_one_is_refused() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let body = |argv: &str| {
         format!(
@@ -145,7 +145,7 @@ fn python_module(dir: &Path) {
 
 #[test]
 fn a_python_function_gets_every_task_once_under_every_python_pool() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment("");
     python_module(&d.path().join("experiments"));
@@ -177,7 +177,7 @@ fn a_python_function_gets_every_task_once_under_every_python_pool() {
 
 #[test]
 fn python_exceptions_fail_their_task_and_bad_modules_or_pools_are_refused() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment("");
     python_module(&d.path().join("experiments"));
@@ -249,7 +249,7 @@ fn native(out: &Path, library: &Path, executors: &str, config: &str) -> (tempfil
 
 #[test]
 fn a_plugin_gets_every_task_once_under_every_rust_pool() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let lib = plugin(out.path(), "work", "");
     let logs = tempfile::tempdir().unwrap();
@@ -280,7 +280,7 @@ fn a_plugin_gets_every_task_once_under_every_rust_pool() {
 
 #[test]
 fn a_plugin_crash_fails_its_task_in_the_process_pool_and_its_repetition_in_the_thread_pool() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let lib = plugin(out.path(), "work", "");
     let (_d, file) = native(out.path(), &lib, "\"thread\", \"process\"", "n=10 crash=1");
@@ -314,7 +314,7 @@ fn a_plugin_crash_fails_its_task_in_the_process_pool_and_its_repetition_in_the_t
 
 #[test]
 fn bad_plugins_are_refused_naming_the_file_and_the_symbol() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let text = out.path().join("libtext.so");
     std::fs::write(&text, "not a library").unwrap();
@@ -371,7 +371,7 @@ fn bad_plugins_are_refused_naming_the_file_and_the_symbol() {
 fn the_gil_bound_function_runs_faster_in_python_processes_than_threads() {
     let _alone = alone();
     // A comparison of times: no build, measurement or process-table drill runs meanwhile.
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment("");
     std::fs::copy(

@@ -139,7 +139,9 @@ fn a_stuck_python_pool_is_killed_whole() {
         out.path().display()
     ));
     let start = std::time::Instant::now();
+    common::share_machine();
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .env(common::procs::TAG, common::procs::tag())
         .arg(&file)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -60,7 +60,7 @@ fn in_second_repetition(
 
 #[test]
 fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_whole() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let (out, _d, file, child) = in_second_repetition("cut");
     let top = child.id() as i32;
     signal(top, Signal::SIGINT);
@@ -92,7 +92,7 @@ fn a_hard_stop_mid_repetition_leaves_no_row_and_resume_makes_every_repetition_wh
 
 #[test]
 fn sigterm_to_every_process_at_once_as_slurm_cancels_leaves_no_failed_row() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let (out, _d, _file, child) = in_second_repetition("term");
     let top = child.id() as i32;
     // scancel and a job's time limit signal every process of the job, not one process group,
@@ -113,7 +113,7 @@ fn sigterm_to_every_process_at_once_as_slurm_cancels_leaves_no_failed_row() {
 
 #[test]
 fn a_repetition_process_killed_under_its_workers_is_recorded_within_a_second() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     // No timeout, tasks of 10 s: only the end of the results pipe can tell the orchestrator.
     let (_d, file) = experiment(&format!(
@@ -143,7 +143,7 @@ fn a_repetition_process_killed_under_its_workers_is_recorded_within_a_second() {
 
 #[test]
 fn a_second_run_on_the_same_results_folder_is_refused() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
         "name = \"lock\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nworkers = 2\nsets = 2\nrepetitions = 4\n\
@@ -164,7 +164,7 @@ fn a_second_run_on_the_same_results_folder_is_refused() {
 
 #[test]
 fn ctrl_c_while_waiting_for_an_idle_machine_starts_nothing() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = serial();
     // Two spinning threads keep the machine from going idle, so the runner waits.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let spinners: Vec<_> = (0..2)

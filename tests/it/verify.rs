@@ -15,11 +15,13 @@ fn run(body: &str) -> (Vec<Row>, f64) {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!("{body}\n[output]\ndir = \"{}\"\n", out.path().display()));
     let mut log = tempfile::tempfile().unwrap();
+    common::share_machine();
     // No timing-noise probe: its CPU is the orchestrator's, outside every row.
     // Reaped by wait4 below, which std cannot do while keeping the rusage.
     #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .env("RUNNER_NOISE_PROBE_S", "0")
+        .env(common::procs::TAG, common::procs::tag())
         .arg(&file)
         .arg("--quiet")
         .stdout(Stdio::null())

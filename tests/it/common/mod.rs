@@ -3,17 +3,54 @@
 
 pub mod procs;
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Held shared by every test that starts a runner ([`runner`], [`procs::command`]), and
+/// exclusively by [`alone`].
+static MACHINE: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// This test's shared hold, taken at its first runner and let go when its thread ends
+    /// (each test has its own thread).
+    static SHARED: RefCell<Option<RwLockReadGuard<'static, ()>>> = const { RefCell::new(None) };
+    /// This thread holds the machine alone.
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Waits until no test holds the machine alone, then holds it shared for the rest of this
+/// test: a test that measures never has another test's runs beside it.
+pub fn share_machine() {
+    if ALONE.get() {
+        return;
+    }
+    SHARED.with(|s| {
+        if s.borrow().is_none() {
+            *s.borrow_mut() = Some(MACHINE.read().unwrap_or_else(|e| e.into_inner()));
+        }
+    });
+}
+
+/// The machine to this test alone, while the guard lives.
+pub struct Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>);
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        ALONE.set(false);
+    }
+}
 
 /// Taken by the tests that measure (CPU and memory against independent meters, verdicts on
 /// timing) and by those that load both cores for minutes (building the wheel, `cargo install`):
-/// all the integration tests share one binary, so without it a build would run beside a
-/// measurement.
-pub fn alone() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+/// the integration tests share one binary and run side by side, so it waits until every other
+/// test that started a runner has ended, and holds new ones back at their first runner.
+pub fn alone() -> Alone {
+    SHARED.with(|s| s.borrow_mut().take());
+    let guard = MACHINE.write().unwrap_or_else(|e| e.into_inner());
+    ALONE.set(true);
+    Alone(guard)
 }
 
 pub fn project() -> PathBuf {
@@ -23,7 +60,8 @@ pub fn project() -> PathBuf {
 pub fn runner() -> assert_cmd::Command {
     // stderr is a pipe here, so no progress bar is drawn; the noise probe is cut short.
     let mut c = assert_cmd::Command::cargo_bin("runner").unwrap();
-    c.env("RUNNER_NOISE_PROBE_S", "0.1");
+    share_machine();
+    c.env("RUNNER_NOISE_PROBE_S", "0.1").env(procs::TAG, procs::tag());
     c
 }
 

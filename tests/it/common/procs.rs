@@ -5,17 +5,39 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// These tests look at the whole process table: one at a time.
-pub static SERIAL: Mutex<()> = Mutex::new(());
+/// These tests look at the process table: one at a time (each sees only its own runs, by
+/// [`tag`], but their timings are tight). Taken through [`serial`].
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One process-table test at a time. The machine is held shared first, as every runner does:
+/// a test that holds it alone may take this too, so the two locks go in this order.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    super::share_machine();
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 pub fn bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_runner"))
 }
 
-/// (pid, ppid, state) of every process running the runner binary.
+/// The environment variable that marks the runner processes of one test (see [`tag`]).
+pub const TAG: &str = "RUNNER_TEST_TAG";
+
+/// This test's mark: every runner a test starts carries `RUNNER_TEST_TAG=<tag>` in its
+/// environment, which its workers inherit, so the drills see (and signal) only their own
+/// runs while other tests run beside them in this one binary. Each test has its own thread.
+pub fn tag() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id())
+}
+
+/// (pid, ppid, state) of every process running the runner binary that this test started (by
+/// [`tag`]), with their zombies (a zombie's environment is gone: it is this test's when its
+/// parent is).
 pub fn runner_processes() -> Vec<(i32, i32, char)> {
     let me = bin().canonicalize().unwrap();
-    let mut out = Vec::new();
+    let mark = format!("{TAG}={}", tag());
+    let mut ours = Vec::new();
+    let mut zombies = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
             continue;
@@ -34,9 +56,16 @@ pub fn runner_processes() -> Vec<(i32, i32, char)> {
         let mut f = after.split_whitespace();
         let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
         let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        out.push((pid, ppid, state));
+        let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|v| v == mark.as_bytes()) {
+            ours.push((pid, ppid, state));
+        } else if state == 'Z' {
+            zombies.push((pid, ppid, state));
+        }
     }
-    out
+    let parents: Vec<i32> = ours.iter().map(|p| p.0).collect();
+    ours.extend(zombies.into_iter().filter(|z| parents.contains(&z.1)));
+    ours
 }
 
 pub fn assert_no_runner_left() {
@@ -75,8 +104,9 @@ pub fn assert_code(output: &std::process::Output, code: i32) {
 
 /// The runner binary as a plain command, its timing-noise probe cut short.
 pub fn command() -> Command {
+    super::share_machine();
     let mut c = Command::new(bin());
-    c.env("RUNNER_NOISE_PROBE_S", "0.1");
+    c.env("RUNNER_NOISE_PROBE_S", "0.1").env(TAG, tag());
     c
 }
 
