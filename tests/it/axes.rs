@@ -5,19 +5,8 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::procs::assert_code;
-use common::{experiment, read_csv, results_dir, runner};
+use common::{experiment, read_csv, run_ok as run, runner};
 use predicates::str::contains;
-
-fn run(body: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let out = tempfile::tempdir().unwrap();
-    let (d, file) = experiment(&format!("{body}\n[output]\ndir = \"{}\"\n", out.path().display()));
-    let o = runner().arg(&file).output().unwrap();
-    assert_code(&o, 0);
-    drop(d);
-    let dir = results_dir(out.path());
-    (out, dir)
-}
 
 #[test]
 fn hybrid_runs_every_task_once_on_processes_times_threads_workers() {

@@ -6,19 +6,10 @@ use crate::common;
 use std::collections::BTreeSet;
 
 use common::procs::assert_code;
-use common::{experiment, read_csv, results_dir, runner};
+use common::{experiment, read_csv, run_ok as run, runner};
 use predicates::str::contains;
 
 /// Runs `body` to success; returns the results root (kept alive) and the run's folder.
-fn run(body: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let out = tempfile::tempdir().unwrap();
-    let (_d, file) = experiment(&format!("{body}\n[output]\ndir = \"{}\"\n", out.path().display()));
-    let o = runner().arg(&file).output().unwrap();
-    assert_code(&o, 0);
-    let dir = results_dir(out.path());
-    (out, dir)
-}
-
 fn cells(dir: &std::path::Path) -> BTreeSet<String> {
     read_csv(&dir.join("runs.csv"))
         .into_iter()
