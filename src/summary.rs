@@ -412,7 +412,14 @@ pub(crate) mod tests {
         assert_eq!(v.len(), 1);
         assert!(v[0].ratio.is_none() && v[0].winner.is_none(), "{v:?}");
         assert!(v[0].caveats.iter().any(|c| c.contains("different hardware")), "{v:?}");
-        let md = crate::export::markdown::markdown(&crate::export::Report::new("x", &rows, None).unwrap());
+        let report = crate::export::Report::new("x", &rows, None).unwrap();
+        // Each kind's own charts: pooled cells would mix them.
+        let names: Vec<&str> = report.charts.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(
+            names.contains(&"throughput-spin-on-A.svg") && names.contains(&"cost-spin-on-B.svg"),
+            "{names:?}"
+        );
+        let md = crate::export::markdown::markdown(&report);
         assert!(
             md.contains("### On B") && md.contains("nothing is compared") && !md.contains("## Hardware"),
             "{md}"

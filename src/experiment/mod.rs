@@ -7,6 +7,7 @@ mod images;
 mod machine;
 mod question;
 mod raw;
+mod repetitions;
 mod schema;
 mod size;
 mod slurm;

@@ -3,7 +3,6 @@
 //! excludes; every failure is one error naming file, key and line. Pure: it reads the file and
 //! the folders it names, and nothing of the machine ([`super::machine`] does that).
 
-use std::num::NonZeroUsize;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -11,13 +10,12 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::exclude::exclude;
-use super::raw::{
-    RawExperiment, DEFAULT_OUTPUT_DIR, DEFAULT_REPETITIONS, DEFAULT_SETS, DEFAULT_WARMUP, DEFAULT_WORKERS,
-};
+use super::raw::{RawExperiment, DEFAULT_OUTPUT_DIR, DEFAULT_SETS, DEFAULT_WARMUP, DEFAULT_WORKERS};
+use super::repetitions::{order, repetitions};
 use super::size::{check_product, check_size};
 use super::{images, Experiment};
 use crate::executor::{ExecutorKind, ShapeKind, PYTHON};
-use crate::plan::{axes, Axes, Order};
+use crate::plan::{axes, Axes};
 use crate::spec::{hex, AxisDef, Fields, Section, SpecError};
 use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
 
@@ -370,69 +368,6 @@ fn setup_hint(message: &str) -> &'static str {
     } else {
         ""
     }
-}
-
-/// `repetitions`: a count, or a table that runs rounds until the verdicts are decided.
-fn repetitions(cx: &Fields, raw: &RawExperiment) -> Result<(NonZeroUsize, Option<super::Until>), SpecError> {
-    use super::raw::RawReps;
-    let Some(v) = &raw.repetitions else {
-        return Ok((NonZeroUsize::new(DEFAULT_REPETITIONS).unwrap(), None));
-    };
-    let span = Some(v.span());
-    let u = match v.get_ref() {
-        RawReps::Count(n) => return Ok((cx.count("repetitions", &Spanned::new(v.span(), *n))?, None)),
-        RawReps::Until(u) => u,
-    };
-    if u.until != "decided" {
-        return cx.err(
-            "repetitions.until",
-            span,
-            format!("unknown `{}`; the one rule is \"decided\"", u.until),
-        );
-    }
-    let min = cx.count("repetitions.min", &Spanned::new(v.span(), u.min))?;
-    let max = cx.count("repetitions.max", &Spanned::new(v.span(), u.max))?;
-    if max < min {
-        return cx.err("repetitions.max", span, format!("{max} is less than min = {min}"));
-    }
-    let budget = match u.time_budget_s {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(std::time::Duration::from_secs_f64(s)),
-        Some(_) => {
-            return cx.err(
-                "repetitions.time_budget_s",
-                span,
-                "must be a positive number of seconds",
-            )
-        }
-    };
-    if raw.order.as_ref().is_some_and(|o| o.get_ref() != "paired") {
-        return cx.err(
-            "repetitions.until",
-            span,
-            "repetitions until decided need paired rounds (order = \"paired\", the default)",
-        );
-    }
-    Ok((min, Some(super::Until { max: max.get(), budget })))
-}
-
-fn order(cx: &Fields, raw: &RawExperiment) -> Result<Order, SpecError> {
-    Ok(match &raw.order {
-        None => Order::Paired,
-        Some(v) => match v.get_ref().as_str() {
-            "paired" => Order::Paired,
-            "cells" => Order::Cells,
-            "interleaved" => Order::Interleaved,
-            "random" => Order::Random,
-            other => {
-                return cx.err(
-                    "order",
-                    Some(v.span()),
-                    format!("unknown order `{other}`; expected paired, cells, interleaved or random"),
-                )
-            }
-        },
-    })
 }
 
 /// Strings become folder names, paths and CSV fields: a control character (a newline, a NUL, an

@@ -78,7 +78,29 @@ impl<'a> Report<'a> {
         };
         // The answer as a picture first, then the charts per workload.
         let mut charts: Vec<(String, String)> = forest::chart(&verdicts)?.into_iter().collect();
-        charts.extend(svg::charts(&cells)?);
+        match &by_kind {
+            None => charts.extend(svg::charts(&cells)?),
+            // Pooled cells would mix the kinds: each kind's charts, its label in their names.
+            Some(k) => {
+                for kind in &k.kinds {
+                    let on: String = kind
+                        .label
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || "._".contains(c) {
+                                c
+                            } else {
+                                '-'
+                            }
+                        })
+                        .collect();
+                    for (name, svg) in svg::charts(&kind.cells)? {
+                        let stem = name.trim_end_matches(".svg");
+                        charts.push((format!("{stem}-on-{on}.svg"), svg));
+                    }
+                }
+            }
+        }
         let weak = match env.as_ref().is_some_and(|e| e.weak_scaling) {
             true => weak(&cells),
             false => Vec::new(),
