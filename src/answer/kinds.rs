@@ -28,6 +28,8 @@ pub struct KindAnswer {
 /// stated one.
 #[derive(Debug, Clone)]
 pub struct KindRow {
+    /// "resize, 2 workers".
+    pub setting: String,
     /// "resize, 2 workers: thread vs process".
     pub title: String,
     pub verdicts: Vec<Option<Verdict>>,
@@ -87,20 +89,21 @@ pub fn by_kind(rows: &[RunRow], bound: &Bound) -> Option<ByKind> {
 /// Every comparison stated on some kind, in the order the first kind that states it does.
 fn side_by_side(kinds: &[KindAnswer]) -> Vec<KindRow> {
     let mut order: Vec<(Cell, Cell)> = Vec::new();
-    let mut titles: Vec<String> = Vec::new();
+    let mut names: Vec<(String, String)> = Vec::new();
     for k in kinds {
         for v in &k.verdicts {
             if !order.contains(&(v.a, v.b)) {
                 order.push((v.a, v.b));
                 let setting = v.setting.trim_end_matches(&format!(", on {}", k.label));
-                titles.push(format!("{setting}: {} vs {}", v.a_name, v.b_name));
+                names.push((setting.to_string(), format!("{setting}: {} vs {}", v.a_name, v.b_name)));
             }
         }
     }
     order
         .iter()
-        .zip(titles)
-        .map(|(pair, title)| KindRow {
+        .zip(names)
+        .map(|(pair, (setting, title))| KindRow {
+            setting,
             title,
             verdicts: kinds
                 .iter()
@@ -139,25 +142,31 @@ pub fn words(v: &Verdict) -> String {
     }
 }
 
-/// The line for a comparison whose answer changes between kinds, or `None`: it changes where
-/// two kinds' intervals do not overlap, so the difference is beyond both kinds' noise. Words
-/// that differ within overlapping intervals (`≈` on one kind, a 1.04x winner on the other) are
-/// no change: each kind's bounds hold the other's answer.
+/// The line for a comparison whose answer changes between kinds, or `None`. It changes where
+/// two kinds say different things (their words differ, at least one decided) with intervals
+/// that do not overlap, so the difference is beyond both kinds' noise. Words that differ within
+/// overlapping intervals (`≈` on one kind, a 1.04x winner on the other) are no change: each
+/// kind's bounds hold the other's answer; nor are two undecided intervals apart.
 fn change(row: &KindRow, kinds: &[KindAnswer]) -> Option<String> {
     let stated: Vec<(&str, &Verdict)> = kinds
         .iter()
         .zip(&row.verdicts)
         .filter_map(|(k, v)| Some((k.label.as_str(), v.as_ref()?)))
         .collect();
-    let ratios: Vec<Ratio> = stated.iter().filter_map(|(_, v)| v.ratio).collect();
+    let said: Vec<(Said, String, Ratio)> = stated
+        .iter()
+        .filter_map(|(_, v)| Some((said(v), words(v), v.ratio?)))
+        .collect();
     let apart = |x: &Ratio, y: &Ratio| x.ci_high < y.ci_low || y.ci_high < x.ci_low;
-    let changes = (0..ratios.len()).any(|i| ratios[i + 1..].iter().any(|r| apart(r, &ratios[i])));
+    let differ = |x: &(Said, String, Ratio), y: &(Said, String, Ratio)| {
+        x.1 != y.1 && (x.0 != Said::Open || y.0 != Said::Open) && apart(&x.2, &y.2)
+    };
+    let changes = (0..said.len()).any(|i| said[i + 1..].iter().any(|y| differ(&said[i], y)));
     if !changes {
         return None;
     }
-    let setting = row.title.split(": ").next().unwrap_or(&row.title);
     let per: Vec<String> = stated.iter().map(|(k, v)| format!("{} on {k}", words(v))).collect();
-    Some(format!("{setting}: {}", per.join("; ")))
+    Some(format!("{}: {}", row.setting, per.join("; ")))
 }
 
 #[cfg(test)]
@@ -218,5 +227,17 @@ mod tests {
         let b = by_kind(&rows(&[("a", 0.7), ("b", 1.5)]), &Bound::DEFAULT).unwrap();
         assert_eq!(b.changes.len(), 1, "{:?}", b.changes);
         assert!(b.changes[0].contains("(1.40x) on a") && b.changes[0].contains("(3.00x) on b"));
+        // Equal on both, by intervals apart but within the bound: the same words, no change.
+        let b = by_kind(&rows(&[("a", 0.5 * 0.97), ("b", 0.5 * 1.03)]), &Bound::DEFAULT).unwrap();
+        let [Some(on_a), Some(on_b)] = &b.rows[0].verdicts[..] else {
+            panic!("{:?}", b.rows)
+        };
+        let (ra, rb) = (on_a.ratio.unwrap(), on_b.ratio.unwrap());
+        assert!(ra.ci_high < rb.ci_low, "apart: {ra:?} {rb:?}");
+        assert_eq!(
+            (words(on_a), words(on_b)),
+            ("thread ≈ process".into(), "thread ≈ process".into())
+        );
+        assert!(b.changes.is_empty(), "{:?}", b.changes);
     }
 }

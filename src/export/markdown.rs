@@ -76,7 +76,10 @@ session loads the optimised graph. A Python session that optimises its own graph
     if report.by_kind.is_none() {
         s += &hardware(cells);
     }
-    s += &cost(cells);
+    for (heading, cells) in report.cell_tables() {
+        let on = heading.map_or(String::new(), |h| format!(", {}", h.replacen("On", "on", 1)));
+        s += &cost(cells, &on);
+    }
     s
 }
 
@@ -151,10 +154,11 @@ The work grew with the workers (a zip ties the sets to them): each cell's effici
     s
 }
 
-/// What each cell cost, and where its time goes.
-fn cost(cells: &[CellSummary]) -> String {
+/// What each cell cost, and where its time goes; `on` names the kind of machine, if any.
+fn cost(cells: &[CellSummary], on: &str) -> String {
     let mut s = String::new();
-    s += "\n## Cost\n\n| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | PSS MiB (peak, sampled) | other processes' CPU s | noisy reps | note |\n";
+    s += &format!("\n## Cost{on}\n\n");
+    s += "| cell | CPU s | CPU util % | peak RSS MiB (summed) | PSS MiB (end of tasks) | PSS MiB (peak, sampled) | other processes' CPU s | noisy reps | note |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
     let measured = || cells.iter().filter_map(|c| c.stats.as_ref().map(|st| (c, st)));
     for (c, st) in measured() {
@@ -172,7 +176,7 @@ fn cost(cells: &[CellSummary]) -> String {
             if st.oversubscribed { "oversubscribed" } else { "" }
         );
     }
-    s += "\n## Where the time goes (median ms per task)\n\n| cell |";
+    s += &format!("\n## Where the time goes (median ms per task){on}\n\n| cell |");
     for name in STAGES {
         s += &format!(" {name} |");
     }

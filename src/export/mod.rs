@@ -101,9 +101,20 @@ impl<'a> Report<'a> {
                 }
             }
         }
-        let weak = match env.as_ref().is_some_and(|e| e.weak_scaling) {
-            true => weak(&cells),
-            false => Vec::new(),
+        let weak = match (env.as_ref().is_some_and(|e| e.weak_scaling), &by_kind) {
+            (false, _) => Vec::new(),
+            (true, None) => weak(&cells),
+            // Within each kind: rounds of two kinds share their numbers but not a machine.
+            (true, Some(k)) => k
+                .kinds
+                .iter()
+                .flat_map(|kind| {
+                    weak(&kind.cells).into_iter().map(|mut s| {
+                        s.label += &format!(", on {}", kind.label);
+                        s
+                    })
+                })
+                .collect(),
         };
         Ok(Report {
             weak,

@@ -16,6 +16,16 @@ impl Exporter for Table {
         if !answer.is_empty() {
             println!("The answer:\n{answer}");
         }
+        if let Some(k) = report.by_kind.as_ref().filter(|k| !k.rows.is_empty()) {
+            println!("Where the answer changes between kinds of machine (summary.md sets them side by side):");
+            if k.changes.is_empty() {
+                println!("- the same on every kind (each comparison's intervals overlap between kinds)");
+            }
+            for c in &k.changes {
+                println!("- {c}");
+            }
+            println!();
+        }
         for (heading, cells) in report.cell_tables() {
             if let Some(h) = heading {
                 println!("{h}:");

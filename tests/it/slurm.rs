@@ -273,7 +273,10 @@ fn a_failed_shard_is_named_by_the_merge_and_resubmitting_it_completes_the_run() 
 
 #[test]
 fn two_partitions_answer_side_by_side_and_agree_within_their_bounds() {
+    // It compares intervals: no other test's runs beside it. The cluster first: the other
+    // cluster tests take it before any runner holds the machine shared.
     let _g = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let _alone = common::alone();
     let Some(cluster) = Cluster::up() else { return };
     // Sleep tasks: their ratios hold however busy the cores are, and the two partitions' arrays
     // run at once on this machine's two cores. The partitions come from the file.
