@@ -356,10 +356,18 @@ fn resume_keeps_every_sessions_environment_and_refuses_changed_images_unless_for
         .unwrap();
     assert_code(&forced, 0);
     assert_eq!(read_csv(&dir.join("runs.csv")).len(), 2);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("env.json")).unwrap(),
-        first,
-        "the first session's environment kept"
+    // env.json keeps the first session's environment; only how the run ended (its end time,
+    // here) is the last session's.
+    let json = |t: &str| -> serde_json::Map<String, serde_json::Value> { serde_json::from_str(t).unwrap() };
+    let (mut before, mut after) = (
+        json(&first),
+        json(&std::fs::read_to_string(dir.join("env.json")).unwrap()),
+    );
+    let (end_before, end_after) = (before.remove("end_utc").unwrap(), after.remove("end_utc").unwrap());
+    assert_eq!(after, before, "the first session's environment kept");
+    assert!(
+        end_after.as_str() >= end_before.as_str(),
+        "{end_after} before {end_before}"
     );
     let resumed: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
