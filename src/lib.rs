@@ -2,7 +2,7 @@
 //! process pool on the same seeded work, and writes what each cost.
 //!
 //! The modules, leaves first: `spec` (what an experiment file says: errors, fields, axes) and
-//! `task`; `home` (where a clone's or an installed copy's companions are); `measure`, `proc`,
+//! `task`, `tasks`; `home` (where a clone's or an installed copy's companions are); `measure`, `proc`,
 //! `interrupt`; `workload` and `executor` (the registries); `plan`
 //! (cells, schedule, draws, shards); `experiment` (the file parsed); `isolate` (one process
 //! per repetition) and `runloop`; `record`, `stats`, `summary`, `answer`; `export` (every file a run writes);
@@ -34,4 +34,5 @@ pub mod spec;
 pub mod stats;
 pub mod summary;
 pub mod task;
+pub mod tasks;
 pub mod workload;

@@ -84,7 +84,7 @@ pub fn run(
             .failure()
             .map_or_else(|| "no result came back".to_string(), ToString::to_string);
         for task in tasks.iter().filter(|t| !seen[t.index]) {
-            let rec = TaskRecord::failed(task, None, format!("not run: {why}"));
+            let rec = TaskRecord::failed(&task, None, format!("not run: {why}"));
             out.task(&TaskRow::new(cell, *rep, &rec))?;
             records.push(rec);
         }
@@ -288,6 +288,7 @@ mod tests {
             1,
             &exp.images,
         )
+        .to_vec()
         .remove(0);
         w.serialize(TaskRow::new(
             &cell,

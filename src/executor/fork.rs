@@ -25,7 +25,9 @@ use super::{Job, PoolStats, TaskEvent};
 use crate::measure::{monotonic_ns, pss_kib};
 use crate::proc;
 use crate::workload::TaskRecord;
+use pending::Pending;
 
+mod pending;
 mod recv;
 
 /// Most messages read from one worker before the others get their turn.
@@ -85,7 +87,7 @@ pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<Pool
     let phase = Instant::now();
     pool.phase_ns = monotonic_ns();
     let n = job.tasks.len();
-    pool.pending = (0..n).collect();
+    pool.pending = Pending::new(n);
     let (mut done, mut respawns) = (0usize, 0usize);
     while done < n {
         pool.dispatch(on_event);
@@ -100,9 +102,11 @@ pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<Pool
         }
         if pool.slots.is_empty() {
             let why = pool.init_error.clone().unwrap_or_else(|| "every worker died".into());
-            for task in pool.pending.drain(..) {
+            let left = pool.pending.len();
+            for task in pool.pending.take(left) {
+                let Some(task) = job.tasks.get(task) else { continue };
                 on_event(TaskEvent::Finished(TaskRecord::failed(
-                    &job.tasks[task],
+                    &task,
                     None,
                     format!("not run: no worker left ({why})"),
                 )));
@@ -128,7 +132,7 @@ struct Pool {
     /// Threads per worker process.
     threads: usize,
     /// Tasks not yet sent (a dead worker's queued tasks come back to the front).
-    pending: VecDeque<usize>,
+    pending: Pending,
     depth: Depth,
     /// The task phase's start, and each worker thread's last task's end ([`monotonic_ns`]).
     phase_ns: u64,
@@ -143,7 +147,7 @@ impl Pool {
             stats: PoolStats::default(),
             init_error: None,
             threads: job.shape.threads.get(),
-            pending: VecDeque::new(),
+            pending: Pending::default(),
             depth: Depth::new(QUEUE.count_of(&job.ctx.values)),
             phase_ns: 0,
             last_end_ns: HashMap::new(),
@@ -193,9 +197,8 @@ impl Pool {
             }
             let bytes: Vec<u8> = self
                 .pending
-                .iter()
-                .take(room)
-                .flat_map(|&t| (t as u32).to_le_bytes())
+                .first(room)
+                .flat_map(|t| (t as u32).to_le_bytes())
                 .collect();
             if !slot.rings.tasks.push(&bytes) {
                 continue; // full: it has plenty to do
@@ -204,7 +207,7 @@ impl Pool {
                 slot.ready = false; // dead: the poll reaps it (its tasks are in its list)
             }
             let now = Instant::now();
-            for task in self.pending.drain(..room) {
+            for task in self.pending.take(room) {
                 let started = (slot.sent.len() < self.threads).then(|| {
                     on_event(TaskEvent::Started(task));
                     now
@@ -282,16 +285,13 @@ impl Pool {
             let started = (slot.rings.taken().saturating_sub(slot.done) as usize).min(slot.sent.len());
             let (running, queued) = (slot.sent.range(..started), slot.sent.range(started..));
             for s in running {
+                let Some(task) = job.tasks.get(s.task) else { continue };
                 // A hybrid worker's other tasks die with the one that timed out.
                 let why = match late {
                     Some(t) if t != s.task => format!("its worker process was killed: task {t} timed out"),
                     _ => why.clone(),
                 };
-                on_event(TaskEvent::Finished(TaskRecord::failed(
-                    &job.tasks[s.task],
-                    Some(slot.id),
-                    why,
-                )));
+                on_event(TaskEvent::Finished(TaskRecord::failed(&task, Some(slot.id), why)));
                 finished += 1;
             }
             self.stats.tasks_requeued += queued.len();

@@ -7,6 +7,7 @@
 //! written the result of its last, which is how the parent knows which tasks are running and
 //! which are still queued.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{mpsc, Mutex};
@@ -19,6 +20,7 @@ use super::fork_ring::Rings;
 use super::{run_task, Job};
 use crate::measure::monotonic_ns;
 use crate::task::Task;
+use crate::tasks::{Cursor, Tasks};
 use crate::workload::{TaskRecord, Worker};
 
 /// Largest message a worker sends; longer error texts are cut to fit.
@@ -68,9 +70,9 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -
     }) {
         return 1;
     }
-    let mut inbox = Inbox::new(out.fd, rings);
-    while let Some(task) = inbox.next(job) {
-        if !out.send(&run(&mut worker, job, task, rings)) {
+    let mut inbox = Inbox::new(out.fd, rings, &job.tasks);
+    while let Some(task) = inbox.next() {
+        if !out.send(&run(&mut worker, job, &task, rings)) {
             break;
         }
     }
@@ -126,27 +128,30 @@ impl Outbox<'_> {
     }
 }
 
-/// The task indices the parent has sent and this process has not yet taken, in order.
+/// The task indices the parent has sent and this process has not yet taken, in order, and the
+/// tasks they name (made as they are taken: the parent sends runs of consecutive indices).
 struct Inbox<'r> {
     fd: RawFd,
     rings: &'r Rings,
     queued: VecDeque<usize>,
     msg: Vec<u8>,
+    tasks: Cursor<'r>,
 }
 
 impl<'r> Inbox<'r> {
-    fn new(fd: RawFd, rings: &'r Rings) -> Inbox<'r> {
+    fn new(fd: RawFd, rings: &'r Rings, tasks: &'r Tasks) -> Inbox<'r> {
         Inbox {
             fd,
             rings,
             queued: VecDeque::with_capacity(MAX_BATCH),
             msg: Vec::with_capacity(4 * MAX_BATCH),
+            tasks: tasks.cursor(),
         }
     }
 
     /// The next task, from the tasks ring, sleeping on the socket until the parent writes one;
     /// `None` when the parent closed the pool.
-    fn next<'j>(&mut self, job: &'j Job) -> Option<&'j Task> {
+    fn next(&mut self) -> Option<Cow<'r, Task>> {
         while self.queued.is_empty() {
             let ring = &self.rings.tasks;
             if ring.pop(&mut self.msg).unwrap_or(false) {
@@ -169,7 +174,8 @@ impl<'r> Inbox<'r> {
                 _ => return None, // EOF: the parent closed the pool
             }
         }
-        job.tasks.get(self.queued.pop_front()?)
+        let i = self.queued.pop_front()?;
+        self.tasks.at(i)
     }
 }
 
@@ -188,7 +194,7 @@ fn truncate(mut s: String) -> String {
 /// A hybrid worker process: `job.shape.threads` threads, each pinned (with pinning) and with its own
 /// state, built after the fork; this thread hands them the task indices the parent sends.
 fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
-    let (tx, rx) = mpsc::channel::<&Task>();
+    let (tx, rx) = mpsc::channel::<Cow<Task>>();
     let rx = Mutex::new(rx);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<f64, String>>();
     std::thread::scope(|scope| {
@@ -213,7 +219,7 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
                         Ok(task) => task,
                         Err(_) => break,
                     };
-                    if !out.send(&run(&mut worker, job, task, out.rings)) {
+                    if !out.send(&run(&mut worker, job, &task, out.rings)) {
                         // The parent is gone: so is this process (its other threads' tasks
                         // cannot be reported either).
                         crate::proc::exit_now(1);
@@ -239,8 +245,8 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
         if !out.send(&FromWorker::Ready { session_s, states }) {
             return 1;
         }
-        let mut inbox = Inbox::new(out.fd, out.rings);
-        while let Some(task) = inbox.next(job) {
+        let mut inbox = Inbox::new(out.fd, out.rings, &job.tasks);
+        while let Some(task) = inbox.next() {
             if tx.send(task).is_err() {
                 break;
             }

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::{ms, Usage};
 use crate::task::{Task, WorkloadKind};
+use crate::tasks::Tasks;
 use crate::workload::{Context, TaskRecord, Worker};
 
 pub use allocator::ALLOCATOR;
@@ -192,7 +193,7 @@ crate::spec::by_name!(ExecutorKind);
 #[derive(Clone)]
 pub struct Job {
     pub workload: WorkloadKind,
-    pub tasks: Arc<Vec<Task>>,
+    pub tasks: Tasks,
     /// Shared by every worker: settings and the cell's axis values (pinning among them).
     pub ctx: Arc<Context>,
     pub shape: Shape,

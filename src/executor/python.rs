@@ -265,6 +265,7 @@ fn task_phase(
 ) -> Result<Done, String> {
     let phase = Instant::now();
     let mut done = vec![false; job.tasks.len()];
+    let mut tasks = job.tasks.cursor();
     // The tasks started and not ended, and the process running each: O(workers).
     let mut running: Vec<(usize, i32)> = Vec::new();
     let mut end = |task: usize, rec: TaskRecord, on_event: &mut dyn FnMut(TaskEvent)| -> Result<(), String> {
@@ -285,19 +286,19 @@ fn task_phase(
             FromPython::RecordsDone(done) => return Ok(done),
             FromPython::Task(r) => {
                 running.retain(|(t, _)| *t != r.task);
-                let task = job.tasks.get(r.task).ok_or("Python reported a task it was not given")?;
-                end(r.task, r.into_record(task), on_event)?;
+                let task = tasks.at(r.task).ok_or("Python reported a task it was not given")?;
+                end(r.task, r.into_record(&task), on_event)?;
             }
             FromPython::Broken(b) => {
                 for i in b.tasks {
-                    let task = job.tasks.get(i).ok_or("Python reported a task it was not given")?;
+                    let task = tasks.at(i).ok_or("Python reported a task it was not given")?;
                     let why = match running.iter().find(|(t, _)| *t == i) {
                         Some((_, p)) if Some(*p) == b.pid => format!("{} running task {i}", b.why),
                         Some((_, p)) => format!("task {i} was stopped on worker process {p}: {}", b.why),
                         None => format!("not run: {}", b.why),
                     };
                     running.retain(|(t, _)| *t != i);
-                    end(i, TaskRecord::failed(task, None, why), on_event)?;
+                    end(i, TaskRecord::failed(&task, None, why), on_event)?;
                 }
             }
             FromPython::Hello | FromPython::Ready(_) => return Err("Python said hello twice".into()),
@@ -307,10 +308,10 @@ fn task_phase(
     let how = proc::wait_within(pid, Duration::from_secs(2)).map_or_else(|e| e, |(s, _)| s.describe());
     let names: Vec<String> = running.iter().map(|(t, _)| t.to_string()).collect();
     for &(i, _) in &running {
-        let task = job.tasks.get(i).ok_or("Python reported a task it was not given")?;
+        let task = tasks.at(i).ok_or("Python reported a task it was not given")?;
         end(
             i,
-            TaskRecord::failed(task, None, format!("Python {how} while task {i} ran")),
+            TaskRecord::failed(&task, None, format!("Python {how} while task {i} ran")),
             on_event,
         )?;
     }

@@ -79,7 +79,7 @@ impl PyJobSpec {
                     Input::None => PyInput::Nothing {},
                 },
                 seed: t.seed,
-                file: crate::workload::input_path(&job.ctx, t),
+                file: crate::workload::input_path(&job.ctx, &t),
             })
             .collect();
         Ok(PyJobSpec {

@@ -26,7 +26,7 @@ impl Executor for Sequential {
         let phase = Instant::now();
         for task in job.tasks.iter() {
             on_event(TaskEvent::Started(task.index));
-            on_event(TaskEvent::Finished(run_task(&mut worker, &job.ctx, task, phase)));
+            on_event(TaskEvent::Finished(run_task(&mut worker, &job.ctx, &task, phase)));
         }
         let task_phase_s = phase.elapsed().as_secs_f64();
         let pss_kib = crate::measure::pss_kib(None).unwrap_or(0);

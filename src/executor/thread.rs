@@ -56,21 +56,7 @@ impl Executor for Thread {
         let pool_start_s = start.elapsed().as_secs_f64();
 
         let phase = Instant::now();
-        let (tx, rx) = mpsc::channel();
-        for i in 0..job.tasks.len() {
-            let (tx, slots, ctx, tasks) = (tx.clone(), slots.clone(), job.ctx.clone(), job.tasks.clone());
-            pool.spawn(move || {
-                let me = rayon::current_thread_index().expect("spawned on the pool");
-                let mut slot = slots[me].lock().unwrap_or_else(|e| e.into_inner());
-                let worker = slot.as_mut().expect("every thread has a worker");
-                let _ = tx.send(TaskEvent::Started(i));
-                let _ = tx.send(TaskEvent::Finished(run_task(worker, &ctx, &tasks[i], phase)));
-            });
-        }
-        drop(tx);
-        for event in rx {
-            on_event(event);
-        }
+        task_phase(&pool, job, &slots, phase, on_event);
         let task_phase_s = phase.elapsed().as_secs_f64();
         let pss_kib = crate::measure::pss_kib(None).unwrap_or(0);
 
@@ -96,4 +82,49 @@ impl Executor for Thread {
             ..PoolStats::default()
         })
     }
+}
+
+/// Events in flight between the threads and the repetition's ring: about 80 KiB of records at
+/// most, and enough that a thread seldom waits for the ring's reader.
+const EVENTS: usize = 256;
+
+/// Every task once: each thread takes the next one as it becomes free (from one shared reader,
+/// so a million tasks are never queued at once), and its events come back on a bounded
+/// channel, so the pool holds O(threads) of tasks and records however many there are.
+fn task_phase(
+    pool: &rayon::ThreadPool,
+    job: &Job,
+    slots: &[Mutex<Option<Worker>>],
+    phase: Instant,
+    on_event: &mut dyn FnMut(TaskEvent),
+) {
+    let tasks = Mutex::new((0usize, job.tasks.cursor()));
+    let (tx, rx) = mpsc::sync_channel(EVENTS);
+    pool.in_place_scope(|scope| {
+        for _ in 0..slots.len() {
+            let (tx, tasks) = (tx.clone(), &tasks);
+            scope.spawn(move |_| {
+                let me = rayon::current_thread_index().expect("spawned on the pool");
+                let mut slot = slots[me].lock().unwrap_or_else(|e| e.into_inner());
+                let worker = slot.as_mut().expect("every thread has a worker");
+                loop {
+                    let task = {
+                        let mut next = tasks.lock().unwrap_or_else(|e| e.into_inner());
+                        let i = next.0;
+                        next.0 += 1;
+                        match next.1.at(i) {
+                            Some(t) => t,
+                            None => break,
+                        }
+                    };
+                    let _ = tx.send(TaskEvent::Started(task.index));
+                    let _ = tx.send(TaskEvent::Finished(run_task(worker, &job.ctx, &task, phase)));
+                }
+            });
+        }
+        drop(tx);
+        for event in rx {
+            on_event(event);
+        }
+    });
 }

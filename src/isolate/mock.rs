@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::{Ended, Failure, RepMeasure, RepResult, RepRunner};
 use crate::executor::ExecutorKind;
 use crate::plan::{Cell, Rep, Task};
+use crate::tasks::Tasks;
 use crate::workload::TaskRecord;
 
 #[derive(Default)]
@@ -15,11 +16,11 @@ pub struct Mock {
 }
 
 impl RepRunner for Mock {
-    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
-        self.seen.insert((cell.executor, rep), tasks.clone());
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Tasks, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+        self.seen.insert((cell.executor, rep), tasks.to_vec());
         let crash = cell.executor == ExecutorKind::named("process").unwrap() && !rep.warmup && rep.index == 1;
         for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
-            let mut rec = TaskRecord::failed(t, Some(0), String::new());
+            let mut rec = TaskRecord::failed(&t, Some(0), String::new());
             rec.error = None;
             rec.ms = 1.0;
             on_task(rec);

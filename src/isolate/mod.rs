@@ -24,15 +24,16 @@ use crate::executor::{Interpreter, Job, PoolStats, TaskEvent};
 use crate::interrupt;
 use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
 pub use crate::outcome::Failure;
-use crate::plan::{Cell, Rep, Task};
+use crate::plan::{Cell, Rep};
 use crate::proc;
+use crate::tasks::Tasks;
 use crate::workload::{Context, TaskRecord};
 use records::{Note, Records};
 use supervise::{send, supervise, Heard, Msg, Watch};
 
 /// Runs one repetition of a cell, reporting each finished task through `on_task`.
 pub trait RepRunner {
-    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Tasks, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
 }
 
 /// Everything measured about one repetition, beside its tasks.
@@ -150,13 +151,13 @@ pub struct Isolated {
 
 impl Isolated {
     /// The job of one repetition of `cell`: its tasks, the cell's values and output folder.
-    fn job(&self, cell: &Cell, tasks: Vec<Task>) -> Job {
+    fn job(&self, cell: &Cell, tasks: Tasks) -> Job {
         let mut ctx = self.base.clone();
         ctx.out_dir = self.outputs.join(cell.id());
         ctx.values = cell.values;
         Job {
             workload: cell.workload,
-            tasks: Arc::new(tasks),
+            tasks,
             ctx: Arc::new(ctx),
             shape: cell.shape,
             task_timeout: self.task_timeout,
@@ -168,7 +169,7 @@ impl Isolated {
 }
 
 impl RepRunner for Isolated {
-    fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+    fn run(&mut self, cell: &Cell, _rep: Rep, tasks: Tasks, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         let fail = |e: String| RepResult::failed(Failure::Other(e));
         let job = self.job(cell, tasks);
         if let Err(e) = proc::ensure_single_threaded() {
@@ -190,6 +191,7 @@ impl RepRunner for Isolated {
         if interrupt::stop_requested() {
             return RepResult::of(Ended::Cut);
         }
+        proc::trim_heap();
         let (busy_before, me_before) = (machine_busy_s(), Usage::of_self());
         let child = proc::spawn(|| {
             // Its own process group: a terminal's Ctrl-C reaches only the orchestrator, which

@@ -5,13 +5,14 @@
 //! keeps every record it made, the orchestrator knows which tasks it was running, and the
 //! measured process holds at most [`RING`] bytes of records, however many tasks it runs.
 
+use crate::tasks::Tasks;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::supervise::{send, Msg};
-use crate::plan::Task;
+
 use crate::proc::ring::{Ring, HEAD};
 use crate::proc::SharedMap;
 use crate::workload::TaskRecord;
@@ -133,9 +134,10 @@ impl Reader<'_> {
 
     /// After a repetition that failed (`why`): the tasks it was running fail with that reason
     /// and their index; the caller marks those never started as not run.
-    pub fn fail_running(&mut self, tasks: &[Task], why: &str, on_task: &mut dyn FnMut(TaskRecord)) {
+    pub fn fail_running(&mut self, tasks: &Tasks, why: &str, on_task: &mut dyn FnMut(TaskRecord)) {
         for (i, _) in std::mem::take(&mut self.running) {
             let Some(task) = tasks.get(i) else { continue };
+            let task = &*task;
             let why = match why.contains(&format!("task {i} ")) {
                 true => why.to_string(),
                 false => format!("{why} while task {i} ran"),
@@ -148,19 +150,21 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Input;
+    use crate::plan::{Input, Task};
     use crate::workload::WorkloadKind;
 
-    fn tasks(n: usize) -> Vec<Task> {
+    fn tasks(n: usize) -> Tasks {
         let kind = WorkloadKind::named("sleep").unwrap();
-        (0..n)
-            .map(|index| Task {
-                index,
-                kind,
-                input: Input::None,
-                seed: 0,
-            })
-            .collect()
+        Tasks::listed(
+            (0..n)
+                .map(|index| Task {
+                    index,
+                    kind,
+                    input: Input::None,
+                    seed: 0,
+                })
+                .collect(),
+        )
     }
 
     #[test]
@@ -172,9 +176,9 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| {
                 let mut w = records.writer(&wr);
-                for t in &tasks {
+                for t in tasks.iter() {
                     w.note(&Note::Started(t.index));
-                    w.note(&Note::Ended(TaskRecord::failed(t, Some(0), "x".repeat(t.index % 300))));
+                    w.note(&Note::Ended(TaskRecord::failed(&t, Some(0), "x".repeat(t.index % 300))));
                 }
                 w.note(&Note::Started(tasks.len() - 1)); // in flight when it "dies"
                 drop(wr);

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use super::{Ended, Failure, Isolated, RepResult, RepRunner};
 use crate::executor::allocator;
 use crate::interrupt;
-use crate::plan::{Cell, Rep, Task};
+use crate::plan::{Cell, Rep};
 use crate::proc;
+use crate::tasks::Tasks;
 use crate::workload::TaskRecord;
 
 /// The environment variables that make `runner <file>` a zygote (the run's results folder),
@@ -35,7 +36,7 @@ pub const ZYGOTE_SHA256: &str = "RUNNER_ZYGOTE_SHA256";
 struct Request {
     cell: String,
     rep: Rep,
-    tasks: Vec<Task>,
+    tasks: Tasks,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,7 +99,7 @@ impl Preloading {
 }
 
 impl RepRunner for Preloading {
-    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
+    fn run(&mut self, cell: &Cell, rep: Rep, tasks: Tasks, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult {
         let Some((name, lib)) = allocator::preload(&cell.values) else {
             return self.inner.run(cell, rep, tasks, on_task);
         };
@@ -149,7 +150,7 @@ impl From<String> for Asked {
 }
 
 impl Zygote {
-    fn ask(&mut self, cell: &Cell, rep: Rep, tasks: Vec<Task>) -> Result<Response, Asked> {
+    fn ask(&mut self, cell: &Cell, rep: Rep, tasks: Tasks) -> Result<Response, Asked> {
         let req = Request {
             cell: cell.id(),
             rep,

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::task::{Input, Rep, Task};
+use crate::tasks::{task_seed, Tasks};
 use crate::workload::{Draws, WorkloadKind};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -61,17 +62,23 @@ pub fn inputs_per_set(workload: WorkloadKind, images: &Images) -> usize {
     }
 }
 
-/// Task `index`'s own seed in repetition `rep`: one word of a ChaCha8 stream of its own (apart
-/// from the draws'), so it depends on nothing but the seed, the repetition and the index.
-pub fn task_seed(seed: u64, rep: Rep, index: usize) -> u64 {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7A5C_5EED_0000_0001);
-    rng.set_stream(rep.stream());
-    rng.set_word_pos(2 * index as u128);
-    rng.next_u64()
+/// The tasks of one repetition of a cell: synthetic ones (no input) are made as the pools
+/// read them; drawn ones are listed.
+pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Tasks {
+    let kinds = workload.parts();
+    if let (Draws::Synthetic(per_set), [kind]) = (draws(workload, images), kinds.as_slice()) {
+        return Tasks::Made {
+            n: sets * per_set,
+            kind: *kind,
+            seed,
+            rep,
+        };
+    }
+    Tasks::listed(list(seed, rep, workload, sets, images))
 }
 
-/// The tasks of one repetition of a cell.
-pub fn draw(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Vec<Task> {
+/// Drawn tasks, each with its input.
+fn list(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Vec<Task> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(rep.stream());
     let mut inputs = Vec::new();
@@ -143,6 +150,22 @@ mod tests {
         }
     }
 
+    fn drawn(seed: u64, rep: Rep, workload: WorkloadKind, sets: usize, images: &Images) -> Vec<Task> {
+        draw(seed, rep, workload, sets, images).to_vec()
+    }
+
+    #[test]
+    fn synthetic_tasks_are_made_as_they_are_read_and_are_those_a_list_would_hold() {
+        let rep = Rep {
+            warmup: false,
+            index: 2,
+        };
+        let made = draw(5, rep, w("sleep"), 40, &images());
+        assert!(matches!(made, Tasks::Made { n: 120, .. }), "{made:?}");
+        assert_eq!(made.to_vec(), list(5, rep, w("sleep"), 40, &images()));
+        assert!(matches!(draw(5, rep, w("resize"), 2, &images()), Tasks::Listed(_)));
+    }
+
     fn names(tasks: &[Task]) -> Vec<String> {
         tasks
             .iter()
@@ -156,8 +179,8 @@ mod tests {
             warmup: false,
             index: 0,
         };
-        let a = draw(42, rep, w("resize"), 2, &images());
-        let b = draw(42, rep, w("resize"), 2, &images());
+        let a = drawn(42, rep, w("resize"), 2, &images());
+        let b = drawn(42, rep, w("resize"), 2, &images());
         assert_eq!(a, b);
         // Pinned: a change here changes every published comparison.
         insta::assert_yaml_snapshot!(names(&a));
@@ -166,7 +189,7 @@ mod tests {
     #[test]
     fn repetitions_and_seeds_draw_differently() {
         let img = images();
-        let r0 = draw(
+        let r0 = drawn(
             42,
             Rep {
                 warmup: false,
@@ -176,7 +199,7 @@ mod tests {
             8,
             &img,
         );
-        let r1 = draw(
+        let r1 = drawn(
             42,
             Rep {
                 warmup: false,
@@ -186,8 +209,8 @@ mod tests {
             8,
             &img,
         );
-        let w0 = draw(42, Rep { warmup: true, index: 0 }, w("resize"), 8, &img);
-        let s1 = draw(
+        let w0 = drawn(42, Rep { warmup: true, index: 0 }, w("resize"), 8, &img);
+        let s1 = drawn(
             43,
             Rep {
                 warmup: false,
@@ -204,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_set_is_one_of_each_source() {
-        let t = draw(
+        let t = drawn(
             7,
             Rep {
                 warmup: false,
@@ -223,7 +246,7 @@ mod tests {
 
     #[test]
     fn mixed_has_each_image_once_per_kind_in_a_shuffled_order() {
-        let t = draw(
+        let t = drawn(
             1,
             Rep {
                 warmup: false,

@@ -29,6 +29,17 @@ pub fn ensure_single_threaded() -> Result<(), String> {
     }
 }
 
+/// Gives the memory this process has freed back to the system (glibc keeps it in its heap), so
+/// that a child forked next does not count it: a measured process inherits its parent's resident
+/// pages, and the orchestrator has just freed the records of a million-task repetition.
+pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Forks a child that runs `child` and leaves with its return value as exit code, through
 /// `_exit`: no destructor or buffered writer of the parent runs twice. Returns the child's pid.
 /// The child dies with its parent ([`die_with_parent`]).

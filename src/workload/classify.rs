@@ -2,6 +2,7 @@
 //! worker. Its settings are the `[classify]` section; once per run it finds and loads ONNX
 //! Runtime, hashes the model and optimises its graph.
 
+use crate::tasks::Tasks;
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -180,7 +181,7 @@ impl Workload for Classify {
         }
     }
 
-    fn enter(&self, ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
+    fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
         let models: &Models = ctx.settings.get(self.name())?;
         ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())
     }

@@ -3,6 +3,7 @@
 //! worker's children's (`wait4`), its peak RSS goes into `child_peak_rss_mib`, and a non-zero
 //! exit or a signal fails the task with the status and the last KiB of its stderr.
 
+use crate::tasks::Tasks;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -138,7 +139,7 @@ impl Workload for Command {
             .ok_or_else(|| format!("command.argv: the program `{program}` was not found on PATH"))
     }
 
-    fn inputs(&self, ctx: &Context, tasks: &[Task]) -> Result<(), String> {
+    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), String> {
         write_noise(ctx, tasks)
     }
 

@@ -23,6 +23,7 @@ mod sleep;
 mod spin;
 mod worker;
 
+use crate::tasks::Tasks;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -149,14 +150,14 @@ pub trait Workload: Sync {
 
     /// Once in each repetition process, before the runner's own pool starts and outside the
     /// measured wall time: e.g. load the ONNX Runtime library, which the forked workers share.
-    fn enter(&self, _ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
+    fn enter(&self, _ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
         Ok(())
     }
 
     /// Once in each repetition process, before any pool starts (the runner's or Python's) and
     /// outside the measured wall time: write what the tasks read, e.g. the repetition's noise
     /// images as files for a user's program.
-    fn inputs(&self, _ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
+    fn inputs(&self, _ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
         Ok(())
     }
 

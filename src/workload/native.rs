@@ -4,6 +4,7 @@
 //! thread or process calls `runner_init` while its pool starts, `runner_run` once per task and
 //! `runner_fini` at shutdown. The library is checked in a throwaway process before anything runs.
 
+use crate::tasks::Tasks;
 use std::any::Any;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
@@ -185,11 +186,11 @@ impl Workload for Native {
             .map_or_else(|_| Vec::new(), |s| vec![s.library.clone()])
     }
 
-    fn enter(&self, ctx: &Context, _tasks: &[Task]) -> Result<(), String> {
+    fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
         library(ctx.settings.get(self.name())?).map(|_| ())
     }
 
-    fn inputs(&self, ctx: &Context, tasks: &[Task]) -> Result<(), String> {
+    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), String> {
         write_noise(ctx, tasks)
     }
 

@@ -3,6 +3,7 @@
 //! an optional `setup(config)` per worker whose result every call gets. Before any repetition
 //! the module is imported once in a throwaway interpreter; an exception there refuses the run.
 
+use crate::tasks::Tasks;
 use std::any::Any;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,6 @@ use super::own::write_noise;
 use super::{Context, Draws, Settings, TaskState, Workload};
 use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::spec::{OneOrMany, Section, SpecError};
-use crate::task::Task;
 
 pub struct PythonFn;
 
@@ -217,7 +217,7 @@ for entry in sys.argv[2:]:
         files
     }
 
-    fn inputs(&self, ctx: &Context, tasks: &[Task]) -> Result<(), String> {
+    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), String> {
         write_noise(ctx, tasks)
     }
 

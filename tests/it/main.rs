@@ -18,6 +18,7 @@ mod page;
 mod python;
 mod python_answers;
 mod report;
+mod scale;
 mod shards;
 mod slurm;
 mod stops;
