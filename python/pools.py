@@ -10,8 +10,9 @@ The runner starts this file once per repetition with the cell's interpreter and,
 the modules the job's workloads import (numpy, PIL: imported at the top, as a program would, so
 fork inherits them; nothing else imports them, so a subinterpreter can import this file). The
 protocol has descriptors of its own, open before any user code runs and closed across exec: the
-runner writes the job (JSON: executor, workers, settings, tasks) and, at the end, a line to let
-the pool shut down on fd 4 (JOB_IN), and reads JSON lines from fd 3 (TO_RUNNER). Standard input is
+runner writes the job (JSON: executor, workers, settings, the task count), then the tasks (a JSON
+array of up to 256 a line, written as this file reads them, so that a million tasks are never
+held here at once) and, at the end, a line to let the pool shut down on fd 4 (JOB_IN), and reads JSON lines from fd 3 (TO_RUNNER). Standard input is
 /dev/null; fd 1 and sys.stdout are the user's output (discarded, or kept with `[python] stdout =
 "keep"`), so nothing a task prints, from Python, from C or from a program it starts, can reach
 the channel the runner reads. A worker process started by spawn or forkserver, which does not
@@ -36,6 +37,7 @@ implementation of the workloads (bench/ runs it through the runner).
 """
 import importlib
 import io
+import itertools
 import json
 import os
 import signal
@@ -601,28 +603,62 @@ def start_pool(job, workers, kind):
     return pool, me, (lambda: None), (lambda: counter.value)
 
 
+def streamed(runner, count):
+    """The job's tasks, read as they are taken: the runner writes them in lines of a batch each."""
+    while count > 0:
+        line = runner.readline()
+        if not line:
+            raise RuntimeError(f"the runner's task lines ended {count} tasks short")
+        batch = json.loads(line)
+        count -= len(batch)
+        yield from batch
+
+
+def in_flight(workers):
+    """Chunks submitted and not yet done: enough to keep every worker fed while this thread is
+    busy, few enough that the pool holds a bounded number of tasks (Python 3.14's
+    `Executor.map(buffersize=)` bounds them the same way)."""
+    return 4 * workers + 4
+
+
 def task_phase(pool, mod, job, tasks, kind):
-    """Every task once, in chunks of `chunksize`; each record as its chunk's result arrives."""
-    from concurrent.futures import as_completed
+    """Every task once, in chunks of `chunksize`, with at most `in_flight` chunks submitted; each
+    record as its chunk's result arrives."""
+    from concurrent.futures import FIRST_COMPLETED, wait
     phase = time.perf_counter()
     size = job.get("chunksize") or 1
-    chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-    futures = {pool.submit(mod.run_batch, c, phase): c for c in chunks}
-    broken = None
-    for f in as_completed(futures):
-        arrived = time.perf_counter()
-        try:
-            recs = f.result()
-        except Exception as e:  # the pool broke (a worker died): these tasks have no result
-            broken = broken or pool_broke(pool, e)
-            emit(dict(broken, tasks=[t["index"] for t in futures[f]]))
-            continue
-        for rec in recs:
-            # The result's way back: from the task's end in the worker to here.
-            end = rec.pop("end", None)
-            if end is not None:
-                rec["ipc_ms"] = 1e3 * (arrived - end) if kind != "py-thread" else 0.0
-            emit(rec)
+    chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
+    futures, broken = {}, None
+    while True:
+        while broken is None and len(futures) < in_flight(job["workers"]):
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            try:
+                futures[pool.submit(mod.run_batch, chunk, phase)] = chunk
+            except Exception as e:  # broken before a result said so
+                broken = pool_broke(pool, e)
+                emit(dict(broken, tasks=[t["index"] for t in chunk]))
+        if broken is not None:  # the rest never run; all are read, so the runner's writer ends
+            for chunk in chunks:
+                emit(dict(broken, tasks=[t["index"] for t in chunk]))
+        if not futures:
+            return
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        for f in done:
+            chunk, arrived = futures.pop(f), time.perf_counter()
+            try:
+                recs = f.result()
+            except Exception as e:  # the pool broke (a worker died): these tasks have no result
+                broken = broken or pool_broke(pool, e)
+                emit(dict(broken, tasks=[t["index"] for t in chunk]))
+                continue
+            for rec in recs:
+                # The result's way back: from the task's end in the worker to here.
+                end = rec.pop("end", None)
+                if end is not None:
+                    rec["ipc_ms"] = 1e3 * (arrived - end) if kind != "py-thread" else 0.0
+                emit(rec)
 
 
 def pool_broke(pool, error):
@@ -654,11 +690,11 @@ def main():
     for module in sys.argv[1:]:  # what the job's workloads import, as a program would at its top
         importlib.import_module(module)
     emit({"msg": "hello"})
-    runner = open(JOB_IN, "rb", buffering=0, closefd=False)
+    runner = open(JOB_IN, "rb", closefd=False)  # every read of the job's pipe goes through it
     job = json.loads(runner.readline())
     st = os.fstat(TO_RUNNER)
     job["protocol"], job["main_pid"] = [st.st_dev, st.st_ino], os.getpid()
-    workers, tasks, kind = job["workers"], job["tasks"], job["executor"]
+    workers, tasks, kind = job["workers"], streamed(runner, job["tasks"]), job["executor"]
     if kind == "py-sequential":  # the loop in this thread
         workers, pool, started = 1, None, (lambda: 1)
         build(job, 0)

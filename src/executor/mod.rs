@@ -8,6 +8,7 @@
 //! thread or several); Python's pools share [`python`], which runs `python/pools.py`.
 
 pub mod allocator;
+mod batches;
 mod fork;
 mod fork_queue;
 mod fork_ring;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 use serde::Deserialize;
 
-use super::python_job::PyJobSpec;
+use super::python_job::{task_lines, PyJobSpec};
 use super::python_lines::Lines;
 use super::{Job, PoolStats, PythonFacts, TaskEvent};
 use crate::measure::{peak_rss_of, pss_kib, tree_pids, tree_pss_kib};
@@ -141,14 +141,27 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
     let (child, mut to_python, mut io) = start_interpreter(job, py)?;
     let pid = Pid::from_raw(child.id() as i32);
     let mut stats = PoolStats::default();
-    let ready = match pool_start(&mut io, &mut to_python, &spec, start, &mut stats) {
-        Ok(ready) => ready,
-        Err(e) => return Err(fail(&mut io, e)),
+    let mut pipe = match to_python.try_clone() {
+        Ok(p) => p,
+        Err(e) => return Err(fail(&mut io, format!("cannot send Python its tasks: {e}"))),
     };
-    let done = match task_phase(&mut io, pid, job, on_event, &mut stats) {
-        Ok(done) => done,
-        Err(e) => return Err(fail(&mut io, e)),
-    };
+    // The tasks follow the job line from a thread of their own, as Python reads them (the pipe
+    // holds 64 KiB). On a failure, `fail` kills Python and its workers, whose ends of the pipe
+    // close, so the thread's write fails and it ends before the scope does.
+    let (ready, done) = std::thread::scope(|scope| {
+        let feed = move || {
+            scope.spawn(move || {
+                for line in task_lines(job) {
+                    if pipe.write_all(&line).is_err() {
+                        return;
+                    }
+                }
+            });
+        };
+        pool_start(&mut io, &mut to_python, &spec, feed, start, &mut stats)
+            .and_then(|ready| Ok((ready, task_phase(&mut io, pid, job, on_event, &mut stats)?)))
+            .map_err(|e| fail(&mut io, e))
+    })?;
     stats.workers_started = stats.workers_started.max(done.workers_started);
     let pids = if done.pids.is_empty() { &ready.pids } else { &done.pids };
     measure(pid, pids, executor, &mut stats);
@@ -221,6 +234,7 @@ fn pool_start(
     io: &mut Lines,
     stdin: &mut File,
     spec: &str,
+    feed: impl FnOnce(),
     start: Instant,
     stats: &mut PoolStats,
 ) -> Result<Ready, String> {
@@ -234,6 +248,7 @@ fn pool_start(
         .write_all(spec.as_bytes())
         .and_then(|_| stdin.flush())
         .map_err(|e| format!("cannot send the job to Python: {e}"))?;
+    feed();
     let ready = match io.next() {
         Some(Ok(FromPython::Ready(r))) => r,
         Some(Err(e)) => return Err(e),

@@ -1,12 +1,13 @@
 //! The job the py-* executors hand `python/pools.py` ([`PyJobSpec`]): the executor, its
-//! shape and axes, each workload's settings and the tasks, as one JSON line.
+//! shape and axes, each workload's settings and the task count, as one JSON line; then the
+//! tasks, in lines of a batch each ([`task_lines`]), as Python reads them.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::{pinning, Job, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, START_METHOD};
-use crate::task::Input;
+use crate::task::{Input, Task};
 use crate::workload::INTRA_OP_THREADS;
 
 /// The job `pools.py` reads (one JSON line on its job descriptor).
@@ -29,7 +30,8 @@ pub(super) struct PyJobSpec {
     pin: Option<Vec<usize>>,
     /// Each part's settings, by workload name.
     settings: serde_json::Map<String, serde_json::Value>,
-    tasks: Vec<PyTask>,
+    /// How many tasks follow the job line ([`task_lines`]).
+    tasks: usize,
 }
 
 #[derive(Serialize)]
@@ -62,26 +64,6 @@ impl PyJobSpec {
                 .ok_or_else(|| format!("workload {part} has no Python implementation"))?;
             settings.insert(part.name().to_string(), s);
         }
-        let tasks = job
-            .tasks
-            .iter()
-            .map(|t| PyTask {
-                index: t.index,
-                kind: t.kind.name(),
-                image: t.input.name(),
-                input: match &t.input {
-                    Input::File { path, .. } => PyInput::File { path: path.clone() },
-                    Input::Noise { seed, width, height } => PyInput::Noise {
-                        noise: *seed,
-                        width: *width,
-                        height: *height,
-                    },
-                    Input::None => PyInput::Nothing {},
-                },
-                seed: t.seed,
-                file: crate::workload::input_path(&job.ctx, &t),
-            })
-            .collect();
         Ok(PyJobSpec {
             executor,
             workers: job.shape.workers(),
@@ -103,7 +85,43 @@ impl PyJobSpec {
             out_dir: job.ctx.out_dir.clone(),
             pin: pinning::cores(job),
             settings,
-            tasks,
+            tasks: job.tasks.len(),
         })
+    }
+}
+
+/// Tasks per line after the job: enough that a line costs little, few enough that Python holds
+/// a handful of them however many tasks there are.
+const BATCH: usize = 256;
+
+/// The job's tasks as `pools.py` reads them after the job line: JSON arrays of up to [`BATCH`]
+/// tasks, a line each, made as they are written (the pipe makes the writer wait for Python).
+pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let mut tasks = job.tasks.iter().peekable();
+    std::iter::from_fn(move || {
+        tasks.peek()?;
+        let batch: Vec<PyTask> = tasks.by_ref().take(BATCH).map(|t| py_task(job, &t)).collect();
+        let mut line = serde_json::to_vec(&batch).ok()?;
+        line.push(b'\n');
+        Some(line)
+    })
+}
+
+fn py_task(job: &Job, t: &Task) -> PyTask {
+    PyTask {
+        index: t.index,
+        kind: t.kind.name(),
+        image: t.input.name(),
+        input: match &t.input {
+            Input::File { path, .. } => PyInput::File { path: path.clone() },
+            Input::Noise { seed, width, height } => PyInput::Noise {
+                noise: *seed,
+                width: *width,
+                height: *height,
+            },
+            Input::None => PyInput::Nothing {},
+        },
+        seed: t.seed,
+        file: crate::workload::input_path(&job.ctx, t),
     }
 }

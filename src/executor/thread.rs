@@ -1,9 +1,10 @@
 //! A rayon pool of exactly `workers` threads, built for the repetition (never the global pool).
 
-use std::sync::mpsc;
+use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::batches::Batches;
 use super::{run_task, Executor, Job, PoolStats, ShapeKind, TaskEvent};
 use crate::workload::Worker;
 
@@ -84,13 +85,13 @@ impl Executor for Thread {
     }
 }
 
-/// Events in flight between the threads and the repetition's ring: about 80 KiB of records at
-/// most, and enough that a thread seldom waits for the ring's reader.
+/// Events in flight between the threads and the repetition's ring: at most twice this many (a
+/// batch being handed on, the next filling), about 150 KiB of records.
 const EVENTS: usize = 256;
 
 /// Every task once: each thread takes the next one as it becomes free (from one shared reader,
-/// so a million tasks are never queued at once), and its events come back on a bounded
-/// channel, so the pool holds O(threads) of tasks and records however many there are.
+/// so a million tasks are never queued at once), and its events come back through a bounded
+/// queue ([`Batches`]), so the pool holds O(threads) of tasks and records however many there are.
 fn task_phase(
     pool: &rayon::ThreadPool,
     job: &Job,
@@ -99,11 +100,12 @@ fn task_phase(
     on_event: &mut dyn FnMut(TaskEvent),
 ) {
     let tasks = Mutex::new((0usize, job.tasks.cursor()));
-    let (tx, rx) = mpsc::sync_channel(EVENTS);
+    let events = Batches::new(EVENTS, slots.len());
     pool.in_place_scope(|scope| {
         for _ in 0..slots.len() {
-            let (tx, tasks) = (tx.clone(), &tasks);
+            let (events, tasks) = (&events, &tasks);
             scope.spawn(move |_| {
+                let events = events.sender();
                 let me = rayon::current_thread_index().expect("spawned on the pool");
                 let mut slot = slots[me].lock().unwrap_or_else(|e| e.into_inner());
                 let worker = slot.as_mut().expect("every thread has a worker");
@@ -117,14 +119,16 @@ fn task_phase(
                             None => break,
                         }
                     };
-                    let _ = tx.send(TaskEvent::Started(task.index));
-                    let _ = tx.send(TaskEvent::Finished(run_task(worker, &job.ctx, &task, phase)));
+                    events.send(TaskEvent::Started(task.index));
+                    events.send(TaskEvent::Finished(run_task(worker, &job.ctx, &task, phase)));
                 }
             });
         }
-        drop(tx);
-        for event in rx {
-            on_event(event);
+        let mut batch = VecDeque::with_capacity(EVENTS);
+        while events.take_all(&mut batch) {
+            for event in batch.drain(..) {
+                on_event(event);
+            }
         }
     });
 }

@@ -30,7 +30,11 @@ impl Log {
 
 impl Exporter for Log {
     fn task(&mut self, row: &TaskRow) -> io::Result<()> {
-        writeln!(self.file, "{}", line(row))
+        // One write a line (`writeln!` makes two), so a line is whole and costs one call.
+        let mut line = line(row);
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
             .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", self.path.display())))
     }
 }
