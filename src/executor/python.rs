@@ -279,13 +279,15 @@ fn task_phase(
     stats: &mut PoolStats,
 ) -> Result<Done, String> {
     let phase = Instant::now();
-    let mut done = vec![false; job.tasks.len()];
+    // A bit a task (a byte a task would be a megabyte at a million).
+    let mut done = vec![0u64; job.tasks.len().div_ceil(64)];
     let mut tasks = job.tasks.cursor();
     // The tasks started and not ended, and the process running each: O(workers).
     let mut running: Vec<(usize, i32)> = Vec::new();
     let mut end = |task: usize, rec: TaskRecord, on_event: &mut dyn FnMut(TaskEvent)| -> Result<(), String> {
-        match done.get_mut(task) {
-            Some(d) if !*d => *d = true,
+        let (word, bit) = (task / 64, 1u64 << (task % 64));
+        match done.get_mut(word) {
+            Some(d) if task < job.tasks.len() && *d & bit == 0 => *d |= bit,
             _ => return Err(format!("Python reported task {task} twice or unasked")),
         }
         on_event(TaskEvent::Finished(rec));
