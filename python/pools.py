@@ -624,11 +624,13 @@ def in_flight(workers):
 def task_phase(pool, mod, job, tasks, kind):
     """Every task once, in chunks of `chunksize`, with at most `in_flight` chunks submitted; each
     record as its chunk's result arrives."""
-    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
     phase = time.perf_counter()
     size = job.get("chunksize") or 1
     chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
-    futures, broken = {}, None
+    # A result that arrives while this thread reads and submits the next chunks waits for it: its
+    # ipc_ms includes that, as it included emitting other chunks' records before.
+    futures, broken, failed = {}, None, None
     while True:
         while broken is None and len(futures) < in_flight(job["workers"]):
             chunk = next(chunks, None)
@@ -649,9 +651,11 @@ def task_phase(pool, mod, job, tasks, kind):
             chunk, arrived = futures.pop(f), time.perf_counter()
             try:
                 recs = f.result()
-            except Exception as e:  # the pool broke (a worker died): these tasks have no result
-                broken = broken or pool_broke(pool, e)
-                emit(dict(broken, tasks=[t["index"] for t in chunk]))
+            except Exception as e:  # these tasks have no result; a broken pool runs no more
+                failed = broken or failed or pool_broke(pool, e)
+                if isinstance(e, BrokenExecutor):
+                    broken = failed
+                emit(dict(failed, tasks=[t["index"] for t in chunk]))
                 continue
             for rec in recs:
                 # The result's way back: from the task's end in the worker to here.

@@ -20,6 +20,8 @@ struct State<T> {
     /// variable is notified only when someone waits on it (a notification is a system call).
     waiting_senders: usize,
     receiver_waits: bool,
+    /// The receiver is gone (it panicked): senders stop, rather than wait for room for ever.
+    closed: bool,
 }
 
 impl<T> Batches<T> {
@@ -31,6 +33,7 @@ impl<T> Batches<T> {
                 senders,
                 waiting_senders: 0,
                 receiver_waits: false,
+                closed: false,
             }),
             not_full: Condvar::new(),
             not_empty: Condvar::new(),
@@ -42,18 +45,29 @@ impl<T> Batches<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn send(&self, item: T) {
+    /// `false` once the receiver is gone.
+    fn send(&self, item: T) -> bool {
         let mut s = self.lock();
-        while s.queue.len() >= self.cap {
+        while s.queue.len() >= self.cap && !s.closed {
             s.waiting_senders += 1;
             s = self.not_full.wait(s).unwrap_or_else(|e| e.into_inner());
             s.waiting_senders -= 1;
+        }
+        if s.closed {
+            return false;
         }
         s.queue.push_back(item);
         if s.receiver_waits {
             s.receiver_waits = false;
             self.not_empty.notify_one();
         }
+        true
+    }
+
+    /// The receiver's handle: dropped (after the last batch, or by a panic while handing one
+    /// on), it lets every sender go.
+    pub fn receiver(&self) -> Receiver<'_, T> {
+        Receiver(self)
     }
 
     /// A sender's handle that says it is finished when dropped, even by a panic.
@@ -72,7 +86,7 @@ impl<T> Batches<T> {
 
     /// Everything queued, into `into` (emptied first), waiting for at least one item; `false`
     /// once every sender is done and nothing is left.
-    pub fn take_all(&self, into: &mut VecDeque<T>) -> bool {
+    fn take_all(&self, into: &mut VecDeque<T>) -> bool {
         into.clear();
         let mut s = self.lock();
         while s.queue.is_empty() {
@@ -93,8 +107,25 @@ impl<T> Batches<T> {
 pub(super) struct Sender<'a, T>(&'a Batches<T>);
 
 impl<T> Sender<'_, T> {
-    pub fn send(&self, item: T) {
-        self.0.send(item);
+    /// `false` once the receiver is gone: the sender should stop.
+    pub fn send(&self, item: T) -> bool {
+        self.0.send(item)
+    }
+}
+
+pub(super) struct Receiver<'a, T>(&'a Batches<T>);
+
+impl<T> Receiver<'_, T> {
+    pub fn take_all(&self, into: &mut VecDeque<T>) -> bool {
+        self.0.take_all(into)
+    }
+}
+
+impl<T> Drop for Receiver<'_, T> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.closed = true;
+        self.0.not_full.notify_all();
     }
 }
 
@@ -118,12 +149,12 @@ mod tests {
                 s.spawn(move || {
                     let tx = q.sender();
                     for i in 0..10_000 {
-                        tx.send((id, i));
+                        assert!(tx.send((id, i)));
                     }
                 });
             }
-            let mut batch = VecDeque::new();
-            while q.take_all(&mut batch) {
+            let (rx, mut batch) = (q.receiver(), VecDeque::new());
+            while rx.take_all(&mut batch) {
                 assert!(batch.len() <= 8, "{}", batch.len());
                 got.extend(batch.drain(..));
             }
@@ -133,5 +164,23 @@ mod tests {
             let mine: Vec<usize> = got.iter().filter(|g| g.0 == id).map(|g| g.1).collect();
             assert_eq!(mine, (0..10_000).collect::<Vec<_>>(), "sender {id}");
         }
+    }
+}
+
+#[cfg(test)]
+mod gone {
+    use super::*;
+
+    #[test]
+    fn senders_stop_when_the_receiver_is_gone_instead_of_waiting_for_ever() {
+        let q = Batches::new(2, 1);
+        std::thread::scope(|s| {
+            let sender = s.spawn(|| {
+                let tx = q.sender();
+                (0..100).take_while(|&i| tx.send(i)).count()
+            });
+            drop(q.receiver()); // as a panic while handing a batch on would
+            assert!(sender.join().unwrap() <= 2);
+        });
     }
 }

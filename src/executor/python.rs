@@ -1,6 +1,6 @@
 //! Python's pools, which the py-* executors run: the repetition process starts the interpreter
-//! on `python/pools.py`, hands it the job ([`PyJobSpec`]: the tasks and each workload's
-//! settings) on a descriptor of its own and reads one JSON message per line back ([`FromPython`])
+//! on `python/pools.py`, hands it the job ([`PyJobSpec`]: each workload's settings and the task
+//! count, then the tasks as it reads them) on a descriptor of its own and reads one JSON message per line back ([`FromPython`])
 //! on another, so nothing the user's code prints reaches the protocol; both are typed here and
 //! in pools.py, and a message of another shape is an error. It measures the interpreter and its
 //! pool from outside, as it measures its own pools: phases by its own clock, CPU by `wait4` (the
@@ -12,6 +12,7 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
@@ -138,35 +139,55 @@ pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(Ta
     // moment: adopted here, they are reaped and counted.
     proc::become_subreaper();
     let start = Instant::now();
-    let (child, mut to_python, mut io) = start_interpreter(job, py)?;
+    let (child, to_python, mut io) = start_interpreter(job, py)?;
     let pid = Pid::from_raw(child.id() as i32);
     let mut stats = PoolStats::default();
-    let mut pipe = match to_python.try_clone() {
-        Ok(p) => p,
-        Err(e) => return Err(fail(&mut io, format!("cannot send Python its tasks: {e}"))),
+    let mut feeder = None;
+    let phases = pool_start(
+        &mut io,
+        to_python,
+        &spec,
+        |pipe| feeder = Some(feed(job, pipe)),
+        start,
+        &mut stats,
+    )
+    .and_then(|ready| Ok((ready, task_phase(&mut io, pid, job, on_event, &mut stats)?)))
+    // Python has read every task, so the feeder is done: it hands the pipe back.
+    .and_then(|(ready, done)| {
+        let fed = feeder.take().ok_or("the tasks were never sent")?.join();
+        Ok((ready, done, fed.map_err(|_| "the task feeder panicked".to_string())??))
+    });
+    let (ready, done, to_python) = match phases {
+        Ok(phases) => phases,
+        Err(e) => {
+            // A feeder that stopped says why (Python only saw its lines end).
+            let why = match feeder.filter(|f| f.is_finished()).map(JoinHandle::join) {
+                Some(Ok(Err(fed))) => fed,
+                _ => e,
+            };
+            return Err(fail(&mut io, why));
+        }
     };
-    // The tasks follow the job line from a thread of their own, as Python reads them (the pipe
-    // holds 64 KiB). On a failure, `fail` kills Python and its workers, whose ends of the pipe
-    // close, so the thread's write fails and it ends before the scope does.
-    let (ready, done) = std::thread::scope(|scope| {
-        let feed = move || {
-            scope.spawn(move || {
-                for line in task_lines(job) {
-                    if pipe.write_all(&line).is_err() {
-                        return;
-                    }
-                }
-            });
-        };
-        pool_start(&mut io, &mut to_python, &spec, feed, start, &mut stats)
-            .and_then(|ready| Ok((ready, task_phase(&mut io, pid, job, on_event, &mut stats)?)))
-            .map_err(|e| fail(&mut io, e))
-    })?;
     stats.workers_started = stats.workers_started.max(done.workers_started);
     let pids = if done.pids.is_empty() { &ready.pids } else { &done.pids };
     measure(pid, pids, executor, &mut stats);
     shut_down(pid, &mut io, to_python, &mut stats)?;
     Ok(stats)
+}
+
+/// Writes the tasks after the job line, from a thread of its own, as Python reads them (the pipe
+/// holds 64 KiB), and hands the pipe back. It holds the only write end, so if it stops, Python
+/// sees its lines end and says so. Not scoped: on a failure nobody waits for it (a process that
+/// survived with the read end could block it for ever); the repetition process's exit ends it.
+fn feed(job: &Job, mut pipe: File) -> JoinHandle<Result<File, String>> {
+    let job = job.clone();
+    std::thread::spawn(move || {
+        for line in task_lines(&job) {
+            pipe.write_all(&line?)
+                .map_err(|e| format!("cannot send Python its tasks: {e}"))?;
+        }
+        Ok(pipe)
+    })
 }
 
 /// Starts the interpreter on `pools.py`: standard input /dev/null, fd 1 the user's output (the
@@ -232,9 +253,9 @@ fn fail(io: &mut Lines, what: String) -> String {
 /// The interpreter's start-up (until `hello`) and the pool's (until `ready`).
 fn pool_start(
     io: &mut Lines,
-    stdin: &mut File,
+    mut stdin: File,
     spec: &str,
-    feed: impl FnOnce(),
+    feed: impl FnOnce(File),
     start: Instant,
     stats: &mut PoolStats,
 ) -> Result<Ready, String> {
@@ -248,7 +269,7 @@ fn pool_start(
         .write_all(spec.as_bytes())
         .and_then(|_| stdin.flush())
         .map_err(|e| format!("cannot send the job to Python: {e}"))?;
-    feed();
+    feed(stdin);
     let ready = match io.next() {
         Some(Ok(FromPython::Ready(r))) => r,
         Some(Err(e)) => return Err(e),

@@ -96,14 +96,19 @@ const BATCH: usize = 256;
 
 /// The job's tasks as `pools.py` reads them after the job line: JSON arrays of up to [`BATCH`]
 /// tasks, a line each, made as they are written (the pipe makes the writer wait for Python).
-pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Vec<u8>> + '_ {
+pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Result<Vec<u8>, String>> + '_ {
     let mut tasks = job.tasks.iter().peekable();
     std::iter::from_fn(move || {
         tasks.peek()?;
         let batch: Vec<PyTask> = tasks.by_ref().take(BATCH).map(|t| py_task(job, &t)).collect();
-        let mut line = serde_json::to_vec(&batch).ok()?;
-        line.push(b'\n');
-        Some(line)
+        Some(
+            serde_json::to_vec(&batch)
+                .map(|mut line| {
+                    line.push(b'\n');
+                    line
+                })
+                .map_err(|e| format!("cannot write task {} for Python: {e}", batch[0].index)),
+        )
     })
 }
 

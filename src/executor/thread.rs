@@ -119,13 +119,16 @@ fn task_phase(
                             None => break,
                         }
                     };
-                    events.send(TaskEvent::Started(task.index));
-                    events.send(TaskEvent::Finished(run_task(worker, &job.ctx, &task, phase)));
+                    if !events.send(TaskEvent::Started(task.index))
+                        || !events.send(TaskEvent::Finished(run_task(worker, &job.ctx, &task, phase)))
+                    {
+                        break; // the receiver is gone
+                    }
                 }
             });
         }
-        let mut batch = VecDeque::with_capacity(EVENTS);
-        while events.take_all(&mut batch) {
+        let (rx, mut batch) = (events.receiver(), VecDeque::with_capacity(EVENTS));
+        while rx.take_all(&mut batch) {
             for event in batch.drain(..) {
                 on_event(event);
             }
