@@ -85,7 +85,7 @@ impl Tasks {
         }
     }
 
-    /// Every task, as a list (tests, and the Python pools' job).
+    /// Every task, as a list (the mock runner and tests; the pools read them one by one).
     pub fn to_vec(&self) -> Vec<Task> {
         self.iter().map(Cow::into_owned).collect()
     }
