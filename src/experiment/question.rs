@@ -54,12 +54,14 @@ pub(super) fn parse(cx: &Fields, raw: &RawExperiment, axes: &Axes, exclude: &[Ex
                 .copied()
                 .filter(|&e| e != r && !e.is_sequential())
                 .collect();
-            if !others.iter().any(|&e| meet(&cells, r, e)) {
-                let why = match others.first() {
-                    None => format!("no other pool is here to compare against `{r}`"),
-                    Some(&e) => apart(&cells, r, e),
-                };
+            if others.is_empty() {
+                let why = format!("no other pool is here to compare against `{r}`");
                 return cx.err("answer.reference", span, why);
+            }
+            // Every other pool is asked about: one that never meets the reference would
+            // silently have no verdict.
+            if let Some(&e) = others.iter().find(|&&e| !meet(&cells, r, e)) {
+                return cx.err("answer.reference", span, apart(&cells, r, e));
             }
             Ok(Question::Reference(r))
         }
@@ -147,6 +149,13 @@ mod tests {
             "zip = { executor = [\"thread\", \"process\"], workers = [2, 4] }\n[answer]\nreference = \"thread\"\n",
             "answer.reference",
             "never do the same work with the same workers",
+        );
+        // Meeting one pool is not enough: every other pool is asked about.
+        refused(
+            "zip = { executor = [\"thread\", \"process\", \"py-thread\"], workers = [2, 2, 4] }\n\
+             [answer]\nreference = \"thread\"\n",
+            "answer.reference",
+            "`thread` and `py-thread` never do the same work",
         );
         refused(
             "executor = [\"py-process\"]\n[answer]\ncompare = [[\"py-process\", \"py-process\"]]\n",
