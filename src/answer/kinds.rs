@@ -41,8 +41,21 @@ pub struct ByKind {
     pub kinds: Vec<KindAnswer>,
     pub rows: Vec<KindRow>,
     /// `resize, 2 workers: thread ≈ process on a; process faster (1.31x) on b`: the comparisons
-    /// whose intervals on two kinds do not overlap.
+    /// whose words differ between two kinds with intervals that do not overlap.
     pub changes: Vec<String>,
+}
+
+impl ByKind {
+    /// The lines under "Where the answer changes between kinds of machine": the changes, or
+    /// the one line saying there are none.
+    pub fn change_lines(&self) -> Vec<String> {
+        match self.changes.is_empty() {
+            true => vec![
+                "the same on every kind (no comparison's words differ between two kinds with intervals apart)".into(),
+            ],
+            false => self.changes.clone(),
+        }
+    }
 }
 
 /// Splits `rows` by kind of machine ([`RunRow::kind`]) and answers within each; `None` when

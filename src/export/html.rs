@@ -103,11 +103,8 @@ fn by_kind(k: &crate::answer::kinds::ByKind) -> String {
         s += "</tr>\n";
     }
     s += "</table>\n<p>Where the answer changes between kinds of machine:</p>\n<ul class=\"answer\">\n";
-    if k.changes.is_empty() {
-        s += "<li>the same on every kind (each comparison's intervals overlap between kinds)</li>\n";
-    }
-    for c in &k.changes {
-        let _ = writeln!(s, "<li>{}</li>", escape(c));
+    for c in k.change_lines() {
+        let _ = writeln!(s, "<li>{}</li>", escape(&c));
     }
     s += "</ul>\n<ul class=\"note\">\n";
     for kind in &k.kinds {

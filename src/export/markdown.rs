@@ -222,10 +222,7 @@ measured on two kinds. ",
         s += "\n";
     }
     s += "\nWhere the answer changes between kinds of machine:\n\n";
-    if k.changes.is_empty() {
-        s += "- the same on every kind (each comparison's intervals overlap between kinds)\n";
-    }
-    for c in &k.changes {
+    for c in k.change_lines() {
         let _ = writeln!(s, "- {c}");
     }
     s += "\nThe kinds:\n\n";

@@ -18,10 +18,7 @@ impl Exporter for Table {
         }
         if let Some(k) = report.by_kind.as_ref().filter(|k| !k.rows.is_empty()) {
             println!("Where the answer changes between kinds of machine (summary.md sets them side by side):");
-            if k.changes.is_empty() {
-                println!("- the same on every kind (each comparison's intervals overlap between kinds)");
-            }
-            for c in &k.changes {
+            for c in k.change_lines() {
                 println!("- {c}");
             }
             println!();
