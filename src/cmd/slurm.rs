@@ -147,6 +147,11 @@ fn quote(p: &Path) -> String {
 pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     let (exp, _cells) = super::load_checked(&args.check.file, args.check.allow_large)?;
     super::session::until_splits_by_cells(&exp, args.split)?;
+    // The command line's partitions, else the file's `[slurm] partitions`.
+    let named = match args.partitions.is_empty() {
+        true => exp.partitions.clone(),
+        false => partitions(&args.partitions)?,
+    };
     let root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
     let root = std::path::absolute(&root).with_context(|| format!("{}", root.display()))?;
     let dir = root
@@ -160,11 +165,6 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
         .into());
     }
     std::fs::create_dir_all(dir.join("logs")).with_context(|| format!("cannot create {}", dir.display()))?;
-    // The command line's partitions, else the file's `[slurm] partitions`.
-    let named = match args.partitions.is_empty() {
-        true => exp.partitions.clone(),
-        false => partitions(&args.partitions)?,
-    };
     let job = Job {
         name: exp.name.clone(),
         file: exp.file.clone(),

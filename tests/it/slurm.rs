@@ -344,3 +344,53 @@ fn two_partitions_answer_side_by_side_and_agree_within_their_bounds() {
     assert!(summary.contains("- the same on every kind"), "{summary}");
     assert_no_runner_left();
 }
+
+#[test]
+fn partitions_on_the_command_line_replace_the_files_and_each_gets_an_array() {
+    // No cluster: without --submit, `runner slurm` writes the scripts and says how to submit.
+    let (d, file) = experiment(
+        "name = \"kinds\"\nworkload = \"sleep\"\nexecutor = [\"thread\", \"process\"]\nworkers = 2\n\
+         [sleep]\nms = 1\n[slurm]\npartitions = [\"x\"]\n",
+    );
+    let out = runner()
+        .args(["slurm", file.to_str().unwrap(), "--shards", "2"])
+        .args(["--partition", "a", "--partition", "b", "--out"])
+        .arg(d.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let job = PathBuf::from(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("job folder: "))
+            .unwrap_or_else(|| panic!("{stdout}")),
+    );
+    for p in ["a", "b"] {
+        let script = std::fs::read_to_string(job.join(format!("shards-{p}.sbatch"))).unwrap();
+        assert!(script.contains(&format!("#SBATCH --partition={p}\n")), "{script}");
+        assert!(script.contains("#SBATCH --array=1-2\n"), "{script}");
+        assert!(stdout.contains(&format!("shards-{p}.sbatch")), "{stdout}");
+    }
+    assert!(
+        !job.join("shards-x.sbatch").exists(),
+        "the command line replaces the file's list"
+    );
+    let merge = std::fs::read_to_string(job.join("merge.sbatch")).unwrap();
+    assert!(
+        merge.contains("#SBATCH --partition=a\n"),
+        "the merge runs on the first: {merge}"
+    );
+    assert!(
+        stdout.contains("--dependency=afterany:${id0%%;*}:${id1%%;*}"),
+        "{stdout}"
+    );
+    // A name sbatch cannot take is refused before any file is written.
+    let empty = tempfile::tempdir().unwrap();
+    runner()
+        .args(["slurm", file.to_str().unwrap(), "--partition", "a b", "--out"])
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--partition"));
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+}
