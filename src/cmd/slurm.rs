@@ -135,7 +135,11 @@ impl Job {
 }
 
 /// The command line's partitions, checked as the file's are.
-fn partitions(names: &[String]) -> Result<Vec<String>> {
+/// The command line's partitions, checked, else the file's `[slurm] partitions`.
+fn partitions(names: &[String], file: &[String]) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(file.to_vec());
+    }
     crate::experiment::partitions(names).map_err(|e| UsageError(format!("--partition {e}")).into())
 }
 
@@ -147,11 +151,7 @@ fn quote(p: &Path) -> String {
 pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     let (exp, _cells) = super::load_checked(&args.check.file, args.check.allow_large)?;
     super::session::until_splits_by_cells(&exp, args.split)?;
-    // The command line's partitions, else the file's `[slurm] partitions`.
-    let named = match args.partitions.is_empty() {
-        true => exp.partitions.clone(),
-        false => partitions(&args.partitions)?,
-    };
+    let named = partitions(&args.partitions, &exp.partitions)?;
     let root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
     let root = std::path::absolute(&root).with_context(|| format!("{}", root.display()))?;
     let dir = root
