@@ -91,6 +91,10 @@ pub enum Command {
         /// The subcommand whose page to print.
         subcommand: Option<String>,
     },
+    /// Internal: serve a run's repetitions under a preloaded allocator (started by the run
+    /// itself, once per allocator in use; see `isolate::zygote`).
+    #[command(hide = true)]
+    Zygote(ZygoteArgs),
     /// Combine the results folders of an experiment's shards into one results folder.
     Merge {
         /// The merged results folder (created; must not exist yet).
@@ -99,6 +103,19 @@ pub enum Command {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
     },
+}
+
+/// What the orchestrator tells a zygote: the run it serves, and the experiment as it was parsed.
+#[derive(Debug, Args, Clone)]
+pub struct ZygoteArgs {
+    /// The run's results folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The experiment file's SHA-256 when the run started: a changed file is refused.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: String,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -1,6 +1,7 @@
 //! Why a repetition is not whole, by kind ([`Failure`]): made typed where it happens, held
 //! typed by its row, and written in runs.csv's `error` column as its sentence, from which
-//! [`Failure::from_text`] reads the kind back. No meaning is searched for in a message: the
+//! [`Failure::from_text`] reads the kind back. Why one task failed is a [`TaskFailure`], held
+//! typed by its record and written as its sentence in tasks.csv and run.log. No meaning is searched for in a message: the
 //! runner's own kinds are whole sentences matched exactly, so a work's message that merely
 //! mentions "timed out" stays that work's message.
 
@@ -8,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::proc::Status;
+use crate::proc::WaitStatus;
 
 /// Why a repetition is not whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub enum Failure {
     /// It ended, but some of its tasks failed (tasks.csv says why, task by task).
     TasksFailed(usize),
     /// The repetition process ended before it sent its measure.
-    Died(Status),
+    Died(WaitStatus),
     /// Stopped by an interrupt.
     Interrupted,
     /// In the words of the work, its pool or the harness: a plugin's init, a pool that broke,
@@ -33,7 +34,7 @@ pub enum Failure {
 pub enum Kind {
     Timeout,
     TasksFailed,
-    Died(Status),
+    Died(WaitStatus),
     Interrupted,
     /// Another failure, by its first clause.
     Other(String),
@@ -75,7 +76,7 @@ impl Failure {
             return seconds_ms(limit).map(|limit_ms| Failure::RepetitionTimedOut { limit_ms });
         }
         if let Some(status) = text.strip_prefix("the repetition process ") {
-            return Status::parse(status).map(Failure::Died);
+            return WaitStatus::parse(status).map(Failure::Died);
         }
         let rest = text.strip_prefix("task ")?;
         let (task, rest) = rest.split_once(" timed out after ")?;
@@ -142,6 +143,72 @@ impl<'de> Deserialize<'de> for Failure {
     }
 }
 
+/// Why one task failed: typed where the runner knows, the work's own words where only it does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskFailure {
+    /// The work failed, in its own words: an exception, a program's exit and stderr, an image
+    /// that cannot be read. Text from the user's work, escaped where its row is written.
+    Work(String),
+    /// A Rust workload panicked: its message.
+    Panicked(String),
+    /// It ran past `limits.task_timeout_s`, and its worker process was killed.
+    TimedOut { limit_ms: u64 },
+    /// Its worker process was killed because `task`, another task it ran, timed out.
+    KilledWith { task: usize },
+    /// Its repetition stopped (`failure`) while task `task` ran.
+    Stopped { failure: Failure, task: usize },
+    /// Its worker, interpreter or pool ended under it: how, in the runner's words.
+    Died(String),
+    /// It never started: why.
+    NotRun(String),
+}
+
+impl TaskFailure {
+    /// At most `max` bytes of the work's own words (a worker's message must fit its ring).
+    pub fn truncated(self, max: usize) -> TaskFailure {
+        let cut = |s| truncate(s, max);
+        match self {
+            TaskFailure::Work(s) => TaskFailure::Work(cut(s)),
+            TaskFailure::Panicked(s) => TaskFailure::Panicked(cut(s)),
+            other => other,
+        }
+    }
+}
+
+/// At most `max` bytes of `s` (cut at a character's boundary), with `…` when cut.
+pub fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
+impl fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskFailure::Work(s) | TaskFailure::Died(s) => f.write_str(s),
+            TaskFailure::Panicked(s) => write!(f, "task panicked: {s}"),
+            TaskFailure::TimedOut { limit_ms } => {
+                write!(f, "timed out after {} s; worker killed", seconds(*limit_ms))
+            }
+            TaskFailure::KilledWith { task } => write!(f, "its worker process was killed: task {task} timed out"),
+            TaskFailure::Stopped { failure, task } => {
+                let why = failure.to_string();
+                match why.contains(&format!("task {task} ")) {
+                    true => f.write_str(&why),
+                    false => write!(f, "{why} while task {task} ran"),
+                }
+            }
+            TaskFailure::NotRun(why) => write!(f, "not run: {why}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,11 +222,56 @@ mod tests {
             Failure::TaskTimedOut { task: 0, limit_ms: 1 },
             Failure::RepetitionTimedOut { limit_ms: 12_345 },
             Failure::TasksFailed(7),
-            Failure::Died(Status(9)),
-            Failure::Died(Status(3 << 8)),
+            Failure::Died(WaitStatus(9)),
+            Failure::Died(WaitStatus(3 << 8)),
             Failure::Interrupted,
             Failure::Other("the plugin's init returned -1".into()),
         ]
+    }
+
+    /// tasks.csv's `error` column and run.log keep the sentences they had when failures were text.
+    #[test]
+    fn a_task_failure_writes_the_sentence_it_always_had() {
+        let timed_out = Failure::TaskTimedOut {
+            task: 3,
+            limit_ms: 2000,
+        };
+        let cases = [
+            (TaskFailure::Work("exited with status 1".into()), "exited with status 1"),
+            (TaskFailure::Panicked("boom".into()), "task panicked: boom"),
+            (
+                TaskFailure::TimedOut { limit_ms: 1500 },
+                "timed out after 1.500 s; worker killed",
+            ),
+            (
+                TaskFailure::KilledWith { task: 4 },
+                "its worker process was killed: task 4 timed out",
+            ),
+            (
+                TaskFailure::Stopped {
+                    failure: timed_out.clone(),
+                    task: 3,
+                },
+                "task 3 timed out after 2.000 s (limits.task_timeout_s); the repetition was stopped",
+            ),
+            (
+                TaskFailure::Stopped {
+                    failure: timed_out,
+                    task: 5,
+                },
+                "task 3 timed out after 2.000 s (limits.task_timeout_s); the repetition was stopped while task 5 ran",
+            ),
+            (TaskFailure::NotRun("no worker left".into()), "not run: no worker left"),
+        ];
+        for (failure, sentence) in cases {
+            assert_eq!(failure.to_string(), sentence);
+            let json = serde_json::to_string(&failure).unwrap();
+            assert_eq!(serde_json::from_str::<TaskFailure>(&json).unwrap(), failure);
+            let bytes = postcard::to_allocvec(&failure).unwrap();
+            assert_eq!(postcard::from_bytes::<TaskFailure>(&bytes).unwrap(), failure);
+        }
+        let long = TaskFailure::Work("é".repeat(3000)).truncated(4001);
+        assert!(matches!(&long, TaskFailure::Work(s) if s.len() <= 4004 && s.ends_with('…')));
     }
 
     #[test]
@@ -178,7 +290,7 @@ mod tests {
             "task 3 timed out after 2.000 s (limits.task_timeout_s); the repetition was stopped"
         );
         assert_eq!(
-            Failure::Died(Status(9)).to_string(),
+            Failure::Died(WaitStatus(9)).to_string(),
             "the repetition process killed by signal 9 (SIGKILL)"
         );
     }

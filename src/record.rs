@@ -211,6 +211,8 @@ impl RunRow {
             stages.add(&t.stages);
         }
         let cpu = m.user_s() + m.sys_s();
+        let py = m.pool.python.as_ref();
+        let facts = py.and_then(|p| p.facts.as_ref());
         let model = MODEL
             .of(&cell.values)
             .and_then(|_| meta.models.get(MODEL.index_of(&cell.values)));
@@ -239,12 +241,12 @@ impl RunRow {
                 task_phase_s: round(m.pool.task_phase_s, 6),
                 shutdown_s: round(m.pool.shutdown_s, 6),
                 session_s: round(m.pool.session_s, 6),
-                interpreter_s: round(m.pool.interpreter_s, 6),
-                python_version: m.pool.python.as_ref().map(|p| p.version.clone()),
-                python_impl: m.pool.python.as_ref().map(|p| p.implementation.clone()),
-                gil: m.pool.python.as_ref().map(|p| p.gil.clone()),
-                free_threaded: m.pool.python.as_ref().map(|p| p.free_threaded),
-                start_method: m.pool.start_method.clone(),
+                interpreter_s: round(py.map_or(0.0, |p| p.interpreter_s), 6),
+                python_version: facts.map(|p| p.version.clone()),
+                python_impl: facts.map(|p| p.implementation.clone()),
+                gil: facts.map(|p| p.gil.clone()),
+                free_threaded: facts.map(|p| p.free_threaded),
+                start_method: py.and_then(|p| p.start_method.clone()),
                 throughput_tps: if m.wall_s > 0.0 {
                     round(ok.len() as f64 / m.wall_s, 3)
                 } else {

@@ -97,20 +97,14 @@ mod tests {
             ResultsDir::EXPERIMENT,
             ResultsDir::VERDICTS_SVG,
         ];
-        let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
         let mut offenders = Vec::new();
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("results_dir.rs") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    for name in names {
-                        if text.contains(&format!("\"{name}\"")) {
-                            offenders.push(format!("{}: {name}", path.display()));
-                        }
-                    }
+        for (path, text) in crate::layers::rust_sources("") {
+            if path.ends_with("results_dir.rs") {
+                continue;
+            }
+            for name in names {
+                if text.contains(&format!("\"{name}\"")) {
+                    offenders.push(format!("{}: {name}", path.display()));
                 }
             }
         }

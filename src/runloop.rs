@@ -5,6 +5,7 @@ use std::io;
 
 use crate::export::Exporter;
 use crate::isolate::RepRunner;
+use crate::outcome::TaskFailure;
 use crate::plan::{draw, Cell, Images, Rep};
 use crate::record::{RunMeta, RunRow, TaskRow};
 use crate::workload::TaskRecord;
@@ -84,7 +85,7 @@ pub fn run(
             .failure()
             .map_or_else(|| "no result came back".to_string(), ToString::to_string);
         for task in tasks.iter().filter(|t| !seen[t.index]) {
-            let rec = TaskRecord::failed(&task, None, format!("not run: {why}"));
+            let rec = TaskRecord::failed(&task, None, TaskFailure::NotRun(why.clone()));
             out.task(&TaskRow::new(cell, *rep, &rec))?;
             records.push(rec);
         }
@@ -118,12 +119,12 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::executor::ExecutorKind;
     use crate::experiment::{Experiment, Overrides};
     use crate::export::Collect;
     use crate::isolate::mock::Mock;
     use crate::isolate::RepResult;
     use crate::plan::{expand, schedule};
+    use crate::pools::ExecutorKind;
     use crate::workload::WorkloadKind;
 
     const NEVER: Guards = Guards {
@@ -179,7 +180,7 @@ mod tests {
         assert_eq!((crashed.tasks, crashed.tasks_ok, crashed.tasks_failed), (6, 1, 5));
         assert_eq!(
             crashed.error,
-            Some(crate::outcome::Failure::Died(crate::proc::Status(libc::SIGKILL)))
+            Some(crate::outcome::Failure::Died(crate::proc::WaitStatus(libc::SIGKILL)))
         );
         let lost: Vec<_> = sink
             .tasks
@@ -296,7 +297,7 @@ mod tests {
                 warmup: false,
                 index: 0,
             },
-            &TaskRecord::failed(&task, Some(0), "x".into()),
+            &TaskRecord::failed(&task, Some(0), TaskFailure::Work("x".into())),
         ))
         .unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();

@@ -259,9 +259,9 @@ pub(crate) mod tests {
     use std::num::NonZeroUsize;
 
     use super::*;
-    use crate::executor::ExecutorKind;
     use crate::isolate::{Ended, RepMeasure, RepResult};
     use crate::plan::{expand, Axes, Input, Rep, Task};
+    use crate::pools::ExecutorKind;
     use crate::record::RunMeta;
     use crate::workload::{TaskRecord, WorkloadKind};
 
@@ -287,9 +287,7 @@ pub(crate) mod tests {
                     input: Input::None,
                     seed: 0,
                 };
-                let mut rec = TaskRecord::failed(&t, Some(0), String::new());
-                rec.error = None;
-                rec
+                TaskRecord::blank(&t, Some(0))
             })
             .collect();
         let measure = RepMeasure {

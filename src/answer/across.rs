@@ -11,9 +11,9 @@
 //! it states that joint confidence, which holds whichever pair the data picked.
 
 use super::{finish, varies, verdict, work_setting, Bound, Verdict};
-use crate::executor::{GIL, PYTHON};
+use crate::axis::Value;
 use crate::plan::Cell;
-use crate::spec::Value;
+use crate::pools::axes::{GIL, PYTHON};
 use crate::stats::TARGET;
 use crate::summary::CellSummary;
 
@@ -170,7 +170,7 @@ fn compare(cells: &[CellSummary], x: &CellSummary, y: &CellSummary, kind: Across
 mod tests {
     use super::*;
     use crate::answer::{verdicts as all_verdicts, Form};
-    use crate::executor::ExecutorKind;
+    use crate::pools::ExecutorKind;
     use crate::record::RunRow;
     use crate::summary::summarize;
     use crate::summary::tests::{cell, row};

@@ -186,7 +186,7 @@ fn change(row: &KindRow, kinds: &[KindAnswer]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::answer::Bound;
-    use crate::executor::ExecutorKind;
+    use crate::pools::ExecutorKind;
     use crate::summary::tests::{cell, row};
 
     /// Thread at 0.5 s and process at the given wall time, 8 repetitions each, per partition.

@@ -10,8 +10,8 @@ pub mod why;
 
 use std::fmt::Write;
 
+use crate::axis::{AxisDef, Kind, Role};
 use crate::plan::{axes, Cell, Question};
-use crate::spec::{AxisDef, Kind, Role};
 use crate::stats::adaptive::Looks;
 use crate::stats::{ratio_of_medians, Ratio};
 use crate::summary::CellSummary;

@@ -1,6 +1,6 @@
 //! Verdicts on constructed results: winners, the bound, undecided, pairing, failures.
 use super::*;
-use crate::executor::ExecutorKind;
+use crate::pools::ExecutorKind;
 use crate::record::RunRow;
 use crate::summary::summarize;
 use crate::summary::tests::{cell, row};

@@ -18,7 +18,7 @@ pub fn run(old: &Path, new: &Path, threshold: f64) -> Result<ExitCode> {
     let changes = compare(&old_rows, &new_rows);
     if changes
         .iter()
-        .all(|c| matches!(c.verdict, Verdict::Missing | Verdict::New))
+        .all(|c| matches!(c.verdict, Movement::Missing | Movement::New))
     {
         return Err(UsageError("the two results folders have no cell in common".into()).into());
     }
@@ -42,11 +42,11 @@ pub struct Change {
     pub new_tps: Option<f64>,
     /// new / old median throughput over whole repetitions, with its interval.
     pub ratio: Option<Ratio>,
-    pub verdict: Verdict,
+    pub verdict: Movement,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Movement {
     /// The whole interval above 1.
     Faster,
     /// The whole interval below 1.
@@ -86,13 +86,13 @@ pub fn compare(old: &[RunRow], new: &[RunRow]) -> Vec<Change> {
             let (a, b) = (tps(old, cell), tps(new, cell));
             let ratio = ratio_of_medians(&b, &a);
             let verdict = match (in_old, in_new, &ratio) {
-                (true, false, _) => Verdict::Missing,
-                (false, true, _) => Verdict::New,
-                _ if b.is_empty() => Verdict::Failed,
-                _ if a.is_empty() => Verdict::NoBaseline,
-                (_, _, Some(r)) if r.ci_low > 1.0 => Verdict::Faster,
-                (_, _, Some(r)) if r.ci_high < 1.0 => Verdict::Slower,
-                _ => Verdict::WithinNoise,
+                (true, false, _) => Movement::Missing,
+                (false, true, _) => Movement::New,
+                _ if b.is_empty() => Movement::Failed,
+                _ if a.is_empty() => Movement::NoBaseline,
+                (_, _, Some(r)) if r.ci_low > 1.0 => Movement::Faster,
+                (_, _, Some(r)) if r.ci_high < 1.0 => Movement::Slower,
+                _ => Movement::WithinNoise,
             };
             Change {
                 cell: cell.id(),
@@ -109,16 +109,16 @@ pub fn compare(old: &[RunRow], new: &[RunRow]) -> Vec<Change> {
 /// is missing from NEW or has no whole repetition there.
 pub fn is_regression(c: &Change, threshold_pct: f64) -> bool {
     match c.verdict {
-        Verdict::Missing | Verdict::Failed => true,
-        Verdict::Slower => c.ratio.is_some_and(|r| r.ci_high < 1.0 - threshold_pct / 100.0),
+        Movement::Missing | Movement::Failed => true,
+        Movement::Slower => c.ratio.is_some_and(|r| r.ci_high < 1.0 - threshold_pct / 100.0),
         _ => false,
     }
 }
 
 fn why(c: &Change, threshold_pct: f64) -> String {
     match (c.verdict, c.ratio) {
-        (Verdict::Missing, _) => "in OLD, missing from NEW".into(),
-        (Verdict::Failed, _) => "no repetition in NEW was whole (see its runs.csv error column)".into(),
+        (Movement::Missing, _) => "in OLD, missing from NEW".into(),
+        (Movement::Failed, _) => "no repetition in NEW was whole (see its runs.csv error column)".into(),
         (_, Some(r)) => format!(
             "throughput {:+.1} %, interval [{:+.1} %, {:+.1} %] wholly below -{threshold_pct} %",
             (r.value - 1.0) * 100.0,
@@ -138,19 +138,19 @@ pub fn compare_markdown(changes: &[Change], threshold_pct: f64) -> String {
         let pct = |x: f64| (x - 1.0) * 100.0;
         let verdict = match c.verdict {
             _ if is_regression(c, threshold_pct) => match c.verdict {
-                Verdict::Missing => "MISSING (regression)",
-                Verdict::Failed => "FAILED (regression)",
+                Movement::Missing => "MISSING (regression)",
+                Movement::Failed => "FAILED (regression)",
                 _ => "SLOWER (regression)",
             },
-            Verdict::Faster => "faster",
-            Verdict::Slower => "slower",
-            Verdict::WithinNoise => "within noise",
-            Verdict::NoBaseline => "no whole repetition in OLD",
-            Verdict::New => "new cell",
-            Verdict::Missing | Verdict::Failed => unreachable!("always a regression"),
+            Movement::Faster => "faster",
+            Movement::Slower => "slower",
+            Movement::WithinNoise => "within noise",
+            Movement::NoBaseline => "no whole repetition in OLD",
+            Movement::New => "new cell",
+            Movement::Missing | Movement::Failed => unreachable!("always a regression"),
         };
         let (change, interval) = match (c.ratio, c.verdict) {
-            (Some(r), Verdict::Faster | Verdict::Slower | Verdict::WithinNoise) => (
+            (Some(r), Movement::Faster | Movement::Slower | Movement::WithinNoise) => (
                 format!("{:+.1} %", pct(r.value)),
                 format!(
                     "[{:+.1} %, {:+.1} %] ({:.1} %)",
@@ -175,7 +175,7 @@ pub fn compare_markdown(changes: &[Change], threshold_pct: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::ExecutorKind;
+    use crate::pools::ExecutorKind;
     use crate::summary::tests::{cell, row};
 
     fn rows(executor: ExecutorKind, walls: &[f64]) -> Vec<RunRow> {
@@ -191,7 +191,7 @@ mod tests {
         // 20 % slower with tight samples: the whole interval is beyond 5 %.
         let slow = rows(ExecutorKind::named("thread").unwrap(), &SIX.map(|w| w * 1.25));
         let c = &compare(&old, &slow)[0];
-        assert_eq!(c.verdict, Verdict::Slower);
+        assert_eq!(c.verdict, Movement::Slower);
         assert!(is_regression(c, 5.0));
         // 6 % slower: the point estimate is beyond 5 %, the interval is not.
         let a_bit = rows(ExecutorKind::named("thread").unwrap(), &SIX.map(|w| w * 1.064));
@@ -207,7 +207,7 @@ mod tests {
         let only_thread = rows(ExecutorKind::named("thread").unwrap(), &SIX);
         let changes = compare(&old, &only_thread);
         let missing = changes.iter().find(|c| c.cell.contains("process")).unwrap();
-        assert_eq!(missing.verdict, Verdict::Missing);
+        assert_eq!(missing.verdict, Movement::Missing);
         assert!(is_regression(missing, 5.0));
 
         let p = cell(ExecutorKind::named("process").unwrap(), 2);
@@ -215,7 +215,7 @@ mod tests {
         failed.extend((0..6).map(|i| row(&p, i, 0.1, Some("interrupted"))));
         let changes = compare(&old, &failed);
         let f = changes.iter().find(|c| c.cell.contains("process")).unwrap();
-        assert_eq!(f.verdict, Verdict::Failed);
+        assert_eq!(f.verdict, Movement::Failed);
         assert!(is_regression(f, 5.0));
         assert!(compare_markdown(&changes, 5.0).contains("FAILED (regression)"));
     }

@@ -285,7 +285,7 @@ fn write_env(out: &Path, groups: &[(Option<&str>, Vec<&Part>)], file: &Path, exp
         experiment_file: Some(file.to_path_buf()),
         experiment_sha256: sha(first),
         experiment_text: first.text.clone(),
-        looks: Some(super::until::bound(exp).looks.rounds().to_vec()),
+        looks: Some(crate::session::until::bound(exp).looks.rounds().to_vec()),
         split: Some(first.split),
         shards,
         ..Env::asked(exp)
@@ -310,7 +310,7 @@ fn read(dir: &Path) -> Result<Part> {
         ))
     })?;
     let env = Env::read(dir).ok_or_else(|| usage(format!("{}: no readable env.json", dir.display())))?;
-    let (shard, split) = super::resume::shard_of(dir, None)?.ok_or_else(|| {
+    let (shard, split) = crate::session::resume::shard_of(dir, None)?.ok_or_else(|| {
         usage(format!(
             "{}: not a shard (it was run without --shard); merge combines the folders of `runner FILE --shard I/N`",
             dir.display()

@@ -8,12 +8,9 @@ mod merge;
 mod model;
 mod plan;
 mod report;
-mod resume;
 mod run;
 mod schema;
-mod session;
 mod slurm;
-mod until;
 mod validate;
 
 use std::path::Path;
@@ -37,6 +34,7 @@ pub fn main(cli: Cli) -> Result<ExitCode> {
         Some(Command::Slurm(args)) => slurm::run(args),
         Some(Command::Merge { out, dirs }) => merge::run(&out, &dirs),
         Some(Command::Init(args)) => init::run(args),
+        Some(Command::Zygote(args)) => run::zygote(args),
         Some(Command::Schema) => schema::run(),
         Some(Command::Model { out, python }) => model::run(out, python),
         Some(Command::Completions { shell }) => completions::run(shell),

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, ZygoteArgs};
 use crate::envinfo::{hardware, node, partition};
 use crate::executor::{Interpreter, PYTHON_MODULE};
 use crate::exit::{ExitCode, UsageError};
@@ -25,6 +25,7 @@ use crate::plan::{schedule, slice, Cell, Rep};
 use crate::record::{RunMeta, RunRow, NOISY_SHARE};
 use crate::results_dir::ResultsDir;
 use crate::runloop::{self, Progress};
+use crate::session::until::Clock;
 use crate::workload::{search_roots, Context, PrepareEnv, Prepared, WorkloadKind};
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -33,13 +34,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .clone()
         .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
     let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
-    if let Some(dir) = std::env::var_os(zygote::ZYGOTE) {
-        return serve_as_zygote(exp, &cells, &args, PathBuf::from(dir));
-    }
     let started = SystemTime::now();
     // From here on SIGINT, SIGTERM and SIGHUP stop the run with its rows kept.
     interrupt::install();
-    let session = super::session::Session::open(&exp, &args, started)?;
+    let session = crate::session::Session::open(&exp, &args, started)?;
     let dir = session.dir.clone();
     // Every descendant that outlives its parent comes back here, to be reaped before we exit.
     crate::proc::become_subreaper();
@@ -88,14 +86,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .with_context(|| format!("writing results to {}", dir.display()))?;
     let mut rows: Vec<RunRow> = session.previous.into_iter().chain(outcome.rows).collect();
     let mut changed = outcome.changed;
-    env.env.looks = Some(super::until::bound(&exp).looks.rounds().to_vec());
+    env.env.looks = Some(crate::session::until::bound(&exp).looks.rounds().to_vec());
     if let (Some(until), None) = (exp.until, &changed) {
         let plan: Vec<Cell> = all.iter().map(|(c, _)| *c).collect();
         let mine: HashSet<Cell> = plan.iter().copied().collect();
         let elsewhere: Vec<Cell> = cells.iter().filter(|c| !mine.contains(c)).copied().collect();
-        let (stopped, moved) = super::until::rounds(&exp, until, &plan, &elsewhere, &mut rows, clock, &mut |todo| {
-            run_schedule(&exp, todo, &meta, &mut reps, &mut out, args.quiet)
-        })
+        let (stopped, moved) = crate::session::until::rounds(
+            &exp,
+            until,
+            &plan,
+            &elsewhere,
+            &mut rows,
+            &Clock {
+                started: clock,
+                stop: &interrupt::stop_requested,
+            },
+            &mut |todo| run_schedule(&exp, todo, &meta, &mut reps, &mut out, args.quiet),
+        )
         .with_context(|| format!("writing results to {}", dir.display()))?;
         env.env.stopped = Some(stopped);
         changed = moved;
@@ -121,17 +128,22 @@ fn inputs_changed(exp: &Experiment, dir: &Path, changed: &str) -> ExitCode {
     ExitCode::Error
 }
 
-/// A zygote (`isolate::zygote`): this process was exec'd with an allocator preloaded, to run
-/// the repetitions of the run in `dir` that the orchestrator sends it.
-fn serve_as_zygote(mut exp: Experiment, cells: &[Cell], args: &RunArgs, dir: PathBuf) -> Result<ExitCode> {
-    // A runner that a task starts is no zygote. SAFETY: no other thread runs yet.
-    unsafe { std::env::remove_var(zygote::ZYGOTE) };
-    if std::env::var(zygote::ZYGOTE_SHA256).ok().as_deref() != Some(exp.sha256.as_str()) {
+/// `runner zygote`: serves the repetitions of a run's cells under the allocator it was started
+/// with preloaded, until the orchestrator closes its stdin ([`zygote::serve`]).
+pub fn zygote(z: ZygoteArgs) -> Result<ExitCode> {
+    let args = z.run;
+    let file = args
+        .file
+        .clone()
+        .ok_or_else(|| UsageError("a zygote needs the experiment file".into()))?;
+    let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
+    if z.sha256 != exp.sha256 {
         anyhow::bail!(
             "{} changed since the run started; its allocator cells cannot run",
             exp.file.display()
         );
     }
+    let dir = z.dir;
     interrupt::install();
     crate::proc::become_subreaper();
     // What it prepares (an optimised model) goes to a folder of its own, not over the run's.
@@ -140,9 +152,9 @@ fn serve_as_zygote(mut exp: Experiment, cells: &[Cell], args: &RunArgs, dir: Pat
         std::env::var("RUNNER_ALLOCATOR").unwrap_or_default()
     ));
     std::fs::create_dir_all(&own).with_context(|| format!("cannot create {}", own.display()))?;
-    prepare(&mut exp, args, &own)?;
+    prepare(&mut exp, &args, &own)?;
     let mut reps = isolated(&exp, &dir)?;
-    zygote::serve(cells, &mut reps)?;
+    zygote::serve(&cells, &mut reps)?;
     Ok(ExitCode::Ok)
 }
 
@@ -239,8 +251,8 @@ pub(super) fn run_schedule(
         }
         stop
     };
-    let before = super::resume::inputs(exp);
-    let inputs = || match super::resume::inputs_changed(&before, &super::resume::inputs(exp)) {
+    let before = crate::session::resume::inputs(exp);
+    let inputs = || match crate::session::resume::inputs_changed(&before, &crate::session::resume::inputs(exp)) {
         Some(what) => Err(what),
         None => Ok(()),
     };

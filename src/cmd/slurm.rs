@@ -17,7 +17,7 @@ use crate::plan::Split;
 
 /// What the two job scripts need.
 #[derive(Debug, Clone)]
-pub struct Job {
+pub struct SlurmJob {
     pub name: String,
     /// The experiment file, absolute: its relative paths resolve from its own folder.
     pub file: PathBuf,
@@ -33,7 +33,7 @@ pub struct Job {
     pub allow_large: bool,
 }
 
-impl Job {
+impl SlurmJob {
     /// The arrays: one per partition, or one on the cluster's default.
     pub fn arrays(&self) -> Vec<Option<&str>> {
         match self.partitions.len() {
@@ -150,7 +150,7 @@ fn quote(p: &Path) -> String {
 
 pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     let (exp, _cells) = super::load_checked(&args.check.file, args.check.allow_large)?;
-    super::session::until_splits_by_cells(&exp, args.split)?;
+    crate::session::until_splits_by_cells(&exp, args.split)?;
     let named = partitions(&args.partitions, &exp.partitions)?;
     let root = args.out.clone().unwrap_or_else(|| exp.output_dir.clone());
     let root = std::path::absolute(&root).with_context(|| format!("{}", root.display()))?;
@@ -165,7 +165,7 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
         .into());
     }
     std::fs::create_dir_all(dir.join("logs")).with_context(|| format!("cannot create {}", dir.display()))?;
-    let job = Job {
+    let job = SlurmJob {
         name: exp.name.clone(),
         file: exp.file.clone(),
         runner: std::env::current_exe().context("cannot find the runner binary")?,
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn scripts_snapshot() {
-        let job = Job {
+        let job = SlurmJob {
             name: "mixed".into(),
             file: "/work/experiments/mixed.toml".into(),
             runner: "/work/target/release/runner".into(),
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn several_partitions_run_one_array_each_and_one_merge_of_all() {
-        let job = Job {
+        let job = SlurmJob {
             name: "mixed".into(),
             file: "/w/mixed.toml".into(),
             runner: "/w/runner".into(),
@@ -336,7 +336,7 @@ mod tests {
             "{m}"
         );
         // One partition keeps the one-array layout.
-        let one = Job {
+        let one = SlurmJob {
             partitions: vec!["a".into()],
             ..job
         };

@@ -5,53 +5,8 @@
 
 use std::path::PathBuf;
 
-use crate::spec::axis::{AxisDef, Kind, Role, Value, Values};
-
-pub static ALLOCATOR: AxisDef = AxisDef {
-    doc: "`allocator`: part of the work (verdicts compare pools under one allocator, against the loop under it); `jemalloc` names cells `...-jemalloc-...` (`system`, glibc's malloc, adds nothing).",
-    key: "allocator",
-    section: None,
-    column: "allocator",
-    role: Role::Work,
-    kind: Kind::Words(&["system", "jemalloc", "mimalloc"]),
-    applies: |_| true,
-    id: |v| (v != Value::Word("system")).then(|| format!("-{}", v.text())),
-    setting: |v| (v != Value::Word("system")).then(|| format!(", {}", v.text())),
-    check: |values| {
-        for v in values {
-            if let Value::Word(name) = v {
-                library(name)?;
-            }
-        }
-        Ok(())
-    },
-};
-
-/// Each allocator other than glibc's: its library's file name and the Debian package with it.
-const LIBRARIES: &[(&str, &str, &str)] = &[
-    ("jemalloc", "libjemalloc.so.2", "libjemalloc2"),
-    ("mimalloc", "libmimalloc.so.2", "libmimalloc2.0"),
-];
-
-const DIRS: &[&str] = &[
-    "/usr/lib/x86_64-linux-gnu",
-    "/usr/lib/aarch64-linux-gnu",
-    "/usr/lib64",
-    "/usr/lib",
-    "/usr/local/lib",
-];
-
-/// The library to preload for `name` (`None` for `system`), or why it cannot be.
-pub fn library(name: &str) -> Result<Option<PathBuf>, String> {
-    let Some(&(_, file, package)) = LIBRARIES.iter().find(|(n, ..)| *n == name) else {
-        return Ok(None);
-    };
-    DIRS.iter()
-        .map(|d| PathBuf::from(d).join(file))
-        .find(|p| p.exists())
-        .map(Some)
-        .ok_or_else(|| format!("\"{name}\" needs {file}, which is not on this machine (Debian's {package}; scripts/setup installs it as root)"))
-}
+use crate::axis::Values;
+use crate::pools::axes::{library, ALLOCATOR};
 
 /// The cell's allocator, when it is not glibc's: its name and library.
 pub fn preload(values: &Values) -> Option<(&'static str, PathBuf)> {
@@ -86,7 +41,7 @@ pub fn check(values: &Values, worker: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::axis::Value;
+    use crate::axis::Value;
 
     #[test]
     fn a_worker_without_its_allocator_mapped_refuses_to_start() {

@@ -4,21 +4,14 @@
 
 use std::time::Duration;
 
-use super::{fork, Executor, Job, PoolStats, ShapeKind, TaskEvent};
+use super::{fork, Executor, Job, PoolStats, TaskEvent};
+use crate::pools::ExecutorKind;
 
 pub struct Hybrid;
 
 impl Executor for Hybrid {
-    fn name(&self) -> &'static str {
-        "hybrid"
-    }
-
-    fn shape(&self) -> ShapeKind {
-        ShapeKind::ProcessesThreads
-    }
-
-    fn colour(&self) -> (u8, u8, u8) {
-        (148, 103, 189)
+    fn kind(&self) -> ExecutorKind {
+        ExecutorKind::HYBRID
     }
 
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {

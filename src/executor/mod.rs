@@ -1,20 +1,16 @@
-//! How a repetition's tasks run: the [`Executor`] trait, one file per pool, and [`ALL`], the
-//! list that names them (as `src/workload/` names workloads). An executor says what the rest of
-//! the code needs of it: its name, language, shape (workers; processes x threads), baseline,
-//! mirror in the other language, colour, which workloads it runs, and how it runs a job.
+//! How a repetition's tasks run: the [`Executor`] trait, one engine file per pool, and [`ALL`],
+//! the engines in the order of [`crate::pools::TABLE`], which says what each pool is (name,
+//! language, shape, baseline, mirror, colour, capabilities). An engine only runs a job.
 //!
-//! A new executor is one new file here and one line in [`ALL`]. The fork pool's two sides are
-//! [`fork`] (the parent: dispatch, deaths, timeouts) and [`fork_worker`] (a worker process, one
-//! thread or several); Python's pools share [`python`], which runs `python/pools.py`.
+//! A new executor is its row in the table, one new file here and one line in [`ALL`]. The fork
+//! pool is the folder [`fork`] (the parent: dispatch, deaths, timeouts; `fork::worker`, a worker
+//! process of one thread or several); Python's pools share [`python`], which runs
+//! `python/pools.py`.
 
 pub mod allocator;
 mod batches;
 mod fork;
-mod fork_queue;
-mod fork_ring;
-mod fork_worker;
 mod hybrid;
-mod interpreters;
 pub mod pinning;
 mod process;
 mod py_interpreter;
@@ -27,26 +23,22 @@ mod python_lines;
 mod sequential;
 mod thread;
 
-use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{ms, Usage};
+use crate::outcome::TaskFailure;
+use crate::pools::{ExecutorKind, Shape};
 use crate::task::{Task, WorkloadKind};
 use crate::tasks::Tasks;
 use crate::workload::{Context, TaskRecord, Worker};
 
-pub use allocator::ALLOCATOR;
-pub use fork_queue::QUEUE;
-pub use interpreters::{python_gil, GIL, PYTHON};
-pub use pinning::PINNING;
-pub use py_process::{recycles_forked, CHUNKSIZE, MAX_TASKS_PER_CHILD, START_METHOD};
 pub use python::{Interpreter, MODULE as PYTHON_MODULE};
 
-/// Every executor an experiment may name, in the order `runner --help` lists them.
+/// Every executor's engine, in the order of [`crate::pools::TABLE`] (a test checks it).
 static ALL: &[&dyn Executor] = &[
     &sequential::Sequential,
     &thread::Thread,
@@ -58,76 +50,16 @@ static ALL: &[&dyn Executor] = &[
     &py_interpreter::PyInterpreter,
 ];
 
-/// Which language's pool it is: verdicts group by it, and a cell's baseline is its language's loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    Rust,
-    Python,
+/// The engine that runs `kind`'s pool.
+pub fn engine(kind: ExecutorKind) -> &'static dyn Executor {
+    ALL[kind.index()]
 }
 
-/// How an executor's workers are counted, and so which keys shape its cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShapeKind {
-    /// One worker, whatever `workers` says (the baselines).
-    Single,
-    /// `workers` threads in one process.
-    Threads,
-    /// `workers` processes of one thread each.
-    Processes,
-    /// `processes` x `threads` (keys of their own; `workers` does not apply).
-    ProcessesThreads,
-}
-
-/// A cell's workers: processes, and threads in each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Shape {
-    pub processes: NonZeroUsize,
-    pub threads: NonZeroUsize,
-}
-
-impl Shape {
-    pub const ONE: Shape = Shape {
-        processes: NonZeroUsize::MIN,
-        threads: NonZeroUsize::MIN,
-    };
-
-    /// Workers that run tasks at once: processes x threads.
-    pub fn workers(self) -> usize {
-        self.processes.get() * self.threads.get()
-    }
-}
-
-/// What an executor is, and how it runs a repetition's tasks.
+/// How a pool runs a repetition's tasks. What the pool is (name, language, shape, baseline,
+/// mirror, colour, capabilities) is its row of [`crate::pools::TABLE`].
 pub trait Executor: Sync {
-    /// Its name in experiment files, cell ids and the `executor` column.
-    fn name(&self) -> &'static str;
-
-    fn language(&self) -> Language {
-        Language::Rust
-    }
-
-    fn shape(&self) -> ShapeKind;
-
-    /// The executor its speedup is measured against: its language's plain loop.
-    fn baseline(&self) -> &'static str {
-        match self.language() {
-            Language::Rust => "sequential",
-            Language::Python => "py-sequential",
-        }
-    }
-
-    /// The other language's pool of the same design: compared in "Rust vs Python".
-    fn mirror(&self) -> Option<&'static str> {
-        None
-    }
-
-    /// Its colour in the charts.
-    fn colour(&self) -> (u8, u8, u8);
-
-    /// Whether it can run `workload`'s tasks; `Err` says why not (refused at validation).
-    fn runs(&self, _workload: WorkloadKind) -> Result<(), String> {
-        Ok(())
-    }
+    /// Its row in [`crate::pools::TABLE`].
+    fn kind(&self) -> ExecutorKind;
 
     /// Runs every task of `job` exactly once and reports its events through `on_event` on the
     /// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
@@ -139,56 +71,6 @@ pub trait Executor: Sync {
         task_timeout
     }
 }
-
-/// An executor, by its place in [`ALL`]: one byte, written and read as its name.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ExecutorKind(u8);
-
-static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| ALL.iter().map(|e| e.name()).collect());
-
-impl ExecutorKind {
-    pub fn named(name: &str) -> Option<ExecutorKind> {
-        ALL.iter().position(|e| e.name() == name).map(|i| ExecutorKind(i as u8))
-    }
-
-    pub fn all() -> impl Iterator<Item = ExecutorKind> {
-        (0..ALL.len()).map(|i| ExecutorKind(i as u8))
-    }
-
-    /// Every name, for error messages.
-    pub fn names() -> &'static [&'static str] {
-        &NAMES
-    }
-
-    pub fn get(self) -> &'static dyn Executor {
-        ALL[self.0 as usize]
-    }
-
-    pub fn name(self) -> &'static str {
-        self.get().name()
-    }
-
-    pub fn is_python(self) -> bool {
-        self.get().language() == Language::Python
-    }
-
-    /// Its language's plain loop: the baseline of its speedups.
-    pub fn baseline(self) -> ExecutorKind {
-        let name = self.get().baseline();
-        ExecutorKind::named(name).unwrap_or_else(|| panic!("{}: no baseline executor `{name}`", self.name()))
-    }
-
-    pub fn is_sequential(self) -> bool {
-        self.get().shape() == ShapeKind::Single
-    }
-
-    /// Its mirror in the other language, if it has one.
-    pub fn mirror(self) -> Option<ExecutorKind> {
-        self.get().mirror().and_then(ExecutorKind::named)
-    }
-}
-
-crate::spec::by_name!(ExecutorKind);
 
 /// The work of one repetition.
 #[derive(Clone)]
@@ -214,10 +96,6 @@ pub struct PoolStats {
     pub shutdown_s: f64,
     /// Longest session creation among the workers (0 without a model).
     pub session_s: f64,
-    /// Python executors: from the interpreter's start until it has imported its modules and
-    /// reads its job (before `pool_start_s`).
-    #[serde(default)]
-    pub interpreter_s: f64,
     /// CPU time of reaped worker processes (process pool only; threads count in the parent).
     pub children: Usage,
     /// Sum of each worker process's own peak RSS, KiB.
@@ -235,11 +113,20 @@ pub struct PoolStats {
     pub pss_kib: u64,
     /// Process pool: PSS of the worker processes alone at the same moment, KiB.
     pub workers_pss_kib: Option<u64>,
-    /// Python's pools: what a worker runs on.
+    /// Python's pools: what only they have.
     #[serde(default)]
-    pub python: Option<PythonFacts>,
+    pub python: Option<PythonPool>,
+}
+
+/// What only Python's pools report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PythonPool {
+    /// From the interpreter's start until it has imported its modules and reads its job (before
+    /// `pool_start_s`).
+    pub interpreter_s: f64,
+    /// What a worker runs on.
+    pub facts: Option<PythonFacts>,
     /// py-process: the start method its workers started by.
-    #[serde(default)]
     pub start_method: Option<String>,
 }
 
@@ -287,7 +174,7 @@ fn run_task(worker: &mut Worker, ctx: &Context, task: &Task, phase: Instant) -> 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            TaskRecord::failed(task, Some(worker.id), format!("task panicked: {msg}"))
+            TaskRecord::failed(task, Some(worker.id), TaskFailure::Panicked(msg))
         }
     };
     rec.wait_ms = wait_ms;
@@ -300,24 +187,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_executor_is_named_once_with_a_baseline_and_true_mirrors() {
-        let names = ExecutorKind::names();
-        let mut sorted = names.to_vec();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), names.len(), "{names:?}");
+    fn every_engine_sits_at_its_rows_place() {
+        assert_eq!(ALL.len(), ExecutorKind::all().count());
         for e in ExecutorKind::all() {
-            assert_eq!(ExecutorKind::named(e.name()), Some(e));
-            let b = e.baseline();
-            assert!(b.is_sequential() && b.is_python() == e.is_python(), "{e}: baseline {b}");
-            if let Some(m) = e.mirror() {
-                assert_ne!(m.is_python(), e.is_python(), "{e}: a mirror is in the other language");
-                assert_eq!(m.mirror(), Some(e), "{e}: mirrors come in pairs");
-            }
+            assert_eq!(engine(e).kind(), e, "{e}");
         }
-        let e = serde_json::from_str::<ExecutorKind>("\"fibers\"")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("fibers") && e.contains("py-process"), "{e}");
     }
 }

@@ -3,25 +3,14 @@
 
 use std::time::Duration;
 
-use super::{fork, Executor, Job, PoolStats, ShapeKind, TaskEvent};
+use super::{fork, Executor, Job, PoolStats, TaskEvent};
+use crate::pools::ExecutorKind;
 
 pub struct Process;
 
 impl Executor for Process {
-    fn name(&self) -> &'static str {
-        "process"
-    }
-
-    fn shape(&self) -> ShapeKind {
-        ShapeKind::Processes
-    }
-
-    fn mirror(&self) -> Option<&'static str> {
-        Some("py-process")
-    }
-
-    fn colour(&self) -> (u8, u8, u8) {
-        (214, 39, 40)
+    fn kind(&self) -> ExecutorKind {
+        ExecutorKind::PROCESS
     }
 
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {

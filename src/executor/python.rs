@@ -20,8 +20,10 @@ use serde::Deserialize;
 
 use super::python_job::{task_lines, PyJobSpec};
 use super::python_lines::Lines;
-use super::{Job, PoolStats, PythonFacts, TaskEvent};
+use super::{Job, PoolStats, PythonFacts, PythonPool, TaskEvent};
 use crate::measure::{peak_rss_of, pss_kib, tree_pids, tree_pss_kib};
+use crate::outcome::TaskFailure;
+use crate::pools::{ExecutorKind, ShapeKind};
 use crate::proc;
 use crate::workload::{Stages, TaskRecord, Top1};
 
@@ -128,13 +130,13 @@ pub(super) struct Ready {
 const TO_RUNNER: i32 = 3;
 const JOB_IN: i32 = 4;
 
-/// Runs `job` on the Python pool `executor` (`py-sequential`, `py-thread`, `py-process`).
-pub(super) fn run(job: &Job, executor: &'static str, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+/// Runs `job` on the Python pool `executor` (`py-sequential`, `py-thread`, `py-process`, `py-interpreter`).
+pub(super) fn run(job: &Job, executor: ExecutorKind, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
     let py = job
         .python
         .as_ref()
         .ok_or("no Python interpreter was set up for this run")?;
-    let spec = serde_json::to_string(&PyJobSpec::new(job, executor)?).map_err(|e| e.to_string())? + "\n";
+    let spec = serde_json::to_string(&PyJobSpec::new(job, executor.name())?).map_err(|e| e.to_string())? + "\n";
     // Python's own helpers (forkserver, resource tracker) may outlive the interpreter for a
     // moment: adopted here, they are reaped and counted.
     proc::become_subreaper();
@@ -229,7 +231,7 @@ fn start_interpreter(job: &Job, py: &Interpreter) -> Result<(std::process::Child
     .stderr(Stdio::piped())
     // Marks the interpreter and every process it starts, for the fault drills.
     .env("RUNNER_PYTHON_MODULE", &py.module);
-    if let Some(gil) = super::python_gil(&job.ctx.values) {
+    if let Some(gil) = crate::pools::axes::python_gil(&job.ctx.values) {
         // The `gil` axis: for the interpreter and, inherited, every worker it starts.
         command.env("PYTHON_GIL", gil);
     }
@@ -264,7 +266,7 @@ fn pool_start(
         Some(Err(e)) => return Err(e),
         _ => return Err("the Python interpreter did not start".into()),
     }
-    stats.interpreter_s = start.elapsed().as_secs_f64();
+    let interpreter_s = start.elapsed().as_secs_f64();
     stdin
         .write_all(spec.as_bytes())
         .and_then(|_| stdin.flush())
@@ -275,12 +277,15 @@ fn pool_start(
         Some(Err(e)) => return Err(e),
         _ => return Err("Python's pool did not start".into()),
     };
-    stats.pool_start_s = start.elapsed().as_secs_f64() - stats.interpreter_s;
+    stats.pool_start_s = start.elapsed().as_secs_f64() - interpreter_s;
     stats.session_s = ready.session_s;
     stats.sessions = ready.states;
     stats.workers_started = ready.workers;
-    stats.python = ready.python.clone();
-    stats.start_method = ready.start_method.clone();
+    stats.python = Some(PythonPool {
+        interpreter_s,
+        facts: ready.python.clone(),
+        start_method: ready.start_method.clone(),
+    });
     if ready.states == 0 {
         // No worker could build its state: the pool cannot run at all, as for Rust's pools.
         let why = ready.error.clone().unwrap_or_default();
@@ -331,9 +336,11 @@ fn task_phase(
                 for i in b.tasks {
                     let task = tasks.at(i).ok_or("Python reported a task it was not given")?;
                     let why = match running.iter().find(|(t, _)| *t == i) {
-                        Some((_, p)) if Some(*p) == b.pid => format!("{} running task {i}", b.why),
-                        Some((_, p)) => format!("task {i} was stopped on worker process {p}: {}", b.why),
-                        None => format!("not run: {}", b.why),
+                        Some((_, p)) if Some(*p) == b.pid => TaskFailure::Died(format!("{} running task {i}", b.why)),
+                        Some((_, p)) => {
+                            TaskFailure::Died(format!("task {i} was stopped on worker process {p}: {}", b.why))
+                        }
+                        None => TaskFailure::NotRun(b.why.clone()),
                     };
                     running.retain(|(t, _)| *t != i);
                     end(i, TaskRecord::failed(&task, None, why), on_event)?;
@@ -343,13 +350,17 @@ fn task_phase(
         }
     }
     // The pipe closed before the end: the interpreter died (or closed it and is ending).
-    let how = proc::wait_within(pid, Duration::from_secs(2)).map_or_else(|e| e, |(s, _)| s.describe());
+    let how = proc::wait_within(pid, Duration::from_secs(2)).map_or_else(|e| e.to_string(), |(s, _)| s.describe());
     let names: Vec<String> = running.iter().map(|(t, _)| t.to_string()).collect();
     for &(i, _) in &running {
         let task = tasks.at(i).ok_or("Python reported a task it was not given")?;
         end(
             i,
-            TaskRecord::failed(&task, None, format!("Python {how} while task {i} ran")),
+            TaskRecord::failed(
+                &task,
+                None,
+                TaskFailure::Died(format!("Python {how} while task {i} ran")),
+            ),
             on_event,
         )?;
     }
@@ -362,8 +373,9 @@ fn task_phase(
 
 impl PyRecord {
     fn into_record(self, task: &crate::task::Task) -> TaskRecord {
-        let mut rec = TaskRecord::failed(task, self.worker, String::new());
-        (rec.error, rec.ms, rec.wait_ms, rec.ipc_ms) = (self.error, self.ms, self.wait_ms, self.ipc_ms);
+        let mut rec = TaskRecord::blank(task, self.worker);
+        rec.error = self.error.map(TaskFailure::Work);
+        (rec.ms, rec.wait_ms, rec.ipc_ms) = (self.ms, self.wait_ms, self.ipc_ms);
         (rec.stages, rec.top1, rec.cpus) = (self.stages, self.top1, self.cpus);
         (rec.result, rec.child_peak_kib) = (self.result, self.child_peak_kib);
         rec
@@ -374,10 +386,10 @@ impl PyRecord {
 /// (its workers, and Python's forkserver or resource tracker where it runs one), not this
 /// coordinating process, which the runner's own pools do not have; the workers' own PSS from
 /// the pids they reported.
-fn measure(pid: Pid, workers: &[i32], executor: &str, stats: &mut PoolStats) {
+fn measure(pid: Pid, workers: &[i32], executor: ExecutorKind, stats: &mut PoolStats) {
     let tree = tree_pids(pid.as_raw());
     stats.pss_kib = tree_pss_kib(pid.as_raw()).unwrap_or(0);
-    if executor == "py-process" {
+    if executor.shape() == ShapeKind::Processes {
         stats.workers_pss_kib = Some(workers.iter().filter_map(|&p| pss_kib(Some(p))).sum());
     }
     stats.children_peak_kib = tree.iter().filter_map(|&p| peak_rss_of(p)).sum();

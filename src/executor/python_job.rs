@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{pinning, Job, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, START_METHOD};
+use super::{pinning, Job};
+use crate::pools::axes::{CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, START_METHOD};
 use crate::task::{Input, Task};
 use crate::workload::INTRA_OP_THREADS;
 

@@ -2,21 +2,14 @@
 
 use std::time::Instant;
 
-use super::{run_task, Executor, Job, PoolStats, ShapeKind, TaskEvent};
+use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use crate::pools::ExecutorKind;
 
 pub struct Sequential;
 
 impl Executor for Sequential {
-    fn name(&self) -> &'static str {
-        "sequential"
-    }
-
-    fn shape(&self) -> ShapeKind {
-        ShapeKind::Single
-    }
-
-    fn colour(&self) -> (u8, u8, u8) {
-        (60, 60, 60)
+    fn kind(&self) -> ExecutorKind {
+        ExecutorKind::SEQUENTIAL
     }
 
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {

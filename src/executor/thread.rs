@@ -5,26 +5,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::batches::Batches;
-use super::{run_task, Executor, Job, PoolStats, ShapeKind, TaskEvent};
+use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use crate::pools::ExecutorKind;
 use crate::workload::Worker;
 
 pub struct Thread;
 
 impl Executor for Thread {
-    fn name(&self) -> &'static str {
-        "thread"
-    }
-
-    fn shape(&self) -> ShapeKind {
-        ShapeKind::Threads
-    }
-
-    fn mirror(&self) -> Option<&'static str> {
-        Some("py-thread")
-    }
-
-    fn colour(&self) -> (u8, u8, u8) {
-        (31, 119, 180)
+    fn kind(&self) -> ExecutorKind {
+        ExecutorKind::THREAD
     }
 
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use crate::executor::ExecutorKind;
 use crate::plan::{axes, Axes, Exclude};
+use crate::pools::ExecutorKind;
 use crate::spec::{Fields, SpecError};
 use crate::workload::WorkloadKind;
 

@@ -43,10 +43,10 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
         some => some.iter().map(|p| Some(p.as_path())).collect(),
     };
     for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
-        if cell.executor.name() != "py-interpreter" {
+        if !cell.executor.caps().subinterpreters {
             continue;
         }
-        let Some(python) = exp.python.get(crate::executor::PYTHON.index_of(&cell.values)) else {
+        let Some(python) = exp.python.get(crate::pools::axes::PYTHON.index_of(&cell.values)) else {
             continue;
         };
         for part in cell.workload.parts() {
@@ -84,10 +84,10 @@ fn interpreter_can(
     index: usize,
     interpreter: &std::path::Path,
 ) -> Result<(), (&'static str, String)> {
-    let key = crate::executor::PYTHON.key;
+    let key = crate::pools::axes::PYTHON.key;
     let mut needs: Vec<(&str, String)> = Vec::new();
     for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
-        if !cell.executor.is_python() || crate::executor::PYTHON.index_of(&cell.values) != index {
+        if !cell.executor.is_python() || crate::pools::axes::PYTHON.index_of(&cell.values) != index {
             continue;
         }
         let mut add = |module: &'static str, why: String| {
@@ -100,8 +100,8 @@ fn interpreter_can(
                 add(m, format!("workload \"{part}\""));
             }
         }
-        if cell.executor.name() == "py-interpreter" {
-            add(SUBINTERPRETERS, "executor \"py-interpreter\"".into());
+        if cell.executor.caps().subinterpreters {
+            add(SUBINTERPRETERS, format!("executor \"{}\"", cell.executor));
         }
     }
     let probe = format!(
@@ -177,8 +177,8 @@ fn build_can(
     interpreter: &std::path::Path,
     build: &Probe,
 ) -> Result<(), (&'static str, String)> {
-    use crate::executor::{GIL, MAX_TASKS_PER_CHILD, PYTHON, START_METHOD};
-    use crate::spec::Value;
+    use crate::axis::Value;
+    use crate::pools::axes::{GIL, MAX_TASKS_PER_CHILD, PYTHON, START_METHOD};
     for cell in crate::plan::expand(&exp.axes, &exp.exclude) {
         if !cell.executor.is_python() || PYTHON.index_of(&cell.values) != index {
             continue;

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::raw::RawExperiment;
-use crate::executor::ExecutorKind;
 use crate::plan::{expand, meet, Axes, Cell, Exclude, Question};
+use crate::pools::ExecutorKind;
 use crate::spec::{Fields, SpecError};
 
 pub(super) fn parse(cx: &Fields, raw: &RawExperiment, axes: &Axes, exclude: &[Exclude]) -> Result<Question, SpecError> {
@@ -116,10 +116,7 @@ mod tests {
         let named = |q: &Question| format!("{q:?}");
         assert!(named(&e.question).starts_with("Compare(["), "{:?}", e.question);
         let e = load(&format!("{POOLS}[answer]\nreference = \"py-process\"\n")).unwrap();
-        assert_eq!(
-            e.question,
-            Question::Reference(crate::executor::ExecutorKind::named("py-process").unwrap())
-        );
+        assert_eq!(e.question, Question::Reference(crate::pools::ExecutorKind::PY_PROCESS));
         assert_eq!(load(POOLS).unwrap().question, Question::Default);
     }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, Deserializer};
 use toml::Spanned;
 
-use crate::executor::ExecutorKind;
+use crate::pools::ExecutorKind;
 use crate::spec::{Fields, OneOrMany, SpecError};
 use crate::workload::WorkloadKind;
 

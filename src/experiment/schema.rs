@@ -1,6 +1,6 @@
 //! `runner schema`: the JSON Schema (draft 2020-12) of experiment files, made from the
 //! declarations that parse them, so it cannot drift from the parser: the core keys' wire
-//! structs (raw.rs), each axis's [`AxisDef`](crate::spec::AxisDef) (at the top level or in its
+//! structs (raw.rs), each axis's [`AxisDef`](crate::axis::AxisDef) (at the top level or in its
 //! workload's section), each workload's section struct, `[[exclude]]`, which names core
 //! keys and axes by value, and `zip`, which lists them. Cross-key rules (hybrid's processes
 //! and threads, an axis given without the executors it applies to, a zip's equal lengths) are
@@ -45,7 +45,7 @@ pub fn schema() -> Value {
         "python".into(),
         json!({
             "description": "[python]: the python workload's settings; or, in a file without that table, the old name of `interpreter`",
-            "anyOf": [table, crate::executor::PYTHON.schema()]
+            "anyOf": [table, crate::pools::axes::PYTHON.schema()]
         }),
     );
     props.extend(sections);

@@ -112,7 +112,7 @@ pub(super) fn check_size(cx: &Fields, raw: &RawExperiment, axes: &Axes, o: &Over
         .of("intra_op_threads")
         .iter()
         .filter_map(|v| match v {
-            crate::spec::Value::Count(n) => NonZeroUsize::new(*n as usize),
+            crate::axis::Value::Count(n) => NonZeroUsize::new(*n as usize),
             _ => None,
         })
         .collect();

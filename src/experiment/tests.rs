@@ -76,7 +76,7 @@ fn lists_become_axes_and_scalars_single_values() {
     .unwrap();
     assert_eq!(e.axes.workload.len(), 2);
     assert_eq!(e.axes.workers.iter().map(|w| w.get()).collect::<Vec<_>>(), [1, 2, 4]);
-    assert_eq!(e.axes.of("intra_op_threads"), [crate::spec::Value::Count(2)]);
+    assert_eq!(e.axes.of("intra_op_threads"), [crate::axis::Value::Count(2)]);
     assert_eq!(e.axes.sets.len(), 2);
 }
 

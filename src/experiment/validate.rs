@@ -14,9 +14,11 @@ use super::raw::{RawExperiment, DEFAULT_OUTPUT_DIR, DEFAULT_SETS, DEFAULT_WARMUP
 use super::repetitions::{order, repetitions};
 use super::size::{check_product, check_size};
 use super::{images, Experiment};
-use crate::executor::{ExecutorKind, ShapeKind, PYTHON};
+use crate::axis::AxisDef;
 use crate::plan::{axes, Axes};
-use crate::spec::{hex, AxisDef, Fields, Section, SpecError};
+use crate::pools::axes::PYTHON;
+use crate::pools::{ExecutorKind, ShapeKind};
+use crate::spec::{hex, Fields, Section, SpecError};
 use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
@@ -190,7 +192,7 @@ fn core_axes(cx: &Fields, raw: &RawExperiment) -> Result<Axes, SpecError> {
     let executor: Vec<ExecutorKind> = cx.list("executor", Some(&raw.executor), &[])?;
     let shaped: Vec<&str> = executor
         .iter()
-        .filter(|e| e.get().shape() == ShapeKind::ProcessesThreads)
+        .filter(|e| e.shape() == ShapeKind::ProcessesThreads)
         .map(|e| e.name())
         .collect();
     for (key, v) in [("processes", &raw.processes), ("threads", &raw.threads)] {
@@ -241,7 +243,7 @@ fn axis_values(cx: &Fields, axes: &mut Axes, parts: &Parts) -> Result<(), SpecEr
             .workload
             .iter()
             .any(|&w| axes.executor.iter().any(|&e| (axis.applies)(&axes::facts(w, e))));
-        if let (Some(v), false, crate::spec::Role::Pool | crate::spec::Role::Runtime) = (given, applies, axis.role) {
+        if let (Some(v), false, crate::axis::Role::Pool | crate::axis::Role::Runtime) = (given, applies, axis.role) {
             return cx.err(
                 axis.key,
                 Some(v.span()),
@@ -284,12 +286,36 @@ fn settings(
     Ok(settings)
 }
 
+/// A pool of subinterpreters runs only Python sides that import no extension module that
+/// refuses them (numpy, Pillow, onnxruntime).
+fn subinterpreters_load(e: ExecutorKind, w: WorkloadKind) -> Result<(), String> {
+    if !e.caps().subinterpreters {
+        return Ok(());
+    }
+    let mut needs: Vec<&str> = w
+        .parts()
+        .iter()
+        .flat_map(|p| p.get().python_imports())
+        .copied()
+        .collect();
+    needs.sort();
+    needs.dedup();
+    if needs.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "its Python side imports {}, which cannot be loaded in a subinterpreter (their extension modules \
+         do not support it); run it with py-thread or py-process",
+        needs.join(" and ")
+    ))
+}
+
 /// Every (workload, executor) pair must be one the executor can run.
 fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), SpecError> {
     for &w in &axes.workload {
         for &e in &axes.executor {
             let workload_ok = w.parts().iter().try_for_each(|p| p.get().runs_in(e.is_python()));
-            if let Err(why) = e.get().runs(w).and(workload_ok) {
+            if let Err(why) = subinterpreters_load(e, w).and(workload_ok) {
                 return cx.err(
                     "executor",
                     Some(raw.executor.span()),
@@ -305,7 +331,7 @@ fn check_pairs(cx: &Fields, raw: &RawExperiment, axes: &Axes) -> Result<(), Spec
 fn check_recycling(cx: &Fields, axes: &Axes, exclude: &[crate::plan::Exclude]) -> Result<(), SpecError> {
     match crate::plan::expand(axes, exclude)
         .iter()
-        .find_map(|c| crate::executor::recycles_forked(&c.values))
+        .find_map(|c| crate::pools::axes::recycles_forked(&c.values))
     {
         Some(why) => cx.err("py_max_tasks_per_child", None, why),
         None => Ok(()),

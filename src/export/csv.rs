@@ -16,12 +16,12 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::Exporter;
-use crate::executor::{ExecutorKind, Shape, ShapeKind};
+use crate::axis::Values;
 use crate::outcome::Failure;
 use crate::plan::{axes, Cell};
+use crate::pools::{ExecutorKind, Shape, ShapeKind};
 use crate::record::{Measured, RunRow, TaskRow};
 use crate::results_dir::ResultsDir;
-use crate::spec::Values;
 use crate::workload::WorkloadKind;
 
 /// A CSV file appended one whole row at a time.
@@ -230,7 +230,7 @@ fn run_of(headers: &csv::StringRecord, rec: &csv::StringRecord) -> Result<RunRow
     let mid: Mid = rec.deserialize(Some(headers)).map_err(|e| e.to_string())?;
     let m: Measured = rec.deserialize(Some(headers)).map_err(|e| e.to_string())?;
     let n = |v: usize| NonZeroUsize::new(v).ok_or_else(|| format!("{} has a count of 0", head.cell));
-    let shape = match head.executor.get().shape() {
+    let shape = match head.executor.shape() {
         ShapeKind::Single => Shape::ONE,
         ShapeKind::Threads => Shape {
             processes: NonZeroUsize::MIN,

@@ -32,7 +32,7 @@ fn words(v: &Verdict) -> (String, Option<String>) {
                 Side::A => (&v.a_name, &v.a, r.value),
                 Side::B => (&v.b_name, &v.b, 1.0 / r.value),
             };
-            let (red, green, blue) = cell.executor.get().colour();
+            let (red, green, blue) = cell.executor.colour();
             let tint = |c: u8| 255 - (255 - c as u32) * 2 / 5;
             let colour = format!("#{:02x}{:02x}{:02x}", tint(red), tint(green), tint(blue));
             (format!("{name} {by:.2}x"), Some(colour))

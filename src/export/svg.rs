@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use plotters::prelude::*;
 
 use super::{Exporter, Report};
-use crate::executor::ExecutorKind;
+use crate::pools::ExecutorKind;
 use crate::summary::{CellStats, CellSummary};
 use crate::workload::{WorkloadKind, INTRA_OP_THREADS};
 
@@ -31,7 +31,7 @@ fn st(c: &CellSummary) -> &CellStats {
 }
 
 fn color(executor: ExecutorKind) -> RGBColor {
-    let (r, g, b) = executor.get().colour();
+    let (r, g, b) = executor.colour();
     RGBColor(r, g, b)
 }
 

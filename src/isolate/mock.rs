@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::{Ended, Failure, RepMeasure, RepResult, RepRunner};
-use crate::executor::ExecutorKind;
 use crate::plan::{Cell, Rep, Task};
+use crate::pools::ExecutorKind;
 use crate::tasks::Tasks;
 use crate::workload::TaskRecord;
 
@@ -20,13 +20,12 @@ impl RepRunner for Mock {
         self.seen.insert((cell.executor, rep), tasks.to_vec());
         let crash = cell.executor == ExecutorKind::named("process").unwrap() && !rep.warmup && rep.index == 1;
         for t in tasks.iter().take(if crash { 1 } else { tasks.len() }) {
-            let mut rec = TaskRecord::failed(&t, Some(0), String::new());
-            rec.error = None;
+            let mut rec = TaskRecord::blank(&t, Some(0));
             rec.ms = 1.0;
             on_task(rec);
         }
         if crash {
-            return RepResult::failed(Failure::Died(crate::proc::Status(libc::SIGKILL)));
+            return RepResult::failed(Failure::Died(crate::proc::WaitStatus(libc::SIGKILL)));
         }
         RepResult::of(Ended::Measured(RepMeasure {
             wall_s: tasks.len() as f64 / 1000.0 / cell.workers() as f64,

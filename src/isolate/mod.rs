@@ -162,7 +162,11 @@ impl Isolated {
             shape: cell.shape,
             task_timeout: self.task_timeout,
             python: (cell.executor.is_python())
-                .then(|| self.python.get(crate::executor::PYTHON.index_of(&cell.values)).cloned())
+                .then(|| {
+                    self.python
+                        .get(crate::pools::axes::PYTHON.index_of(&cell.values))
+                        .cloned()
+                })
                 .flatten(),
         }
     }
@@ -173,7 +177,7 @@ impl RepRunner for Isolated {
         let fail = |e: String| RepResult::failed(Failure::Other(e));
         let job = self.job(cell, tasks);
         if let Err(e) = proc::ensure_single_threaded() {
-            return fail(e);
+            return fail(e.to_string());
         }
         // Workers orphaned by a dying repetition are re-parented here, to be reaped.
         proc::become_subreaper();
@@ -183,7 +187,7 @@ impl RepRunner for Isolated {
         };
         let records = match Records::new() {
             Ok(r) => r,
-            Err(e) => return fail(e),
+            Err(e) => return fail(e.to_string()),
         };
         if let Some(limit) = self.wait_for_idle {
             wait_for_idle(limit, interrupt::stop_requested);
@@ -207,12 +211,14 @@ impl RepRunner for Isolated {
         });
         let child = match child {
             Ok(pid) => pid,
-            Err(e) => return fail(e),
+            Err(e) => return fail(e.to_string()),
         };
         drop(wr);
         proc::own_group(child);
         let watch = Watch {
-            task: self.task_timeout.map(|t| (cell.executor.get().watchdog(t), t)),
+            task: self
+                .task_timeout
+                .map(|t| (crate::executor::engine(cell.executor).watchdog(t), t)),
             repetition: self.repetition_timeout,
         };
         let mut notes = records.reader();
@@ -222,7 +228,7 @@ impl RepRunner for Isolated {
         // never started.
         let (busy_after, mine) = end(child, &mut heard, busy_before, me_before);
         if let Err(e) = notes.drain(on_task) {
-            heard.failure.get_or_insert(Failure::Other(e));
+            heard.failure.get_or_insert(Failure::Other(e.to_string()));
         }
         let result = RepResult {
             pss_peak_kib: heard.pss_peak_kib,
@@ -231,7 +237,7 @@ impl RepRunner for Isolated {
             ended: heard.ended(),
         };
         if let (Some(why), false) = (result.failure(), result.is_cut()) {
-            notes.fail_running(&job.tasks, &why.to_string(), on_task);
+            notes.fail_running(&job.tasks, why, on_task);
         }
         result
     }
@@ -296,7 +302,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd, records: &Records) {
     let (before, reaped_before) = (Usage::of_self(), Usage::of_children());
     let start = Instant::now();
     let mut notes = records.writer(wr);
-    let res = cell.executor.get().run(job, &mut |event| match event {
+    let res = crate::executor::engine(cell.executor).run(job, &mut |event| match event {
         TaskEvent::Started(i) => notes.note(&Note::Started(i)),
         TaskEvent::Finished(rec) => notes.note(&Note::Ended(rec)),
     });

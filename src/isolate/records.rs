@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::supervise::{send, Msg};
 
+use crate::outcome::{Failure, TaskFailure};
 use crate::proc::ring::{Ring, HEAD};
-use crate::proc::SharedMap;
+use crate::proc::{ProcError, SharedMap};
 use crate::workload::TaskRecord;
 
 /// The ring's size: room for about 600 records at their longest texts. It counts in the
@@ -56,7 +57,7 @@ pub struct Reader<'a> {
 }
 
 impl Records {
-    pub fn new() -> Result<Records, String> {
+    pub fn new() -> Result<Records, ProcError> {
         let map = SharedMap::new(HEAD + RING)?;
         Ok(Records {
             ring: Ring::at(&map, 0, RING),
@@ -116,9 +117,18 @@ impl Writer<'_> {
     }
 }
 
+/// A record ring that holds something other than the notes its writer sends.
+#[derive(Debug, thiserror::Error)]
+pub enum Garbled {
+    #[error("garbled record from the repetition process: {0}")]
+    Json(String),
+    #[error(transparent)]
+    Ring(#[from] ProcError),
+}
+
 impl Reader<'_> {
     /// Reads every note in the ring, handing each record to `on_task`.
-    pub fn drain(&mut self, on_task: &mut dyn FnMut(TaskRecord)) -> Result<(), String> {
+    pub fn drain(&mut self, on_task: &mut dyn FnMut(TaskRecord)) -> Result<(), Garbled> {
         while self.records.ring.pop(&mut self.buf)? {
             match serde_json::from_slice::<Note>(&self.buf) {
                 Ok(Note::Started(i)) => self.running.push((i, Instant::now())),
@@ -126,7 +136,7 @@ impl Reader<'_> {
                     self.running.retain(|(t, _)| *t != rec.task);
                     on_task(rec);
                 }
-                Err(e) => return Err(format!("garbled record from the repetition process: {e}")),
+                Err(e) => return Err(Garbled::Json(e.to_string())),
             }
         }
         Ok(())
@@ -134,13 +144,13 @@ impl Reader<'_> {
 
     /// After a repetition that failed (`why`): the tasks it was running fail with that reason
     /// and their index; the caller marks those never started as not run.
-    pub fn fail_running(&mut self, tasks: &Tasks, why: &str, on_task: &mut dyn FnMut(TaskRecord)) {
+    pub fn fail_running(&mut self, tasks: &Tasks, why: &Failure, on_task: &mut dyn FnMut(TaskRecord)) {
         for (i, _) in std::mem::take(&mut self.running) {
             let Some(task) = tasks.get(i) else { continue };
             let task = &*task;
-            let why = match why.contains(&format!("task {i} ")) {
-                true => why.to_string(),
-                false => format!("{why} while task {i} ran"),
+            let why = TaskFailure::Stopped {
+                failure: why.clone(),
+                task: i,
             };
             on_task(TaskRecord::failed(task, None, why));
         }
@@ -178,7 +188,11 @@ mod tests {
                 let mut w = records.writer(&wr);
                 for t in tasks.iter() {
                     w.note(&Note::Started(t.index));
-                    w.note(&Note::Ended(TaskRecord::failed(&t, Some(0), "x".repeat(t.index % 300))));
+                    w.note(&Note::Ended(TaskRecord::failed(
+                        &t,
+                        Some(0),
+                        TaskFailure::Work("x".repeat(t.index % 300)),
+                    )));
                 }
                 w.note(&Note::Started(tasks.len() - 1)); // in flight when it "dies"
                 drop(wr);
@@ -192,15 +206,17 @@ mod tests {
             }
             reader.drain(&mut |r| got.push(r)).unwrap();
             assert_eq!(reader.running.iter().map(|r| r.0).collect::<Vec<_>>(), [2999]);
-            reader.fail_running(&tasks, "the repetition process exited with status 7", &mut |r| {
-                got.push(r)
-            });
+            let died = Failure::Died(crate::proc::WaitStatus(7 << 8));
+            reader.fail_running(&tasks, &died, &mut |r| got.push(r));
         });
         assert_eq!(got.len(), 3001);
         for (i, r) in got.iter().take(3000).enumerate() {
-            assert_eq!((r.task, r.error.as_deref().map(str::len)), (i, Some(i % 300)));
+            assert_eq!(
+                (r.task, r.error.as_ref().map(|e| e.to_string().len())),
+                (i, Some(i % 300))
+            );
         }
-        let last = got[3000].error.as_deref().unwrap();
+        let last = got[3000].error.as_ref().unwrap().to_string();
         assert_eq!(last, "the repetition process exited with status 7 while task 2999 ran");
     }
 }

@@ -107,7 +107,7 @@ pub fn supervise(
         if watch.task.is_some() {
             // Each task's start and end as they happen, for the task timeout.
             if let Err(e) = notes.drain(on_task) {
-                result.failure = Some(Failure::Other(e));
+                result.failure = Some(Failure::Other(e.to_string()));
                 return result;
             }
         }
@@ -140,7 +140,7 @@ pub fn supervise(
             match serde_json::from_slice::<Msg>(&line) {
                 Ok(Msg::Drain) => {
                     if let Err(e) = notes.drain(on_task) {
-                        result.failure = Some(Failure::Other(e));
+                        result.failure = Some(Failure::Other(e.to_string()));
                     }
                 }
                 Ok(Msg::Task(rec)) => {

@@ -1,7 +1,7 @@
 //! Repetitions under a preloaded allocator (the `allocator` axis). `LD_PRELOAD` takes effect
 //! only at an exec, and a repetition process is forked from the orchestrator; so for each
 //! allocator in use the orchestrator starts, once, a zygote: this same binary exec'd with the
-//! library preloaded and `RUNNER_ZYGOTE` set, which loads the experiment and prepares its
+//! library preloaded as `runner zygote` (a hidden subcommand), which loads the experiment and prepares its
 //! workloads as a run does, then runs the repetitions it is sent as the orchestrator would
 //! (forking each from itself, single-threaded) and sends back their results and task records.
 //! Everything the zygote forks or starts inherits the preload and the environment.
@@ -26,11 +26,6 @@ use crate::plan::{Cell, Rep};
 use crate::proc;
 use crate::tasks::Tasks;
 use crate::workload::TaskRecord;
-
-/// The environment variables that make `runner <file>` a zygote (the run's results folder),
-/// and the SHA-256 of the experiment text the orchestrator runs (a zygote refuses another).
-pub const ZYGOTE: &str = "RUNNER_ZYGOTE";
-pub const ZYGOTE_SHA256: &str = "RUNNER_ZYGOTE_SHA256";
 
 #[derive(Serialize, Deserialize)]
 struct Request {
@@ -78,9 +73,11 @@ impl Preloading {
         if !self.zygotes.contains_key(name) {
             let exe = std::env::current_exe().map_err(|e| format!("cannot find the runner binary: {e}"))?;
             let mut child = proc::dies_with_parent(&mut Command::new(exe))
+                .arg("zygote")
+                .arg("--dir")
+                .arg(&self.dir)
+                .args(["--sha256", &self.sha256])
                 .args(&self.args)
-                .env(ZYGOTE, &self.dir)
-                .env(ZYGOTE_SHA256, &self.sha256)
                 .env("LD_PRELOAD", lib)
                 .env("RUNNER_ALLOCATOR", name)
                 .env("RUNNER_ALLOCATOR_LIB", lib)

@@ -5,10 +5,9 @@
 //! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
 //! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
 
-use crate::executor::{
-    ExecutorKind, ALLOCATOR, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD,
-};
-use crate::spec::{AxisDef, Facts};
+use crate::axis::{AxisDef, Facts};
+use crate::pools::axes::{ALLOCATOR, CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, PINNING, PYTHON, QUEUE, START_METHOD};
+use crate::pools::ExecutorKind;
 use crate::workload::{WorkloadKind, FORMAT, FUNCTION, INTRA_OP_THREADS, MODEL, TASK_COUNTERS};
 
 /// Every axis, in runs.csv's column order (between `threads` and `sets`).
@@ -56,7 +55,7 @@ pub fn facts(workload: WorkloadKind, executor: ExecutorKind) -> Facts {
         workload: workload.name(),
         uses_model: workload.uses_model(),
         encodes_images: workload.encodes_images(),
-        executor: executor.name(),
+        caps: executor.caps(),
         python: executor.is_python(),
     }
 }
@@ -83,7 +82,7 @@ mod tests {
     #[test]
     fn a_work_axis_says_its_setting_after_a_separator() {
         // A verdict's setting is the work axes' strings run together: "resize, 2 workers, png".
-        use crate::spec::{Kind, Role, Value};
+        use crate::axis::{Kind, Role, Value};
         for a in ALL.iter().filter(|a| a.role == Role::Work) {
             let values: Vec<Value> = match a.kind {
                 Kind::Words(words) => words.iter().map(|w| Value::Word(w)).collect(),

@@ -10,8 +10,8 @@ use std::num::NonZeroUsize;
 use serde::{Deserialize, Serialize};
 
 use super::axes::{self, ID_ORDER};
-use crate::executor::{ExecutorKind, Shape, ShapeKind};
-use crate::spec::{AxisDef, Role, Value, Values};
+use crate::axis::{AxisDef, Role, Value, Values};
+use crate::pools::{ExecutorKind, Shape, ShapeKind};
 use crate::workload::{WorkloadKind, INTRA_OP_THREADS};
 
 /// One combination of axis values.
@@ -86,7 +86,7 @@ impl Cell {
     /// `classify-thread-w2-m2-i1-s8` (the second model listed). Default values add nothing, so
     /// ids stay as they were before their axes existed.
     pub fn id(&self) -> String {
-        let mut s = match self.executor.get().shape() {
+        let mut s = match self.executor.shape() {
             ShapeKind::ProcessesThreads => format!(
                 "{}-{}-p{}t{}",
                 self.workload, self.executor, self.shape.processes, self.shape.threads
@@ -152,7 +152,7 @@ impl Cell {
     /// and how its pool runs, for the pool axes `show` picks (`hybrid 2x1`, `py-process (spawn)`).
     pub fn side(&self, show: &dyn Fn(&AxisDef) -> bool) -> String {
         let mut s = self.executor.to_string();
-        if self.executor.get().shape() == ShapeKind::ProcessesThreads {
+        if self.executor.shape() == ShapeKind::ProcessesThreads {
             let _ = write!(s, " {}x{}", self.shape.processes, self.shape.threads);
         }
         let pool: Vec<String> = axes::ALL

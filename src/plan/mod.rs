@@ -11,8 +11,8 @@ mod shard;
 
 use std::num::NonZeroUsize;
 
-use crate::executor::{ExecutorKind, Shape, ShapeKind};
-use crate::spec::{AxisDef, Value, Values};
+use crate::axis::{AxisDef, Value, Values};
+use crate::pools::{ExecutorKind, Shape, ShapeKind};
 use crate::workload::WorkloadKind;
 
 pub use crate::task::{Input, Rep, Task};
@@ -103,7 +103,7 @@ impl Axes {
     /// The (processes, threads) shapes of an executor's cells.
     fn shapes(&self, e: ExecutorKind) -> Vec<Shape> {
         let shape = |processes, threads| Shape { processes, threads };
-        match e.get().shape() {
+        match e.shape() {
             ShapeKind::Single => vec![Shape::ONE],
             ShapeKind::Threads => self.workers.iter().map(|&w| shape(NonZeroUsize::MIN, w)).collect(),
             ShapeKind::Processes => self.workers.iter().map(|&w| shape(w, NonZeroUsize::MIN)).collect(),
@@ -132,7 +132,7 @@ pub struct Exclude {
 
 impl Exclude {
     fn matches(&self, c: &Cell) -> bool {
-        let hybrid = c.executor.get().shape() == ShapeKind::ProcessesThreads;
+        let hybrid = c.executor.shape() == ShapeKind::ProcessesThreads;
         self.workload.is_none_or(|v| v == c.workload)
             && self.executor.is_none_or(|v| v == c.executor)
             && self.workers.is_none_or(|v| v.get() == c.workers())
@@ -146,7 +146,7 @@ impl Exclude {
     /// apply (workers for the loop, threads for the process pool, an axis the cell has none
     /// of) says nothing. So a zip of workers and sets keeps the loop at every sets value.
     fn agrees(&self, c: &Cell) -> bool {
-        let shape = c.executor.get().shape();
+        let shape = c.executor.shape();
         let pooled = matches!(shape, ShapeKind::Threads | ShapeKind::Processes);
         let hybrid = shape == ShapeKind::ProcessesThreads;
         self.workload.is_none_or(|v| v == c.workload)
@@ -170,11 +170,11 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
     let mut seen = std::collections::HashSet::new();
     for &workload in &axes.workload {
         for &sets in &axes.sets {
-            for work in combinations(axes, |a| a.role != crate::spec::Role::Pool, Values::default()) {
+            for work in combinations(axes, |a| a.role != crate::axis::Role::Pool, Values::default()) {
                 for &executor in &axes.executor {
                     let facts = axes::facts(workload, executor);
                     for shape in axes.shapes(executor) {
-                        for values in combinations(axes, |a| a.role == crate::spec::Role::Pool, work) {
+                        for values in combinations(axes, |a| a.role == crate::axis::Role::Pool, work) {
                             let mut values = values;
                             values.retain(|k| axes::by_key(k).is_some_and(|a| (a.applies)(&facts)));
                             let cell = Cell {

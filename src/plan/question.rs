@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Cell;
-use crate::executor::ExecutorKind;
+use crate::pools::ExecutorKind;
 
 /// Which pairs of pools the answer compares.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -237,8 +237,8 @@ mod tests {
 
     #[test]
     fn a_round_puts_one_work_on_every_runtime_side_by_side() {
-        use crate::executor::{GIL, PYTHON};
-        use crate::spec::Value;
+        use crate::axis::Value;
+        use crate::pools::axes::{GIL, PYTHON};
         let mut axes = Axes {
             workers: vec![NonZeroUsize::new(2).unwrap()],
             ..Axes::with_defaults(

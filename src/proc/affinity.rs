@@ -4,6 +4,8 @@
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::unistd::Pid;
 
+use super::ProcError;
+
 /// The cores this process may run on (its affinity mask), in order.
 pub fn allowed_cores() -> Vec<usize> {
     match sched_getaffinity(Pid::from_raw(0)) {
@@ -15,10 +17,10 @@ pub fn allowed_cores() -> Vec<usize> {
 }
 
 /// Pins the calling thread to one core.
-pub fn pin_to(core: usize) -> Result<(), String> {
+pub fn pin_to(core: usize) -> Result<(), ProcError> {
     let mut set = CpuSet::new();
-    set.set(core).map_err(|e| format!("core {core}: {e}"))?;
-    sched_setaffinity(Pid::from_raw(0), &set).map_err(|e| format!("cannot pin to core {core}: {e}"))
+    set.set(core).map_err(|_| ProcError::NoCore(core))?;
+    sched_setaffinity(Pid::from_raw(0), &set).map_err(|errno| ProcError::Pin { core, errno })
 }
 
 /// The calling thread's affinity mask as a list of cores: `0`, `0-1`, `0,2-3`.
@@ -43,14 +45,14 @@ pub fn affinity() -> String {
 
 /// Whether threads can be pinned here: reads the mask and pins a throwaway thread to its first
 /// core (containers and some schedulers forbid it).
-pub fn can_pin() -> Result<(), String> {
+pub fn can_pin() -> Result<(), ProcError> {
     let cores = allowed_cores();
     let Some(&first) = cores.first() else {
-        return Err("the runner cannot read its own CPU affinity mask".into());
+        return Err(ProcError::NoMask);
     };
     std::thread::spawn(move || pin_to(first))
         .join()
-        .map_err(|_| "the pinning check panicked".to_string())?
+        .map_err(|_| ProcError::PinPanicked)?
 }
 
 #[cfg(test)]

@@ -7,24 +7,25 @@ use std::io::Write;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::{fork, ForkResult, Pid};
 
 use crate::measure::{thread_count, Usage};
 
 mod affinity;
+mod error;
 pub mod ring;
 mod status;
 pub use affinity::{affinity, allowed_cores, can_pin, pin_to};
-pub use status::Status;
+pub use error::{ChildFailure, ProcError};
+pub use status::WaitStatus;
 
 /// Refuses to fork from a process with more than one thread: the child of a threaded parent can
 /// inherit a lock some other thread held, and hang on it.
-pub fn ensure_single_threaded() -> Result<(), String> {
+pub fn ensure_single_threaded() -> Result<(), ProcError> {
     match thread_count() {
-        n if n > 1 => Err(format!(
-            "refusing to fork: this process has {n} threads (it must be single-threaded)"
-        )),
+        n if n > 1 => Err(ProcError::Threaded(n)),
         _ => Ok(()),
     }
 }
@@ -43,13 +44,13 @@ pub fn trim_heap() {
 /// Forks a child that runs `child` and leaves with its return value as exit code, through
 /// `_exit`: no destructor or buffered writer of the parent runs twice. Returns the child's pid.
 /// The child dies with its parent ([`die_with_parent`]).
-pub fn spawn(child: impl FnOnce() -> i32) -> Result<Pid, String> {
+pub fn spawn(child: impl FnOnce() -> i32) -> Result<Pid, ProcError> {
     ensure_single_threaded()?;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     let parent = nix::unistd::getpid();
     // SAFETY: this process is single-threaded (checked above), so the child may run any code.
-    match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
+    match unsafe { fork() }.map_err(|errno| ProcError::Sys { what: "fork", errno })? {
         ForkResult::Child => {
             die_with_parent(parent);
             exit_now(child())
@@ -71,7 +72,7 @@ unsafe impl Send for SharedMap {}
 unsafe impl Sync for SharedMap {}
 
 impl SharedMap {
-    pub fn new(len: usize) -> Result<SharedMap, String> {
+    pub fn new(len: usize) -> Result<SharedMap, ProcError> {
         // SAFETY: a fresh anonymous mapping, no address hint; checked for failure below.
         let ptr = unsafe {
             libc::mmap(
@@ -84,10 +85,10 @@ impl SharedMap {
             )
         };
         if ptr == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of {len} shared bytes failed: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(ProcError::Map {
+                len,
+                errno: Errno::last(),
+            });
         }
         Ok(SharedMap { ptr: ptr.cast(), len })
     }
@@ -166,7 +167,7 @@ pub fn pass_fds<'a>(cmd: &'a mut std::process::Command, fds: &[(RawFd, RawFd)]) 
 
 /// Waits up to `limit` for `pid` (which is ending: its pipes closed), then kills it and
 /// waits; its status and usage as [`wait`] gives them.
-pub fn wait_within(pid: Pid, limit: Duration) -> Result<(Status, Usage), String> {
+pub fn wait_within(pid: Pid, limit: Duration) -> Result<(WaitStatus, Usage), ProcError> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         match nix::sys::wait::waitid(
@@ -185,8 +186,8 @@ pub fn wait_within(pid: Pid, limit: Duration) -> Result<(Status, Usage), String>
 /// Runs `check` in a throwaway child (so that what it loads or breaks stays out of this process)
 /// and returns its text: `Ok` with what it returned, or `Err` with its error, or how the child
 /// died (a library that crashes as it loads).
-pub fn in_child(check: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
-    let (rd, wr) = nix::unistd::pipe().map_err(|e| format!("pipe failed: {e}"))?;
+pub fn in_child(check: impl FnOnce() -> Result<String, String>) -> Result<String, ChildFailure> {
+    let (rd, wr) = nix::unistd::pipe().map_err(|errno| ProcError::Sys { what: "pipe", errno })?;
     let child = spawn(|| {
         let (code, text) = match check() {
             Ok(t) => (0, t),
@@ -207,8 +208,8 @@ pub fn in_child(check: impl FnOnce() -> Result<String, String>) -> Result<String
     let (status, _) = wait(child)?;
     match (status.success(), text.is_empty()) {
         (true, _) => Ok(text),
-        (false, false) if libc::WIFEXITED(status.0) => Err(text),
-        _ => Err(format!("the checking process {}", status.describe())),
+        (false, false) if libc::WIFEXITED(status.0) => Err(ChildFailure::Refused(text)),
+        _ => Err(ChildFailure::Died(status)),
     }
 }
 
@@ -220,24 +221,24 @@ pub fn exit_now(code: i32) -> ! {
 
 /// Waits for `pid` to end; returns its status and the CPU time and peak RSS of it and every
 /// descendant it waited for.
-pub fn wait(pid: Pid) -> Result<(Status, Usage), String> {
+pub fn wait(pid: Pid) -> Result<(WaitStatus, Usage), ProcError> {
     let mut status = 0;
     // SAFETY: wait4 writes only into the two out-parameters.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
         let r = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut ru) };
         if r == pid.as_raw() {
-            return Ok((Status(status), Usage::from_rusage(&ru)));
+            return Ok((WaitStatus(status), Usage::from_rusage(&ru)));
         }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("could not be reaped ({e})"));
+        let errno = Errno::last();
+        if errno != Errno::EINTR {
+            return Err(ProcError::Unreaped(errno));
         }
     }
 }
 
 /// Kills `pid` and reaps it.
-pub fn kill_and_wait(pid: Pid) -> Result<(Status, Usage), String> {
+pub fn kill_and_wait(pid: Pid) -> Result<(WaitStatus, Usage), ProcError> {
     let _ = kill(pid, Signal::SIGKILL);
     wait(pid)
 }
@@ -405,23 +406,23 @@ mod tests {
     // Forking is tested through the executors (tests/it/faults.rs): the test harness is threaded.
     #[test]
     fn statuses_are_described() {
-        assert_eq!(Status(3 << 8).describe(), "exited with status 3");
-        assert!(Status(0).success() && !Status(3 << 8).success());
-        assert_eq!(Status(9).describe(), "killed by signal 9 (SIGKILL)");
+        assert_eq!(WaitStatus(3 << 8).describe(), "exited with status 3");
+        assert!(WaitStatus(0).success() && !WaitStatus(3 << 8).success());
+        assert_eq!(WaitStatus(9).describe(), "killed by signal 9 (SIGKILL)");
         for s in [
-            Status(0),
-            Status(3 << 8),
-            Status(255 << 8),
-            Status(9),
-            Status(15),
-            Status(0x137f),
+            WaitStatus(0),
+            WaitStatus(3 << 8),
+            WaitStatus(255 << 8),
+            WaitStatus(9),
+            WaitStatus(15),
+            WaitStatus(0x137f),
         ] {
-            assert_eq!(Status::parse(&s.describe()), Some(s), "{}", s.describe());
+            assert_eq!(WaitStatus::parse(&s.describe()), Some(s), "{}", s.describe());
         }
-        assert_eq!(Status::parse("exited with status 3 and more"), None);
-        assert!(!Status(9).success());
-        assert!(Status(libc::SIGTERM).stopped_from_outside() && !Status(9).stopped_from_outside());
-        assert!(!Status(0).stopped_from_outside());
+        assert_eq!(WaitStatus::parse("exited with status 3 and more"), None);
+        assert!(!WaitStatus(9).success());
+        assert!(WaitStatus(libc::SIGTERM).stopped_from_outside() && !WaitStatus(9).stopped_from_outside());
+        assert!(!WaitStatus(0).stopped_from_outside());
     }
 
     #[test]
@@ -429,7 +430,8 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let t = std::thread::spawn(move || rx.recv());
         let e = spawn(|| 0).unwrap_err();
-        assert!(e.contains("refusing to fork"), "{e}");
+        assert!(matches!(e, ProcError::Threaded(n) if n > 1), "{e}");
+        assert!(e.to_string().starts_with("refusing to fork: this process has"), "{e}");
         drop(tx);
         let _ = t.join();
     }

@@ -81,7 +81,7 @@ impl Ring {
 
     /// Reads the next message into `out` (replacing what it held); `Ok(false)` when there is
     /// none, an error when the ring holds no whole message where one should start.
-    pub fn pop(&self, out: &mut Vec<u8>) -> Result<bool, String> {
+    pub fn pop(&self, out: &mut Vec<u8>) -> Result<bool, super::ProcError> {
         let h = self.head();
         let (read, write) = (h.read.load(Relaxed), h.write.load(Acquire));
         if read == write {
@@ -91,7 +91,10 @@ impl Ring {
         self.copy_out(read, &mut len);
         let len = u32::from_le_bytes(len) as usize;
         if 4 + len as u64 > write.saturating_sub(read) {
-            return Err(format!("a message of {len} bytes in a ring holding {}", write - read));
+            return Err(super::ProcError::Torn {
+                len,
+                held: write - read,
+            });
         }
         out.resize(len, 0);
         self.copy_out(read + 4, out);

@@ -1,13 +1,13 @@
 //! A child's wait status: whether it succeeded, was stopped from outside, and its words
-//! ("exited with status 1"), which [`Status::parse`] reads back.
+//! ("exited with status 1"), which [`WaitStatus::parse`] reads back.
 
 use nix::sys::signal::Signal;
 
 /// A child's wait status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub i32);
+pub struct WaitStatus(pub i32);
 
-impl Status {
+impl WaitStatus {
     pub fn success(self) -> bool {
         libc::WIFEXITED(self.0) && libc::WEXITSTATUS(self.0) == 0
     }
@@ -32,17 +32,17 @@ impl Status {
         }
     }
 
-    /// The status a [`describe`](Status::describe) text names, exactly.
-    pub fn parse(text: &str) -> Option<Status> {
+    /// The status a [`describe`](WaitStatus::describe) text names, exactly.
+    pub fn parse(text: &str) -> Option<WaitStatus> {
         if let Some(code) = text.strip_prefix("exited with status ") {
             let code: i32 = code.parse().ok().filter(|c| (0..=255).contains(c))?;
-            return Some(Status(code << 8));
+            return Some(WaitStatus(code << 8));
         }
         if let Some(raw) = text.strip_prefix("wait status 0x") {
-            return i32::from_str_radix(raw, 16).ok().map(Status);
+            return i32::from_str_radix(raw, 16).ok().map(WaitStatus);
         }
         let (sig, _) = text.strip_prefix("killed by signal ")?.split_once(' ')?;
-        let status = Status(sig.parse().ok()?);
+        let status = WaitStatus(sig.parse().ok()?);
         (status.describe() == text).then_some(status)
     }
 }

@@ -139,7 +139,7 @@ impl TaskRow {
             nivcsw: t.counters.map(|c| c.nivcsw),
             leaked: t.leaked.len(),
             leaked_processes: t.leaked.clone(),
-            error: t.error.as_deref().map(printable),
+            error: t.error.as_ref().map(|e| printable(&e.to_string())),
         }
     }
 }

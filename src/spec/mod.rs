@@ -1,9 +1,9 @@
 //! What an experiment file says, as the rest of the code reads it: the error that names file,
 //! key and line ([`SpecError`]), the field helpers every section uses ([`Fields`], [`Section`]),
-//! one-or-many values, and the axis declarations and values ([`axis`]). A leaf: it imports
-//! nothing of the project, so workloads, executors and the experiment parser all build on it.
+//! one-or-many values, text made printable and hashes. A leaf: it imports nothing of the
+//! project, so the axis model ([`crate::axis`]), workloads, executors and the experiment parser
+//! all build on it.
 
-pub mod axis;
 mod fields;
 
 use std::fmt;
@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Deserializer};
 
-pub use axis::{AxisDef, Facts, Kind, Role, Value, Values};
 pub use fields::{Fields, Section};
 
 /// A bad experiment file: which file, which key, which line, and what is wrong.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
 use super::CellSummary;
-use crate::executor::ShapeKind;
+use crate::pools::ShapeKind;
 use crate::stats::{paired_ratio, ratio_of_medians, Ratio, TARGET};
 
 /// One pool on one work, as its workers (and its work) grew.
@@ -94,7 +94,7 @@ pub fn weak(cells: &[CellSummary]) -> Vec<Scaling> {
 /// The dimension a group holds while the workers grow: nothing for a pool of one kind of
 /// worker; for a hybrid pool, its threads per process or its processes.
 fn holds(c: &CellSummary) -> Vec<String> {
-    if c.cell.executor.get().shape() != ShapeKind::ProcessesThreads {
+    if c.cell.executor.shape() != ShapeKind::ProcessesThreads {
         return vec![String::new()];
     }
     let (p, t) = (c.cell.shape.processes, c.cell.shape.threads);
@@ -116,7 +116,7 @@ fn grew(group: &[&CellSummary]) -> bool {
 /// The pool with its pool axes, without its shape (a hybrid's shape changes along the group).
 fn pool_name(c: &CellSummary) -> String {
     let shape = format!(" {}x{}", c.cell.shape.processes, c.cell.shape.threads);
-    match c.cell.executor.get().shape() {
+    match c.cell.executor.shape() {
         ShapeKind::ProcessesThreads => c.executor_name().replacen(&shape, "", 1),
         _ => c.executor_name(),
     }
@@ -125,7 +125,7 @@ fn pool_name(c: &CellSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::{ExecutorKind, Shape};
+    use crate::pools::{ExecutorKind, Shape};
     use crate::summary::summarize;
     use crate::summary::tests::{cell, row};
 

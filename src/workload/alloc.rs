@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Context, Outcome, Settings, TaskState, Workload};
+use super::{Context, Settings, TaskOutput, TaskState, Workload};
 use crate::spec::{Section, SpecError};
 use crate::task::Task;
 
@@ -78,7 +78,7 @@ impl Workload for Alloc {
 }
 
 impl TaskState for Block {
-    fn run(&mut self, _ctx: &Context, task: &Task, _out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, _ctx: &Context, task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
         // Zeroed memory comes lazily from the kernel: only the writes make it resident.
         let mut v = vec![0u8; self.bytes];
         for page in v.chunks_mut(4096) {

@@ -15,8 +15,8 @@ use toml::Spanned;
 use super::image::{parse_filter, Filter};
 use super::model::Model;
 use super::preoptimize::preoptimize;
-use super::{ort_lib, Context, Draws, ModelId, Outcome, PrepareEnv, Prepared, Settings, TaskState, Workload};
-use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
+use super::{ort_lib, Context, Draws, ModelId, PrepareEnv, Prepared, Settings, TaskOutput, TaskState, Workload};
+use crate::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::spec::{OneOrMany, Section, SpecError};
 use crate::task::Task;
 
@@ -302,7 +302,7 @@ struct State {
 }
 
 impl TaskState for State {
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String> {
         out.top1 = Some(self.model.classify(ctx, task, &mut self.resizer, &mut out.stages)?);
         Ok(())
     }

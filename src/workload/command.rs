@@ -14,8 +14,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::own::{input_path, tail, write_noise};
-use super::{Context, Draws, Outcome, Settings, TaskState, Workload};
-use crate::proc::Status;
+use super::{Context, Draws, Settings, TaskOutput, TaskState, Workload};
+use crate::proc::WaitStatus;
 use crate::spec::{OneOrMany, Section, SpecError};
 use crate::task::Task;
 
@@ -209,7 +209,7 @@ impl CommandSettings {
 }
 
 impl TaskState for CommandSettings {
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String> {
         let args = self.args(ctx, task);
         let mut cmd = if self.shell {
             let mut c = Cmd::new("/bin/sh");
@@ -272,7 +272,7 @@ impl TaskState for CommandSettings {
 }
 
 /// `exited with status 3: <the last KiB of stderr>`.
-fn failure(status: Status, stderr: &[u8]) -> String {
+fn failure(status: WaitStatus, stderr: &[u8]) -> String {
     let err = tail(stderr, 1024);
     if err.is_empty() {
         format!("the command {}", status.describe())

@@ -30,7 +30,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-use crate::spec::{Section, SpecError, Values};
+use crate::axis::Values;
+use crate::spec::{Section, SpecError};
 use crate::task::Task;
 pub use crate::task::WorkloadKind;
 
@@ -41,7 +42,7 @@ pub use self::own::input_path;
 pub use self::python_fn::FUNCTION;
 pub use self::resize::{Format, ResizeSettings, Subsampling, Target, FORMAT};
 pub use self::spin::spin;
-pub use self::worker::{Counters, Outcome, Stages, TaskRecord, Top1, Worker, TASK_COUNTERS};
+pub use self::worker::{Counters, Stages, TaskOutput, TaskRecord, Top1, Worker, TASK_COUNTERS};
 
 /// Every workload an experiment may name, in the order `runner --help` lists them.
 static ALL: &[&dyn Workload] = &[
@@ -191,7 +192,7 @@ pub enum Draws {
 /// One worker's state for one workload: runs its tasks.
 pub trait TaskState: Send {
     /// Runs one task, recording stage times and a top-1 in `out`; a failure is an `Err`.
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String>;
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String>;
 }
 
 /// Where `prepare` may put files, and where it may look for libraries.

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::own::{input_path, write_noise};
-use super::{Context, Draws, Outcome, Settings, TaskState, Workload};
+use super::{Context, Draws, Settings, TaskOutput, TaskState, Workload};
 use crate::spec::{Section, SpecError};
 use crate::task::Task;
 
@@ -224,7 +224,7 @@ struct NativeState {
 unsafe impl Send for NativeState {}
 
 impl TaskState for NativeState {
-    fn run(&mut self, ctx: &Context, task: &Task, _out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
         let input = input_path(ctx, task)
             .map(|p| CString::new(p.as_os_str().as_encoded_bytes()))
             .transpose()

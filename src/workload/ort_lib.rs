@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 use ort::environment::Environment;
 
+use crate::proc::ChildFailure;
+
 /// Where `scripts/setup` puts the library, relative to the project root.
 pub const LOCAL_DIR: &str = ".deps/onnxruntime";
 
@@ -141,9 +143,9 @@ fn version_of(info: &str) -> Option<String> {
 /// learns that it loads (and which release it is) without mapping it: only the processes that
 /// build sessions do, and every other fork stays free of it.
 pub fn probe(found: &Found) -> Result<String, String> {
-    crate::proc::in_child(|| load(found)).map_err(|e| match e.strip_prefix("the checking process ") {
-        Some(died) => format!("loading ONNX Runtime: the probing process {died}"),
-        None => e,
+    crate::proc::in_child(|| load(found)).map_err(|e| match e {
+        ChildFailure::Died(status) => format!("loading ONNX Runtime: the probing process {}", status.describe()),
+        other => other.to_string(),
     })
 }
 

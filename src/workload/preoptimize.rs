@@ -13,7 +13,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use super::ort_lib;
-use crate::proc;
+use crate::proc::{self, ChildFailure};
 
 /// Writes the optimised graph of the model at `model` to `out`; returns the seconds it took.
 pub fn preoptimize(ort: &ort_lib::Found, model: &Path, out: &Path) -> Result<f64, String> {
@@ -23,7 +23,10 @@ pub fn preoptimize(ort: &ort_lib::Found, model: &Path, out: &Path) -> Result<f64
             .and_then(|_| optimize_here(model, out))
             .map(|_| String::new())
     })
-    .map_err(|e| e.replace("the checking process", "the optimising process"))?;
+    .map_err(|e| match e {
+        ChildFailure::Died(status) => format!("the optimising process {}", status.describe()),
+        other => other.to_string(),
+    })?;
     match out.is_file() {
         true => Ok(start.elapsed().as_secs_f64()),
         false => Err(format!("the optimising process wrote no {}", out.display())),

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::own::write_noise;
 use super::{Context, Draws, Settings, TaskState, Workload};
-use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
+use crate::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::spec::{OneOrMany, Section, SpecError};
 
 pub struct PythonFn;

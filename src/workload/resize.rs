@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::image::{load_input, parse_filter, resample, safe_stem, Filter};
-use super::{Context, Draws, Outcome, Settings, TaskState, Workload};
+use super::{Context, Draws, Settings, TaskOutput, TaskState, Workload};
+use crate::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::measure::ms;
-use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::spec::{Section, SpecError};
 use crate::task::{Input, Task};
 
@@ -309,7 +309,7 @@ struct State {
 }
 
 impl TaskState for State {
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String> {
         let s = &self.settings;
         let (resizer, encoded, stages) = (&mut self.resizer, &mut self.encoded, &mut out.stages);
         let t = Instant::now();

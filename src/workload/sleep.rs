@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Context, Outcome, Settings, TaskState, Workload};
+use super::{Context, Settings, TaskOutput, TaskState, Workload};
 use crate::spec::{Section, SpecError};
 use crate::task::Task;
 
@@ -56,7 +56,7 @@ impl Workload for Sleep {
 }
 
 impl TaskState for Nap {
-    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
         std::thread::sleep(self.0);
         Ok(())
     }

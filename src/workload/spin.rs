@@ -6,7 +6,7 @@ use std::any::Any;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Context, Outcome, Settings, TaskState, Workload};
+use super::{Context, Settings, TaskOutput, TaskState, Workload};
 use crate::spec::{Section, SpecError};
 use crate::task::Task;
 
@@ -61,7 +61,7 @@ impl Workload for Spin {
 }
 
 impl TaskState for Iterations {
-    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut Outcome) -> Result<(), String> {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
         spin(self.0);
         Ok(())
     }

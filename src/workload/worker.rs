@@ -6,8 +6,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::{Context, TaskState, WorkloadKind};
+use crate::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::measure::{ms, Usage};
-use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
+use crate::outcome::TaskFailure;
 use crate::task::Task;
 
 pub static TASK_COUNTERS: AxisDef = AxisDef {
@@ -64,7 +65,7 @@ pub struct Top1 {
 /// What a task's run reports beside success: its stage times, a classifier's top-1, a user's
 /// function's result, and the peak RSS of the program a command task ran.
 #[derive(Debug, Clone, Default)]
-pub struct Outcome {
+pub struct TaskOutput {
     pub stages: Stages,
     pub top1: Option<Top1>,
     pub result: Option<String>,
@@ -85,7 +86,7 @@ pub struct TaskRecord {
     pub image: String,
     /// Index of the worker (thread or process) that ran it; `None` when none did.
     pub worker: Option<usize>,
-    pub error: Option<String>,
+    pub error: Option<TaskFailure>,
     /// Time inside the worker, from start of the task to its end.
     pub ms: f64,
     /// Time from the start of the task phase until a worker started it (queueing and dispatch).
@@ -118,7 +119,15 @@ impl TaskRecord {
     }
 
     /// A task that never ran, or whose worker died under it.
-    pub fn failed(task: &Task, worker: Option<usize>, error: String) -> TaskRecord {
+    pub fn failed(task: &Task, worker: Option<usize>, error: TaskFailure) -> TaskRecord {
+        TaskRecord {
+            error: Some(error),
+            ..TaskRecord::blank(task, worker)
+        }
+    }
+
+    /// A record of `task` with nothing measured and no failure, for its pool to fill in.
+    pub fn blank(task: &Task, worker: Option<usize>) -> TaskRecord {
         TaskRecord {
             task: task.index,
             seed: task.seed,
@@ -126,7 +135,7 @@ impl TaskRecord {
             source: task.input.source().to_string(),
             image: task.input.name(),
             worker,
-            error: Some(error),
+            error: None,
             ms: 0.0,
             wait_ms: 0.0,
             ipc_ms: 0.0,
@@ -180,7 +189,7 @@ impl Worker {
     pub fn run(&mut self, ctx: &Context, task: &Task) -> TaskRecord {
         let before = self.counting.then(Usage::of_thread);
         let start = Instant::now();
-        let mut out = Outcome::default();
+        let mut out = TaskOutput::default();
         let result = match self.states.iter_mut().find(|(k, _)| *k == task.kind) {
             Some((_, state)) => state.run(ctx, task, &mut out),
             None => Err(format!("this worker has no state for {} tasks", task.kind)),
@@ -192,7 +201,7 @@ impl Worker {
             source: task.input.source().to_string(),
             image: task.input.name(),
             worker: Some(self.id),
-            error: result.err(),
+            error: result.err().map(TaskFailure::Work),
             ms: ms(start.elapsed()),
             counters: before.map(|b| {
                 let d = Usage::of_thread().since(b);

@@ -7,8 +7,8 @@ use std::time::Instant;
 use nix::errno::Errno;
 use nix::sys::socket::{recv, MsgFlags};
 
+use super::worker::{FromWorker, MAX_MSG, WAKE};
 use super::{Gone, Pool};
-use crate::executor::fork_worker::{FromWorker, MAX_MSG, WAKE};
 use crate::executor::TaskEvent;
 use crate::measure::monotonic_ns;
 

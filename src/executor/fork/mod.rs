@@ -1,9 +1,9 @@
 //! The parent's side of the fork pool, which the process and hybrid executors run: worker
-//! processes ([`super::fork_worker`]) forked from a single-threaded parent, talking over
+//! processes ([`worker`]) forked from a single-threaded parent, talking over
 //! `SOCK_SEQPACKET` socket pairs (one message per write, boundaries kept by the kernel).
 //!
 //! Each worker builds its own state (and ORT session) after the fork. The parent sends each
-//! worker tasks for its threads and a few more to queue ([`super::fork_queue`]), several to a
+//! worker tasks for its threads and a few more to queue ([`queue`]), several to a
 //! message, and sends more as results come back; a worker's threads take its tasks in the order
 //! sent, so the first `threads` not done are running and the rest are queued. A worker that dies
 //! (or is killed, its task late) fails only the tasks it was running; those queued in it go back
@@ -18,17 +18,22 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::unistd::Pid;
 
-use super::fork_queue::{Depth, QUEUE};
-use super::fork_ring::Rings;
-use super::fork_worker::{worker_main, MAX_BATCH, WAKE};
-use super::{Job, PoolStats, TaskEvent};
+use crate::executor::{Job, PoolStats, TaskEvent};
 use crate::measure::{monotonic_ns, pss_kib};
+use crate::outcome::{Failure, TaskFailure};
+use crate::pools::axes::QUEUE;
 use crate::proc;
 use crate::workload::TaskRecord;
 use pending::Pending;
+use queue::Depth;
+use ring::Rings;
+use worker::{worker_main, MAX_BATCH, WAKE};
 
 mod pending;
+mod queue;
 mod recv;
+mod ring;
+mod worker;
 
 /// Most messages read from one worker before the others get their turn.
 const ROUND: usize = 64;
@@ -108,7 +113,7 @@ pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<Pool
                 on_event(TaskEvent::Finished(TaskRecord::failed(
                     &task,
                     None,
-                    format!("not run: no worker left ({why})"),
+                    TaskFailure::NotRun(format!("no worker left ({why})")),
                 )));
                 done += 1;
             }
@@ -288,8 +293,11 @@ impl Pool {
                 let Some(task) = job.tasks.get(s.task) else { continue };
                 // A hybrid worker's other tasks die with the one that timed out.
                 let why = match late {
-                    Some(t) if t != s.task => format!("its worker process was killed: task {t} timed out"),
-                    _ => why.clone(),
+                    Some(t) if t != s.task => TaskFailure::KilledWith { task: t },
+                    Some(_) => TaskFailure::TimedOut {
+                        limit_ms: job.task_timeout.map_or(0, Failure::limit_ms),
+                    },
+                    None => TaskFailure::Died(why.clone()),
                 };
                 on_event(TaskEvent::Finished(TaskRecord::failed(&task, Some(slot.id), why)));
                 finished += 1;
@@ -336,7 +344,7 @@ impl Pool {
                 self.stats.children_peak_kib += usage.maxrss_kib;
                 status.describe()
             }
-            Err(e) => e,
+            Err(e) => e.to_string(),
         }
     }
 

@@ -1,8 +1,8 @@
-//! A worker process of the fork pool ([`super::fork`] is the parent's side): it builds its
+//! A worker process of the fork pool ([`super`] is the parent's side): it builds its
 //! state (one per thread: the hybrid executor's processes run several) after the fork, says it
 //! is ready, then runs the task indices the parent writes in its tasks ring, in the order
 //! written, writing each result in its results ring as soon as the task ends
-//! ([`super::fork_ring`]). The parent keeps some tasks queued here, so the worker goes from one
+//! ([`super::ring`]). The parent keeps some tasks queued here, so the worker goes from one
 //! task to the next without waiting for it; a thread starts a queued task only after it has
 //! written the result of its last, which is how the parent knows which tasks are running and
 //! which are still queued.
@@ -16,9 +16,10 @@ use std::time::Instant;
 use nix::sys::socket::{recv, send, MsgFlags};
 use serde::{Deserialize, Serialize};
 
-use super::fork_ring::Rings;
-use super::{run_task, Job};
+use super::ring::Rings;
+use crate::executor::{run_task, start_worker, Job};
 use crate::measure::monotonic_ns;
+use crate::outcome::truncate;
 use crate::task::Task;
 use crate::tasks::{Cursor, Tasks};
 use crate::workload::{TaskRecord, Worker};
@@ -56,11 +57,11 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -
     if job.shape.threads.get() > 1 {
         return threaded_worker(job, id, &out);
     }
-    let started = super::start_worker(job, id);
+    let started = start_worker(job, id);
     let mut worker = match started {
         Ok(w) => w,
         Err(e) => {
-            out.send(&FromWorker::InitFailed(truncate(e)));
+            out.send(&FromWorker::InitFailed(truncate(e, MAX_TEXT)));
             return 1;
         }
     };
@@ -85,7 +86,7 @@ fn run(worker: &mut Worker, job: &Job, task: &Task, rings: &Rings) -> FromWorker
     rings.take();
     let started_ns = monotonic_ns();
     let mut rec = run_task(worker, &job.ctx, task, Instant::now());
-    rec.error = rec.error.map(truncate);
+    rec.error = rec.error.map(|e| e.truncated(MAX_TEXT));
     FromWorker::Done(rec, started_ns)
 }
 
@@ -179,17 +180,8 @@ impl<'r> Inbox<'r> {
     }
 }
 
-fn truncate(mut s: String) -> String {
-    if s.len() > 4000 {
-        let mut end = 4000;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
-}
+/// Most bytes of a task's or a worker's own words it sends (a result must fit the ring).
+const MAX_TEXT: usize = 4000;
 
 /// A hybrid worker process: `job.shape.threads` threads, each pinned (with pinning) and with its own
 /// state, built after the fork; this thread hands them the task indices the parent sends.
@@ -202,7 +194,7 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
             let (rx, ready_tx) = (&rx, ready_tx.clone());
             let index = id * job.shape.threads.get() + t;
             scope.spawn(move || {
-                let started = super::start_worker(job, index);
+                let started = start_worker(job, index);
                 let mut worker = match started {
                     Ok(w) => {
                         let _ = ready_tx.send(Ok(w.session_s));
@@ -236,7 +228,7 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
                     states += 1;
                 }
                 Err(e) => {
-                    out.send(&FromWorker::InitFailed(truncate(e)));
+                    out.send(&FromWorker::InitFailed(truncate(e, MAX_TEXT)));
                     drop(tx);
                     return 1;
                 }

@@ -34,7 +34,7 @@ impl Rings {
     /// queue) at the longest error text; a writer that finds it full waits for room.
     const RESULTS: usize = 256 * 1024;
 
-    pub fn new() -> Result<Rings, String> {
+    pub fn new() -> Result<Rings, crate::proc::ProcError> {
         let map = SharedMap::new(3 * HEAD + Self::TASKS + Self::RESULTS)?;
         Ok(Rings {
             tasks: Ring::at(&map, 0, Self::TASKS),

@@ -1,5 +1,10 @@
 //! A run's session: its results folder (new, `--into`, or resumed), locked before anything in
-//! it is read, what it already holds, its shard, and its env.json.
+//! it is read, what it already holds, its shard, and its env.json; [`resume`] checks what a
+//! folder holds, and [`until`] runs the rounds until decided. What `runner` (the command) runs
+//! is `cmd::run`'s.
+
+pub mod resume;
+pub mod until;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,7 +24,7 @@ use crate::workload::Prepared;
 
 /// Repetitions until decided choose their rounds as the run goes, per cell: a cell's rounds
 /// must all be on one shard (`--split cells`), or each shard would add rounds of its own.
-pub(super) fn until_splits_by_cells(exp: &Experiment, split: Split) -> Result<()> {
+pub fn until_splits_by_cells(exp: &Experiment, split: Split) -> Result<()> {
     if exp.until.is_some() && split == Split::Repetitions {
         return Err(UsageError(format!(
             "{}: repetitions until decided choose each cell's rounds as it runs, so a cell's rounds must stay \
@@ -32,7 +37,7 @@ pub(super) fn until_splits_by_cells(exp: &Experiment, split: Split) -> Result<()
 }
 
 /// The results folder of this session, locked, and what it already holds when resuming.
-pub(super) struct Session {
+pub struct Session {
     pub dir: PathBuf,
     _lock: Flock<File>,
     pub previous: Vec<RunRow>,
@@ -66,8 +71,8 @@ impl Session {
         // runs.csv lacks.
         let (previous, shard) = match &args.resume {
             Some(dir) => (
-                super::resume::state(exp, dir, args.force)?,
-                super::resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
+                resume::state(exp, dir, args.force)?,
+                resume::shard_of(dir, args.shard.map(|s| (s, args.split)))?,
             ),
             None => (Vec::new(), args.shard.map(|s| (s, args.split))),
         };
@@ -89,7 +94,7 @@ impl Session {
         started: SystemTime,
     ) -> Result<EnvFile> {
         let mut env = Env::now(exp, args.quiet, started);
-        env.fingerprint = super::resume::fingerprint(exp, &prepared.env);
+        env.fingerprint = resume::fingerprint(exp, &prepared.env);
         env.facts = prepared.env.clone();
         env.shard = self.shard.map(|(s, split)| ShardOf {
             index: s.index,
@@ -99,7 +104,7 @@ impl Session {
         let path = match &args.resume {
             None => ResultsDir::at(&self.dir).env(),
             Some(_) => {
-                let changed = super::resume::changes(&self.dir, &env.fingerprint);
+                let changed = resume::changes(&self.dir, &env.fingerprint);
                 if !changed.is_empty() && !args.force {
                     return Err(UsageError(format!(
                         "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
@@ -124,7 +129,7 @@ impl Session {
 }
 
 /// This session's env.json (or `env-resume-<time>.json`), written at the start and the end.
-pub(super) struct EnvFile {
+pub struct EnvFile {
     path: PathBuf,
     pub env: Env,
 }

@@ -31,6 +31,13 @@ pub fn bound(exp: &Experiment) -> Bound {
     }
 }
 
+/// When the rounds began (the budget counts from it), and whether to stop before the next
+/// round (an interrupt): the same guard the run loop is given.
+pub struct Clock<'a> {
+    pub started: Instant,
+    pub stop: &'a dyn Fn() -> bool,
+}
+
 /// Runs the rounds after the first `min`, appending their rows to `rows`; returns why it
 /// stopped, and what changed if an input did. `elsewhere` holds the matrix's cells that other
 /// shards run: a comparison with one of them cannot be looked at here, so its cell here runs
@@ -41,9 +48,10 @@ pub fn rounds(
     plan: &[Cell],
     elsewhere: &[Cell],
     rows: &mut Vec<RunRow>,
-    started: Instant,
+    clock: &Clock,
     run: &mut RunPairs,
 ) -> std::io::Result<(Stopped, Option<String>)> {
+    let started = clock.started;
     let bound = bound(exp);
     let plan_cells: HashSet<Cell> = plan.iter().copied().collect();
     let mut cost = Cost::default();
@@ -61,7 +69,7 @@ pub fn rounds(
         if cells.is_empty() {
             return Ok((Stopped::Decided, None));
         }
-        if crate::interrupt::stop_requested() {
+        if (clock.stop)() {
             return Ok((Stopped::Interrupted, None));
         }
         let done: HashSet<(Cell, Rep)> = rows.iter().map(|r| (r.cell, r.repetition())).collect();
@@ -196,6 +204,16 @@ mod tests {
         elsewhere: &[Cell],
         speed: &dyn Fn(&Cell) -> f64,
     ) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
+        run_until(exp, cells, elsewhere, speed, &|| false)
+    }
+
+    fn run_until(
+        exp: &Experiment,
+        cells: &[Cell],
+        elsewhere: &[Cell],
+        speed: &dyn Fn(&Cell) -> f64,
+        stop: &dyn Fn() -> bool,
+    ) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
         let (mut rng, mut log) = (ChaCha8Rng::seed_from_u64(5), Vec::new());
         let mut rows = Vec::new();
         let first: Vec<(Cell, Rep)> = (0..exp.repetitions.get()).flat_map(|i| round(cells, 1, i)).collect();
@@ -207,7 +225,10 @@ mod tests {
             cells,
             elsewhere,
             &mut rows,
-            Instant::now(),
+            &Clock {
+                started: Instant::now(),
+                stop,
+            },
             &mut mock(&mut rng, speed, &mut log),
         )
         .unwrap();
@@ -216,6 +237,19 @@ mod tests {
 
     fn run(exp: &Experiment, cells: &[Cell], speed: &dyn Fn(&Cell) -> f64) -> (Stopped, Vec<RunRow>, Vec<(Cell, Rep)>) {
         run_shard(exp, cells, &[], speed)
+    }
+
+    #[test]
+    fn an_interrupt_stops_before_the_next_round_with_the_rows_kept() {
+        let (exp, cells) = experiment("");
+        let first = exp.repetitions.get() * cells.len();
+        let (stopped, rows, log) = run_until(&exp, &cells, &[], &|_| 1.0, &|| true);
+        assert_eq!(stopped, Stopped::Interrupted);
+        assert_eq!(
+            (rows.len(), log.len()),
+            (first, 0),
+            "the first rounds kept, no round added"
+        );
     }
 
     #[test]

@@ -1,29 +1,12 @@
 //! How many tasks the fork pool keeps queued in each worker process behind those it runs: the
-//! `process_queue` axis, and the depth that adapts to task time (pure, tested here).
+//! `process_queue` axis ([`crate::pools::axes::QUEUE`]), and the depth that adapts to task time (pure, tested here).
 //!
 //! A worker with a task queued goes from one task to the next without waiting for the parent:
 //! the parent's message and its wake-up overlap the worker's work instead of adding to it. The
 //! queue is kept to about [`Depth::TARGET_MS`] of work, so short tasks queue many and long ones
 //! one; near the end of the phase nothing is queued, so no worker sits on tasks another could run.
 
-use crate::spec::axis::{no_check, AxisDef, Kind, Role, Value};
-
-pub static QUEUE: AxisDef = AxisDef {
-    doc: "`process_queue = [0, 1, 8]`: tasks each worker process of `process` and `hybrid` holds queued behind those it runs; 0 (the default) adapts it to the tasks' time. How the pool runs, not what it runs: cells that differ in it are compared, and named `-q8` (0 adds nothing).",
-    key: "process_queue",
-    section: None,
-    column: "process_queue",
-    role: Role::Pool,
-    kind: Kind::Count {
-        default: 0,
-        min: 0,
-        max: Depth::MAX as u32,
-    },
-    applies: |k| matches!(k.executor, "process" | "hybrid"),
-    id: |v| (v != Value::Count(0)).then(|| format!("-q{}", v.text())),
-    setting: |v| (v != Value::Count(0)).then(|| format!(", queue {}", v.text())),
-    check: no_check,
-};
+use crate::pools::axes::QUEUE_MAX;
 
 /// The queue's depth for one repetition: fixed by the axis, or from the mean time of the tasks
 /// done so far.
@@ -38,7 +21,7 @@ impl Depth {
     /// Work to keep queued in a worker, in task time.
     pub const TARGET_MS: f64 = 1.0;
     /// Most tasks queued in a worker.
-    pub const MAX: usize = 64;
+    pub const MAX: usize = QUEUE_MAX;
 
     /// From the axis's value (0: adapt).
     pub fn new(setting: u32) -> Depth {

@@ -1,7 +1,7 @@
 //! Axes as data: an axis is an [`AxisDef`] (its key, its runs.csv column, its part in "the same
-//! work", which cells it applies to, how it names a cell), declared once, as a `static`, in the
-//! file that applies it: a workload's (`[resize] format`), an executor's (`py_start_method`) or
-//! `src/executor/pinning.rs`. A cell holds its values as [`Values`], which describe themselves, so
+//! work", which cells it applies to, how it names a cell), declared once, as a `static`: a
+//! workload's in its file (`[resize] format`), a pool's in `src/pools/axes.rs` (`py_start_method`,
+//! `pinning`), whose `applies` asks the executor's capabilities. A cell holds its values as [`Values`], which describe themselves, so
 //! a worker reads its own axis without knowing the others.
 
 use std::collections::HashSet;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use super::{Fields, OneOrMany, SpecError};
+use crate::spec::{Fields, OneOrMany, SpecError};
 
 /// What a cell holds for one axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,10 +59,35 @@ pub struct Facts {
     pub uses_model: bool,
     /// The workload, or one of its parts, encodes images.
     pub encodes_images: bool,
-    /// The executor's name.
-    pub executor: &'static str,
+    /// What the executor's pool can do: an axis asks this, never the executor's name.
+    pub caps: Caps,
     /// The executor is one of Python's pools.
     pub python: bool,
+}
+
+/// What a pool can be asked to do beyond running tasks: the pool axes that apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Its worker processes hold tasks queued behind the one they run (`process_queue`).
+    pub queue: bool,
+    /// Its workers start by a `multiprocessing` start method (`py_start_method`).
+    pub start_method: bool,
+    /// It sends tasks to a worker in chunks (`py_chunksize`).
+    pub chunks: bool,
+    /// It replaces a worker after a number of calls (`py_max_tasks_per_child`).
+    pub recycles: bool,
+    /// Its workers are subinterpreters: extension modules that refuse them cannot run there.
+    pub subinterpreters: bool,
+}
+
+impl Caps {
+    pub const NONE: Caps = Caps {
+        queue: false,
+        start_method: false,
+        chunks: false,
+        recycles: false,
+        subinterpreters: false,
+    };
 }
 
 /// The values an axis takes.
@@ -404,7 +429,7 @@ mod tests {
     fn a_listed_value_read_back_from_an_id_without_its_index_is_the_first() {
         // `runner report` on a run of one interpreter: the id names no `-pyN`; every index up
         // to the last was tried, and the last once overflowed `i + 1`.
-        let python = &crate::executor::PYTHON;
+        let python = &crate::pools::axes::PYTHON;
         let v = python.read("/usr/bin/python3", "spin-py-thread-w2-s4");
         assert_eq!(v, Some(Value::Listed(0, "/usr/bin/python3")));
         let v = python.read("/usr/bin/python3", "spin-py-thread-w2-py3-s4");
