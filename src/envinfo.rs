@@ -12,6 +12,7 @@ use crate::measure::{cores, Noise};
 use crate::plan::{Question, Split};
 use crate::record::TaskLog;
 use crate::results_dir::ResultsDir;
+use crate::workload::RunFacts;
 
 /// UTC time as `20261123T081500Z`.
 pub fn timestamp(t: SystemTime) -> String {
@@ -149,10 +150,10 @@ pub struct Env {
     pub split: Option<Split>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<MergedShard>,
-    /// What each workload's `prepare` recorded (ONNX Runtime, the models, Python): its own
-    /// keys, which only that workload and the fingerprint read.
+    /// What the preparation found (the JPEG encoder, ONNX Runtime, the models, the Python
+    /// interpreters), flat under its own keys.
     #[serde(flatten)]
-    pub facts: serde_json::Map<String, serde_json::Value>,
+    pub facts: RunFacts,
 }
 
 /// Why a run that repeats until decided stopped its rounds: env.json's `stopped`, by these
@@ -249,11 +250,6 @@ impl Env {
 
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(self).map_err(std::io::Error::other)?)
-    }
-
-    /// A fact a workload recorded, e.g. `model_preoptimize_s`.
-    pub fn fact(&self, key: &str) -> Option<&serde_json::Value> {
-        self.facts.get(key).filter(|v| !v.is_null())
     }
 }
 

@@ -26,7 +26,7 @@ use crate::record::{RunMeta, RunRow, NOISY_SHARE};
 use crate::results_dir::ResultsDir;
 use crate::runloop::{self, Progress};
 use crate::session::until::Clock;
-use crate::workload::{search_roots, Context, PrepareEnv, Prepared, WorkloadKind};
+use crate::workload::{search_roots, Context, PrepareEnv, Prepared, PythonFound, WorkloadKind};
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let file = args
@@ -310,24 +310,22 @@ fn prepare(exp: &mut Experiment, args: &RunArgs, dir: &Path) -> Result<Prepared>
     let mut all = Prepared::default();
     for part in parts {
         let p = part.get().prepare(&mut exp.settings, &env)?;
-        all.env.extend(p.env);
+        all.found.add(p.found);
         if all.models.is_empty() {
             all.models = p.models;
         }
     }
     // The first interpreter as `python` (as before there were several), every one in order.
-    let facts: Vec<serde_json::Value> = exp.python.iter().map(|p| python_facts(p)).collect::<Result<_>>()?;
-    if let Some(first) = facts.first() {
-        all.env.insert("python".into(), first.clone());
-        all.env.insert("interpreters".into(), serde_json::json!(facts));
-    }
+    let interpreters: Vec<PythonFound> = exp.python.iter().map(|p| python_facts(p)).collect::<Result<_>>()?;
+    all.found.python = interpreters.first().cloned();
+    all.found.interpreters = interpreters;
     Ok(all)
 }
 
 /// A Python executors' interpreter and the versions of what its pools may use (null where it
 /// lacks one: validation has checked what its cells need), for env.json and the resume
 /// fingerprint.
-fn python_facts(python: &Path) -> Result<serde_json::Value> {
+fn python_facts(python: &Path) -> Result<PythonFound> {
     // Its build too: a comparison across interpreters also compares how each was built.
     let probe = "import json, sys, sysconfig, multiprocessing\n\
                  v = sysconfig.get_config_var\nargs = v('CONFIG_ARGS') or ''\nflags = (v('PY_CFLAGS') or '') + ' ' + (v('PY_LDFLAGS') or '')\n\
@@ -350,9 +348,9 @@ fn python_facts(python: &Path) -> Result<serde_json::Value> {
             err.trim().lines().last().unwrap_or("")
         );
     }
-    let mut facts: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("the Python probe printed no JSON")?;
-    facts["path"] = serde_json::json!(python);
+    let mut facts: PythonFound =
+        serde_json::from_slice(&out.stdout).context("the Python probe printed no JSON of its facts")?;
+    facts.path = python.to_path_buf();
     Ok(facts)
 }
 

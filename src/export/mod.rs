@@ -159,7 +159,7 @@ impl<'a> Report<'a> {
 
     /// Seconds the run spent optimising the models' graphs, outside every wall time.
     pub fn preoptimize_s(&self) -> Option<f64> {
-        self.env.as_ref()?.fact("model_preoptimize_s")?.as_f64()
+        self.env.as_ref()?.facts.ort.as_ref()?.model_preoptimize_s
     }
 }
 

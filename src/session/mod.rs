@@ -94,8 +94,8 @@ impl Session {
         started: SystemTime,
     ) -> Result<EnvFile> {
         let mut env = Env::now(exp, args.quiet, started);
-        env.fingerprint = resume::fingerprint(exp, &prepared.env);
-        env.facts = prepared.env.clone();
+        env.fingerprint = resume::fingerprint(exp, &prepared.found);
+        env.facts = prepared.found.clone();
         env.shard = self.shard.map(|(s, split)| ShardOf {
             index: s.index,
             count: s.count,

@@ -15,6 +15,7 @@ use crate::plan::{Shard, Split};
 use crate::record::RunRow;
 use crate::results_dir::ResultsDir;
 use crate::spec::hex;
+use crate::workload::RunFacts;
 
 /// The rows a results folder already holds, after checking that it ran this same experiment.
 pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
@@ -87,23 +88,20 @@ pub fn shard_of(dir: &Path, given: Option<(Shard, Split)>) -> Result<Option<(Sha
 
 /// What must not change between the sessions of one run: the binary, ONNX Runtime, the model
 /// and the image folders (names, sizes and modification times of the files drawn from).
-pub fn fingerprint(
-    exp: &Experiment,
-    prepared: &serde_json::Map<String, serde_json::Value>,
-) -> BTreeMap<String, String> {
+pub fn fingerprint(exp: &Experiment, found: &RunFacts) -> BTreeMap<String, String> {
     let mut f = BTreeMap::new();
     f.insert(
         "runner".to_string(),
         format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("RUNNER_GIT_COMMIT")),
     );
-    for key in ["ort_library", "ort_version", "python"] {
-        if let Some(v) = prepared.get(key) {
-            f.insert(key.to_string(), v.to_string().trim_matches('"').to_string());
-        }
-    }
-    if let Some(models) = prepared.get("models").and_then(|m| m.as_array()) {
-        let shas: Vec<&str> = models.iter().filter_map(|m| m["sha256"].as_str()).collect();
+    if let Some(ort) = &found.ort {
+        f.insert("ort_library".to_string(), ort.ort_library.clone());
+        f.insert("ort_version".to_string(), ort.ort_version.clone());
+        let shas: Vec<&str> = ort.models.iter().map(|m| m.sha256.as_str()).collect();
         f.insert("model_sha256".to_string(), shas.join(" "));
+    }
+    if let Some(python) = &found.python {
+        f.insert("python".to_string(), serde_json::to_string(python).unwrap_or_default());
     }
     let mut h = Sha256::new();
     for folder in &exp.images.folders {

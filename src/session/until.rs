@@ -160,7 +160,7 @@ impl Cost {
 mod tests {
     use super::*;
     use crate::experiment::Overrides;
-    use crate::summary::tests::row;
+    use crate::testing::row;
     use rand_chacha::rand_core::{RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::path::Path;

@@ -15,7 +15,10 @@ use toml::Spanned;
 use super::image::{parse_filter, Filter};
 use super::model::Model;
 use super::preoptimize::preoptimize;
-use super::{ort_lib, Context, Draws, ModelId, PrepareEnv, Prepared, Settings, TaskOutput, TaskState, Workload};
+use super::{
+    ort_lib, Context, Draws, ModelFound, ModelId, OrtFound, PrepareEnv, Prepared, RunFacts, Settings, TaskOutput,
+    TaskState, Workload,
+};
 use crate::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::spec::{OneOrMany, Section, SpecError};
 use crate::task::Task;
@@ -143,13 +146,13 @@ impl Workload for Classify {
                 file: file_name(model),
                 sha256,
             };
-            facts.push(serde_json::json!({
-                "file": id.file,
-                "path": model.display().to_string(),
-                "sha256": id.sha256,
-                "preoptimized": optimized,
-                "preoptimize_s": preoptimize_s,
-            }));
+            facts.push(ModelFound {
+                file: id.file.clone(),
+                path: model.display().to_string(),
+                sha256: id.sha256.clone(),
+                preoptimized: optimized.clone(),
+                preoptimize_s,
+            });
             ids.push(id);
             sources.push(ModelSource {
                 settings: s.clone(),
@@ -159,17 +162,20 @@ impl Workload for Classify {
                 optimized,
             });
         }
-        let facts = serde_json::json!({
-            "ort_library": found.path.display().to_string(),
-            "ort_library_found_by": found.how,
-            "ort_version": version,
-            "models": facts,
-            "model_note": "the default models have ResNet-18's architecture and cost but seeded random weights: their labels are meaningless",
-            "model_preoptimize_s": preoptimize_total,
-        });
+        let ort = OrtFound {
+            ort_library: found.path.display().to_string(),
+            ort_library_found_by: found.how.to_string(),
+            ort_version: version,
+            models: facts,
+            model_note: "the default models have ResNet-18's architecture and cost but seeded random weights: their labels are meaningless".into(),
+            model_preoptimize_s: preoptimize_total,
+        };
         settings.set(self.name(), Models(sources.into_iter().map(Arc::new).collect()));
         Ok(Prepared {
-            env: facts.as_object().cloned().unwrap_or_default(),
+            found: RunFacts {
+                ort: Some(ort),
+                ..RunFacts::default()
+            },
             models: ids,
         })
     }

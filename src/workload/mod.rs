@@ -9,6 +9,7 @@
 mod alloc;
 mod classify;
 mod command;
+mod found;
 mod image;
 mod jpeg;
 mod mixed;
@@ -36,6 +37,7 @@ use crate::task::Task;
 pub use crate::task::WorkloadKind;
 
 pub use self::classify::{file_name, ClassifySettings, ModelSource, Models, INTRA_OP_THREADS, MODEL};
+pub use self::found::{ModelFound, OrtFound, PythonFound, RunFacts};
 pub use self::image::{decode, decode_bytes, load_input, noise_pixels, parse_filter, resample, Filter, Pixels};
 pub use self::model::{preprocess_into, Model};
 pub use self::own::input_path;
@@ -208,7 +210,7 @@ pub struct PrepareEnv {
 /// What `prepare` learnt: facts for env.json and a fingerprint for every row (the models).
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    pub env: serde_json::Map<String, serde_json::Value>,
+    pub found: RunFacts,
     /// The models of the cells that classify, in the order the `model` axis indexes them.
     pub models: Vec<ModelId>,
 }

@@ -84,10 +84,11 @@ impl Workload for Resize {
     }
 
     fn prepare(&self, _settings: &mut Settings, _env: &super::PrepareEnv) -> anyhow::Result<super::Prepared> {
-        let mut env = serde_json::Map::new();
-        env.insert("jpeg_encoder".into(), super::jpeg::ENCODER.into());
         Ok(super::Prepared {
-            env,
+            found: super::RunFacts {
+                jpeg_encoder: Some(super::jpeg::ENCODER.to_string()),
+                ..super::RunFacts::default()
+            },
             models: Vec::new(),
         })
     }
@@ -102,26 +103,26 @@ impl Workload for Resize {
             let dir = &ctx.out_dir;
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let targets: Vec<serde_json::Value> = s
-            .targets
-            .iter()
-            .map(|t| match *t {
-                Target::Exact { width, height } => serde_json::json!({ "width": width, "height": height }),
-                Target::Percent(p) => serde_json::json!({ "percent": p }),
-            })
-            .collect();
-        Ok(Some(serde_json::json!({
-            "targets": targets,
-            "filter": s.filter,
-            "format": FORMAT.word_of(&ctx.values),
-            "quality": s.quality,
-            "subsampling": match s.subsampling {
+        let job = PyResize {
+            targets: s
+                .targets
+                .iter()
+                .map(|t| match *t {
+                    Target::Exact { width, height } => PyTarget::Exact { width, height },
+                    Target::Percent(percent) => PyTarget::Percent { percent },
+                })
+                .collect(),
+            filter: s.filter,
+            format: FORMAT.word_of(&ctx.values),
+            quality: s.quality,
+            subsampling: match s.subsampling {
                 Subsampling::S420 => "4:2:0",
                 Subsampling::S444 => "4:4:4",
             },
-            "png_compression": s.png_compression,
-            "save": s.save,
-        })))
+            png_compression: s.png_compression,
+            save: s.save,
+        };
+        serde_json::to_value(job).map(Some).map_err(|e| e.to_string())
     }
 
     fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
@@ -220,6 +221,27 @@ pub enum Subsampling {
     S420,
     /// Full-resolution chroma.
     S444,
+}
+
+/// What `python/pools.py`'s resize reads of its settings, by these keys.
+#[derive(Serialize)]
+struct PyResize {
+    targets: Vec<PyTarget>,
+    filter: Filter,
+    format: &'static str,
+    quality: u8,
+    /// `4:2:0` or `4:4:4`, as Pillow names them.
+    subsampling: &'static str,
+    png_compression: u8,
+    save: bool,
+}
+
+/// A target size, as pools.py reads it: `{"width", "height"}` or `{"percent"}`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum PyTarget {
+    Exact { width: u32, height: u32 },
+    Percent { percent: u32 },
 }
 
 fn parse(section: &Section) -> Result<ResizeSettings, SpecError> {
