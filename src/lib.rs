@@ -41,4 +41,6 @@ pub mod stats;
 pub mod summary;
 pub mod task;
 pub mod tasks;
+#[cfg(test)]
+mod testing;
 pub mod workload;

@@ -173,7 +173,7 @@ mod tests {
     use crate::pools::ExecutorKind;
     use crate::record::RunRow;
     use crate::summary::summarize;
-    use crate::summary::tests::{cell, row};
+    use crate::testing::{cell, row};
     use rand_chacha::rand_core::{RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -187,7 +187,7 @@ mod tests {
     use super::*;
     use crate::answer::Bound;
     use crate::pools::ExecutorKind;
-    use crate::summary::tests::{cell, row};
+    use crate::testing::{cell, row};
 
     /// Thread at 0.5 s and process at the given wall time, 8 repetitions each, per partition.
     fn rows(kinds: &[(&str, f64)]) -> Vec<RunRow> {

@@ -3,7 +3,7 @@ use super::*;
 use crate::pools::ExecutorKind;
 use crate::record::RunRow;
 use crate::summary::summarize;
-use crate::summary::tests::{cell, row};
+use crate::testing::{cell, row};
 
 const SIX: [f64; 6] = [1.0, 1.01, 0.99, 1.02, 0.98, 1.0];
 

@@ -176,7 +176,7 @@ pub fn compare_markdown(changes: &[Change], threshold_pct: f64) -> String {
 mod tests {
     use super::*;
     use crate::pools::ExecutorKind;
-    use crate::summary::tests::{cell, row};
+    use crate::testing::{cell, row};
 
     fn rows(executor: ExecutorKind, walls: &[f64]) -> Vec<RunRow> {
         let c = cell(executor, 2);

@@ -127,7 +127,7 @@ mod tests {
     use super::*;
     use crate::pools::{ExecutorKind, Shape};
     use crate::summary::summarize;
-    use crate::summary::tests::{cell, row};
+    use crate::testing::{cell, row};
 
     #[test]
     fn efficiency_is_throughput_per_worker_against_the_fewest_workers_and_the_loop_is_left_out() {
