@@ -10,10 +10,16 @@ use predicates::str::contains;
 
 #[test]
 fn hybrid_runs_every_task_once_on_processes_times_threads_workers() {
-    let (_out, dir) = run(
-        "name = \"hy\"\nworkload = \"spin\"\nexecutor = \"hybrid\"\nprocesses = [1, 2]\nthreads = [1, 3]\n\
-         sets = 4\nrepetitions = 2\nwarmup = 0\n[spin]\niterations = 200000",
-    );
+    let (_out, dir) = run(r#"name = "hy"
+workload = "spin"
+executor = "hybrid"
+processes = [1, 2]
+threads = [1, 3]
+sets = 4
+repetitions = 2
+warmup = 0
+[spin]
+iterations = 200000"#);
     let runs = read_csv(&dir.join("runs.csv"));
     let cells: BTreeSet<&str> = runs.iter().map(|r| r["cell"].as_str()).collect();
     assert_eq!(
@@ -58,11 +64,18 @@ fn hybrid_runs_every_task_once_on_processes_times_threads_workers() {
 
 #[test]
 fn pinned_workers_each_run_on_exactly_one_core_dealt_round_robin() {
-    let (_out, dir) = run(
-        "name = \"pin\"\nworkload = \"spin\"\nexecutor = [\"sequential\", \"thread\", \"process\", \"hybrid\"]\n\
-         workers = 2\nprocesses = 2\nthreads = 2\npinning = [\"none\", \"cores\"]\nsets = 4\nrepetitions = 1\n\
-         warmup = 0\n[spin]\niterations = 200000",
-    );
+    let (_out, dir) = run(r#"name = "pin"
+workload = "spin"
+executor = ["sequential", "thread", "process", "hybrid"]
+workers = 2
+processes = 2
+threads = 2
+pinning = ["none", "cores"]
+sets = 4
+repetitions = 1
+warmup = 0
+[spin]
+iterations = 200000"#);
     let cores = runner::proc::allowed_cores();
     let tasks = read_csv(&dir.join("tasks.csv"));
     let mut pinned = 0;
@@ -89,11 +102,20 @@ fn pinned_workers_each_run_on_exactly_one_core_dealt_round_robin() {
 
 #[test]
 fn each_output_format_saves_files_that_decode_at_the_target_size() {
-    let (_out, dir) = run(
-        "name = \"fmt\"\nworkload = \"resize\"\nexecutor = \"sequential\"\nsets = 12\nseed = 3\nrepetitions = 1\nwarmup = 0\n\
-         [images]\nfolders = [\"../assets/mixed-formats\"]\nnoise = false\n\
-         [resize]\nformat = [\"jpeg\", \"png\", \"webp\", \"same\"]\ntargets = [\"40x30\"]\npng_compression = 9",
-    );
+    let (_out, dir) = run(r#"name = "fmt"
+workload = "resize"
+executor = "sequential"
+sets = 12
+seed = 3
+repetitions = 1
+warmup = 0
+[images]
+folders = ["../assets/mixed-formats"]
+noise = false
+[resize]
+format = ["jpeg", "png", "webp", "same"]
+targets = ["40x30"]
+png_compression = 9"#);
     let runs = read_csv(&dir.join("runs.csv"));
     let formats: Vec<&str> = runs.iter().map(|r| r["format"].as_str()).collect();
     assert_eq!(formats, ["jpeg", "png", "webp", "same"]);
@@ -167,12 +189,21 @@ fn hybrid_keys_are_checked() {
 /// repetition process, a process pool's worker, a Python worker.
 #[test]
 fn each_worker_runs_under_its_cells_allocator() {
-    let (_out, dir) = run(
-        "name = \"al\"\nworkload = \"command\"\nexecutor = [\"sequential\", \"thread\", \"process\", \"hybrid\", \"py-process\"]\n\
-         workers = 2\nprocesses = 2\nthreads = 2\nallocator = [\"system\", \"jemalloc\", \"mimalloc\"]\ninputs = 4\nsets = 1\n\
-         repetitions = 1\nwarmup = 0\n[command]\nshell = true\nstdout = \"keep\"\n\
-         argv = \"grep -o -e libjemalloc.so.2 -e libmimalloc.so.2 /proc/$PPID/maps | sort -u; true\"",
-    );
+    let (_out, dir) = run(r#"name = "al"
+workload = "command"
+executor = ["sequential", "thread", "process", "hybrid", "py-process"]
+workers = 2
+processes = 2
+threads = 2
+allocator = ["system", "jemalloc", "mimalloc"]
+inputs = 4
+sets = 1
+repetitions = 1
+warmup = 0
+[command]
+shell = true
+stdout = "keep"
+argv = "grep -o -e libjemalloc.so.2 -e libmimalloc.so.2 /proc/$PPID/maps | sort -u; true""#);
     let runs = read_csv(&dir.join("runs.csv"));
     assert_eq!(runs.len(), 15, "5 executors x 3 allocators");
     for r in &runs {

@@ -191,8 +191,19 @@ fn inference_matches_onnxruntime_python() {
 fn top1_is_identical_across_executors() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"cls\"\nworkload = [\"classify\", \"mixed\"]\nexecutor = [\"sequential\", \"thread\", \"process\", \"hybrid\"]\n\
-         workers = 2\nprocesses = 2\nthreads = 2\nsets = 2\nrepetitions = 2\nwarmup = 0\nseed = 11\n[output]\ndir = \"{}\"\n",
+        r#"name = "cls"
+workload = ["classify", "mixed"]
+executor = ["sequential", "thread", "process", "hybrid"]
+workers = 2
+processes = 2
+threads = 2
+sets = 2
+repetitions = 2
+warmup = 0
+seed = 11
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     runner().arg(&file).assert().success();
@@ -249,9 +260,19 @@ fn the_preoptimised_graph_classifies_like_the_model_itself() {
     let run = |preoptimize: bool| {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(&format!(
-            "name = \"pre\"\nworkload = \"classify\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\n\
-             repetitions = 1\nwarmup = 0\nseed = 5\n[classify]\npreoptimize = {preoptimize}\n\
-             [output]\ndir = \"{}\"\n",
+            r#"name = "pre"
+workload = "classify"
+executor = "process"
+workers = 2
+sets = 2
+repetitions = 1
+warmup = 0
+seed = 5
+[classify]
+preoptimize = {preoptimize}
+[output]
+dir = "{}"
+"#,
             out.path().display()
         ));
         runner().arg(&file).assert().success();
@@ -290,8 +311,16 @@ fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
     let medians = |workloads: &str| -> BTreeMap<String, (f64, f64)> {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(&format!(
-            "name = \"mem\"\nworkload = {workloads}\nexecutor = [\"sequential\", \"process\"]\nworkers = 1\n\
-             sets = 2\nrepetitions = 3\nwarmup = 0\n[output]\ndir = \"{}\"\n",
+            r#"name = "mem"
+workload = {workloads}
+executor = ["sequential", "process"]
+workers = 1
+sets = 2
+repetitions = 3
+warmup = 0
+[output]
+dir = "{}"
+"#,
             out.path().display()
         ));
         runner().arg(&file).assert().success();
@@ -334,10 +363,19 @@ fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
 fn the_model_is_an_axis() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"models\"\nworkload = \"classify\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-         workers = 2\nsets = 1\nrepetitions = 1\nwarmup = 0\nseed = 3\n\
-         [classify]\nmodel = [\"{0}/models/resnet18.onnx\", \"{0}/models/resnet18-int8.onnx\"]\n\
-         [output]\ndir = \"{1}\"\n",
+        r#"name = "models"
+workload = "classify"
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 1
+repetitions = 1
+warmup = 0
+seed = 3
+[classify]
+model = ["{0}/models/resnet18.onnx", "{0}/models/resnet18-int8.onnx"]
+[output]
+dir = "{1}"
+"#,
         project().display(),
         out.path().display()
     ));

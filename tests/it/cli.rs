@@ -129,9 +129,20 @@ fn smoke_runs_every_executor_and_writes_whole_rows() {
 fn plan_lists_cells_and_runs_nothing() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"p\"\nworkload = [\"resize\", \"classify\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-         workers = [1, 2, 4]\nintra_op_threads = [1, 2]\nsets = 2\nrepetitions = 3\nwarmup = 1\n\
-         [[exclude]]\nexecutor = \"process\"\nworkers = 4\n[output]\ndir = \"{}\"\n",
+        r#"name = "p"
+workload = ["resize", "classify"]
+executor = ["sequential", "thread", "process"]
+workers = [1, 2, 4]
+intra_op_threads = [1, 2]
+sets = 2
+repetitions = 3
+warmup = 1
+[[exclude]]
+executor = "process"
+workers = 4
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     runner()
@@ -157,17 +168,29 @@ fn plan_lists_cells_and_runs_nothing() {
 fn bad_experiments_exit_2_naming_file_key_and_line_and_run_nothing() {
     let cases = [
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 0\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+workers = 0
+"#,
             "key `workers`",
             ":4",
         ),
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworker = 2\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+worker = 2
+"#,
             "unknown field `worker`",
             ":4",
         ),
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = \"2\"\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+workers = "2"
+"#,
             "invalid type",
             ":4",
         ),
@@ -177,23 +200,41 @@ fn bad_experiments_exit_2_naming_file_key_and_line_and_run_nothing() {
             ":3",
         ),
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../missing\"]\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+[images]
+folders = ["../missing"]
+"#,
             "key `images.folders`",
             ":5",
         ),
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = [1, 1]\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+workers = [1, 1]
+"#,
             "twice",
             ":4",
         ),
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 1000000\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+workers = 1000000
+"#,
             "--allow-large",
             ":4",
         ),
         ("name = \"b\"\nworkload = \"resize\n", "x.toml", ":2"),
         (
-            "name = \"b\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[[exclude]]\nworkload = \"resize\"\n",
+            r#"name = "b"
+workload = "resize"
+executor = "thread"
+[[exclude]]
+workload = "resize"
+"#,
             "every cell is excluded",
             "",
         ),
@@ -251,9 +292,20 @@ fn a_results_folder_that_cannot_be_created_is_a_clear_error() {
 fn synthetic_spin_and_sleep_run_on_every_executor() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"syn\"\nworkload = [\"spin\", \"sleep\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-         workers = 2\nsets = 2\nrepetitions = 1\nwarmup = 0\n[spin]\niterations = 200000\n[sleep]\nms = 20\n\
-         [output]\ndir = \"{}\"\n",
+        r#"name = "syn"
+workload = ["spin", "sleep"]
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 2
+repetitions = 1
+warmup = 0
+[spin]
+iterations = 200000
+[sleep]
+ms = 20
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     runner().arg(&file).assert().success();

@@ -20,9 +20,16 @@ fn waiting_is_the_same_on_threads_and_processes() {
     // real difference a noisy early look could call), and four a worker, so the interval is
     // narrow and settles inside ±5 % rather than on a true 1.01x.
     let (summary, env, runs) = decided(
-        "name = \"wait\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
-         sets = 8\nrepetitions = { min = 6, max = 30, until = \"decided\", time_budget_s = 120 }\nwarmup = 1\n\
-         [sleep]\nms = 100\n",
+        r#"name = "wait"
+workload = "sleep"
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 8
+repetitions = { min = 6, max = 30, until = "decided", time_budget_s = 120 }
+warmup = 1
+[sleep]
+ms = 100
+"#,
     );
     let line = summary
         .lines()
@@ -56,9 +63,16 @@ fn waiting_is_the_same_on_threads_and_processes() {
 fn python_spinning_is_faster_on_processes_than_on_threads() {
     let _alone = alone();
     let (summary, env, _) = decided(
-        "name = \"gil\"\nworkload = \"spin\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
-         workers = 2\nsets = 4\nrepetitions = { min = 6, max = 30, until = \"decided\", time_budget_s = 120 }\n\
-         warmup = 1\n[spin]\niterations = 60000\n",
+        r#"name = "gil"
+workload = "spin"
+executor = ["py-sequential", "py-thread", "py-process"]
+workers = 2
+sets = 4
+repetitions = { min = 6, max = 30, until = "decided", time_budget_s = 120 }
+warmup = 1
+[spin]
+iterations = 60000
+"#,
     );
     let line = summary
         .lines()
@@ -79,9 +93,18 @@ fn an_interrupted_run_until_decided_resumed_says_why_it_stopped_at_the_end() {
     use nix::sys::signal::{kill, Signal};
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"resumed\"\nworkload = \"sleep\"\nexecutor = [\"thread\", \"process\"]\nworkers = 2\nsets = 2\n\
-         repetitions = {{ min = 6, max = 10, until = \"decided\" }}\nwarmup = 0\n[sleep]\nms = 30\n\
-         [output]\ndir = {:?}\n",
+        r#"name = "resumed"
+workload = "sleep"
+executor = ["thread", "process"]
+workers = 2
+sets = 2
+repetitions = {{ min = 6, max = 10, until = "decided" }}
+warmup = 0
+[sleep]
+ms = 30
+[output]
+dir = {:?}
+"#,
         out.path()
     ));
     let child = common::procs::spawn(&file, &[]);

@@ -15,8 +15,18 @@ use predicates::str::contains;
 /// A process pool of 2 workers whose repetitions last `ms` per task, 2 tasks per worker.
 fn long_run(out: &std::path::Path, ms: u64, reps: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     experiment(&format!(
-        "name = \"d\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 1\nrepetitions = {reps}\n\
-         warmup = 0\n[sleep]\nms = {ms}\n[output]\ndir = \"{}\"\n",
+        r#"name = "d"
+workload = "sleep"
+executor = "process"
+workers = 2
+sets = 1
+repetitions = {reps}
+warmup = 0
+[sleep]
+ms = {ms}
+[output]
+dir = "{}"
+"#,
         out.display()
     ))
 }
@@ -68,8 +78,18 @@ fn sighup_stops_like_sigterm_with_no_row_for_the_cut_repetition_and_the_resume_h
 /// A finished 3-repetition run of quick tasks: its folder and experiment file.
 fn finished(out: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let (d, file) = experiment(&format!(
-        "name = \"c\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nworkers = 2\nsets = 1\nrepetitions = 3\nwarmup = 0\n\
-         [sleep]\nms = 1\n[output]\ndir = \"{}\"\n",
+        r#"name = "c"
+workload = "sleep"
+executor = "thread"
+workers = 2
+sets = 1
+repetitions = 3
+warmup = 0
+[sleep]
+ms = 1
+[output]
+dir = "{}"
+"#,
         out.display()
     ));
     assert!(command().arg(&file).output().unwrap().status.success());
@@ -155,7 +175,12 @@ fn control_characters_and_non_utf8_in_image_names_are_refused_escaped() {
         let images = tempfile::tempdir().unwrap();
         std::fs::write(images.path().join(std::ffi::OsStr::from_bytes(name)), &png).unwrap();
         let (_d, file) = experiment(&format!(
-            "name = \"x\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"{}\"]\n",
+            r#"name = "x"
+workload = "resize"
+executor = "thread"
+[images]
+folders = ["{}"]
+"#,
             images.path().display()
         ));
         runner()
@@ -178,7 +203,11 @@ fn counts_that_multiply_the_plan_are_bounded_before_anything_is_allocated() {
         ("sets = 100000000", Some("--allow-large"), "key `sets`"),
     ] {
         let (_d, file) = experiment(&format!(
-            "name = \"x\"\nworkload = \"spin\"\nexecutor = \"thread\"\n{body}\n"
+            r#"name = "x"
+workload = "spin"
+executor = "thread"
+{body}
+"#
         ));
         for cmd in ["validate", "plan"] {
             let mut c = runner();
@@ -200,8 +229,19 @@ fn images_replaced_during_a_run_stop_it_naming_what_changed() {
     }
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"r\"\nworkload = \"resize\"\nexecutor = \"thread\"\nworkers = 2\nsets = 4\nrepetitions = 6\nwarmup = 0\n\
-         [images]\nfolders = [\"{}\"]\nnoise = false\n[output]\ndir = \"{}\"\n",
+        r#"name = "r"
+workload = "resize"
+executor = "thread"
+workers = 2
+sets = 4
+repetitions = 6
+warmup = 0
+[images]
+folders = ["{}"]
+noise = false
+[output]
+dir = "{}"
+"#,
         images.path().display(),
         out.path().display()
     ));

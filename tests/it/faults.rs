@@ -16,8 +16,18 @@ fn sleep_experiment(
     extra: &str,
 ) -> (tempfile::TempDir, std::path::PathBuf) {
     experiment(&format!(
-        "name = \"f\"\nworkload = \"sleep\"\nexecutor = \"{executor}\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
-         warmup = 0\n[sleep]\nms = {sleep_ms}\n[output]\ndir = \"{}\"\n{extra}",
+        r#"name = "f"
+workload = "sleep"
+executor = "{executor}"
+workers = 2
+sets = 2
+repetitions = 3
+warmup = 0
+[sleep]
+ms = {sleep_ms}
+[output]
+dir = "{}"
+{extra}"#,
         out.display()
     ))
 }
@@ -101,9 +111,21 @@ fn run_queued(script: &str, limits: &str, during: impl FnOnce(i32)) -> Row {
     let (out, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let log = logs.path().join("ran.log");
     let (_d, file) = experiment(&format!(
-        "name = \"q\"\nworkload = \"command\"\nexecutor = \"process\"\nworkers = 2\nprocess_queue = 2\n\
-         inputs = 12\nsets = 1\nrepetitions = 1\nwarmup = 0\n{limits}[command]\nshell = true\n\
-         argv = \"echo {{index}} >> {}; {script}\"\n[output]\ndir = \"{}\"\n",
+        r#"name = "q"
+workload = "command"
+executor = "process"
+workers = 2
+process_queue = 2
+inputs = 12
+sets = 1
+repetitions = 1
+warmup = 0
+{limits}[command]
+shell = true
+argv = "echo {{index}} >> {}; {script}"
+[output]
+dir = "{}"
+"#,
         log.display(),
         out.path().display()
     ));
@@ -243,8 +265,19 @@ fn sigterm_during_a_preloaded_repetition_stops_at_once_and_reaps_everything() {
     let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"z\"\nworkload = \"sleep\"\nexecutor = \"process\"\nallocator = \"jemalloc\"\nworkers = 2\n\
-         sets = 2\nrepetitions = 3\nwarmup = 0\n[sleep]\nms = 3000\n[output]\ndir = \"{}\"\n",
+        r#"name = "z"
+workload = "sleep"
+executor = "process"
+allocator = "jemalloc"
+workers = 2
+sets = 2
+repetitions = 3
+warmup = 0
+[sleep]
+ms = 3000
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let child = spawn(&file, &[]);
@@ -292,8 +325,19 @@ fn hostile_images_fail_their_tasks_with_reasons_and_the_run_goes_on() {
     let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment(&format!(
-        "name = \"h\"\nworkload = \"resize\"\nexecutor = [\"sequential\", \"process\"]\nworkers = 2\nsets = 12\n\
-         repetitions = 1\nwarmup = 0\n[images]\nfolders = [\"../bad\"]\nnoise = false\n[output]\ndir = \"{}\"\n",
+        r#"name = "h"
+workload = "resize"
+executor = ["sequential", "process"]
+workers = 2
+sets = 12
+repetitions = 1
+warmup = 0
+[images]
+folders = ["../bad"]
+noise = false
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let bad = d.path().join("bad");

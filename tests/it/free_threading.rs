@@ -14,8 +14,12 @@ use sha2::{Digest, Sha256};
 /// build with the GIL: excluded).
 fn runtimes(ft: &std::path::Path, gil: &std::path::Path) -> String {
     format!(
-        "interpreter = [{gil:?}, {ft:?}]\ngil = [\"off\", \"on\"]\n\
-         [[exclude]]\ninterpreter = {gil:?}\ngil = \"off\"\n"
+        r#"interpreter = [{gil:?}, {ft:?}]
+gil = ["off", "on"]
+[[exclude]]
+interpreter = {gil:?}
+gil = "off"
+"#
     )
 }
 
@@ -23,8 +27,16 @@ fn runtimes(ft: &std::path::Path, gil: &std::path::Path) -> String {
 fn every_rows_gil_is_what_its_cell_asked_and_the_answer_compares_across_interpreters() {
     let Some((ft, gil)) = free_threaded() else { return };
     let (_out, dir) = run_ok(&format!(
-        "name = \"ft\"\nworkload = \"spin\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
-         workers = [1, 2]\nsets = 2\nrepetitions = 2\nwarmup = 0\n{}[spin]\niterations = 20000\n",
+        r#"name = "ft"
+workload = "spin"
+executor = ["py-sequential", "py-thread", "py-process"]
+workers = [1, 2]
+sets = 2
+repetitions = 2
+warmup = 0
+{}[spin]
+iterations = 20000
+"#,
         runtimes(&ft, &gil)
     ));
     let runs = read_csv(&dir.join("runs.csv"));
@@ -89,10 +101,25 @@ fn every_rows_gil_is_what_its_cell_asked_and_the_answer_compares_across_interpre
 fn resize_and_classify_on_free_threaded_threads_give_what_the_gil_build_gives() {
     let Some((ft, gil)) = free_threaded() else { return };
     let (_out, dir) = run_ok(&format!(
-        "name = \"ftout\"\nworkload = [\"resize\", \"classify\"]\nexecutor = \"py-thread\"\nworkers = 2\nsets = 2\n\
-         repetitions = 1\nwarmup = 0\nseed = 5\ninterpreter = [{gil:?}, {ft:?}]\ngil = [\"off\", \"on\"]\n\
-         [resize]\ntargets = [\"224x224\", \"25%\"]\n[[exclude]]\ninterpreter = {gil:?}\ngil = \"off\"\n\
-         [[exclude]]\ninterpreter = {ft:?}\ngil = \"on\"\n"
+        r#"name = "ftout"
+workload = ["resize", "classify"]
+executor = "py-thread"
+workers = 2
+sets = 2
+repetitions = 1
+warmup = 0
+seed = 5
+interpreter = [{gil:?}, {ft:?}]
+gil = ["off", "on"]
+[resize]
+targets = ["224x224", "25%"]
+[[exclude]]
+interpreter = {gil:?}
+gil = "off"
+[[exclude]]
+interpreter = {ft:?}
+gil = "on"
+"#
     ));
     let runs = read_csv(&dir.join("runs.csv"));
     assert_eq!(runs.len(), 2 * 2, "two workloads on two interpreters: {runs:?}");
@@ -136,7 +163,12 @@ fn resize_and_classify_on_free_threaded_threads_give_what_the_gil_build_gives() 
 fn the_gil_off_on_a_build_with_the_gil_is_refused_and_a_gil_not_as_asked_fails_its_tasks() {
     let Some((ft, gil)) = free_threaded() else { return };
     let (_d, file) = experiment(&format!(
-        "name = \"x\"\nworkload = \"spin\"\nexecutor = \"py-thread\"\ninterpreter = {gil:?}\ngil = \"off\"\n"
+        r#"name = "x"
+workload = "spin"
+executor = "py-thread"
+interpreter = {gil:?}
+gil = "off"
+"#
     ));
     let out = runner().arg("validate").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -159,8 +191,20 @@ fn the_gil_off_on_a_build_with_the_gil_is_refused_and_a_gil_not_as_asked_fails_i
     std::fs::write(
         &file,
         format!(
-            "name = \"x\"\nworkload = \"spin\"\nexecutor = \"py-thread\"\nworkers = 2\nsets = 1\nrepetitions = 1\n\
-             warmup = 0\ninterpreter = {wrapper:?}\ngil = \"on\"\n[spin]\niterations = 1000\n[output]\ndir = {:?}\n",
+            r#"name = "x"
+workload = "spin"
+executor = "py-thread"
+workers = 2
+sets = 1
+repetitions = 1
+warmup = 0
+interpreter = {wrapper:?}
+gil = "on"
+[spin]
+iterations = 1000
+[output]
+dir = {:?}
+"#,
             out.path()
         ),
     )

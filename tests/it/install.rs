@@ -261,7 +261,12 @@ impl Elsewhere {
 }
 
 /// Pure Python that holds the GIL: a thread pool cannot run two at once, a process pool can.
-const WORK_PY: &str = "def checksum(task):\n    x = task[\"seed\"] & 0x7FFFFFFF\n    for _ in range(400_000):\n        x = (x * 1103515245 + 12345) & 0x7FFFFFFF\n    return x\n";
+const WORK_PY: &str = r#"def checksum(task):
+    x = task["seed"] & 0x7FFFFFFF
+    for _ in range(400_000):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+    return x
+"#;
 
 /// `runner init --python work:checksum`, run as written: summary.md states the verdict of
 /// py-thread against py-process, and env.json names `python` as the interpreter.
@@ -310,8 +315,18 @@ fn run_classify(at: &Elsewhere, executors: &str, extra: &[&str]) {
     std::fs::write(
         at.work().join("classify.toml"),
         format!(
-            "name = \"classify\"\nworkload = \"classify\"\nexecutor = {executors}\n\
-             workers = 2\nsets = 2\nrepetitions = 2\nwarmup = 0\n\n[images]\nfolders = [\"images\"]\nnoise = false\n"
+            r#"name = "classify"
+workload = "classify"
+executor = {executors}
+workers = 2
+sets = 2
+repetitions = 2
+warmup = 0
+
+[images]
+folders = ["images"]
+noise = false
+"#
         ),
     )
     .unwrap();
@@ -409,7 +424,12 @@ fn cargo_install_runs_from_a_folder_with_no_checkout() {
     at.images("classify", "images", 2);
     std::fs::write(
         at.work().join("bare.toml"),
-        "name = \"bare\"\nworkload = \"classify\"\nexecutor = \"thread\"\n[images]\nfolders = [\"images\"]\n",
+        r#"name = "bare"
+workload = "classify"
+executor = "thread"
+[images]
+folders = ["images"]
+"#,
     )
     .unwrap();
     let out = at.output(&["validate", "bare.toml"]);

@@ -32,10 +32,15 @@ fn verdict_lines(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn weak_scaling_by_zip_runs_one_cell_per_entry_and_says_the_work_grew() {
-    let (_out, dir) = run(
-        "name = \"weak\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nzip = { workers = [1, 2, 4], sets = [8, 16, 32] }\n\
-         repetitions = 3\nwarmup = 0\n[sleep]\nms = 1\n",
-    );
+    let (_out, dir) = run(r#"name = "weak"
+workload = "sleep"
+executor = "thread"
+zip = { workers = [1, 2, 4], sets = [8, 16, 32] }
+repetitions = 3
+warmup = 0
+[sleep]
+ms = 1
+"#);
     assert_eq!(
         cells(&dir),
         BTreeSet::from(["sleep-thread-w1-s8", "sleep-thread-w2-s16", "sleep-thread-w4-s32"].map(String::from))
@@ -59,8 +64,12 @@ fn weak_scaling_by_zip_runs_one_cell_per_entry_and_says_the_work_grew() {
 #[test]
 fn a_hybrid_zip_gives_exactly_its_shapes_and_unequal_lengths_are_refused() {
     let (_d, file) = experiment(
-        "name = \"hz\"\nworkload = \"sleep\"\nexecutor = \"hybrid\"\nzip = { processes = [1, 2, 4], threads = [4, 2, 1] }\n\
-         sets = 2\n",
+        r#"name = "hz"
+workload = "sleep"
+executor = "hybrid"
+zip = { processes = [1, 2, 4], threads = [4, 2, 1] }
+sets = 2
+"#,
     );
     let o = runner().arg("plan").arg(&file).output().unwrap();
     assert_code(&o, 0);
@@ -74,7 +83,11 @@ fn a_hybrid_zip_gives_exactly_its_shapes_and_unequal_lengths_are_refused() {
         BTreeSet::from(["sleep-hybrid-p1t4-s2", "sleep-hybrid-p2t2-s2", "sleep-hybrid-p4t1-s2"])
     );
     let (_d, file) = experiment(
-        "name = \"bad\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nzip = { workers = [1, 2, 4], sets = [8, 16] }\n",
+        r#"name = "bad"
+workload = "sleep"
+executor = "thread"
+zip = { workers = [1, 2, 4], sets = [8, 16] }
+"#,
     );
     runner()
         .arg("validate")
@@ -84,9 +97,18 @@ fn a_hybrid_zip_gives_exactly_its_shapes_and_unequal_lengths_are_refused() {
         .stderr(contains("key `zip.workers`: has 3 values and `sets` has 2"));
 }
 
-const POOLS: &str =
-    "name = \"ask\"\nworkload = \"sleep\"\nexecutor = [\"thread\", \"process\", \"hybrid\"]\nworkers = 2\n\
-processes = 1\nthreads = 2\nsets = 2\nrepetitions = 3\nwarmup = 0\n[sleep]\nms = 1\n";
+const POOLS: &str = r#"name = "ask"
+workload = "sleep"
+executor = ["thread", "process", "hybrid"]
+workers = 2
+processes = 1
+threads = 2
+sets = 2
+repetitions = 3
+warmup = 0
+[sleep]
+ms = 1
+"#;
 
 #[test]
 fn the_answer_states_the_pairs_asked_or_every_pool_against_the_reference() {

@@ -80,9 +80,21 @@ fn plugin(dir: &Path, name: &str, c: &str) -> std::path::PathBuf {
 fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_log() {
     // A Python function's result and a Python exception's message.
     let (out, d, file) = python_experiment(
-        "def f(task):\n    if task['index'] == 1:\n        raise ValueError('boom \\x1b[31mred\\nnext')\n    return 'esc \\x1b[31mred\\nx'\n",
-            "name = \"esc\"\nworkload = \"python\"\nexecutor = \"py-sequential\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
-             warmup = 0\n[python]\nfunction = \"bad:f\"\n",
+        r#"def f(task):
+    if task['index'] == 1:
+        raise ValueError('boom \x1b[31mred\nnext')
+    return 'esc \x1b[31mred\nx'
+"#,
+        r#"name = "esc"
+workload = "python"
+executor = "py-sequential"
+inputs = 2
+sets = 1
+repetitions = 1
+warmup = 0
+[python]
+function = "bad:f"
+"#,
     );
     let run = runner().arg(&file).output().unwrap();
     assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
@@ -98,19 +110,39 @@ fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_l
     let plugin = plugin(
         d.path(),
         "bad",
-        "#include <stdio.h>\n#include <stdint.h>\nuint32_t runner_plugin_abi(void) { return 1; }\n\
-         int runner_run(void *s, const void *t, char *err, size_t n) { snprintf(err, n, \"plugin \\033[31mred\\nline\"); return 1; }\n",
+        r#"#include <stdio.h>
+#include <stdint.h>
+uint32_t runner_plugin_abi(void) { return 1; }
+int runner_run(void *s, const void *t, char *err, size_t n) { snprintf(err, n, "plugin \033[31mred\nline"); return 1; }
+"#,
     );
     let (_d, tasks, log) = bytes_of(&format!(
-        "name = \"esc\"\nworkload = \"native\"\nexecutor = \"thread\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
-         warmup = 0\n[native]\nlibrary = {plugin:?}\n"
+        r#"name = "esc"
+workload = "native"
+executor = "thread"
+inputs = 2
+sets = 1
+repetitions = 1
+warmup = 0
+[native]
+library = {plugin:?}
+"#
     ));
     assert_escaped(&tasks, &log, 2, "plugin \\u{1b}[31mred\\nline");
 
     // A command's stderr.
     let (_d, tasks, log) = bytes_of(
-        "name = \"esc\"\nworkload = \"command\"\nexecutor = \"sequential\"\ninputs = 2\nsets = 1\nrepetitions = 1\n\
-         warmup = 0\n[command]\nargv = \"printf 'cmd \\\\033[31mred\\\\nline' >&2; exit 1\"\nshell = true\n",
+        r#"name = "esc"
+workload = "command"
+executor = "sequential"
+inputs = 2
+sets = 1
+repetitions = 1
+warmup = 0
+[command]
+argv = "printf 'cmd \\033[31mred\\nline' >&2; exit 1"
+shell = true
+"#,
     );
     assert_escaped(&tasks, &log, 2, "cmd \\u{1b}[31mred\\nline");
 }
@@ -136,9 +168,20 @@ fn marked_processes() -> Vec<String> {
 fn a_commands_background_process_is_killed_and_reported_under_every_pool() {
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"leak\"\nworkload = \"command\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
-         inputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[command]\nargv = \"sleep 30 & echo started >&2\"\n\
-         shell = true\n[output]\ndir = {:?}\n",
+        r#"name = "leak"
+workload = "command"
+executor = ["sequential", "thread", "process"]
+workers = 2
+inputs = 6
+sets = 1
+repetitions = 1
+warmup = 0
+[command]
+argv = "sleep 30 & echo started >&2"
+shell = true
+[output]
+dir = {:?}
+"#,
         out.path()
     ));
     let run = runner().arg(&file).output().unwrap();
@@ -172,17 +215,27 @@ fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
     // Lines shaped like the protocol's own records, by print, by a write to fd 1 (as C code
     // would) and by a program the task starts.
     let (out, _d, file) = python_experiment(
-        "import json, os, subprocess\n\
-         def f(task):\n    \
-             line = json.dumps({'msg': 'task', 'task': 0, 'error': 'injected', 'worker': 0})\n    \
-             print(line)\n    \
-             print('printed by', task['index'])\n    \
-             os.write(1, b'{\"msg\": \"tasks_done\"}\\n')\n    \
-             subprocess.run(['echo', line])\n    \
-             return task['index']\n",
-        "name = \"print\"\nworkload = \"python\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
-             workers = 2\ninputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n\
-             stdout = \"keep\"\n",
+        r#"import json, os, subprocess
+def f(task):
+    line = json.dumps({'msg': 'task', 'task': 0, 'error': 'injected', 'worker': 0})
+    print(line)
+    print('printed by', task['index'])
+    os.write(1, b'{"msg": "tasks_done"}\n')
+    subprocess.run(['echo', line])
+    return task['index']
+"#,
+        r#"name = "print"
+workload = "python"
+executor = ["py-sequential", "py-thread", "py-process"]
+workers = 2
+inputs = 6
+sets = 1
+repetitions = 1
+warmup = 0
+[python]
+function = "bad:f"
+stdout = "keep"
+"#,
     );
     let run = runner().arg(&file).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
@@ -217,9 +270,23 @@ fn what_a_function_prints_reaches_no_channel_under_every_py_pool_and_is_kept() {
 #[test]
 fn an_interpreter_or_worker_that_exits_keeps_what_ended_and_names_its_status_and_task() {
     let (out, _d, file) = python_experiment(
-        "import os\ndef f(task):\n    if task['index'] == 2:\n        os._exit(3)\n    return task['index']\n",
-        "name = \"exit\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 1\n\
-             inputs = 6\nsets = 1\nrepetitions = 1\nwarmup = 0\n[python]\nfunction = \"bad:f\"\n",
+        r#"import os
+def f(task):
+    if task['index'] == 2:
+        os._exit(3)
+    return task['index']
+"#,
+        r#"name = "exit"
+workload = "python"
+executor = ["py-thread", "py-process"]
+workers = 1
+inputs = 6
+sets = 1
+repetitions = 1
+warmup = 0
+[python]
+function = "bad:f"
+"#,
     );
     let run = runner().arg(&file).output().unwrap();
     assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
@@ -250,14 +317,27 @@ fn a_plugin_that_exits_under_the_runners_own_pools_keeps_the_finished_tasks() {
     let plugin = plugin(
         d.path(),
         "exit",
-        "#include <stdlib.h>\n#include <stdint.h>\n#include <stddef.h>\n#include <unistd.h>\n\
-         typedef struct { uint64_t index; uint64_t seed; const char *input; } runner_task;\n\
-         uint32_t runner_plugin_abi(void) { return 1; }\n\
-         int runner_run(void *s, const runner_task *t, char *err, size_t n) { if (t->index == 2) { usleep(100000); exit(7); } return 0; }\n",
+        r#"#include <stdlib.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <unistd.h>
+typedef struct { uint64_t index; uint64_t seed; const char *input; } runner_task;
+uint32_t runner_plugin_abi(void) { return 1; }
+int runner_run(void *s, const runner_task *t, char *err, size_t n) { if (t->index == 2) { usleep(100000); exit(7); } return 0; }
+"#,
     );
     let (_d, tasks, _) = bytes_of(&format!(
-        "name = \"exit\"\nworkload = \"native\"\nexecutor = [\"sequential\", \"thread\"]\nworkers = 1\ninputs = 6\n\
-         sets = 1\nrepetitions = 1\nwarmup = 0\n[native]\nlibrary = {plugin:?}\n"
+        r#"name = "exit"
+workload = "native"
+executor = ["sequential", "thread"]
+workers = 1
+inputs = 6
+sets = 1
+repetitions = 1
+warmup = 0
+[native]
+library = {plugin:?}
+"#
     ));
     let text = String::from_utf8_lossy(&tasks).to_string();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());

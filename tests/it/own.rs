@@ -70,12 +70,25 @@ fn a_command_gets_every_task_once_under_every_pool() {
     let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"cmd\"\nworkload = \"command\"\n\
-         executor = [\"sequential\", \"thread\", \"process\", \"hybrid\", \"py-sequential\", \"py-thread\", \"py-process\"]\n\
-         workers = 2\nprocesses = 2\nthreads = 2\nsets = 2\nrepetitions = 2\nwarmup = 0\nseed = 9\n\
-         [images]\nfolders = [\"../assets/low-res\"]\nnoise_size = [64, 48]\n\
-         [command]\nargv = [\"echo {{index}} {{seed}} {{input}} >> {{out}}/log.txt; test -s {{input}}\"]\nshell = true\n\
-         [output]\ndir = \"{}\"\n",
+        r#"name = "cmd"
+workload = "command"
+executor = ["sequential", "thread", "process", "hybrid", "py-sequential", "py-thread", "py-process"]
+workers = 2
+processes = 2
+threads = 2
+sets = 2
+repetitions = 2
+warmup = 0
+seed = 9
+[images]
+folders = ["../assets/low-res"]
+noise_size = [64, 48]
+[command]
+argv = ["echo {{index}} {{seed}} {{input}} >> {{out}}/log.txt; test -s {{input}}"]
+shell = true
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let run = runner().arg(&file).output().unwrap();
@@ -105,8 +118,19 @@ fn a_failing_command_fails_its_task_with_status_and_stderr_and_a_missing_one_is_
     let out = tempfile::tempdir().unwrap();
     let body = |argv: &str| {
         format!(
-            "name = \"cmd\"\nworkload = \"command\"\nexecutor = [\"thread\", \"process\"]\nworkers = 2\ninputs = 2\nsets = 1\n\
-             repetitions = 1\nwarmup = 0\n[command]\nargv = {argv}\n[output]\ndir = \"{}\"\n",
+            r#"name = "cmd"
+workload = "command"
+executor = ["thread", "process"]
+workers = 2
+inputs = 2
+sets = 1
+repetitions = 1
+warmup = 0
+[command]
+argv = {argv}
+[output]
+dir = "{}"
+"#,
             out.path().display()
         )
     };
@@ -132,13 +156,18 @@ fn a_failing_command_fails_its_task_with_status_and_stderr_and_a_missing_one_is_
 fn python_module(dir: &Path) {
     std::fs::write(
         dir.join("mine.py"),
-        "import os\n\
-         def setup(config):\n    return config\n\
-         def record(log, task):\n    \
-           with open(log, 'a') as f:\n        f.write(f\"{task['index']} {task['seed']} {task['input'] or '-'}\\n\")\n    \
-           return task['index'] * 2\n\
-         def picky(log, task):\n    \
-           if task['index'] == 1:\n        raise ValueError('no task 1')\n    return 'ok'\n",
+        r#"import os
+def setup(config):
+    return config
+def record(log, task):
+    with open(log, 'a') as f:
+        f.write(f"{task['index']} {task['seed']} {task['input'] or '-'}\n")
+    return task['index'] * 2
+def picky(log, task):
+    if task['index'] == 1:
+        raise ValueError('no task 1')
+    return 'ok'
+"#,
     )
     .unwrap();
 }
@@ -153,9 +182,22 @@ fn a_python_function_gets_every_task_once_under_every_python_pool() {
     std::fs::write(
         &file,
         format!(
-            "name = \"py\"\nworkload = \"python\"\nexecutor = [\"py-sequential\", \"py-thread\", \"py-process\"]\n\
-             py_start_method = [\"fork\", \"spawn\"]\nworkers = 2\ninputs = 3\nsets = 2\nrepetitions = 2\nwarmup = 0\n\
-             [python]\nfunction = \"mine:record\"\nsetup = \"mine:setup\"\nconfig = \"{}\"\n[output]\ndir = \"{}\"\n",
+            r#"name = "py"
+workload = "python"
+executor = ["py-sequential", "py-thread", "py-process"]
+py_start_method = ["fork", "spawn"]
+workers = 2
+inputs = 3
+sets = 2
+repetitions = 2
+warmup = 0
+[python]
+function = "mine:record"
+setup = "mine:setup"
+config = "{}"
+[output]
+dir = "{}"
+"#,
             log.display(),
             out.path().display()
         ),
@@ -183,9 +225,21 @@ fn python_exceptions_fail_their_task_and_bad_modules_or_pools_are_refused() {
     python_module(&d.path().join("experiments"));
     let body = |executor: &str, function: &str| {
         format!(
-            "name = \"py\"\nworkload = \"python\"\nexecutor = \"{executor}\"\nworkers = 2\ninputs = 2\nsets = 1\n\
-             repetitions = 1\nwarmup = 0\n[python]\nfunction = \"{function}\"\nsetup = \"mine:setup\"\nconfig = \"x\"\n\
-             [output]\ndir = \"{}\"\n",
+            r#"name = "py"
+workload = "python"
+executor = "{executor}"
+workers = 2
+inputs = 2
+sets = 1
+repetitions = 1
+warmup = 0
+[python]
+function = "{function}"
+setup = "mine:setup"
+config = "x"
+[output]
+dir = "{}"
+"#,
             out.path().display()
         )
     };
@@ -239,9 +293,23 @@ fn native(out: &Path, library: &Path, executors: &str, config: &str) -> (tempfil
         ""
     };
     experiment(&format!(
-        "name = \"nat\"\nworkload = \"native\"\nexecutor = [{executors}]\nworkers = 2\n{hybrid}\
-         sets = 2\nrepetitions = 2\nwarmup = 0\nseed = 4\n[images]\nfolders = [\"../assets/low-res\"]\nnoise_size = [32, 32]\n\
-         [native]\nlibrary = \"{}\"\nconfig = \"{config}\"\n[output]\ndir = \"{}\"\n",
+        r#"name = "nat"
+workload = "native"
+executor = [{executors}]
+workers = 2
+{hybrid}sets = 2
+repetitions = 2
+warmup = 0
+seed = 4
+[images]
+folders = ["../assets/low-res"]
+noise_size = [32, 32]
+[native]
+library = "{}"
+config = "{config}"
+[output]
+dir = "{}"
+"#,
         library.display(),
         out.display()
     ))
@@ -382,9 +450,21 @@ fn the_gil_bound_function_runs_faster_in_python_processes_than_threads() {
     std::fs::write(
         &file,
         format!(
-            "name = \"gil\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 2\ninputs = 3\n\
-             sets = 4\nrepetitions = 6\nwarmup = 1\n\
-             [python]\nfunction = \"work:checksum\"\nsetup = \"work:load\"\nconfig = \"10\"\n[output]\ndir = \"{}\"\n",
+            r#"name = "gil"
+workload = "python"
+executor = ["py-thread", "py-process"]
+workers = 2
+inputs = 3
+sets = 4
+repetitions = 6
+warmup = 1
+[python]
+function = "work:checksum"
+setup = "work:load"
+config = "10"
+[output]
+dir = "{}"
+"#,
             out.path().display()
         ),
     )

@@ -66,10 +66,18 @@ fn python_pools_agree_with_rust_on_every_task() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"py\"\nworkload = [\"classify\", \"mixed\"]\n\
-         executor = [\"sequential\", \"process\", \"py-sequential\", \"py-thread\", \"py-process\"]\n\
-         py_start_method = [\"fork\", \"spawn\", \"forkserver\"]\nworkers = 2\nsets = 2\nrepetitions = 1\n\
-         warmup = 0\nseed = 11\n[output]\ndir = \"{}\"\n",
+        r#"name = "py"
+workload = ["classify", "mixed"]
+executor = ["sequential", "process", "py-sequential", "py-thread", "py-process"]
+py_start_method = ["fork", "spawn", "forkserver"]
+workers = 2
+sets = 2
+repetitions = 1
+warmup = 0
+seed = 11
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     runner().arg(&file).assert().success();
@@ -133,9 +141,20 @@ fn a_stuck_python_pool_is_killed_whole() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"stuck\"\nworkload = \"sleep\"\nexecutor = \"py-process\"\nworkers = 2\nsets = 2\n\
-         repetitions = 1\nwarmup = 0\n[sleep]\nms = 20000\n[limits]\ntask_timeout_s = 1\n\
-         [output]\ndir = \"{}\"\n",
+        r#"name = "stuck"
+workload = "sleep"
+executor = "py-process"
+workers = 2
+sets = 2
+repetitions = 1
+warmup = 0
+[sleep]
+ms = 20000
+[limits]
+task_timeout_s = 1
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     // The clock starts once this test has its share of the machine (a test holding it alone
@@ -196,9 +215,20 @@ fn a_watched_python_pool_runs_whole() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"watched\"\nworkload = [\"sleep\", \"resize\"]\nexecutor = [\"py-thread\", \"py-process\"]\n\
-         workers = 2\nsets = 3\nrepetitions = 1\nwarmup = 0\n[sleep]\nms = 10\n[limits]\ntask_timeout_s = 60\n\
-         [output]\ndir = \"{}\"\n",
+        r#"name = "watched"
+workload = ["sleep", "resize"]
+executor = ["py-thread", "py-process"]
+workers = 2
+sets = 3
+repetitions = 1
+warmup = 0
+[sleep]
+ms = 10
+[limits]
+task_timeout_s = 60
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     runner().arg(&file).assert().success();
@@ -227,7 +257,12 @@ fn a_watched_python_pool_runs_whole() {
 #[test]
 fn python_pools_refuse_the_mitchell_filter() {
     let (_d, file) = experiment(
-        "name = \"m\"\nworkload = \"resize\"\nexecutor = [\"thread\", \"py-thread\"]\n[resize]\nfilter = \"mitchell\"\n",
+        r#"name = "m"
+workload = "resize"
+executor = ["thread", "py-thread"]
+[resize]
+filter = "mitchell"
+"#,
     );
     let out = runner().arg("validate").arg(&file).output().unwrap();
     assert_code(&out, 2);
@@ -242,8 +277,19 @@ fn python_pools_pin_their_workers() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"pin\"\nworkload = \"sleep\"\nexecutor = [\"py-thread\", \"py-process\"]\nworkers = 2\n\
-         pinning = \"cores\"\nsets = 2\nrepetitions = 1\nwarmup = 0\n[sleep]\nms = 10\n[output]\ndir = \"{}\"\n",
+        r#"name = "pin"
+workload = "sleep"
+executor = ["py-thread", "py-process"]
+workers = 2
+pinning = "cores"
+sets = 2
+repetitions = 1
+warmup = 0
+[sleep]
+ms = 10
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     runner().arg(&file).assert().success();

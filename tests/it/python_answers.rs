@@ -41,9 +41,20 @@ fn subinterpreters_run_every_task_once_and_each_row_names_its_interpreter() {
     let Some(v313) = venv313() else { return };
     let venv = project().join(".deps/venv/bin/python");
     let (runs, tasks, summary) = run(&format!(
-        "name = \"sub\"\nworkload = \"spin\"\nexecutor = [\"py-thread\", \"py-interpreter\"]\nworkers = 2\nsets = 4\n\
-         interpreter = [{venv:?}, {v313:?}]\nrepetitions = 2\nwarmup = 0\n[spin]\niterations = 20000\n\
-         [[exclude]]\nexecutor = \"py-interpreter\"\ninterpreter = {venv:?}\n",
+        r#"name = "sub"
+workload = "spin"
+executor = ["py-thread", "py-interpreter"]
+workers = 2
+sets = 4
+interpreter = [{venv:?}, {v313:?}]
+repetitions = 2
+warmup = 0
+[spin]
+iterations = 20000
+[[exclude]]
+executor = "py-interpreter"
+interpreter = {venv:?}
+"#,
     ));
     let sub: Vec<&Row> = tasks.iter().filter(|t| t["cell"].contains("py-interpreter")).collect();
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -84,7 +95,13 @@ fn subinterpreters_run_every_task_once_and_each_row_names_its_interpreter() {
 
 #[test]
 fn a_workload_that_needs_numpy_is_refused_for_subinterpreters() {
-    let err = refused("name = \"x\"\nworkload = \"resize\"\nexecutor = \"py-interpreter\"\nworkers = 2\n");
+    let err = refused(
+        r#"name = "x"
+workload = "resize"
+executor = "py-interpreter"
+workers = 2
+"#,
+    );
     assert!(
         err.contains("executor \"py-interpreter\" cannot run workload \"resize\""),
         "{err}"
@@ -95,7 +112,12 @@ fn a_workload_that_needs_numpy_is_refused_for_subinterpreters() {
 #[test]
 fn recycling_forked_workers_is_refused_with_pythons_reason() {
     let err = refused(
-        "name = \"x\"\nworkload = \"sleep\"\nexecutor = \"py-process\"\nworkers = 2\npy_max_tasks_per_child = [0, 2]\n",
+        r#"name = "x"
+workload = "sleep"
+executor = "py-process"
+workers = 2
+py_max_tasks_per_child = [0, 2]
+"#,
     );
     assert!(err.contains("py_max_tasks_per_child"), "{err}");
     assert!(
@@ -106,10 +128,17 @@ fn recycling_forked_workers_is_refused_with_pythons_reason() {
 
 #[test]
 fn a_chunk_goes_to_one_worker_and_comes_back_together() {
-    let (runs, tasks, _) = run(
-        "name = \"chunks\"\nworkload = \"sleep\"\nexecutor = \"py-process\"\nworkers = 2\nsets = 4\n\
-         py_chunksize = 4\nrepetitions = 1\nwarmup = 0\n[sleep]\nms = 20\n",
-    );
+    let (runs, tasks, _) = run(r#"name = "chunks"
+workload = "sleep"
+executor = "py-process"
+workers = 2
+sets = 4
+py_chunksize = 4
+repetitions = 1
+warmup = 0
+[sleep]
+ms = 20
+"#);
     assert!(runs[0]["cell"].contains("-c4"), "{}", runs[0]["cell"]);
     assert_eq!(runs[0]["py_chunksize"], "4");
     let by_task: BTreeMap<usize, &Row> = tasks.iter().map(|t| (t["task"].parse().unwrap(), t)).collect();
@@ -130,11 +159,18 @@ fn a_chunk_goes_to_one_worker_and_comes_back_together() {
 
 #[test]
 fn recycled_workers_are_counted() {
-    let (runs, tasks, _) = run(
-        "name = \"recycle\"\nworkload = \"sleep\"\nexecutor = \"py-process\"\nworkers = 2\nsets = 4\n\
-         py_start_method = \"forkserver\"\npy_max_tasks_per_child = [0, 2]\nrepetitions = 1\nwarmup = 0\n\
-         [sleep]\nms = 10\n",
-    );
+    let (runs, tasks, _) = run(r#"name = "recycle"
+workload = "sleep"
+executor = "py-process"
+workers = 2
+sets = 4
+py_start_method = "forkserver"
+py_max_tasks_per_child = [0, 2]
+repetitions = 1
+warmup = 0
+[sleep]
+ms = 10
+"#);
     let started = |recycle: &str| {
         let r = runs.iter().find(|r| r["py_max_tasks_per_child"] == recycle).unwrap();
         num(r, "workers_started")
@@ -154,8 +190,15 @@ fn a_function_that_cannot_load_in_a_subinterpreter_is_refused_by_name() {
     let own = project().join("experiments/own");
     let body = |function: &str| {
         format!(
-            "name = \"x\"\nworkload = \"python\"\nexecutor = [\"py-thread\", \"py-interpreter\"]\nworkers = 2\n\
-             interpreter = {v313:?}\n[python]\nfunction = \"{function}\"\npath = [{own:?}]\n"
+            r#"name = "x"
+workload = "python"
+executor = ["py-thread", "py-interpreter"]
+workers = 2
+interpreter = {v313:?}
+[python]
+function = "{function}"
+path = [{own:?}]
+"#
         )
     };
     let err = refused(&body("work:checksum"));
@@ -174,8 +217,14 @@ fn a_function_that_cannot_load_in_a_subinterpreter_is_refused_by_name() {
     std::fs::write(
         &file,
         format!(
-            "name = \"x\"\nworkload = \"python\"\nexecutor = \"py-interpreter\"\nworkers = 2\n\
-             interpreter = {v313:?}\n[python]\nfunction = \"pure:f\"\n"
+            r#"name = "x"
+workload = "python"
+executor = "py-interpreter"
+workers = 2
+interpreter = {v313:?}
+[python]
+function = "pure:f"
+"#
         ),
     )
     .unwrap();

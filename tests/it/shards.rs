@@ -10,10 +10,21 @@ use common::procs::assert_code;
 use common::{assert_same_rows, experiment, read_csv, runner};
 use predicates::str::contains;
 
-const BODY: &str =
-    "name = \"sh\"\nworkload = [\"resize\", \"spin\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-workers = 2\nsets = 1\nrepetitions = 2\nwarmup = 1\norder = \"random\"\nseed = 11\n[spin]\niterations = 100000\n\
-[resize]\ntargets = [\"64x64\"]\nsave = false\n";
+const BODY: &str = r#"name = "sh"
+workload = ["resize", "spin"]
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 1
+repetitions = 2
+warmup = 1
+order = "random"
+seed = 11
+[spin]
+iterations = 100000
+[resize]
+targets = ["64x64"]
+save = false
+"#;
 
 fn run_into(file: &Path, dir: &Path, extra: &[&str]) {
     runner()
@@ -153,8 +164,16 @@ fn merge_refuses_folders_that_do_not_make_one_whole_run() {
 fn shards_that_repeat_until_decided_merge_with_the_rounds_each_added() {
     // Two rounds decide nothing, so each shard adds rounds of its own cells up to four.
     let (d, file) = experiment(
-        "name = \"ud\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\nworkers = 2\n\
-         sets = 1\nrepetitions = { min = 2, max = 4, until = \"decided\" }\nwarmup = 0\n[sleep]\nms = 2\n",
+        r#"name = "ud"
+workload = "sleep"
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 1
+repetitions = { min = 2, max = 4, until = "decided" }
+warmup = 0
+[sleep]
+ms = 2
+"#,
     );
     let dirs: Vec<PathBuf> = (1..=2).map(|i| d.path().join(format!("s{i}"))).collect();
     for (i, dir) in dirs.iter().enumerate() {

@@ -173,9 +173,20 @@ fn an_experiment_runs_as_a_job_array_and_merges_into_the_rows_of_a_single_run() 
     let _g = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = Cluster::up() else { return };
     let (d, file) = experiment(
-        "name = \"cl\"\nworkload = [\"resize\", \"spin\"]\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-         workers = 2\nsets = 1\nrepetitions = 2\nwarmup = 1\nseed = 5\n[spin]\niterations = 100000\n\
-         [resize]\ntargets = [\"64x64\"]\nsave = false\n",
+        r#"name = "cl"
+workload = ["resize", "spin"]
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 1
+repetitions = 2
+warmup = 1
+seed = 5
+[spin]
+iterations = 100000
+[resize]
+targets = ["64x64"]
+save = false
+"#,
     );
     let (job, array, merge) = submit(&cluster, &file, d.path());
     let logs = job.join("logs");
@@ -222,8 +233,16 @@ fn a_failed_shard_is_named_by_the_merge_and_resubmitting_it_completes_the_run() 
     let Some(cluster) = Cluster::up() else { return };
     // Two cells of about 7 s and 5 s: one per shard, long enough to cancel the second mid-way.
     let (d, file) = experiment(
-        "name = \"cut\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\"]\nworkers = 2\nsets = 1\n\
-         repetitions = 6\nwarmup = 0\n[sleep]\nms = 300\n",
+        r#"name = "cut"
+workload = "sleep"
+executor = ["sequential", "thread"]
+workers = 2
+sets = 1
+repetitions = 6
+warmup = 0
+[sleep]
+ms = 300
+"#,
     );
     let (job, array, merge) = submit(&cluster, &file, d.path());
     let logs = job.join("logs");
@@ -281,8 +300,18 @@ fn two_partitions_answer_side_by_side_and_agree_within_their_bounds() {
     // Sleep tasks: their ratios hold however busy the cores are, and the two partitions' arrays
     // run at once on this machine's two cores. The partitions come from the file.
     let (d, file) = experiment(
-        "name = \"kinds\"\nworkload = \"sleep\"\nexecutor = [\"sequential\", \"thread\", \"process\"]\n\
-         workers = 2\nsets = 2\nrepetitions = 6\nwarmup = 0\n[sleep]\nms = 20\n[slurm]\npartitions = [\"a\", \"b\"]\n",
+        r#"name = "kinds"
+workload = "sleep"
+executor = ["sequential", "thread", "process"]
+workers = 2
+sets = 2
+repetitions = 6
+warmup = 0
+[sleep]
+ms = 20
+[slurm]
+partitions = ["a", "b"]
+"#,
     );
     let (job, arrays, merge) = submit_with(&cluster, &file, d.path(), &["--shards", "1"]);
     let logs = job.join("logs");
@@ -349,8 +378,15 @@ fn two_partitions_answer_side_by_side_and_agree_within_their_bounds() {
 fn partitions_on_the_command_line_replace_the_files_and_each_gets_an_array() {
     // No cluster: without --submit, `runner slurm` writes the scripts and says how to submit.
     let (d, file) = experiment(
-        "name = \"kinds\"\nworkload = \"sleep\"\nexecutor = [\"thread\", \"process\"]\nworkers = 2\n\
-         [sleep]\nms = 1\n[slurm]\npartitions = [\"x\"]\n",
+        r#"name = "kinds"
+workload = "sleep"
+executor = ["thread", "process"]
+workers = 2
+[sleep]
+ms = 1
+[slurm]
+partitions = ["x"]
+"#,
     );
     let out = runner()
         .args(["slurm", file.to_str().unwrap(), "--shards", "2"])

@@ -43,8 +43,18 @@ fn in_second_repetition(
 ) {
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment(&format!(
-        "name = \"{name}\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 2\nsets = 2\nrepetitions = 3\n\
-         warmup = 0\n[sleep]\nms = 300\n[output]\ndir = \"{}\"\n",
+        r#"name = "{name}"
+workload = "sleep"
+executor = "process"
+workers = 2
+sets = 2
+repetitions = 3
+warmup = 0
+[sleep]
+ms = 300
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let child = spawn(&file, &[]);
@@ -117,8 +127,18 @@ fn a_repetition_process_killed_under_its_workers_is_recorded_within_a_second() {
     let out = tempfile::tempdir().unwrap();
     // No timeout, tasks of 10 s: only the end of the results pipe can tell the orchestrator.
     let (_d, file) = experiment(&format!(
-        "name = \"killed\"\nworkload = \"sleep\"\nexecutor = \"process\"\nworkers = 1\nsets = 1\nrepetitions = 2\n\
-         warmup = 0\n[sleep]\nms = 10000\n[output]\ndir = \"{}\"\n",
+        r#"name = "killed"
+workload = "sleep"
+executor = "process"
+workers = 1
+sets = 1
+repetitions = 2
+warmup = 0
+[sleep]
+ms = 10000
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let child = spawn(&file, &[]);
@@ -146,8 +166,18 @@ fn a_second_run_on_the_same_results_folder_is_refused() {
     let _g = serial();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"lock\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nworkers = 2\nsets = 2\nrepetitions = 4\n\
-         warmup = 0\n[sleep]\nms = 150\n[output]\ndir = \"{}\"\n",
+        r#"name = "lock"
+workload = "sleep"
+executor = "thread"
+workers = 2
+sets = 2
+repetitions = 4
+warmup = 0
+[sleep]
+ms = 150
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let child = spawn(&file, &[]);
@@ -180,8 +210,16 @@ fn ctrl_c_while_waiting_for_an_idle_machine_starts_nothing() {
         .collect();
     let out = tempfile::tempdir().unwrap();
     let (_d, file) = experiment(&format!(
-        "name = \"idle\"\nworkload = \"sleep\"\nexecutor = \"thread\"\nsets = 1\nrepetitions = 2\nwarmup = 0\n\
-         wait_for_idle_s = 30\n[output]\ndir = \"{}\"\n",
+        r#"name = "idle"
+workload = "sleep"
+executor = "thread"
+sets = 1
+repetitions = 2
+warmup = 0
+wait_for_idle_s = 30
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let child = spawn(&file, &[]);
@@ -223,7 +261,12 @@ fn ctrl_c_while_waiting_for_an_idle_machine_starts_nothing() {
 #[test]
 fn a_fifo_among_the_images_is_refused_at_validation_naming_it() {
     let (d, file) = experiment(
-        "name = \"fifo\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../imgs\"]\n",
+        r#"name = "fifo"
+workload = "resize"
+executor = "thread"
+[images]
+folders = ["../imgs"]
+"#,
     );
     let imgs = d.path().join("imgs");
     std::fs::create_dir(&imgs).unwrap();
@@ -253,8 +296,18 @@ fn control_characters_in_names_and_paths_are_refused_at_validation() {
     for body in [
         "name = \"a\\u0000b\"\nworkload = \"spin\"\nexecutor = \"thread\"\n",
         "name = \"x\\nz\"\nworkload = \"spin\"\nexecutor = \"thread\"\n",
-        "name = \"t\"\nworkload = \"resize\"\nexecutor = \"thread\"\n[images]\nfolders = [\"../assets/low-res\\u001b\"]\n",
-        "name = \"t\"\nworkload = \"spin\"\nexecutor = \"thread\"\n[output]\ndir = \"out\\rput\"\n",
+        r#"name = "t"
+workload = "resize"
+executor = "thread"
+[images]
+folders = ["../assets/low-res\u001b"]
+"#,
+        r#"name = "t"
+workload = "spin"
+executor = "thread"
+[output]
+dir = "out\rput"
+"#,
     ] {
         let (_d, file) = experiment(body);
         let output = runner().arg("validate").arg(&file).output().unwrap();
@@ -268,8 +321,20 @@ fn control_characters_in_names_and_paths_are_refused_at_validation() {
 fn names_a_spreadsheet_would_evaluate_are_written_as_text() {
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment(&format!(
-        "name = \"csv\"\nworkload = \"resize\"\nexecutor = \"sequential\"\nsets = 1\nrepetitions = 1\nwarmup = 0\n\
-         [images]\nfolders = [\"../imgs\"]\nnoise = false\n[resize]\nsave = false\n[output]\ndir = \"{}\"\n",
+        r#"name = "csv"
+workload = "resize"
+executor = "sequential"
+sets = 1
+repetitions = 1
+warmup = 0
+[images]
+folders = ["../imgs"]
+noise = false
+[resize]
+save = false
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let imgs = d.path().join("imgs");
@@ -325,8 +390,20 @@ fn spreadsheet_sees_no_formula(csv: &std::path::Path) {
 fn resume_keeps_every_sessions_environment_and_refuses_changed_images_unless_forced() {
     let out = tempfile::tempdir().unwrap();
     let (d, file) = experiment(&format!(
-        "name = \"env\"\nworkload = \"resize\"\nexecutor = \"sequential\"\nsets = 1\nrepetitions = 2\nwarmup = 0\n\
-         [images]\nfolders = [\"../imgs\"]\nnoise = false\n[resize]\nsave = false\n[output]\ndir = \"{}\"\n",
+        r#"name = "env"
+workload = "resize"
+executor = "sequential"
+sets = 1
+repetitions = 2
+warmup = 0
+[images]
+folders = ["../imgs"]
+noise = false
+[resize]
+save = false
+[output]
+dir = "{}"
+"#,
         out.path().display()
     ));
     let imgs = d.path().join("imgs");

@@ -12,9 +12,21 @@ fn task_log_keeps_all_failed_or_no_task_rows_and_runs_csv_counts_every_task() {
     for (log, kept) in [("all", 6), ("failed", 2), ("none", 0)] {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(&format!(
-            "name = \"tl\"\nworkload = \"command\"\nexecutor = [\"sequential\", \"thread\"]\nworkers = 2\ninputs = 6\n\
-             sets = 1\nrepetitions = 2\nwarmup = 0\n[command]\nargv = \"test $(({{index}} % 3)) -ne 0\"\nshell = true\n\
-             [output]\ndir = {:?}\ntask_log = \"{log}\"\n",
+            r#"name = "tl"
+workload = "command"
+executor = ["sequential", "thread"]
+workers = 2
+inputs = 6
+sets = 1
+repetitions = 2
+warmup = 0
+[command]
+argv = "test $(({{index}} % 3)) -ne 0"
+shell = true
+[output]
+dir = {:?}
+task_log = "{log}"
+"#,
             out.path()
         ));
         let o = runner().arg(&file).arg("-q").output().unwrap();
