@@ -114,6 +114,9 @@ pub struct ZygoteArgs {
     /// The experiment file's SHA-256 when the run started: a changed file is refused.
     #[arg(long, value_name = "HEX")]
     pub sha256: String,
+    /// The allocator it was started with preloaded (names its folder of prepared files).
+    #[arg(long, value_name = "NAME")]
+    pub allocator: String,
     #[command(flatten)]
     pub run: RunArgs,
 }

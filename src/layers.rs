@@ -50,12 +50,26 @@ mod tests {
         ),
     ];
 
+    /// Whether `line` names module `m` (`crate::executor`): as a path (`crate::executor::x`,
+    /// `use crate::executor;`, `crate::executor as e`) or inside a grouped `use crate::{...}`.
+    fn names(line: &str, m: &str) -> bool {
+        let ends = |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+        let direct = line.match_indices(m).any(|(at, _)| ends(&line[at + m.len()..]));
+        let leaf = m.trim_start_matches("crate::");
+        let grouped = line.contains("crate::{")
+            && line.match_indices(leaf).any(|(at, _)| {
+                let before = line[..at].chars().next_back();
+                matches!(before, Some('{' | ' ')) && ends(&line[at + leaf.len()..])
+            });
+        direct || grouped
+    }
+
     /// Where `text`, before its tests, names one of `banned`: `file:line: module` each.
     fn offences(path: &Path, text: &str, banned: &[&str]) -> Vec<String> {
         let code = text.split("#[cfg(test)]").next().unwrap_or(text);
         let mut found = Vec::new();
         for (n, line) in code.lines().enumerate() {
-            if let Some(m) = banned.iter().find(|m| line.contains(&format!("{m}::"))) {
+            if let Some(m) = banned.iter().find(|m| names(line, m)) {
                 found.push(format!("{}:{}: {m}", path.display(), n + 1));
             }
         }
@@ -80,8 +94,16 @@ mod tests {
 
     #[test]
     fn an_engine_named_outside_a_test_is_found() {
-        let text = "use crate::pools::TABLE;\nuse crate::executor::engine;\n#[cfg(test)]\nuse crate::cmd::x;\n";
+        let text = "use crate::pools::TABLE;\nuse crate::executor::engine;\nuse crate::isolate;\n\
+                    use crate::{plan, runloop::run};\nuse crate::executors_like;\n#[cfg(test)]\nuse crate::cmd::x;\n";
         let found = offences(Path::new("x.rs"), text, ENGINES);
-        assert_eq!(found, ["x.rs:2: crate::executor"]);
+        assert_eq!(
+            found,
+            [
+                "x.rs:2: crate::executor",
+                "x.rs:3: crate::isolate",
+                "x.rs:4: crate::runloop"
+            ]
+        );
     }
 }

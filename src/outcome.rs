@@ -152,7 +152,7 @@ pub enum TaskFailure {
     /// A Rust workload panicked: its message.
     Panicked(String),
     /// It ran past `limits.task_timeout_s`, and its worker process was killed.
-    TimedOut { limit_ms: u64 },
+    TimedOut { limit_s: f64 },
     /// Its worker process was killed because `task`, another task it ran, timed out.
     KilledWith { task: usize },
     /// Its repetition stopped (`failure`) while task `task` ran.
@@ -193,9 +193,7 @@ impl fmt::Display for TaskFailure {
         match self {
             TaskFailure::Work(s) | TaskFailure::Died(s) => f.write_str(s),
             TaskFailure::Panicked(s) => write!(f, "task panicked: {s}"),
-            TaskFailure::TimedOut { limit_ms } => {
-                write!(f, "timed out after {} s; worker killed", seconds(*limit_ms))
-            }
+            TaskFailure::TimedOut { limit_s } => write!(f, "timed out after {limit_s:.3} s; worker killed"),
             TaskFailure::KilledWith { task } => write!(f, "its worker process was killed: task {task} timed out"),
             TaskFailure::Stopped { failure, task } => {
                 let why = failure.to_string();
@@ -240,8 +238,12 @@ mod tests {
             (TaskFailure::Work("exited with status 1".into()), "exited with status 1"),
             (TaskFailure::Panicked("boom".into()), "task panicked: boom"),
             (
-                TaskFailure::TimedOut { limit_ms: 1500 },
+                TaskFailure::TimedOut { limit_s: 1.5 },
                 "timed out after 1.500 s; worker killed",
+            ),
+            (
+                TaskFailure::TimedOut { limit_s: 1.0009 },
+                "timed out after 1.001 s; worker killed",
             ),
             (
                 TaskFailure::KilledWith { task: 4 },

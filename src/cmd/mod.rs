@@ -50,8 +50,9 @@ fn man(subcommand: Option<&str>) -> Result<ExitCode> {
     let page = match subcommand {
         None => top,
         Some(name) => {
-            let names: Vec<String> = top.get_subcommands().map(|c| c.get_name().to_string()).collect();
-            let Some(sub) = top.find_subcommand(name).cloned() else {
+            let shown = top.get_subcommands().filter(|c| !c.is_hide_set());
+            let names: Vec<String> = shown.map(|c| c.get_name().to_string()).collect();
+            let Some(sub) = top.find_subcommand(name).filter(|c| !c.is_hide_set()).cloned() else {
                 return Err(UsageError(format!("no subcommand {name:?}; one of {}", names.join(", "))).into());
             };
             let version = top.get_version().unwrap_or_default().to_string();

@@ -147,10 +147,7 @@ pub fn zygote(z: ZygoteArgs) -> Result<ExitCode> {
     interrupt::install();
     crate::proc::become_subreaper();
     // What it prepares (an optimised model) goes to a folder of its own, not over the run's.
-    let own = dir.join(format!(
-        "prepared-{}",
-        std::env::var("RUNNER_ALLOCATOR").unwrap_or_default()
-    ));
+    let own = dir.join(format!("prepared-{}", z.allocator));
     std::fs::create_dir_all(&own).with_context(|| format!("cannot create {}", own.display()))?;
     prepare(&mut exp, &args, &own)?;
     let mut reps = isolated(&exp, &dir)?;

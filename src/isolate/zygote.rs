@@ -77,6 +77,7 @@ impl Preloading {
                 .arg("--dir")
                 .arg(&self.dir)
                 .args(["--sha256", &self.sha256])
+                .args(["--allocator", name])
                 .args(&self.args)
                 .env("LD_PRELOAD", lib)
                 .env("RUNNER_ALLOCATOR", name)

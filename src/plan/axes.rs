@@ -2,7 +2,7 @@
 //! ([`ALL`], in runs.csv's column order) of the axes declared where they are applied, and the
 //! facts an axis asks of a cell to decide whether it applies.
 //!
-//! A new axis is a `static AxisDef` in the file that applies it (a workload's, an executor's),
+//! A new axis is a `static AxisDef`: a workload's in its file, a pool's in `src/pools/axes.rs`;
 //! one line in [`ALL`] (and in [`ID_ORDER`]), and its row in experiments/README.md.
 
 use crate::axis::{AxisDef, Facts};

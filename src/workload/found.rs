@@ -1,7 +1,7 @@
 //! What a run's preparation found, typed ([`RunFacts`]): the JPEG encoder, ONNX Runtime and the
 //! models (classify's `prepare`), and each Python interpreter of the py-* cells (its probe).
 //! env.json writes it flat, under these keys, which scripts read; the resume fingerprint reads
-//! it typed.
+//! it typed. Every field has a default, so an older env.json that lacks a newer key still reads.
 
 use std::path::PathBuf;
 
@@ -32,21 +32,27 @@ impl RunFacts {
     }
 }
 
-/// ONNX Runtime as classify found it, and the models it prepared.
+/// ONNX Runtime as classify found it, and the models it prepared. Its library and version say
+/// it is there (an env.json without them has none); the rest may be missing from an older one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrtFound {
     pub ort_library: String,
     /// How it was found (`--ort-lib`, `classify.ort_library`, the project's .deps, ...).
+    #[serde(default)]
     pub ort_library_found_by: String,
     pub ort_version: String,
+    #[serde(default)]
     pub models: Vec<ModelFound>,
+    #[serde(default)]
     pub model_note: String,
     /// Seconds spent optimising the models' graphs once for the run (none without it).
+    #[serde(default)]
     pub model_preoptimize_s: Option<f64>,
 }
 
 /// One model of the `model` axis.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ModelFound {
     pub file: String,
     pub path: String,
@@ -58,6 +64,7 @@ pub struct ModelFound {
 
 /// A Python interpreter of the py-* cells, as its probe printed it, and its path.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PythonFound {
     pub version: String,
     pub implementation: String,
@@ -103,5 +110,12 @@ mod tests {
         assert_eq!(serde_json::from_value::<RunFacts>(v).unwrap(), found);
         let none: RunFacts = serde_json::from_str("{}").unwrap();
         assert_eq!(none, RunFacts::default());
+        // An older env.json: a python without its build facts, ONNX Runtime without the models.
+        let old: RunFacts = serde_json::from_str(
+            r#"{"python": {"version": "3.13.0"}, "ort_version": "1.20.0", "ort_library": "x.so"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.python.unwrap().version, "3.13.0");
+        assert_eq!(old.ort.unwrap().ort_version, "1.20.0");
     }
 }

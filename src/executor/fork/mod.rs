@@ -20,7 +20,7 @@ use nix::unistd::Pid;
 
 use crate::executor::{Job, PoolStats, TaskEvent};
 use crate::measure::{monotonic_ns, pss_kib};
-use crate::outcome::{Failure, TaskFailure};
+use crate::outcome::TaskFailure;
 use crate::pools::axes::QUEUE;
 use crate::proc;
 use crate::workload::TaskRecord;
@@ -262,7 +262,10 @@ impl Pool {
                     .take(self.threads)
                     .find(|s| s.started.is_some_and(|t| t.elapsed() > limit));
                 if let (Some(late), false) = (late, dead.iter().any(|(d, _)| *d == i)) {
-                    let why = format!("timed out after {:.3} s; worker killed", limit.as_secs_f64());
+                    let why = TaskFailure::TimedOut {
+                        limit_s: limit.as_secs_f64(),
+                    }
+                    .to_string();
                     dead.push((i, (Some(why), Some(late.task))));
                 }
             }
@@ -295,7 +298,7 @@ impl Pool {
                 let why = match late {
                     Some(t) if t != s.task => TaskFailure::KilledWith { task: t },
                     Some(_) => TaskFailure::TimedOut {
-                        limit_ms: job.task_timeout.map_or(0, Failure::limit_ms),
+                        limit_s: job.task_timeout.map_or(0.0, |l| l.as_secs_f64()),
                     },
                     None => TaskFailure::Died(why.clone()),
                 };
