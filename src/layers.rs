@@ -39,7 +39,7 @@ mod tests {
     const RULES: &[(&[&str], &[&str])] = &[
         (&["plan", "experiment", "export", "pools"], &[]),
         (
-            &["spec", "axis.rs", "task.rs", "tasks.rs"],
+            &["spec", "axis", "task.rs", "tasks.rs"],
             &[
                 "crate::pools",
                 "crate::workload",

@@ -1,7 +1,7 @@
 //! What an experiment file says, as the rest of the code reads it: the error that names file,
 //! key and line ([`SpecError`]), the field helpers every section uses ([`Fields`], [`Section`]),
 //! one-or-many values, text made printable and hashes. A leaf: it imports nothing of the
-//! project, so the axis model (`src/axis.rs`), workloads, executors and the experiment parser
+//! project, so the axis model (`src/axis/`), workloads, executors and the experiment parser
 //! all build on it.
 
 mod fields;
