@@ -306,9 +306,12 @@ dir = "{}"
 /// experiment that also classifies (model hashed, graph optimised, ONNX Runtime probed) cost
 /// what they cost alone, within 3 % or 2 MiB. (Before, every fork inherited the model's bytes.)
 /// One process worker: forked like any other, but with a dispatch that load cannot reorder.
+/// Peak RSS (the kernel's) and PSS at the end of the task phase are read at fixed points, so
+/// both directions count; the PSS peak is sampled every 50 ms and a loaded machine can make a
+/// sample miss it, so of the peak only the direction that inheriting would move is asserted.
 #[test]
 fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
-    let medians = |workloads: &str| -> BTreeMap<String, (f64, f64)> {
+    let medians = |workloads: &str| -> BTreeMap<String, [f64; 3]> {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(&format!(
             r#"name = "mem"
@@ -325,35 +328,47 @@ dir = "{}"
         ));
         runner().arg(&file).assert().success();
         let runs = read_csv(&results_dir(out.path()).join("runs.csv"));
-        let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut by: BTreeMap<String, Vec<[f64; 3]>> = BTreeMap::new();
         for r in runs.iter().filter(|r| r["workload"] == "resize") {
-            by.entry(r["cell"].clone())
-                .or_default()
-                .push((num(r, "peak_rss_mib"), num(r, "pss_peak_mib")));
+            by.entry(r["cell"].clone()).or_default().push([
+                num(r, "peak_rss_mib"),
+                num(r, "pss_mib"),
+                num(r, "pss_peak_mib"),
+            ]);
         }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
+        let median = |v: &[[f64; 3]], i: usize| {
+            let mut x: Vec<f64> = v.iter().map(|m| m[i]).collect();
+            x.sort_by(f64::total_cmp);
+            x[x.len() / 2]
         };
         by.into_iter()
-            .map(|(c, v)| {
-                let (rss, pss): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
-                (c, (median(rss), median(pss)))
-            })
+            .map(|(c, v)| (c, [median(&v, 0), median(&v, 1), median(&v, 2)]))
             .collect()
     };
     let alone = medians("\"resize\"");
     let mixed = medians("[\"resize\", \"classify\"]");
     assert_eq!(alone.len(), 2);
-    for (cell, (rss, pss)) in &alone {
-        let (m_rss, m_pss) = mixed[cell];
-        println!("{cell}: peak RSS {rss} vs {m_rss} MiB, PSS peak {pss} vs {m_pss} MiB");
-        for (what, a, b) in [("peak RSS", rss, m_rss), ("PSS peak", pss, m_pss)] {
+    for (cell, a) in &alone {
+        let b = mixed[cell];
+        println!(
+            "{cell}: peak RSS {} vs {} MiB, PSS at the phase's end {} vs {} MiB, PSS peak {} vs {} MiB",
+            a[0], b[0], a[1], b[1], a[2], b[2]
+        );
+        let tolerance = |x: f64| f64::max(2.0, 0.03 * x);
+        for (i, what) in [(0, "peak RSS"), (1, "PSS at the task phase's end")] {
             assert!(
-                (a - b).abs() <= f64::max(2.0, 0.03 * a),
-                "{cell}: {what} {a} MiB alone, {b} MiB beside a classifier"
+                (a[i] - b[i]).abs() <= tolerance(a[i]),
+                "{cell}: {what} {} MiB alone, {} MiB beside a classifier",
+                a[i],
+                b[i]
             );
         }
+        assert!(
+            b[2] - a[2] <= tolerance(a[2]),
+            "{cell}: PSS peak {} MiB alone, {} MiB beside a classifier",
+            a[2],
+            b[2]
+        );
     }
 }
 
