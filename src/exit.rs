@@ -53,22 +53,7 @@ impl ExitCode {
             ExitCode::Interrupted => "interrupted (Ctrl-C, SIGTERM or SIGHUP); the results so far are kept and resumable",
         }
     }
-
-    /// The code for an error that ended a command: a mistake in what was asked is 2, anything
-    /// else 1.
-    pub fn of_error(e: &anyhow::Error) -> ExitCode {
-        if e.downcast_ref::<crate::spec::SpecError>().is_some() || e.downcast_ref::<UsageError>().is_some() {
-            ExitCode::BadInput
-        } else {
-            ExitCode::Error
-        }
-    }
 }
-
-/// A mistake in what the user asked for (exit 2), as opposed to a failure to carry it out.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@
 //! `interrupt`; `workload` and `executor` (the registries); `plan`
 //! (cells, schedule, draws, shards); `experiment` (the file parsed); `isolate` (one process
 //! per repetition) and `runloop`; `record`, `stats`, `summary`, `answer`; `export` (every file a run writes);
-//! `session` (a run's results folder, resume, rounds until decided); `envinfo`, `exit`, `cli` and `cmd` at the edge. No module imports one that imports it.
+//! `session` (a run's results folder, resume, rounds until decided); `envinfo`, `exit` and `error` (the exit codes, and the one error a command ends with), `cli` and `cmd` at the edge. No module imports one that imports it.
 
 // The docs are built with `--document-private-items` (scripts/test): they are for whoever
 // works on runner, so a public item may link to a private one.
@@ -18,6 +18,7 @@ pub mod axis;
 pub mod cli;
 pub mod cmd;
 pub mod envinfo;
+pub mod error;
 pub mod executor;
 pub mod exit;
 pub mod experiment;

@@ -66,7 +66,7 @@ fn asked(c: &Cell) -> String {
 fn pool_of(c: &Cell) -> Cell {
     let mut values = c.values;
     let runtime = c.runtime();
-    values.retain(|k| runtime.get(k).is_none());
+    values.retain(|a| runtime.get(a).is_none());
     Cell { values, ..*c }
 }
 
@@ -181,7 +181,7 @@ mod tests {
     fn on(executor: &str, workers: usize, at: u8) -> Cell {
         let mut c = cell(ExecutorKind::named(executor).unwrap(), workers);
         c.values.set(
-            PYTHON.key,
+            &PYTHON,
             Value::Listed(at, ["gil/bin/python", "ft/bin/python"][at as usize]),
         );
         c

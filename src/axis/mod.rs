@@ -11,10 +11,10 @@ use serde::Deserialize;
 use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use crate::spec::{Fields, OneOrMany, SpecError};
+use crate::spec::{Fields, OneOrMany, Refused, SpecError};
 
 mod values;
-pub use values::Values;
+pub use values::{AxisId, Values, MAX as MAX_AXES};
 
 /// What a cell holds for one axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -124,11 +124,11 @@ pub struct AxisDef {
     /// How a verdict's setting mentions it (`pinned`); `None` says nothing.
     pub setting: fn(Value) -> Option<String>,
     /// What the machine must allow for these values (checked before anything runs).
-    pub check: fn(&[Value]) -> Result<(), String>,
+    pub check: fn(&[Value]) -> Result<(), Refused>,
 }
 
 /// For [`AxisDef::check`]: nothing to check.
-pub fn no_check(_: &[Value]) -> Result<(), String> {
+pub fn no_check(_: &[Value]) -> Result<(), Refused> {
     Ok(())
 }
 
@@ -297,7 +297,7 @@ impl AxisDef {
 
     /// This axis's value among a cell's.
     pub fn of(&self, values: &Values) -> Option<Value> {
-        values.get(self.key)
+        values.get(self)
     }
 
     /// The word this axis holds in `values` (its default when it does not apply).

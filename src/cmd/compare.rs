@@ -4,9 +4,10 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
 
-use crate::exit::{ExitCode, UsageError};
+use crate::error::{Error, Result};
+use crate::exit::ExitCode;
 use crate::export::csv::read_runs;
 use crate::plan::Cell;
 use crate::record::RunRow;
@@ -20,7 +21,7 @@ pub fn run(old: &Path, new: &Path, threshold: f64) -> Result<ExitCode> {
         .iter()
         .all(|c| matches!(c.verdict, Movement::Missing | Movement::New))
     {
-        return Err(UsageError("the two results folders have no cell in common".into()).into());
+        return Err(Error::usage("the two results folders have no cell in common"));
     }
     print!("{}", compare_markdown(&changes, threshold));
     let regressions: Vec<&Change> = changes.iter().filter(|c| is_regression(c, threshold)).collect();

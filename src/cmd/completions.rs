@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use crate::error::Result;
 use clap_complete::Shell;
 
 use crate::exit::ExitCode;

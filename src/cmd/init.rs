@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Context as _;
 
 use crate::cli::InitArgs;
-use crate::exit::{ExitCode, UsageError};
+use crate::error::{Error, Result};
+use crate::exit::ExitCode;
 
 /// The work the file is about, as its sections spell it.
 enum Work<'a> {
@@ -22,18 +23,18 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         (Some(c), _, _) => Work::Command(c),
         (_, Some(f), _) => Work::Python(f),
         (_, _, Some(l)) => Work::Native(l),
-        _ => bail!(UsageError("give the work: --command, --python or --native".into())),
+        _ => return Err(Error::usage("give the work: --command, --python or --native")),
     };
     if let Work::Python(f) = work {
         if f.split_once(':').is_none_or(|(m, n)| m.is_empty() || n.is_empty()) {
-            bail!(UsageError(format!(
+            return Err(Error::usage(format!(
                 "--python {f:?} is not module:function (e.g. work:checksum)"
             )));
         }
     }
     if let (Work::Command(c), None) = (&work, &args.images) {
         if c.contains("{input}") {
-            bail!(UsageError(format!(
+            return Err(Error::usage(format!(
                 "--command {c:?} reads {{input}}, a drawn file: give --images DIR (with --inputs N each task has only {{index}} and {{seed}})"
             )));
         }
@@ -44,7 +45,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.toml")));
     if file.exists() {
-        bail!(UsageError(format!(
+        return Err(Error::usage(format!(
             "{} exists; not overwritten (give --output)",
             file.display()
         )));
@@ -66,7 +67,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::Ok)
         }
-        Err(e) => Err(e.context(format!(
+        Err(e) => Err(e.within(format!(
             "wrote {}, but it does not validate on this machine yet (edit it, then `runner validate` it)",
             file.display()
         ))),

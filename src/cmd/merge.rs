@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
+
 use sha2::{Digest, Sha256};
 
 use crate::envinfo::{timestamp, Env, MergedShard};
-use crate::exit::{ExitCode, UsageError};
+use crate::error::{Error, Result, Within as _};
+use crate::exit::ExitCode;
 use crate::experiment::{Experiment, Overrides};
 use crate::export::csv::{read_runs, read_tasks, Csv};
 use crate::export::Exporter;
@@ -47,7 +49,7 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| ResultsDir::EXPERIMENT.into());
     let exp = Experiment::from_text(&file, &first.text, &Overrides { allow_large: true })
-        .with_context(|| format!("reading the experiment of {}", first.dir.display()))?;
+        .within(|| format!("reading the experiment of {}", first.dir.display()))?;
     let all = schedule(&exp.repetition_plan(), &expand(&exp.axes, &exp.exclude));
     // Repetitions until decided: the rounds after `min` that each shard chose for its cells.
     let more = exp.until.map(|u| exp.repetitions.get()..u.max);
@@ -86,7 +88,7 @@ fn by_partition(parts: &[Part]) -> Result<Vec<(Option<&str>, Vec<&Part>)>> {
     let mut groups: Vec<(Option<&str>, Vec<&Part>)> = Vec::new();
     for p in parts {
         if sha(p) != sha(&parts[0]) {
-            return Err(usage(format!(
+            return Err(Error::usage(format!(
                 "{} and {} ran different experiments (their experiment.toml differ); merge only shards of one run",
                 parts[0].dir.display(),
                 p.dir.display()
@@ -101,8 +103,8 @@ fn by_partition(parts: &[Part]) -> Result<Vec<(Option<&str>, Vec<&Part>)>> {
     let several = groups.len() > 1;
     for (partition, group) in &groups {
         one_run(group).map_err(|e| match (several, partition) {
-            (true, Some(name)) => usage(format!("partition {name}: {e}")),
-            (true, None) => usage(format!("the shards run outside Slurm: {e}")),
+            (true, Some(name)) => e.within(format!("partition {name}")),
+            (true, None) => e.within("the shards run outside Slurm"),
             _ => e,
         })?;
     }
@@ -118,7 +120,7 @@ fn one_run<'a>(parts: &[&'a Part]) -> Result<BTreeMap<usize, &'a Part>> {
     let first = parts[0];
     for p in &parts[1..] {
         if (p.shard.count, p.split) != (first.shard.count, first.split) {
-            return Err(usage(format!(
+            return Err(Error::usage(format!(
                 "{} is shard {} split by {}, but {} is shard {} split by {}; merge only shards of one run",
                 first.dir.display(),
                 first.shard,
@@ -133,7 +135,7 @@ fn one_run<'a>(parts: &[&'a Part]) -> Result<BTreeMap<usize, &'a Part>> {
     let mut by_index: BTreeMap<usize, &Part> = BTreeMap::new();
     for p in parts.iter().copied() {
         if let Some(q) = by_index.insert(p.shard.index, p) {
-            return Err(usage(format!(
+            return Err(Error::usage(format!(
                 "shard {} appears twice: {} and {}; keep one (resume an incomplete one with `runner FILE --resume DIR`)",
                 p.shard,
                 q.dir.display(),
@@ -146,7 +148,7 @@ fn one_run<'a>(parts: &[&'a Part]) -> Result<BTreeMap<usize, &'a Part>> {
         .map(|i| format!("{i}/{count}"))
         .collect();
     if !missing.is_empty() {
-        return Err(usage(format!(
+        return Err(Error::usage(format!(
             "missing shard(s) {} of {count}: no folder given ran them; run each with `runner FILE --shard I/{count}` and merge again",
             missing.join(", ")
         )));
@@ -180,7 +182,7 @@ fn complete(
             .iter()
             .find(|r| !wanted.contains(&(r.cell, r.repetition())) && !added(r))
         {
-            return Err(usage(format!(
+            return Err(Error::usage(format!(
                 "{}: holds {} repetition {}, which shard {} does not run; was it run with another runner version?",
                 p.dir.display(),
                 r.cell.id(),
@@ -189,7 +191,10 @@ fn complete(
             )));
         }
         if have.len() != p.runs.len() {
-            return Err(usage(format!("{}: runs.csv holds a repetition twice", p.dir.display())));
+            return Err(Error::usage(format!(
+                "{}: runs.csv holds a repetition twice",
+                p.dir.display()
+            )));
         }
         let lacking = want.iter().filter(|k| !have.contains_key(*k)).count();
         if lacking > 0 {
@@ -204,7 +209,7 @@ fn complete(
         }
     }
     if !incomplete.is_empty() {
-        return Err(usage(format!(
+        return Err(Error::usage(format!(
             "incomplete shard(s); finish them, then merge again:\n  {}",
             incomplete.join("\n  ")
         )));
@@ -297,21 +302,21 @@ fn write_env(out: &Path, groups: &[(Option<&str>, Vec<&Part>)], file: &Path, exp
 /// Reads one shard's folder: its experiment, its shard (env.json) and its rows.
 fn read(dir: &Path) -> Result<Part> {
     if !dir.is_dir() {
-        return Err(usage(format!(
+        return Err(Error::usage(format!(
             "{}: no such results folder (did this shard start? see its log)",
             dir.display()
         )));
     }
     let text = std::fs::read_to_string(ResultsDir::at(dir).experiment()).map_err(|e| {
-        usage(format!(
+        Error::usage(format!(
             "{}: not a results folder: {} ({e})",
             dir.display(),
             ResultsDir::at(dir).experiment().display()
         ))
     })?;
-    let env = Env::read(dir).ok_or_else(|| usage(format!("{}: no readable env.json", dir.display())))?;
+    let env = Env::read(dir).ok_or_else(|| Error::usage(format!("{}: no readable env.json", dir.display())))?;
     let (shard, split) = crate::session::resume::shard_of(dir, None)?.ok_or_else(|| {
-        usage(format!(
+        Error::usage(format!(
             "{}: not a shard (it was run without --shard); merge combines the folders of `runner FILE --shard I/N`",
             dir.display()
         ))
@@ -336,14 +341,10 @@ fn read(dir: &Path) -> Result<Part> {
 /// Creates `dir`, which must not exist or be empty.
 fn create_empty(dir: &Path) -> Result<()> {
     if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
-        return Err(usage(format!(
+        return Err(Error::usage(format!(
             "{}: the merged folder must be new or empty",
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
-}
-
-fn usage(msg: String) -> anyhow::Error {
-    UsageError(msg).into()
+    Ok(std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?)
 }

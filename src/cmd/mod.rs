@@ -15,10 +15,9 @@ mod validate;
 
 use std::path::Path;
 
-use anyhow::Result;
-
 use crate::cli::{Cli, Command};
-use crate::exit::{ExitCode, UsageError};
+use crate::error::{Error, Result};
+use crate::exit::ExitCode;
 use crate::experiment::{Experiment, Overrides};
 use crate::plan::{estimated_cost, expand, Cell};
 
@@ -36,7 +35,7 @@ pub fn main(cli: Cli) -> Result<ExitCode> {
         Some(Command::Init(args)) => init::run(args),
         Some(Command::Zygote(args)) => run::zygote(args),
         Some(Command::Schema) => schema::run(),
-        Some(Command::Model { out, python }) => model::run(out, python),
+        Some(Command::Model { out, python }) => Ok(model::run(out, python)?),
         Some(Command::Completions { shell }) => completions::run(shell),
         Some(Command::Man { subcommand }) => man(subcommand.as_deref()),
         None => run::run(cli.run),
@@ -53,7 +52,10 @@ fn man(subcommand: Option<&str>) -> Result<ExitCode> {
             let shown = top.get_subcommands().filter(|c| !c.is_hide_set());
             let names: Vec<String> = shown.map(|c| c.get_name().to_string()).collect();
             let Some(sub) = top.find_subcommand(name).filter(|c| !c.is_hide_set()).cloned() else {
-                return Err(UsageError(format!("no subcommand {name:?}; one of {}", names.join(", "))).into());
+                return Err(Error::usage(format!(
+                    "no subcommand {name:?}; one of {}",
+                    names.join(", ")
+                )));
             };
             let version = top.get_version().unwrap_or_default().to_string();
             sub.name(format!("runner-{name}")).version(version)
@@ -76,11 +78,10 @@ fn load(file: &Path, allow_large: bool) -> Result<(Experiment, Vec<Cell>)> {
     let exp = Experiment::load(file, &Overrides { allow_large })?;
     let cells = expand(&exp.axes, &exp.exclude);
     if cells.is_empty() {
-        return Err(UsageError(format!(
+        return Err(Error::usage(format!(
             "{}: key `exclude`: every cell is excluded; nothing to run",
             exp.file.display()
-        ))
-        .into());
+        )));
     }
     Ok((exp, cells))
 }

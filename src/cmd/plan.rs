@@ -1,7 +1,7 @@
 //! `runner plan FILE [--shards N]`: the cells an experiment would run, with their task counts,
 //! and which shard runs each; runs nothing.
 
-use anyhow::Result;
+use crate::error::Result;
 
 use std::num::NonZeroUsize;
 
@@ -79,7 +79,8 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
             c.workload,
             c.executor,
             c.workers(),
-            c.text("intra_op_threads").unwrap_or_else(|| "-".to_string()),
+            c.text(&crate::workload::INTRA_OP_THREADS)
+                .unwrap_or_else(|| "-".to_string()),
             c.sets,
             per,
             per * reps

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
 
 use crate::envinfo::Env;
+use crate::error::Result;
 use crate::exit::ExitCode;
 use crate::export::csv::read_runs;
 use crate::export::table::Table;

@@ -6,13 +6,15 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
+
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{RunArgs, ZygoteArgs};
 use crate::envinfo::{hardware, node, partition};
+use crate::error::{Error, Result};
 use crate::executor::{Interpreter, PYTHON_MODULE};
-use crate::exit::{ExitCode, UsageError};
+use crate::exit::ExitCode;
 use crate::experiment::Experiment;
 use crate::export::csv::Csv;
 use crate::export::log::Log;
@@ -32,7 +34,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let file = args
         .file
         .clone()
-        .ok_or_else(|| UsageError("no experiment file given; try `runner experiments/smoke.toml`".into()))?;
+        .ok_or_else(|| Error::usage("no experiment file given; try `runner experiments/smoke.toml`"))?;
     let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
     let started = SystemTime::now();
     // From here on SIGINT, SIGTERM and SIGHUP stop the run with its rows kept.
@@ -135,13 +137,14 @@ pub fn zygote(z: ZygoteArgs) -> Result<ExitCode> {
     let file = args
         .file
         .clone()
-        .ok_or_else(|| UsageError("a zygote needs the experiment file".into()))?;
+        .ok_or_else(|| Error::usage("a zygote needs the experiment file"))?;
     let (mut exp, cells) = super::load_checked(&file, args.allow_large)?;
     if z.sha256 != exp.sha256 {
-        anyhow::bail!(
+        return Err(anyhow::anyhow!(
             "{} changed since the run started; its allocator cells cannot run",
             exp.file.display()
-        );
+        )
+        .into());
     }
     let dir = z.dir;
     interrupt::install();
@@ -339,11 +342,12 @@ fn python_facts(python: &Path) -> Result<PythonFound> {
         .with_context(|| format!("cannot run the Python executors' interpreter {}", python.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        anyhow::bail!(
+        return Err(anyhow::anyhow!(
             "{} did not run: {}",
             python.display(),
             err.trim().lines().last().unwrap_or("")
-        );
+        )
+        .into());
     }
     let mut facts: PythonFound =
         serde_json::from_slice(&out.stdout).context("the Python probe printed no JSON of its facts")?;

@@ -1,7 +1,6 @@
 //! `runner schema`: prints the JSON Schema of experiment files (see `experiment::schema`).
 
-use anyhow::Result;
-
+use crate::error::Result;
 use crate::exit::ExitCode;
 
 pub fn run() -> Result<ExitCode> {

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
 
 use crate::cli::SlurmArgs;
 use crate::envinfo::timestamp;
-use crate::exit::{ExitCode, UsageError};
+use crate::error::{Error, Result};
+use crate::exit::ExitCode;
 use crate::plan::Split;
 
 /// What the two job scripts need.
@@ -134,13 +135,12 @@ impl SlurmJob {
     }
 }
 
-/// The command line's partitions, checked as the file's are.
 /// The command line's partitions, checked, else the file's `[slurm] partitions`.
 fn partitions(names: &[String], file: &[String]) -> Result<Vec<String>> {
     if names.is_empty() {
         return Ok(file.to_vec());
     }
-    crate::experiment::partitions(names).map_err(|e| UsageError(format!("--partition {e}")).into())
+    crate::experiment::partitions(names).map_err(|e| Error::usage(format!("--partition {e}")))
 }
 
 /// Single-quotes a path for bash.
@@ -158,11 +158,10 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
         .join(&exp.name)
         .join(format!("{}-slurm", timestamp(SystemTime::now())));
     if dir.to_string_lossy().chars().any(char::is_whitespace) {
-        return Err(UsageError(format!(
+        return Err(Error::usage(format!(
             "{}: #SBATCH lines cannot hold a path with spaces; choose another folder with --out",
             dir.display()
-        ))
-        .into());
+        )));
     }
     std::fs::create_dir_all(dir.join("logs")).with_context(|| format!("cannot create {}", dir.display()))?;
     let job = SlurmJob {
@@ -239,19 +238,18 @@ fn slurm_config() -> Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/etc/slurm/slurm.conf"));
     if !conf.is_file() {
-        return Err(UsageError(format!(
+        return Err(Error::usage(format!(
             "no Slurm configuration at {} (set SLURM_CONF to your cluster's slurm.conf); without one a Slurm \
              client looks the controller up through DNS, so nothing was submitted. The scripts are written: \
              submit them where Slurm is configured",
             conf.display()
-        ))
-        .into());
+        )));
     }
     Ok(conf)
 }
 
 /// `sbatch --parsable ARGS`: the job id; bounded in time.
-fn sbatch(args: &[std::ffi::OsString]) -> Result<String> {
+fn sbatch(args: &[std::ffi::OsString]) -> anyhow::Result<String> {
     let mut child = Command::new("sbatch")
         .arg("--parsable")
         .args(args)

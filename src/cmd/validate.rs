@@ -1,8 +1,7 @@
 //! `runner validate FILE`: checks an experiment file; runs nothing.
 
-use anyhow::Result;
-
 use crate::cli::CheckArgs;
+use crate::error::Result;
 use crate::exit::ExitCode;
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::axis::Values;
 use crate::pools::axes::{library, ALLOCATOR};
+use crate::spec::Refused;
 
 /// The cell's allocator, when it is not glibc's: its name and library.
 pub fn preload(values: &Values) -> Option<(&'static str, PathBuf)> {
@@ -14,9 +15,23 @@ pub fn preload(values: &Values) -> Option<(&'static str, PathBuf)> {
     library(name).ok().flatten().map(|lib| (name, lib))
 }
 
+/// Why a worker does not run under its cell's allocator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotPreloaded {
+    /// Its library is not on this machine (validation refuses this before anything runs).
+    #[error(transparent)]
+    Missing(#[from] Refused),
+    #[error("allocator {name} did not take effect: {} is not mapped in worker {worker}", lib.display())]
+    NotMapped {
+        name: &'static str,
+        lib: PathBuf,
+        worker: usize,
+    },
+}
+
 /// In a worker: `Ok` when the cell's allocator is glibc's or its library (the file it resolves
 /// to: `libmimalloc.so.2` is a link) is mapped here.
-pub fn check(values: &Values, worker: usize) -> Result<(), String> {
+pub fn check(values: &Values, worker: usize) -> Result<(), NotPreloaded> {
     let name = ALLOCATOR.word_of(values);
     let Some(lib) = library(name)? else {
         return Ok(());
@@ -31,10 +46,11 @@ pub fn check(values: &Values, worker: usize) -> Result<(), String> {
     }) {
         Ok(())
     } else {
-        Err(format!(
-            "allocator {name} did not take effect: {} is not mapped in worker {worker}",
-            real.display()
-        ))
+        Err(NotPreloaded::NotMapped {
+            name,
+            lib: real,
+            worker,
+        })
     }
 }
 
@@ -47,9 +63,11 @@ mod tests {
     fn a_worker_without_its_allocator_mapped_refuses_to_start() {
         let mut values = Values::default();
         assert!(check(&values, 0).is_ok(), "glibc's needs nothing");
-        values.set("allocator", Value::Word("jemalloc"));
+        values.set(&ALLOCATOR, Value::Word("jemalloc"));
         // This test process was not started with jemalloc preloaded.
         let err = check(&values, 3).unwrap_err();
+        assert!(matches!(err, NotPreloaded::NotMapped { worker: 3, .. }), "{err}");
+        let err = err.to_string();
         assert!(
             err.contains("allocator jemalloc did not take effect") && err.contains("worker 3"),
             "{err}"

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{fork, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct Hybrid;
@@ -14,7 +15,7 @@ impl Executor for Hybrid {
         ExecutorKind::HYBRID
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         fork::run(job, on_event)
     }
 

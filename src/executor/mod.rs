@@ -63,7 +63,7 @@ pub trait Executor: Sync {
 
     /// Runs every task of `job` exactly once and reports its events through `on_event` on the
     /// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String>;
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError>;
 
     /// How long a task may run before the supervisor stops the whole repetition. A pool that
     /// enforces `task_timeout` itself gets slack, so the supervisor is only its backstop.
@@ -155,12 +155,64 @@ pub enum TaskEvent {
     Finished(TaskRecord),
 }
 
+/// Why a pool failed as it ran: a worker that could not start, a process that could not be
+/// forked or reaped, a pipe that broke, what an interpreter said. The repetition's failure
+/// carries its words on to the orchestrator, across the process boundary, as text.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Proc(#[from] crate::proc::ProcError),
+    #[error(transparent)]
+    Work(#[from] crate::workload::WorkError),
+    /// A pool's or an interpreter's own words.
+    #[error("{0}")]
+    Said(String),
+}
+
+impl From<String> for PoolError {
+    fn from(s: String) -> PoolError {
+        PoolError::Said(s)
+    }
+}
+
+impl From<&str> for PoolError {
+    fn from(s: &str) -> PoolError {
+        PoolError::Said(s.to_string())
+    }
+}
+
+impl From<PoolError> for String {
+    fn from(e: PoolError) -> String {
+        e.to_string()
+    }
+}
+
+/// Why a worker could not start; its pool's failure says it in these words.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Pin(#[from] crate::proc::ProcError),
+    #[error(transparent)]
+    Allocator(#[from] allocator::NotPreloaded),
+    #[error(transparent)]
+    Work(#[from] crate::workload::WorkError),
+}
+
+/// A worker's failure to start travels on as words (across processes).
+impl From<StartError> for String {
+    fn from(e: StartError) -> String {
+        e.to_string()
+    }
+}
+
 /// Starts worker `index` on the calling thread: pinned (with pinning), its allocator checked
 /// (with one preloaded), its state built.
-fn start_worker(job: &Job, index: usize) -> Result<Worker, String> {
+fn start_worker(job: &Job, index: usize) -> Result<Worker, StartError> {
     pinning::pin(job, index)?;
     allocator::check(&job.ctx.values, index)?;
-    Worker::new(&job.ctx, job.workload, index)
+    Ok(Worker::new(&job.ctx, job.workload, index)?)
 }
 
 /// Runs a task, turning a panic into a failed record; `phase` is the task phase's start.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{fork, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct Process;
@@ -13,7 +14,7 @@ impl Executor for Process {
         ExecutorKind::PROCESS
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         fork::run(job, on_event)
     }
 

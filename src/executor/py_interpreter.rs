@@ -4,6 +4,7 @@
 //! extension module that refuses subinterpreters (numpy, Pillow, onnxruntime) run there.
 
 use super::{python, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct PyInterpreter;
@@ -13,7 +14,7 @@ impl Executor for PyInterpreter {
         ExecutorKind::PY_INTERPRETER
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         python::run(job, self.kind(), on_event)
     }
 }

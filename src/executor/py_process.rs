@@ -2,6 +2,7 @@
 //! ([`super::python`]), started by `py_start_method`, an axis of its own.
 
 use super::{python, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct PyProcess;
@@ -11,7 +12,7 @@ impl Executor for PyProcess {
         ExecutorKind::PY_PROCESS
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         python::run(job, self.kind(), on_event)
     }
 }

@@ -2,6 +2,7 @@
 //! ([`super::python`]).
 
 use super::{python, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct PySequential;
@@ -11,7 +12,7 @@ impl Executor for PySequential {
         ExecutorKind::PY_SEQUENTIAL
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         python::run(job, self.kind(), on_event)
     }
 }

@@ -2,6 +2,7 @@
 //! ([`super::python`]).
 
 use super::{python, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct PyThread;
@@ -11,7 +12,7 @@ impl Executor for PyThread {
         ExecutorKind::PY_THREAD
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         python::run(job, self.kind(), on_event)
     }
 }

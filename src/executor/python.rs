@@ -21,6 +21,7 @@ use serde::Deserialize;
 use super::python_job::{task_lines, PyJobSpec};
 use super::python_lines::Lines;
 use super::{Job, PoolStats, PythonFacts, PythonPool, TaskEvent};
+use crate::executor::PoolError;
 use crate::measure::{peak_rss_of, pss_kib, tree_pids, tree_pss_kib};
 use crate::outcome::TaskFailure;
 use crate::pools::{ExecutorKind, ShapeKind};
@@ -131,7 +132,11 @@ const TO_RUNNER: i32 = 3;
 const JOB_IN: i32 = 4;
 
 /// Runs `job` on the Python pool `executor` (`py-sequential`, `py-thread`, `py-process`, `py-interpreter`).
-pub(super) fn run(job: &Job, executor: ExecutorKind, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+pub(super) fn run(
+    job: &Job,
+    executor: ExecutorKind,
+    on_event: &mut dyn FnMut(TaskEvent),
+) -> Result<PoolStats, PoolError> {
     let py = job
         .python
         .as_ref()
@@ -167,7 +172,7 @@ pub(super) fn run(job: &Job, executor: ExecutorKind, on_event: &mut dyn FnMut(Ta
                 Some(Ok(Err(fed))) => fed,
                 _ => e,
             };
-            return Err(fail(&mut io, why));
+            return Err(fail(&mut io, why.to_string()).into());
         }
     };
     stats.workers_started = stats.workers_started.max(done.workers_started);
@@ -181,7 +186,7 @@ pub(super) fn run(job: &Job, executor: ExecutorKind, on_event: &mut dyn FnMut(Ta
 /// holds 64 KiB), and hands the pipe back. It holds the only write end, so if it stops, Python
 /// sees its lines end and says so. Not scoped: on a failure nobody waits for it (a process that
 /// survived with the read end could block it for ever); the repetition process's exit ends it.
-fn feed(job: &Job, mut pipe: File) -> JoinHandle<Result<File, String>> {
+fn feed(job: &Job, mut pipe: File) -> JoinHandle<Result<File, PoolError>> {
     let job = job.clone();
     std::thread::spawn(move || {
         for line in task_lines(&job) {
@@ -195,7 +200,7 @@ fn feed(job: &Job, mut pipe: File) -> JoinHandle<Result<File, String>> {
 /// Starts the interpreter on `pools.py`: standard input /dev/null, fd 1 the user's output (the
 /// cell's `stdout/python.out` where a workload keeps it, else /dev/null), the protocol on two
 /// pipes of its own (fd 3 to the runner, fd 4 from it), stderr kept for error messages.
-fn start_interpreter(job: &Job, py: &Interpreter) -> Result<(std::process::Child, File, Lines), String> {
+fn start_interpreter(job: &Job, py: &Interpreter) -> Result<(std::process::Child, File, Lines), PoolError> {
     let mut imports: Vec<&str> = Vec::new();
     for m in job.workload.parts().iter().flat_map(|p| p.get().python_imports()) {
         if !imports.contains(m) {
@@ -260,7 +265,7 @@ fn pool_start(
     feed: impl FnOnce(File),
     start: Instant,
     stats: &mut PoolStats,
-) -> Result<Ready, String> {
+) -> Result<Ready, PoolError> {
     match io.next() {
         Some(Ok(FromPython::Hello)) => {}
         Some(Err(e)) => return Err(e),
@@ -289,7 +294,7 @@ fn pool_start(
     if ready.states == 0 {
         // No worker could build its state: the pool cannot run at all, as for Rust's pools.
         let why = ready.error.clone().unwrap_or_default();
-        return Err(format!("every Python worker failed to start: {why}"));
+        return Err(format!("every Python worker failed to start: {why}").into());
     }
     Ok(ready)
 }
@@ -303,7 +308,7 @@ fn task_phase(
     job: &Job,
     on_event: &mut dyn FnMut(TaskEvent),
     stats: &mut PoolStats,
-) -> Result<Done, String> {
+) -> Result<Done, PoolError> {
     let phase = Instant::now();
     // A bit a task (a byte a task would be a megabyte at a million).
     let mut done = vec![0u64; job.tasks.len().div_ceil(64)];
@@ -365,9 +370,9 @@ fn task_phase(
         )?;
     }
     Err(match names.len() {
-        0 => format!("Python {how} in the task phase"),
-        1 => format!("Python {how} in the task phase, running task {}", names[0]),
-        _ => format!("Python {how} in the task phase, running tasks {}", names.join(", ")),
+        0 => format!("Python {how} in the task phase").into(),
+        1 => format!("Python {how} in the task phase, running task {}", names[0]).into(),
+        _ => format!("Python {how} in the task phase, running tasks {}", names.join(", ")).into(),
     })
 }
 
@@ -396,23 +401,20 @@ fn measure(pid: Pid, workers: &[i32], executor: ExecutorKind, stats: &mut PoolSt
 }
 
 /// Lets the pool shut down (a line on stdin), within [`SHUTDOWN_LIMIT`], and reaps it all.
-fn shut_down(pid: Pid, io: &mut Lines, mut stdin: File, stats: &mut PoolStats) -> Result<(), String> {
+fn shut_down(pid: Pid, io: &mut Lines, mut stdin: File, stats: &mut PoolStats) -> Result<(), PoolError> {
     let shutdown = Instant::now();
     let _ = stdin.write_all(b"\n");
     drop(stdin);
     // A pool that cannot shut down within the limit is killed, as the thread pool's is.
     if !io.drain(shutdown + SHUTDOWN_LIMIT) {
-        return Err(fail(
-            io,
-            format!("Python's pool did not shut down within {SHUTDOWN_LIMIT:?}"),
-        ));
+        return Err(fail(io, format!("Python's pool did not shut down within {SHUTDOWN_LIMIT:?}")).into());
     }
     let (status, usage) = proc::wait(pid)?;
     let orphans = proc::reap_all(Duration::from_secs(5));
     stats.shutdown_s = shutdown.elapsed().as_secs_f64();
     stats.children = usage.plus(orphans);
     if !status.success() {
-        return Err(format!("Python {}{}", status.describe(), io.stderr_tail()));
+        return Err(format!("Python {}{}", status.describe(), io.stderr_tail()).into());
     }
     Ok(())
 }

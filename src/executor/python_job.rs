@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{pinning, Job};
+use crate::executor::PoolError;
 use crate::pools::axes::{CHUNKSIZE, GIL, MAX_TASKS_PER_CHILD, START_METHOD};
 use crate::task::{Input, Task};
 use crate::workload::INTRA_OP_THREADS;
@@ -56,7 +57,7 @@ enum PyInput {
 }
 
 impl PyJobSpec {
-    pub(super) fn new(job: &Job, executor: &'static str) -> Result<PyJobSpec, String> {
+    pub(super) fn new(job: &Job, executor: &'static str) -> Result<PyJobSpec, PoolError> {
         let mut settings = serde_json::Map::new();
         for part in job.workload.parts() {
             let s = part
@@ -97,7 +98,7 @@ const BATCH: usize = 256;
 
 /// The job's tasks as `pools.py` reads them after the job line: JSON arrays of up to [`BATCH`]
 /// tasks, a line each, made as they are written (the pipe makes the writer wait for Python).
-pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Result<Vec<u8>, String>> + '_ {
+pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Result<Vec<u8>, PoolError>> + '_ {
     let mut tasks = job.tasks.iter().peekable();
     std::iter::from_fn(move || {
         tasks.peek()?;
@@ -108,7 +109,7 @@ pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Result<Vec<u8>, Stri
                     line.push(b'\n');
                     line
                 })
-                .map_err(|e| format!("cannot write task {} for Python: {e}", batch[0].index)),
+                .map_err(|e| PoolError::Said(format!("cannot write task {} for Python: {e}", batch[0].index))),
         )
     })
 }

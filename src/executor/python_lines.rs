@@ -1,6 +1,7 @@
 //! The Python interpreter's output, as the py-* executors read it: the protocol's pipe as typed
 //! messages ([`FromPython`]), one per line, with stderr kept (its last 4 KiB) for error messages.
 
+use crate::executor::PoolError;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -34,12 +35,13 @@ impl Lines {
 
     /// The next message; `None` at the end of the pipe. Only `pools.py` writes there, so a line
     /// that is not one of its messages is an error.
-    pub(super) fn next(&mut self) -> Option<Result<FromPython, String>> {
+    pub(super) fn next(&mut self) -> Option<Result<FromPython, PoolError>> {
         loop {
             if let Some(n) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=n).collect();
                 return Some(
-                    serde_json::from_slice(&line).map_err(|e| format!("a message from Python of another shape: {e}")),
+                    serde_json::from_slice(&line)
+                        .map_err(|e| PoolError::Said(format!("a message from Python of another shape: {e}"))),
                 );
             }
             if !self.out_open {

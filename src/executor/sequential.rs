@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 
 pub struct Sequential;
@@ -12,7 +13,7 @@ impl Executor for Sequential {
         ExecutorKind::SEQUENTIAL
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         let start = Instant::now();
         let mut worker = super::start_worker(job, 0)?;
         let pool_start_s = start.elapsed().as_secs_f64();

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::batches::Batches;
 use super::{run_task, Executor, Job, PoolStats, TaskEvent};
+use crate::executor::PoolError;
 use crate::pools::ExecutorKind;
 use crate::workload::Worker;
 
@@ -16,7 +17,7 @@ impl Executor for Thread {
         ExecutorKind::THREAD
     }
 
-    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+    fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
         let start = Instant::now();
         let workers = job.shape.threads.get();
         let exited = Arc::new((Mutex::new(0usize), Condvar::new()));
@@ -58,7 +59,7 @@ impl Executor for Thread {
             .wait_timeout_while(guard, Duration::from_secs(30), |n| *n < workers)
             .unwrap_or_else(|e| e.into_inner());
         if waited.timed_out() {
-            return Err("the thread pool did not shut down within 30 s".to_string());
+            return Err("the thread pool did not shut down within 30 s".to_string().into());
         }
         drop(slots);
         Ok(PoolStats {

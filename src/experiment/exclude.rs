@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
+use crate::axis::AxisId;
 use crate::plan::{axes, Axes, Exclude};
 use crate::pools::ExecutorKind;
 use crate::spec::{Fields, SpecError};
@@ -45,7 +46,7 @@ pub(super) fn entry(cx: &Fields, what: &str, e: &Spanned<DeValue>, axes: &Axes) 
             "threads" => x.threads = Some(count(v)?),
             "sets" => x.sets = Some(count(v)?),
             other => match axes::by_key(other) {
-                Some(axis) => x.values.push((axis.key, axis.exclude(cx, v, axes.of(axis.key))?)),
+                Some(axis) => x.values.push((AxisId(axis), axis.exclude(cx, v, axes.of(axis.key))?)),
                 None => {
                     let mut known = vec!["workload", "executor", "workers", "processes", "threads", "sets"];
                     known.extend(axes::ALL.iter().map(|a| a.key));

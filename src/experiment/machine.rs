@@ -15,7 +15,7 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
         message,
     };
     for (axis, values) in &exp.axes.values {
-        (axis.check)(values).map_err(|why| err(&axis.path(), why))?;
+        (axis.check)(values).map_err(|why| err(why.key.unwrap_or(&axis.path()[..]), why.message))?;
     }
     let python = exp.axes.executor.iter().find(|e| e.is_python());
     if let (Some(first), true) = (python, exp.python.is_empty()) {
@@ -52,23 +52,14 @@ pub fn check(exp: &mut Experiment) -> Result<(), SpecError> {
         for part in cell.workload.parts() {
             part.get()
                 .check_subinterpreter(&exp.settings, python)
-                .map_err(|why| match why.split_once(": ") {
-                    Some((key, rest)) if key.starts_with(part.name()) => err(key, rest.to_string()),
-                    _ => err(part.name(), why),
-                })?;
+                .map_err(|why| err(why.key.unwrap_or(part.name()), why.message))?;
         }
     }
     for part in parts {
         for &python in &interpreters {
             part.get()
                 .check(&exp.settings, python)
-                .map_err(|why| match why.split_once(": ") {
-                    // "native.library: ..." names its key; the rest names the workload.
-                    Some((key, rest)) if key.starts_with(part.name()) && !key.contains(' ') => {
-                        err(key, rest.to_string())
-                    }
-                    _ => err(part.name(), why),
-                })?;
+                .map_err(|why| err(why.key.unwrap_or(part.name()), why.message))?;
         }
     }
     Ok(())

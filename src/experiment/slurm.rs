@@ -17,22 +17,29 @@ pub(super) fn parse(cx: &Fields, raw: &RawExperiment) -> Result<Vec<String>, Spe
             "must name at least one partition",
         );
     }
-    partitions(names).or_else(|e| cx.err("slurm.partitions", Some(slurm.span()), e))
+    partitions(names).or_else(|e| cx.err("slurm.partitions", Some(slurm.span()), e.to_string()))
+}
+
+/// A partition's name that cannot go into a path or an `#SBATCH` line, or is named twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadPartition {
+    #[error("{0:?}: a partition's name is letters, digits, '.', '_' and '-'")]
+    Name(String),
+    #[error("{0:?} is named twice")]
+    Twice(String),
 }
 
 /// Partition names as they go into paths and `#SBATCH` lines: letters, digits, `.`, `_` and `-`
 /// (not first `.`), each named once. The error names the partition.
-pub fn partitions(names: &[String]) -> Result<Vec<String>, String> {
+pub fn partitions(names: &[String]) -> Result<Vec<String>, BadPartition> {
     for (i, p) in names.iter().enumerate() {
         let ok =
             !p.is_empty() && !p.starts_with('.') && p.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !ok {
-            return Err(format!(
-                "{p:?}: a partition's name is letters, digits, '.', '_' and '-'"
-            ));
+            return Err(BadPartition::Name(p.clone()));
         }
         if names[..i].contains(p) {
-            return Err(format!("{p:?} is named twice"));
+            return Err(BadPartition::Twice(p.clone()));
         }
     }
     Ok(names.to_vec())
@@ -40,7 +47,7 @@ pub fn partitions(names: &[String]) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::partitions;
+    use super::{partitions, BadPartition};
 
     #[test]
     fn names_go_into_paths_safely_and_once() {
@@ -49,9 +56,16 @@ mod tests {
             partitions(&v(&["a", "gpu-2", "x_y.z"])).unwrap(),
             v(&["a", "gpu-2", "x_y.z"])
         );
-        assert!(partitions(&v(&["a b"])).unwrap_err().contains("letters, digits"));
+        assert_eq!(partitions(&v(&["a b"])), Err(BadPartition::Name("a b".into())));
+        assert!(partitions(&v(&["a b"]))
+            .unwrap_err()
+            .to_string()
+            .contains("letters, digits"));
         assert!(partitions(&v(&["../x"])).is_err());
         assert!(partitions(&v(&[""])).is_err());
-        assert!(partitions(&v(&["a", "a"])).unwrap_err().contains("named twice"));
+        assert!(partitions(&v(&["a", "a"]))
+            .unwrap_err()
+            .to_string()
+            .contains("named twice"));
     }
 }

@@ -18,7 +18,7 @@ use crate::axis::AxisDef;
 use crate::plan::{axes, Axes};
 use crate::pools::axes::PYTHON;
 use crate::pools::{ExecutorKind, ShapeKind};
-use crate::spec::{hex, Fields, Section, SpecError};
+use crate::spec::{hex, Fields, Refused, Section, SpecError};
 use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
@@ -288,7 +288,7 @@ fn settings(
 
 /// A pool of subinterpreters runs only Python sides that import no extension module that
 /// refuses them (numpy, Pillow, onnxruntime).
-fn subinterpreters_load(e: ExecutorKind, w: WorkloadKind) -> Result<(), String> {
+fn subinterpreters_load(e: ExecutorKind, w: WorkloadKind) -> Result<(), Refused> {
     if !e.caps().subinterpreters {
         return Ok(());
     }
@@ -307,7 +307,8 @@ fn subinterpreters_load(e: ExecutorKind, w: WorkloadKind) -> Result<(), String> 
         "its Python side imports {}, which cannot be loaded in a subinterpreter (their extension modules \
          do not support it); run it with py-thread or py-process",
         needs.join(" and ")
-    ))
+    )
+    .into())
 }
 
 /// Every (workload, executor) pair must be one the executor can run.

@@ -102,7 +102,7 @@ impl Serialize for AxisColumns<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("axes", axes::ALL.len())?;
         for a in axes::ALL {
-            let mut text = self.0.text(a.key);
+            let mut text = self.0.text(a);
             if let Some(t) = &mut text {
                 guard(t);
             }
@@ -253,7 +253,7 @@ fn run_of(headers: &csv::StringRecord, rec: &csv::StringRecord) -> Result<RunRow
             Some(t) => a.read(t.trim_start_matches('\''), &head.cell),
         };
         if let Some(v) = v {
-            values.set(a.key, v);
+            values.set(a, v);
         }
     }
     let cell = Cell {

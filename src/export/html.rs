@@ -5,6 +5,7 @@
 
 use crate::results_dir::ResultsDir;
 use std::fmt::Write;
+use std::io;
 use std::path::PathBuf;
 
 use super::table::{interval, notes};
@@ -14,7 +15,7 @@ use super::{Exporter, Report};
 pub struct Html(pub PathBuf);
 
 impl Exporter for Html {
-    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, report: &Report) -> io::Result<Vec<PathBuf>> {
         let path = ResultsDir::at(&self.0).report();
         std::fs::write(&path, page(&self.0, report))?;
         Ok(vec![path])

@@ -3,6 +3,7 @@
 //! by field in results/README.md; `runner report` and `compare` read runs.csv, which holds the
 //! same records.
 
+use std::io;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -125,7 +126,7 @@ pub struct Read {
 pub struct Json(pub PathBuf);
 
 impl Exporter for Json {
-    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, report: &Report) -> io::Result<Vec<PathBuf>> {
         let path = ResultsDir::at(&self.0).results();
         let results = Results {
             schema: SCHEMA,

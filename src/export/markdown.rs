@@ -1,6 +1,7 @@
 //! summary.md: the statistics table, where the time goes, and what it costs.
 
 use std::fmt::Write;
+use std::io;
 use std::path::PathBuf;
 
 use super::table::interval;
@@ -13,7 +14,7 @@ use crate::summary::{CellSummary, STAGES};
 pub struct Markdown(pub PathBuf);
 
 impl Exporter for Markdown {
-    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, report: &Report) -> io::Result<Vec<PathBuf>> {
         let path = ResultsDir::at(&self.0).summary();
         std::fs::write(&path, markdown(report))?;
         Ok(vec![path])

@@ -54,7 +54,7 @@ pub struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub fn new(title: &'a str, rows: &'a [RunRow], env: Option<Env>) -> anyhow::Result<Report<'a>> {
+    pub fn new(title: &'a str, rows: &'a [RunRow], env: Option<Env>) -> io::Result<Report<'a>> {
         let cells = summarize(rows);
         let bound = Bound {
             equivalence: env.as_ref().and_then(|e| e.equivalence).unwrap_or(DEFAULT_EQUIVALENCE),
@@ -77,9 +77,9 @@ impl<'a> Report<'a> {
             ),
         };
         // The answer as a picture first, then the charts per workload.
-        let mut charts: Vec<(String, String)> = forest::chart(&verdicts)?.into_iter().collect();
+        let mut charts: Vec<(String, String)> = forest::chart(&verdicts).map_err(drawing)?.into_iter().collect();
         match &by_kind {
-            None => charts.extend(svg::charts(&cells)?),
+            None => charts.extend(svg::charts(&cells).map_err(drawing)?),
             // Pooled cells would mix the kinds: each kind's charts, its label in their names.
             Some(k) => {
                 for kind in &k.kinds {
@@ -94,7 +94,7 @@ impl<'a> Report<'a> {
                             }
                         })
                         .collect();
-                    for (name, svg) in svg::charts(&kind.cells)? {
+                    for (name, svg) in svg::charts(&kind.cells).map_err(drawing)? {
                         let stem = name.trim_end_matches(".svg");
                         charts.push((format!("{stem}-on-{on}.svg"), svg));
                     }
@@ -163,6 +163,12 @@ impl<'a> Report<'a> {
     }
 }
 
+/// A chart that could not be drawn (plotters' SVG backend fails only as a write into its
+/// text does), as the I/O error every exporter returns.
+fn drawing(e: anyhow::Error) -> io::Error {
+    io::Error::other(format!("drawing the charts: {e:#}"))
+}
+
 /// The files made from a whole run, in `dir`: every exporter of the report.
 pub fn reports(dir: &Path) -> Exporters {
     Exporters(vec![
@@ -187,7 +193,7 @@ pub trait Exporter {
     }
 
     /// The run's records are final; returns the files written.
-    fn report(&mut self, _report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, _report: &Report) -> io::Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }
 }
@@ -230,7 +236,7 @@ impl Exporter for Exporters {
         self.0.iter_mut().try_for_each(|e| e.repetition(run, tasks))
     }
 
-    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, report: &Report) -> io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for e in &mut self.0 {
             files.extend(e.report(report)?);

@@ -1,6 +1,7 @@
 //! SVG charts of a run, drawn once into the report ([`charts`]) and written by [`Svg`]:
 //! throughput against workers per executor, and CPU and memory per cell.
 
+use std::io;
 use std::path::PathBuf;
 
 use plotters::prelude::*;
@@ -14,11 +15,12 @@ use crate::workload::{WorkloadKind, INTRA_OP_THREADS};
 pub struct Svg(pub PathBuf);
 
 impl Exporter for Svg {
-    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, report: &Report) -> io::Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for (name, svg) in &report.charts {
             let path = self.0.join(name);
-            std::fs::write(&path, svg).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            std::fs::write(&path, svg)
+                .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
             files.push(path);
         }
         Ok(files)
@@ -40,11 +42,7 @@ type Err = anyhow::Error;
 type Metric<'a> = (&'a str, RGBColor, &'a dyn Fn(&CellSummary) -> f64);
 
 /// One throughput chart and one cost chart per workload: (file name, SVG text).
-pub fn charts(cells: &[CellSummary]) -> anyhow::Result<Vec<(String, String)>> {
-    draw_all(cells).map_err(|e| e.context("drawing the charts"))
-}
-
-fn draw_all(cells: &[CellSummary]) -> Result<Vec<(String, String)>, Err> {
+pub fn charts(cells: &[CellSummary]) -> Result<Vec<(String, String)>, Err> {
     let mut workloads: Vec<WorkloadKind> = Vec::new();
     for c in cells {
         if !workloads.contains(&c.cell.workload) {
@@ -67,7 +65,7 @@ fn draw_all(cells: &[CellSummary]) -> Result<Vec<(String, String)>, Err> {
 /// A series is one executor at one intra-op / sets setting.
 fn series_key(c: &CellSummary) -> String {
     let mut k = c.executor_name();
-    if let Some(t) = c.cell.text(INTRA_OP_THREADS.key) {
+    if let Some(t) = c.cell.text(&INTRA_OP_THREADS) {
         k += &format!(" (intra {t})");
     }
     k
@@ -163,7 +161,7 @@ fn short(c: &CellSummary) -> String {
     } else {
         format!("{e} {}", c.cell.workers())
     };
-    if let Some(t) = c.cell.text(INTRA_OP_THREADS.key).filter(|t| t != "1") {
+    if let Some(t) = c.cell.text(&INTRA_OP_THREADS).filter(|t| t != "1") {
         s += &format!(" i{t}");
     }
     s

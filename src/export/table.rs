@@ -1,6 +1,7 @@
 //! The table printed on the terminal at the end of a run.
 
 use std::fmt::Write;
+use std::io;
 use std::path::PathBuf;
 
 use super::{Exporter, Report};
@@ -11,7 +12,7 @@ use crate::summary::CellSummary;
 pub struct Table;
 
 impl Exporter for Table {
-    fn report(&mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    fn report(&mut self, report: &Report) -> io::Result<Vec<PathBuf>> {
         let answer = crate::answer::text(&report.verdicts, &report.best);
         if !answer.is_empty() {
             println!("The answer:\n{answer}");

@@ -294,6 +294,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd, records: &Records) {
             None => g.enter(&job.ctx, &job.tasks),
         });
         if let Err(error) = ready {
+            let error = error.to_string();
             let measure = RepMeasure::default();
             return send(wr, &Msg::Failed { error, measure });
         }
@@ -324,7 +325,7 @@ fn child_main(cell: &Cell, job: &Job, wr: &OwnedFd, records: &Records) {
         Err(error) => send(
             wr,
             &Msg::Failed {
-                error,
+                error: error.to_string(),
                 measure: RepMeasure {
                     wall_s,
                     parent,

@@ -71,8 +71,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_axis_is_listed_once_in_both_orders_with_distinct_keys() {
+    fn every_axis_is_listed_once_in_both_orders_with_distinct_keys_and_fits_a_cell() {
         assert_eq!(ALL.len(), ID_ORDER.len());
+        assert!(ALL.len() <= crate::axis::MAX_AXES, "a cell's values hold every axis");
         for a in ALL {
             assert!(ID_ORDER.iter().any(|b| std::ptr::eq(*a, *b)), "{}", a.key);
             assert_eq!(ALL.iter().filter(|b| b.key == a.key || b.column == a.column).count(), 1);

@@ -105,7 +105,7 @@ impl Cell {
     /// Its values of the axes with this role.
     fn with_role(&self, role: Role) -> Values {
         let mut values = self.values;
-        values.retain(|k| axes::by_key(k).is_some_and(|a| a.role == role));
+        values.retain(|a| a.role == role);
         values
     }
 
@@ -139,7 +139,7 @@ impl Cell {
             values.set(k, v);
         }
         let applies: Vec<&str> = axes::applying(self.workload, executor).map(|a| a.key).collect();
-        values.retain(|k| applies.contains(&k));
+        values.retain(|a| applies.contains(&a.key));
         Cell {
             executor,
             shape: Shape::ONE,
@@ -174,9 +174,9 @@ impl Cell {
                 .map_or(1, |_| INTRA_OP_THREADS.count_of(&self.values) as usize)
     }
 
-    /// The cell's value of the axis with this key, as its runs.csv column writes it.
-    pub fn text(&self, key: &str) -> Option<String> {
-        self.values.get(key).map(Value::text)
+    /// The cell's value of `axis`, as its runs.csv column writes it.
+    pub fn text(&self, axis: &AxisDef) -> Option<String> {
+        self.values.get(axis).map(Value::text)
     }
 }
 
@@ -220,7 +220,7 @@ impl<'de> Deserialize<'de> for Cell {
             let v = axis
                 .read(text, &j.id)
                 .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a value of `{column}`")))?;
-            values.set(axis.key, v);
+            values.set(axis, v);
         }
         Ok(Cell {
             workload: j.workload,

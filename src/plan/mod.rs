@@ -11,7 +11,7 @@ mod shard;
 
 use std::num::NonZeroUsize;
 
-use crate::axis::{AxisDef, Value, Values};
+use crate::axis::{AxisDef, AxisId, Value, Values};
 use crate::pools::{ExecutorKind, Shape, ShapeKind};
 use crate::workload::WorkloadKind;
 
@@ -126,8 +126,8 @@ pub struct Exclude {
     pub processes: Option<NonZeroUsize>,
     pub threads: Option<NonZeroUsize>,
     pub sets: Option<NonZeroUsize>,
-    /// Axis values, by axis key.
-    pub values: Vec<(&'static str, Value)>,
+    /// Axis values, by axis.
+    pub values: Vec<(AxisId, Value)>,
 }
 
 impl Exclude {
@@ -139,7 +139,7 @@ impl Exclude {
             && self.processes.is_none_or(|v| hybrid && v == c.shape.processes)
             && self.threads.is_none_or(|v| hybrid && v == c.shape.threads)
             && self.sets.is_none_or(|v| v == c.sets)
-            && self.values.iter().all(|(k, v)| c.values.get(k) == Some(*v))
+            && self.values.iter().all(|(k, v)| c.values.get(k.0) == Some(*v))
     }
 
     /// Every key it names that applies to the cell holds its value there; a key that does not
@@ -155,7 +155,10 @@ impl Exclude {
             && self.processes.is_none_or(|v| !hybrid || v == c.shape.processes)
             && self.threads.is_none_or(|v| !hybrid || v == c.shape.threads)
             && self.sets.is_none_or(|v| v == c.sets)
-            && self.values.iter().all(|(k, v)| c.values.get(k).is_none_or(|x| x == *v))
+            && self
+                .values
+                .iter()
+                .all(|(k, v)| c.values.get(k.0).is_none_or(|x| x == *v))
     }
 }
 
@@ -176,7 +179,7 @@ pub fn expand(axes: &Axes, exclude: &[Exclude]) -> Vec<Cell> {
                     for shape in axes.shapes(executor) {
                         for values in combinations(axes, |a| a.role == crate::axis::Role::Pool, work) {
                             let mut values = values;
-                            values.retain(|k| axes::by_key(k).is_some_and(|a| (a.applies)(&facts)));
+                            values.retain(|a| (a.applies)(&facts));
                             let cell = Cell {
                                 workload,
                                 executor,
@@ -206,7 +209,7 @@ fn combinations(axes: &Axes, pick: impl Fn(&AxisDef) -> bool, base: Values) -> V
             .flat_map(|v| {
                 values.iter().map(move |&x| {
                     let mut v = *v;
-                    v.set(axis.key, x);
+                    v.set(axis, x);
                     v
                 })
             })
@@ -309,8 +312,8 @@ mod tests {
         // only with the same workers.
         for c in cells.iter().filter(|c| c.workload == w("classify")) {
             assert_eq!(
-                c.baseline().values.get("intra_op_threads"),
-                c.values.get("intra_op_threads")
+                c.baseline().values.get(&crate::workload::INTRA_OP_THREADS),
+                c.values.get(&crate::workload::INTRA_OP_THREADS)
             );
             assert!(cells.contains(&c.baseline()), "{}", c.id());
         }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use crate::axis::{no_check, AxisDef, Kind, Role, Value, Values};
 use crate::proc;
+use crate::spec::Refused;
 
 /// Most tasks `process_queue` may hold queued in a worker process.
 pub const QUEUE_MAX: usize = 64;
@@ -139,7 +140,7 @@ pub static PINNING: AxisDef = AxisDef {
     setting: |v| (v == Value::Word("cores")).then(|| ", pinned".to_string()),
     check: |values| {
         if values.contains(&Value::Word("cores")) {
-            proc::can_pin().map_err(|why| format!("\"cores\" is not possible on this machine: {why}"))
+            proc::can_pin().map_err(|why| Refused::from(format!("\"cores\" is not possible on this machine: {why}")))
         } else {
             Ok(())
         }
@@ -181,7 +182,7 @@ const DIRS: &[&str] = &[
 ];
 
 /// The library to preload for `name` (`None` for `system`), or why it cannot be.
-pub fn library(name: &str) -> Result<Option<PathBuf>, String> {
+pub fn library(name: &str) -> Result<Option<PathBuf>, Refused> {
     let Some(&(_, file, package)) = LIBRARIES.iter().find(|(n, ..)| *n == name) else {
         return Ok(None);
     };
@@ -189,5 +190,9 @@ pub fn library(name: &str) -> Result<Option<PathBuf>, String> {
         .map(|d| PathBuf::from(d).join(file))
         .find(|p| p.exists())
         .map(Some)
-        .ok_or_else(|| format!("\"{name}\" needs {file}, which is not on this machine (Debian's {package}; scripts/setup installs it as root)"))
+        .ok_or_else(|| {
+            Refused::from(format!(
+                "\"{name}\" needs {file}, which is not on this machine (Debian's {package}; scripts/setup installs it as root)"
+            ))
+        })
 }

@@ -184,14 +184,15 @@ pub fn wait_within(pid: Pid, limit: Duration) -> Result<(WaitStatus, Usage), Pro
 }
 
 /// Runs `check` in a throwaway child (so that what it loads or breaks stays out of this process)
-/// and returns its text: `Ok` with what it returned, or `Err` with its error, or how the child
-/// died (a library that crashes as it loads).
-pub fn in_child(check: impl FnOnce() -> Result<String, String>) -> Result<String, ChildFailure> {
+/// and returns its text: `Ok` with what it returned, or `Err` with its error's words (they
+/// cross the process boundary as text), or how the child died (a library that crashes as it
+/// loads).
+pub fn in_child<E: std::fmt::Display>(check: impl FnOnce() -> Result<String, E>) -> Result<String, ChildFailure> {
     let (rd, wr) = nix::unistd::pipe().map_err(|errno| ProcError::Sys { what: "pipe", errno })?;
     let child = spawn(|| {
         let (code, text) = match check() {
             Ok(t) => (0, t),
-            Err(e) => (1, e),
+            Err(e) => (1, e.to_string()),
         };
         let mut rest = text.as_bytes();
         while let Ok(n) = nix::unistd::write(&wr, rest) {

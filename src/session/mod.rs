@@ -10,12 +10,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context as _, Result};
+use anyhow::Context as _;
+
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::RunArgs;
 use crate::envinfo::{timestamp, Env, ShardOf};
-use crate::exit::UsageError;
+use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::plan::{Shard, Split};
 use crate::record::RunRow;
@@ -26,12 +27,11 @@ use crate::workload::Prepared;
 /// must all be on one shard (`--split cells`), or each shard would add rounds of its own.
 pub fn until_splits_by_cells(exp: &Experiment, split: Split) -> Result<()> {
     if exp.until.is_some() && split == Split::Repetitions {
-        return Err(UsageError(format!(
+        return Err(Error::usage(format!(
             "{}: repetitions until decided choose each cell's rounds as it runs, so a cell's rounds must stay \
              on one shard: use --split cells (the default), or a fixed `repetitions`",
             exp.file.display()
-        ))
-        .into());
+        )));
     }
     Ok(())
 }
@@ -51,7 +51,10 @@ impl Session {
         }
         let dir = match (&args.resume, &args.into) {
             (Some(dir), _) if !dir.is_dir() => {
-                return Err(UsageError(format!("{}: no such results folder to resume", dir.display())).into())
+                return Err(Error::usage(format!(
+                    "{}: no such results folder to resume",
+                    dir.display()
+                )))
             }
             (Some(dir), _) => dir.clone(),
             (None, Some(into)) => fresh(into)?,
@@ -106,13 +109,12 @@ impl Session {
             Some(_) => {
                 let changed = resume::changes(&self.dir, &env.fingerprint);
                 if !changed.is_empty() && !args.force {
-                    return Err(UsageError(format!(
+                    return Err(Error::usage(format!(
                         "{} was run with another environment; resuming would mix two measurements. Changed: {}. \
                          Pass --force to resume anyway (recorded).",
                         self.dir.display(),
                         changed.join("; ")
-                    ))
-                    .into());
+                    )));
                 }
                 env.resumed = true;
                 env.forced = Some(args.force);
@@ -152,8 +154,9 @@ impl EnvFile {
             end_utc: end.map(timestamp),
             ..self.env.clone()
         };
-        env.write(&self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+        Ok(env
+            .write(&self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))?)
     }
 }
 
@@ -167,8 +170,9 @@ pub fn outcome(dir: &Path, last: &Env, end: SystemTime) -> Result<()> {
     env.stopped = last.stopped;
     env.looks.clone_from(&last.looks);
     env.end_utc = Some(timestamp(end));
-    env.write(&path)
-        .with_context(|| format!("cannot write {}", path.display()))
+    Ok(env
+        .write(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?)
 }
 
 /// Holds the results folder for this run: a second run on it (two resumes at once) would
@@ -179,23 +183,21 @@ fn lock(dir: &Path) -> Result<Flock<File>> {
     // runner in; the folder's descriptor cannot be deleted from under the lock.
     let file = File::open(dir).with_context(|| format!("cannot open the results folder {}", dir.display()))?;
     Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-        UsageError(format!(
+        Error::usage(format!(
             "{} is in use by another runner ({e}); wait for it to finish, or use another folder",
             dir.display()
         ))
-        .into()
     })
 }
 
 /// `--into DIR`: creates DIR, which must not hold anything yet.
 fn fresh(dir: &Path) -> Result<PathBuf> {
     if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
-        return Err(UsageError(format!(
+        return Err(Error::usage(format!(
             "--into {}: the folder is not empty; to continue a run in it, use --resume {}",
             dir.display(),
             dir.display()
-        ))
-        .into());
+        )));
     }
     Ok(dir.to_path_buf())
 }

@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 use crate::envinfo::Env;
-use crate::exit::UsageError;
+use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::export::csv::{drop_orphan_tasks, read_runs};
 use crate::plan::{Shard, Split};
@@ -20,15 +19,14 @@ use crate::workload::RunFacts;
 /// The rows a results folder already holds, after checking that it ran this same experiment.
 pub fn state(exp: &Experiment, dir: &Path, force: bool) -> Result<Vec<RunRow>> {
     let old = std::fs::read_to_string(ResultsDir::at(dir).experiment())
-        .map_err(|e| UsageError(format!("{}: not a results folder to resume ({e})", dir.display())))?;
+        .map_err(|e| Error::usage(format!("{}: not a results folder to resume ({e})", dir.display())))?;
     if hex(&Sha256::digest(old.as_bytes())) != exp.sha256 && !force {
-        return Err(UsageError(format!(
+        return Err(Error::usage(format!(
             "{} has changed since {} was run (its SHA-256 differs); resuming would mix two experiments. \
              Pass --force to resume anyway.",
             exp.file.display(),
             dir.display()
-        ))
-        .into());
+        )));
     }
     let stamp = crate::envinfo::timestamp(std::time::SystemTime::now());
     for file in [ResultsDir::at(dir).runs(), ResultsDir::at(dir).tasks()] {
@@ -75,14 +73,13 @@ pub fn shard_of(dir: &Path, given: Option<(Shard, Split)>) -> Result<Option<(Sha
     match (recorded, given) {
         (r, None) => Ok(r),
         (Some(r), Some(g)) if r == g => Ok(Some(r)),
-        (r, Some((s, split))) => Err(UsageError(format!(
+        (r, Some((s, split))) => Err(Error::usage(format!(
             "{} was run as {}; it cannot be resumed as shard {s} (split by {split})",
             dir.display(),
             r.map_or("a whole run, not a shard".to_string(), |(s, split)| format!(
                 "shard {s} (split by {split})"
             ))
-        ))
-        .into()),
+        ))),
     }
 }
 

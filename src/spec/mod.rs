@@ -1,5 +1,5 @@
 //! What an experiment file says, as the rest of the code reads it: the error that names file,
-//! key and line ([`SpecError`]), the field helpers every section uses ([`Fields`], [`Section`]),
+//! key and line ([`SpecError`]) and what a setting's check refuses with ([`Refused`]), the field helpers every section uses ([`Fields`], [`Section`]),
 //! one-or-many values, text made printable and hashes. A leaf: it imports nothing of the
 //! project, so the axis model (`src/axis/`), workloads, executors and the experiment parser
 //! all build on it.
@@ -34,6 +34,38 @@ impl fmt::Display for SpecError {
             write!(f, ": key `{key}`")?;
         }
         write!(f, ": {}", self.message)
+    }
+}
+
+/// Why a setting cannot run as given, here (an axis's values, a workload's section): the key at
+/// fault (none: the axis or workload as a whole) and what is wrong. Validation makes it a
+/// [`SpecError`], naming the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    pub key: Option<&'static str>,
+    pub message: String,
+}
+
+impl Refused {
+    /// A refusal of the setting `key` (`native.library`).
+    pub fn at(key: &'static str, message: impl Into<String>) -> Refused {
+        Refused {
+            key: Some(key),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Refused {
+        Refused { key: None, message }
+    }
+}
+
+impl From<&str> for Refused {
+    fn from(s: &str) -> Refused {
+        Refused::from(s.to_string())
     }
 }
 

@@ -3,6 +3,7 @@
 //! small allocations and frees (16 B to 4 KiB, sizes drawn from the task's seed, 64 alive at a
 //! time), the malloc-heavy work where threads contend on the allocator and processes do not.
 
+use super::WorkError;
 use std::any::Any;
 use std::time::Duration;
 
@@ -65,20 +66,20 @@ impl Workload for Alloc {
         })))
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let b = ctx.settings.get::<Block>(self.name())?;
         Ok(Some(
             serde_json::json!({ "mib": b.bytes >> 20, "hold_ms": b.hold.as_millis() as u64, "churn": b.churn }),
         ))
     }
 
-    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         Ok(Box::new(*ctx.settings.get::<Block>(self.name())?))
     }
 }
 
 impl TaskState for Block {
-    fn run(&mut self, _ctx: &Context, task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, _ctx: &Context, task: &Task, _out: &mut TaskOutput) -> Result<(), WorkError> {
         // Zeroed memory comes lazily from the kernel: only the writes make it resident.
         let mut v = vec![0u8; self.bytes];
         for page in v.chunks_mut(4096) {

@@ -2,6 +2,7 @@
 //! worker. Its settings are the `[classify]` section; once per run it finds and loads ONNX
 //! Runtime, hashes the model and optimises its graph.
 
+use super::{Refused, WorkError};
 use crate::tasks::Tasks;
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::image::{parse_filter, Filter};
-use super::model::Model;
+use super::model::{Model, ModelError};
 use super::preoptimize::preoptimize;
 use super::{
     ort_lib, Context, Draws, ModelFound, ModelId, OrtFound, PrepareEnv, Prepared, RunFacts, Settings, TaskOutput,
@@ -105,8 +106,8 @@ impl Workload for Classify {
             .map_err(anyhow::Error::msg)?
             .clone();
         let explicit = env.ort_lib.as_deref().or(s.ort_library.as_deref());
-        let found = ort_lib::find(explicit, &env.search_roots).map_err(anyhow::Error::msg)?;
-        let version = ort_lib::probe(&found).map_err(anyhow::Error::msg)?;
+        let found = ort_lib::find(explicit, &env.search_roots)?;
+        let version = ort_lib::probe(&found)?;
         let labels = match &s.labels {
             Some(p) => Some(
                 std::fs::read_to_string(p)
@@ -187,12 +188,12 @@ impl Workload for Classify {
         }
     }
 
-    fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
+    fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), WorkError> {
         let models: &Models = ctx.settings.get(self.name())?;
-        ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())
+        Ok(ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())?)
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let models: &Models = ctx.settings.get(self.name())?;
         let src = models.get(model_of(ctx))?;
         let s = &src.settings;
@@ -208,7 +209,7 @@ impl Workload for Classify {
         })))
     }
 
-    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         let models: &Models = ctx.settings.get(self.name())?;
         Ok(Box::new(State {
             model: Model::new(models.get(model_of(ctx))?.clone(), intra_op_threads(ctx))?,
@@ -272,10 +273,8 @@ pub struct ClassifySettings {
 pub struct Models(pub Vec<Arc<ModelSource>>);
 
 impl Models {
-    pub fn get(&self, index: usize) -> Result<&Arc<ModelSource>, String> {
-        self.0
-            .get(index)
-            .ok_or_else(|| format!("no model {} in [classify] model", index + 1))
+    pub fn get(&self, index: usize) -> Result<&Arc<ModelSource>, ModelError> {
+        self.0.get(index).ok_or(ModelError::NoModel(index))
     }
 }
 
@@ -308,7 +307,7 @@ struct State {
 }
 
 impl TaskState for State {
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), WorkError> {
         out.top1 = Some(self.model.classify(ctx, task, &mut self.resizer, &mut out.stages)?);
         Ok(())
     }
@@ -387,7 +386,7 @@ fn parse(section: &Section, needed: bool) -> Result<ClassifySettings, SpecError>
         preoptimize: c.preoptimize.unwrap_or(true),
     })
 }
-fn check_onnx(p: &Path) -> Result<(), String> {
+fn check_onnx(p: &Path) -> Result<(), Refused> {
     use std::io::Read;
     let mut head = [0u8; 1];
     let mut f = std::fs::File::open(p).map_err(|e| {
@@ -403,7 +402,8 @@ fn check_onnx(p: &Path) -> Result<(), String> {
         Ok(_) => Err(format!(
             "{} is not an ONNX model (it does not start like an ONNX ModelProto)",
             p.display()
-        )),
-        Err(e) => Err(format!("{}: {e}", p.display())),
+        )
+        .into()),
+        Err(e) => Err(format!("{}: {e}", p.display()).into()),
     }
 }

@@ -3,6 +3,7 @@
 //! worker's children's (`wait4`), its peak RSS goes into `child_peak_rss_mib`, and a non-zero
 //! exit or a signal fails the task with the status and the last KiB of its stderr.
 
+use super::{Refused, WorkError};
 use crate::tasks::Tasks;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -131,19 +132,19 @@ impl Workload for Command {
         })))
     }
 
-    fn check(&self, settings: &Settings, _python: Option<&Path>) -> Result<(), String> {
+    fn check(&self, settings: &Settings, _python: Option<&Path>) -> Result<(), Refused> {
         let s: &CommandSettings = settings.get(self.name())?;
         let program = if s.shell { "/bin/sh" } else { &s.argv[0] };
         find_program(program, &s.dir)
             .map(|_| ())
-            .ok_or_else(|| format!("command.argv: the program `{program}` was not found on PATH"))
+            .ok_or_else(|| Refused::at("command.argv", format!("the program `{program}` was not found on PATH")))
     }
 
-    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), String> {
+    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), WorkError> {
         write_noise(ctx, tasks)
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let s: &CommandSettings = ctx.settings.get(self.name())?;
         std::fs::create_dir_all(&ctx.out_dir).map_err(|e| format!("cannot create {}: {e}", ctx.out_dir.display()))?;
         Ok(Some(serde_json::json!({
@@ -155,7 +156,7 @@ impl Workload for Command {
         })))
     }
 
-    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         let s: &CommandSettings = ctx.settings.get(self.name())?;
         let out = ctx.out_dir.join("stdout");
         std::fs::create_dir_all(if s.keep_stdout { &out } else { &ctx.out_dir })
@@ -209,7 +210,7 @@ impl CommandSettings {
 }
 
 impl TaskState for CommandSettings {
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), WorkError> {
         let args = self.args(ctx, task);
         let mut cmd = if self.shell {
             let mut c = Cmd::new("/bin/sh");
@@ -267,7 +268,7 @@ impl TaskState for CommandSettings {
         if status.success() {
             return Ok(());
         }
-        Err(failure(status, &stderr))
+        Err(failure(status, &stderr).into())
     }
 }
 

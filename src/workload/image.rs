@@ -2,7 +2,7 @@
 //! resampling filters, and safe output names.
 
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -102,8 +102,45 @@ pub struct Pixels {
     pub rgb: Vec<u8>,
 }
 
+/// Why a task's image could not be read; a task's failure says it in these words.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("this task has no image")]
+    NoImage,
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {error}", path.display())]
+    In { path: PathBuf, error: Box<ImageError> },
+    #[error("empty file (0 bytes)")]
+    Empty,
+    #[error("not a supported image format (jpeg, png, webp)")]
+    Format,
+    /// The JPEG decoder pads a cut-off file with grey and calls it a success.
+    #[error("truncated JPEG (no end-of-image marker)")]
+    Truncated,
+    #[error(
+        "declares {width}x{height} pixels, more than images.max_pixels = {max_pixels}; refused (decompression bomb?)"
+    )]
+    TooLarge { width: u32, height: u32, max_pixels: u64 },
+    #[error("{0}")]
+    Decode(#[from] image::ImageError),
+    #[error("{0}")]
+    Sniff(#[from] std::io::Error),
+    #[error("bad source image: {0}")]
+    Source(String),
+    #[error("resize to {width}x{height} failed: {message}")]
+    Resize { width: u32, height: u32, message: String },
+}
+
+/// A task's failure is the work's own words.
+impl From<ImageError> for String {
+    fn from(e: ImageError) -> String {
+        e.to_string()
+    }
+}
+
 /// Reads a task's image: decodes a file, or generates its noise.
-pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, String> {
+pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, ImageError> {
     match input {
         Input::File { path, .. } => decode(path, max_pixels),
         Input::Noise { seed, width, height } => Ok(Pixels {
@@ -111,44 +148,47 @@ pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, String> {
             height: *height,
             rgb: noise_pixels(*seed, *width, *height),
         }),
-        Input::None => Err("this task has no image".to_string()),
+        Input::None => Err(ImageError::NoImage),
     }
 }
 
 /// Decodes any supported format by its content (not its extension), refusing images larger
 /// than `max_pixels` before allocating for them.
-pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    decode_bytes(&bytes, max_pixels).map_err(|e| format!("{}: {e}", path.display()))
+pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, ImageError> {
+    let bytes = std::fs::read(path).map_err(|source| ImageError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode_bytes(&bytes, max_pixels).map_err(|e| ImageError::In {
+        path: path.to_path_buf(),
+        error: Box::new(e),
+    })
 }
 
 /// [`decode`] for bytes already in memory; errors do not name a file.
-pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Pixels, String> {
+pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Pixels, ImageError> {
     if bytes.is_empty() {
-        return Err("empty file (0 bytes)".to_string());
+        return Err(ImageError::Empty);
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     match reader.format() {
-        None => return Err("not a supported image format (jpeg, png, webp)".to_string()),
-        // The JPEG decoder pads a cut-off file with grey and calls it a success: refuse it.
-        Some(image::ImageFormat::Jpeg) if !ends_with_eoi(bytes) => {
-            return Err("truncated JPEG (no end-of-image marker)".to_string())
-        }
+        None => return Err(ImageError::Format),
+        Some(image::ImageFormat::Jpeg) if !ends_with_eoi(bytes) => return Err(ImageError::Truncated),
         Some(_) => {}
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let (w, h) = decoder.dimensions();
-    if w as u64 * h as u64 > max_pixels {
-        return Err(format!(
-            "declares {w}x{h} pixels, more than images.max_pixels = {max_pixels}; refused (decompression bomb?)"
-        ));
+    let decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    if width as u64 * height as u64 > max_pixels {
+        return Err(ImageError::TooLarge {
+            width,
+            height,
+            max_pixels,
+        });
     }
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    let img = DynamicImage::from_decoder(decoder)?;
     let rgb = img.into_rgb8();
     Ok(Pixels {
         width: rgb.width(),
@@ -158,9 +198,9 @@ pub fn decode_bytes(bytes: &[u8], max_pixels: u64) -> Result<Pixels, String> {
 }
 
 /// Resamples packed RGB8 pixels to `w × h` with the chosen filter (convolution, as Pillow does).
-pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filter) -> Result<Vec<u8>, String> {
+pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filter) -> Result<Vec<u8>, ImageError> {
     let src =
-        ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3).map_err(|e| format!("bad source image: {e}"))?;
+        ImageRef::new(px.width, px.height, &px.rgb, PixelType::U8x3).map_err(|e| ImageError::Source(e.to_string()))?;
     let mut dst = Image::new(w, h, PixelType::U8x3);
     let alg = match filter {
         Filter::Nearest => ResizeAlg::Nearest,
@@ -173,7 +213,11 @@ pub fn resample(resizer: &mut Resizer, px: &Pixels, w: u32, h: u32, filter: Filt
     };
     resizer
         .resize(&src, &mut dst, &ResizeOptions::new().resize_alg(alg))
-        .map_err(|e| format!("resize to {w}x{h} failed: {e}"))?;
+        .map_err(|e| ImageError::Resize {
+            width: w,
+            height: h,
+            message: e.to_string(),
+        })?;
     Ok(dst.into_vec())
 }
 
@@ -242,15 +286,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.jpg");
         std::fs::write(&empty, b"").unwrap();
-        assert!(decode(&empty, 1 << 30).unwrap_err().contains("empty file"));
+        let e = decode(&empty, 1 << 30).unwrap_err();
+        assert!(
+            matches!(&e, ImageError::In { error, .. } if matches!(**error, ImageError::Empty)),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("empty file") && e.to_string().contains("empty.jpg"),
+            "{e}"
+        );
         let text = dir.path().join("text.jpg");
         std::fs::write(&text, b"hello, not an image").unwrap();
         assert!(decode(&text, 1 << 30)
             .unwrap_err()
+            .to_string()
             .contains("not a supported image format"));
-        assert!(decode(&dir.path().join("missing.jpg"), 1 << 30)
-            .unwrap_err()
-            .contains("cannot read"));
+        let e = decode(&dir.path().join("missing.jpg"), 1 << 30).unwrap_err();
+        assert!(matches!(e, ImageError::Read { .. }), "{e}");
+        assert!(e.to_string().contains("cannot read"), "{e}");
     }
 
     #[test]
@@ -259,7 +312,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cut = dir.path().join("cut.jpg");
         std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
-        assert!(decode(&cut, 1 << 30).unwrap_err().contains("truncated JPEG"));
+        assert!(decode(&cut, 1 << 30)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated JPEG"));
         let padded = dir.path().join("padded.jpg");
         std::fs::write(&padded, [&good[..], &[0, 0, 0]].concat()).unwrap();
         assert!(decode(&padded, 1 << 30).is_ok());
@@ -289,7 +345,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bomb = dir.path().join("bomb.png");
         std::fs::write(&bomb, &png).unwrap();
-        let err = decode(&bomb, 50_000_000).unwrap_err();
+        let err = decode(&bomb, 50_000_000).unwrap_err().to_string();
         assert!(err.contains("decompression bomb") || err.contains("limit"), "{err}");
     }
 

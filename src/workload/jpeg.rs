@@ -18,6 +18,25 @@ pub const ENCODER: &str = concat!(
 #[cfg(not(turbojpeg))]
 pub const ENCODER: &str = "jpeg-encoder (fallback: libturbojpeg was not found when runner was built)";
 
+/// Why an image could not be encoded as JPEG; a task's failure says it in these words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JpegError {
+    #[error("{w}x{h} is larger than JPEG allows (65535)")]
+    TooLarge { w: u32, h: u32 },
+    #[error("{w}x{h} RGB needs {} bytes, not {got}", *w as usize * *h as usize * 3)]
+    Size { w: u32, h: u32, got: usize },
+    /// The encoder's own words.
+    #[error("JPEG encoding failed: {0}")]
+    Encoder(String),
+}
+
+/// A task's failure travels on as words (across processes).
+impl From<JpegError> for String {
+    fn from(e: JpegError) -> String {
+        e.to_string()
+    }
+}
+
 /// Encodes `rgb` (w x h, 3 bytes a pixel) into `out`, replacing what it held.
 pub fn encode(
     rgb: &[u8],
@@ -26,16 +45,12 @@ pub fn encode(
     quality: u8,
     subsampling: Subsampling,
     out: &mut Vec<u8>,
-) -> Result<(), String> {
+) -> Result<(), JpegError> {
     if w > u16::MAX as u32 || h > u16::MAX as u32 {
-        return Err(format!("{w}x{h} is larger than JPEG allows (65535)"));
+        return Err(JpegError::TooLarge { w, h });
     }
     if rgb.len() != w as usize * h as usize * 3 {
-        return Err(format!(
-            "{w}x{h} RGB needs {} bytes, not {}",
-            w as usize * h as usize * 3,
-            rgb.len()
-        ));
+        return Err(JpegError::Size { w, h, got: rgb.len() });
     }
     imp::encode(rgb, w, h, quality, subsampling, out)
 }
@@ -45,7 +60,7 @@ mod imp {
     use std::cell::Cell;
     use std::ffi::{c_char, c_int, c_ulong, c_void, CStr};
 
-    use super::Subsampling;
+    use super::{JpegError, Subsampling};
 
     type Handle = *mut c_void;
     const TJPF_RGB: c_int = 0;
@@ -88,7 +103,7 @@ mod imp {
         quality: u8,
         subsampling: Subsampling,
         out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), JpegError> {
         let subsamp = match subsampling {
             Subsampling::S420 => TJSAMP_420,
             Subsampling::S444 => TJSAMP_444,
@@ -101,15 +116,15 @@ mod imp {
             h.get()
         });
         if handle.is_null() {
-            return Err("JPEG encoding failed: libjpeg-turbo could not make a compressor".into());
+            return Err(JpegError::Encoder("libjpeg-turbo could not make a compressor".into()));
         }
         let (w, h) = (w as c_int, h as c_int);
         // SAFETY: plain arithmetic on the dimensions.
         let room = unsafe { tjBufSize(w, h, subsamp) };
         if room == c_ulong::MAX {
-            return Err(format!(
-                "JPEG encoding failed: libjpeg-turbo has no buffer size for {w}x{h}"
-            ));
+            return Err(JpegError::Encoder(format!(
+                "libjpeg-turbo has no buffer size for {w}x{h}"
+            )));
         }
         let room = room as usize;
         out.clear();
@@ -138,10 +153,10 @@ mod imp {
             let why = unsafe { CStr::from_ptr(tjGetErrorStr2(handle)) }
                 .to_string_lossy()
                 .into_owned();
-            return Err(format!("JPEG encoding failed: {why}"));
+            return Err(JpegError::Encoder(why));
         }
         if buf != out.as_mut_ptr() || size as usize > room {
-            return Err("JPEG encoding failed: libjpeg-turbo left the buffer it was given".into());
+            return Err(JpegError::Encoder("libjpeg-turbo left the buffer it was given".into()));
         }
         // SAFETY: libjpeg-turbo wrote `size` <= `room` bytes at the start of `out`'s buffer.
         unsafe { out.set_len(size as usize) };
@@ -151,7 +166,7 @@ mod imp {
 
 #[cfg(not(turbojpeg))]
 mod imp {
-    use super::Subsampling;
+    use super::{JpegError, Subsampling};
 
     pub fn encode(
         rgb: &[u8],
@@ -160,7 +175,7 @@ mod imp {
         quality: u8,
         subsampling: Subsampling,
         out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), JpegError> {
         out.clear();
         let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality);
         encoder.set_sampling_factor(match subsampling {
@@ -169,7 +184,7 @@ mod imp {
         });
         encoder
             .encode(rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-            .map_err(|e| format!("JPEG encoding failed: {e}"))
+            .map_err(|e| JpegError::Encoder(e.to_string()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The mixed workload: every drawn image is resized in one task and classified in another, in an
 //! order shuffled by the repetition's seed. It has no settings of its own: its parts' apply.
 
+use super::WorkError;
 use super::{Context, TaskState, Workload};
 
 pub struct Mixed;
@@ -14,7 +15,9 @@ impl Workload for Mixed {
         &["resize", "classify"]
     }
 
-    fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
-        Err("mixed runs its parts' tasks; it has no state of its own".to_string())
+    fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
+        Err("mixed runs its parts' tasks; it has no state of its own"
+            .to_string()
+            .into())
     }
 }

@@ -9,6 +9,7 @@
 mod alloc;
 mod classify;
 mod command;
+mod error;
 mod found;
 mod image;
 mod jpeg;
@@ -37,8 +38,11 @@ use crate::task::Task;
 pub use crate::task::WorkloadKind;
 
 pub use self::classify::{file_name, ClassifySettings, ModelSource, Models, INTRA_OP_THREADS, MODEL};
+pub use self::error::{NoSettings, Refused, WorkError};
 pub use self::found::{ModelFound, OrtFound, PythonFound, RunFacts};
-pub use self::image::{decode, decode_bytes, load_input, noise_pixels, parse_filter, resample, Filter, Pixels};
+pub use self::image::{
+    decode, decode_bytes, load_input, noise_pixels, parse_filter, resample, Filter, ImageError, Pixels,
+};
 pub use self::model::{preprocess_into, Model};
 pub use self::own::input_path;
 pub use self::python_fn::FUNCTION;
@@ -72,7 +76,7 @@ pub trait Workload: Sync {
 
     /// Whether it runs in the runner's own pools, in Python's (`python` true), or both; `Err`
     /// says why not, and the experiment is refused at validation.
-    fn runs_in(&self, _python: bool) -> Result<(), String> {
+    fn runs_in(&self, _python: bool) -> Result<(), Refused> {
         Ok(())
     }
 
@@ -90,13 +94,13 @@ pub trait Workload: Sync {
 
     /// What it needs of this machine (a program on PATH, a module that imports, a library
     /// with its symbols), checked before anything runs; `Err` names what is missing.
-    fn check(&self, _settings: &Settings, _python: Option<&Path>) -> Result<(), String> {
+    fn check(&self, _settings: &Settings, _python: Option<&Path>) -> Result<(), Refused> {
         Ok(())
     }
 
     /// What it needs of `python` to run in a subinterpreter (py-interpreter), checked before
     /// anything runs where a py-interpreter cell runs it; `Err` names what cannot load.
-    fn check_subinterpreter(&self, _settings: &Settings, _python: &Path) -> Result<(), String> {
+    fn check_subinterpreter(&self, _settings: &Settings, _python: &Path) -> Result<(), Refused> {
         Ok(())
     }
 
@@ -153,24 +157,24 @@ pub trait Workload: Sync {
 
     /// Once in each repetition process, before the runner's own pool starts and outside the
     /// measured wall time: e.g. load the ONNX Runtime library, which the forked workers share.
-    fn enter(&self, _ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
+    fn enter(&self, _ctx: &Context, _tasks: &Tasks) -> Result<(), WorkError> {
         Ok(())
     }
 
     /// Once in each repetition process, before any pool starts (the runner's or Python's) and
     /// outside the measured wall time: write what the tasks read, e.g. the repetition's noise
     /// images as files for a user's program.
-    fn inputs(&self, _ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
+    fn inputs(&self, _ctx: &Context, _tasks: &Tasks) -> Result<(), WorkError> {
         Ok(())
     }
 
     /// Worker `worker`'s private state for this workload's tasks, built inside that worker
     /// (thread or process), e.g. its own ORT session.
-    fn state(&self, ctx: &Context, worker: usize) -> Result<Box<dyn TaskState>, String>;
+    fn state(&self, ctx: &Context, worker: usize) -> Result<Box<dyn TaskState>, WorkError>;
 
     /// What `python/pools.py` runs this workload's tasks with (the Python executors): its
     /// settings for the cell of `ctx`; `None` when it has no Python implementation.
-    fn python(&self, _ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, _ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         Ok(None)
     }
 
@@ -194,7 +198,7 @@ pub enum Draws {
 /// One worker's state for one workload: runs its tasks.
 pub trait TaskState: Send {
     /// Runs one task, recording stage times and a top-1 in `out`; a failure is an `Err`.
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String>;
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), WorkError>;
 }
 
 /// Where `prepare` may put files, and where it may look for libraries.
@@ -236,11 +240,11 @@ impl Settings {
     }
 
     /// The settings of `workload`, of the type it parsed them into.
-    pub fn get<T: Any>(&self, workload: &str) -> Result<&T, String> {
+    pub fn get<T: Any>(&self, workload: &'static str) -> Result<&T, NoSettings> {
         self.0
             .get(workload)
             .and_then(|v| v.downcast_ref::<T>())
-            .ok_or_else(|| format!("the settings of workload `{workload}` are missing or not prepared"))
+            .ok_or(NoSettings(workload))
     }
 }
 

@@ -1,6 +1,7 @@
 //! A classifier's ONNX Runtime session and its input: preprocessing (resize, scale, normalise,
 //! NCHW), inference and the top-1.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,10 +11,59 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::classify::{ClassifySettings, ModelSource};
-use super::image::{load_input, resample, Pixels};
-use super::{ort_lib, Context, Stages, Top1};
+use super::image::{load_input, resample, ImageError, Pixels};
+use super::ort_lib::{self, OrtError};
+use super::{Context, Stages, Top1};
 use crate::measure::ms;
 use crate::task::Task;
+
+/// Why a model could not be prepared, loaded or run; a task's failure says it in these words.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Ort(#[from] OrtError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("no model {} in [classify] model", .0 + 1)]
+    NoModel(usize),
+    #[error("cannot create an ORT session builder: {0}")]
+    Builder(String),
+    #[error("cannot create the ORT session for {}: {message}", model.display())]
+    Session { model: PathBuf, message: String },
+    #[error("cannot load {what} {}: {message}", path.display())]
+    Load {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("bad input tensor: {0}")]
+    Tensor(String),
+    #[error("inference failed: {0}")]
+    Inference(String),
+    #[error("unexpected model output: {0}")]
+    Output(String),
+    #[error("the model returned no scores")]
+    NoScores,
+    #[error("cannot optimise the model: {0}")]
+    Optimise(String),
+    #[error("the optimised model needs a UTF-8 file name")]
+    NotUtf8,
+    /// The child that optimised the graph died doing so.
+    #[error("the optimising process {0}")]
+    OptimiserDied(String),
+    /// The child that optimised the graph could not start, or said why it failed.
+    #[error("{0}")]
+    Optimiser(String),
+    #[error("the optimising process wrote no {}", .0.display())]
+    NotWritten(PathBuf),
+}
+
+/// A task's or a worker's failure travels on as words (across processes).
+impl From<ModelError> for String {
+    fn from(e: ModelError) -> String {
+        e.to_string()
+    }
+}
 
 /// One ORT session with its input buffer; `Session::run` takes `&mut self`, so each worker owns one.
 pub struct Model {
@@ -23,11 +73,14 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(src: Arc<ModelSource>, intra_op_threads: usize) -> Result<Model, String> {
+    pub fn new(src: Arc<ModelSource>, intra_op_threads: usize) -> Result<Model, ModelError> {
         let env = ort_lib::environment()?;
-        let e = |e: ort::Error<_>| format!("cannot create the ORT session for {}: {e}", src.model.display());
+        let e = |e: ort::Error<_>| ModelError::Session {
+            model: src.model.clone(),
+            message: e.to_string(),
+        };
         let mut builder = Session::builder(&env)
-            .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
+            .map_err(|e| ModelError::Builder(e.to_string()))?
             .with_optimization_level(if src.optimized.is_some() {
                 GraphOptimizationLevel::Disable
             } else {
@@ -45,9 +98,11 @@ impl Model {
             Some(path) => (path, "the optimised model"),
             None => (&src.model, "the model"),
         };
-        let session = builder
-            .commit_from_file(path)
-            .map_err(|e| format!("cannot load {what} {}: {e}", path.display()))?;
+        let session = builder.commit_from_file(path).map_err(|e| ModelError::Load {
+            what,
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         Ok(Model {
             src,
             session,
@@ -61,7 +116,7 @@ impl Model {
         task: &Task,
         resizer: &mut Resizer,
         stages: &mut Stages,
-    ) -> Result<Top1, String> {
+    ) -> Result<Top1, ModelError> {
         let t = Instant::now();
         let px = load_input(&task.input, ctx.max_pixels)?;
         stages.decode_ms += ms(t.elapsed());
@@ -72,25 +127,25 @@ impl Model {
 
         let t = Instant::now();
         let logits = self.infer()?;
-        let (index, prob) = top1(&logits).ok_or("the model returned no scores")?;
+        let (index, prob) = top1(&logits).ok_or(ModelError::NoScores)?;
         stages.inference_ms += ms(t.elapsed());
         let label = self.src.labels.as_ref().and_then(|l| l.get(index).cloned());
         Ok(Top1 { index, label, prob })
     }
 
     /// Runs the model on the current input buffer and returns the first output's values.
-    pub fn infer(&mut self) -> Result<Vec<f32>, String> {
+    pub fn infer(&mut self) -> Result<Vec<f32>, ModelError> {
         let (w, h) = self.src.settings.input;
         let shape = [1usize, 3, h as usize, w as usize];
         let tensor =
-            TensorRef::from_array_view((shape, &self.input[..])).map_err(|e| format!("bad input tensor: {e}"))?;
+            TensorRef::from_array_view((shape, &self.input[..])).map_err(|e| ModelError::Tensor(e.to_string()))?;
         let outputs = self
             .session
             .run(ort::inputs![tensor])
-            .map_err(|e| format!("inference failed: {e}"))?;
+            .map_err(|e| ModelError::Inference(e.to_string()))?;
         let (_, logits) = outputs[0]
             .try_extract_tensor::<f32>()
-            .map_err(|e| format!("unexpected model output: {e}"))?;
+            .map_err(|e| ModelError::Output(e.to_string()))?;
         Ok(logits.to_vec())
     }
 
@@ -107,7 +162,7 @@ pub fn preprocess_into(
     px: &Pixels,
     s: &ClassifySettings,
     out: &mut Vec<f32>,
-) -> Result<(), String> {
+) -> Result<(), ImageError> {
     let (w, h) = s.input;
     let resized;
     let rgb = if (px.width, px.height) == (w, h) {

@@ -4,6 +4,7 @@
 //! thread or process calls `runner_init` while its pool starts, `runner_run` once per task and
 //! `runner_fini` at shutdown. The library is checked in a throwaway process before anything runs.
 
+use super::{Refused, WorkError};
 use crate::tasks::Tasks;
 use std::any::Any;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -65,7 +66,7 @@ unsafe impl Send for Library {}
 unsafe impl Sync for Library {}
 
 /// Opens the library and finds its entry points; checks its ABI version.
-fn open(path: &Path) -> Result<Library, String> {
+fn open(path: &Path) -> Result<Library, WorkError> {
     let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| "the path holds a NUL byte".to_string())?;
     // SAFETY: dlopen with a valid C string; the handle is kept for the life of the process.
     let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
@@ -74,7 +75,8 @@ fn open(path: &Path) -> Result<Library, String> {
             "{} is not a shared object that loads here: {}",
             path.display(),
             dlerror()
-        ));
+        )
+        .into());
     }
     let sym = |name: &str| -> *mut c_void {
         let n = CString::new(name).expect("a symbol name");
@@ -89,11 +91,11 @@ fn open(path: &Path) -> Result<Library, String> {
     };
     let abi = sym("runner_plugin_abi");
     if abi.is_null() {
-        return Err(missing("runner_plugin_abi"));
+        return Err(missing("runner_plugin_abi").into());
     }
     let run = sym("runner_run");
     if run.is_null() {
-        return Err(missing("runner_run"));
+        return Err(missing("runner_run").into());
     }
     // SAFETY: the symbols have the types the header declares (the plugin's promise).
     let version = unsafe { std::mem::transmute::<*mut c_void, AbiFn>(abi)() };
@@ -101,7 +103,8 @@ fn open(path: &Path) -> Result<Library, String> {
         return Err(format!(
             "{} speaks plugin ABI version {version}; this runner speaks version {ABI}",
             path.display()
-        ));
+        )
+        .into());
     }
     let (init, fini) = (sym("runner_init"), sym("runner_fini"));
     // SAFETY: as above; a null optional symbol stays `None`.
@@ -127,8 +130,11 @@ fn dlerror() -> String {
 /// The library this process opened (once, in the repetition process; its workers inherit it).
 static OPENED: OnceLock<Result<Library, String>> = OnceLock::new();
 
-fn library(s: &NativeSettings) -> Result<&'static Library, String> {
-    OPENED.get_or_init(|| open(&s.library)).as_ref().map_err(Clone::clone)
+fn library(s: &NativeSettings) -> Result<&'static Library, WorkError> {
+    OPENED
+        .get_or_init(|| open(&s.library).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| WorkError::Said(e.clone()))
 }
 
 /// An error buffer the plugin writes into, as text.
@@ -150,7 +156,7 @@ impl Workload for Native {
         Draws::Inputs
     }
 
-    fn runs_in(&self, python: bool) -> Result<(), String> {
+    fn runs_in(&self, python: bool) -> Result<(), Refused> {
         match python {
             false => Ok(()),
             true => Err("workload native runs under sequential, thread, process and hybrid".into()),
@@ -173,11 +179,11 @@ impl Workload for Native {
 
     /// Opens the library in a throwaway process: a file that is not a shared object, a missing
     /// symbol or another ABI version is refused before anything runs.
-    fn check(&self, settings: &Settings, _python: Option<&Path>) -> Result<(), String> {
+    fn check(&self, settings: &Settings, _python: Option<&Path>) -> Result<(), Refused> {
         let s: &NativeSettings = settings.get(self.name())?;
         crate::proc::in_child(|| open(&s.library).map(|_| String::new()))
             .map(|_| ())
-            .map_err(|e| format!("native.library: {e}"))
+            .map_err(|e| Refused::at("native.library", e.to_string()))
     }
 
     fn watched(&self, settings: &Settings) -> Vec<PathBuf> {
@@ -186,15 +192,15 @@ impl Workload for Native {
             .map_or_else(|_| Vec::new(), |s| vec![s.library.clone()])
     }
 
-    fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), String> {
+    fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), WorkError> {
         library(ctx.settings.get(self.name())?).map(|_| ())
     }
 
-    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), String> {
+    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), WorkError> {
         write_noise(ctx, tasks)
     }
 
-    fn state(&self, ctx: &Context, worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         let s: &NativeSettings = ctx.settings.get(self.name())?;
         let lib = library(s)?;
         let mut err = vec![0u8; 1024];
@@ -208,7 +214,8 @@ impl Workload for Native {
             return Err(format!(
                 "runner_init failed: {}",
                 if why.is_empty() { "no reason given" } else { &why }
-            ));
+            )
+            .into());
         }
         Ok(Box::new(NativeState { lib, state }))
     }
@@ -224,7 +231,7 @@ struct NativeState {
 unsafe impl Send for NativeState {}
 
 impl TaskState for NativeState {
-    fn run(&mut self, ctx: &Context, task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, _out: &mut TaskOutput) -> Result<(), WorkError> {
         let input = input_path(ctx, task)
             .map(|p| CString::new(p.as_os_str().as_encoded_bytes()))
             .transpose()
@@ -248,7 +255,8 @@ impl TaskState for NativeState {
                     } else {
                         format!(": {why}")
                     }
-                ))
+                )
+                .into())
             }
         }
     }

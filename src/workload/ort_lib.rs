@@ -20,6 +20,35 @@ const HOW_TO_INSTALL: &str = "in a clone, run `scripts/setup` (it installs ONNX 
 onnxruntime wheel into .deps/); installed with pip, pipx or uv, the wheel's `[ml]` extra (or `pip install onnxruntime==1.31.1` \
 into its environment); or point ORT_DYLIB_PATH or `--ort-lib` at libonnxruntime.so.1.31.x";
 
+/// Why ONNX Runtime cannot be used here; each says how to install it where that is the cure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrtError {
+    #[error("ONNX Runtime library not found; {HOW_TO_INSTALL}")]
+    NotFound,
+    #[error("ONNX Runtime library {} (from {how}) does not exist; {HOW_TO_INSTALL}", path.display())]
+    Missing { path: PathBuf, how: &'static str },
+    /// dlopen refused it, or it is not ONNX Runtime.
+    #[error("cannot load ONNX Runtime ({how}): {message}; {HOW_TO_INSTALL}")]
+    Load { how: &'static str, message: String },
+    /// The child that loaded it to learn its version died doing so.
+    #[error("loading ONNX Runtime: the probing process {0}")]
+    ProbeDied(String),
+    /// The child that loaded it could not be started or said why it failed.
+    #[error("{0}")]
+    Probe(String),
+    #[error("ONNX Runtime is not loaded; {HOW_TO_INSTALL}")]
+    NotLoaded,
+    #[error("cannot create the ORT environment: {0}")]
+    Environment(String),
+}
+
+/// A task's or a worker's failure travels on as words (across processes).
+impl From<OrtError> for String {
+    fn from(e: OrtError) -> String {
+        e.to_string()
+    }
+}
+
 /// A library that was found, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -28,7 +57,7 @@ pub struct Found {
 }
 
 /// Looks for the library; `roots` are folders whose ancestors may hold the project's `.deps/`.
-pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String> {
+pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, OrtError> {
     if let Some(p) = explicit {
         return exists(p, "explicit path");
     }
@@ -54,20 +83,20 @@ pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String>
             how: "python onnxruntime",
         });
     }
-    Err(format!("ONNX Runtime library not found; {HOW_TO_INSTALL}"))
+    Err(OrtError::NotFound)
 }
 
-fn exists(p: &Path, how: &'static str) -> Result<Found, String> {
+fn exists(p: &Path, how: &'static str) -> Result<Found, OrtError> {
     if p.is_file() {
         Ok(Found {
             path: p.to_path_buf(),
             how,
         })
     } else {
-        Err(format!(
-            "ONNX Runtime library {} (from {how}) does not exist; {HOW_TO_INSTALL}",
-            p.display()
-        ))
+        Err(OrtError::Missing {
+            path: p.to_path_buf(),
+            how,
+        })
     }
 }
 
@@ -107,14 +136,16 @@ static LOADED: Mutex<Option<String>> = Mutex::new(None);
 
 /// Loads the library into this process (dlopen only: no environment, no threads) and returns
 /// its version. Call it in the single-threaded parent; forked children inherit it.
-pub fn load(found: &Found) -> Result<String, String> {
+pub fn load(found: &Found) -> Result<String, OrtError> {
     let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(v) = &*loaded {
         return Ok(v.clone());
     }
     // A failed load must stay a LoadDynamicError: building an `ort::Error` calls into the library.
-    ort::init_from(&found.path)
-        .map_err(|e| format!("cannot load ONNX Runtime ({}): {e}; {HOW_TO_INSTALL}", found.how))?;
+    ort::init_from(&found.path).map_err(|e| OrtError::Load {
+        how: found.how,
+        message: e.to_string(),
+    })?;
     // The build string names the release on official builds; else the file name does (`.so.1.31.1`).
     let from_name = found
         .path
@@ -142,10 +173,10 @@ fn version_of(info: &str) -> Option<String> {
 /// Loads the library in a throwaway child and returns its version, so that the orchestrator
 /// learns that it loads (and which release it is) without mapping it: only the processes that
 /// build sessions do, and every other fork stays free of it.
-pub fn probe(found: &Found) -> Result<String, String> {
+pub fn probe(found: &Found) -> Result<String, OrtError> {
     crate::proc::in_child(|| load(found)).map_err(|e| match e {
-        ChildFailure::Died(status) => format!("loading ONNX Runtime: the probing process {}", status.describe()),
-        other => other.to_string(),
+        ChildFailure::Died(status) => OrtError::ProbeDied(status.describe()),
+        other => OrtError::Probe(other.to_string()),
     })
 }
 
@@ -153,9 +184,9 @@ static ENV: Mutex<Option<Environment>> = Mutex::new(None);
 
 /// This process's ORT environment, built on first use. ORT allows one per process, ever, so it
 /// must first be built in the process (or forked worker) that runs sessions, never before a fork.
-pub fn environment() -> Result<Environment, String> {
+pub fn environment() -> Result<Environment, OrtError> {
     if LOADED.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
-        return Err(format!("ONNX Runtime is not loaded; {HOW_TO_INSTALL}"));
+        return Err(OrtError::NotLoaded);
     }
     let mut env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = &*env {
@@ -164,7 +195,7 @@ pub fn environment() -> Result<Environment, String> {
     let built = ort::init()
         .with_name("runner")
         .build()
-        .map_err(|e| format!("cannot create the ORT environment: {e}"))?;
+        .map_err(|e| OrtError::Environment(e.to_string()))?;
     *env = Some(built.clone());
     Ok(built)
 }
@@ -185,6 +216,17 @@ mod tests {
     #[test]
     fn a_missing_explicit_path_says_how_to_install() {
         let e = find(Some(Path::new("/nonexistent/libonnxruntime.so.1.31.1")), &[]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                OrtError::Missing {
+                    how: "explicit path",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = e.to_string();
         assert!(e.contains("does not exist") && e.contains("scripts/setup"), "{e}");
     }
 
@@ -195,6 +237,7 @@ mod tests {
         std::fs::write(&bad, b"not a shared object").unwrap();
         let found = find(Some(&bad), &[]).unwrap();
         let e = load(&found).unwrap_err();
-        assert!(e.contains("cannot load ONNX Runtime"), "{e}");
+        assert!(matches!(e, OrtError::Load { .. }), "{e}");
+        assert!(e.to_string().contains("cannot load ONNX Runtime"), "{e}");
     }
 }

@@ -2,6 +2,7 @@
 //! its index, its seed and its input, a file path or none. Drawn noise becomes a PNG file in
 //! the cell's folder, written by each repetition before its pool starts (outside the wall time).
 
+use super::WorkError;
 use crate::tasks::Tasks;
 use std::path::PathBuf;
 
@@ -19,7 +20,7 @@ pub fn input_path(ctx: &Context, task: &Task) -> Option<PathBuf> {
 }
 
 /// Writes the repetition's noise images as PNG files where [`input_path`] names them.
-pub fn write_noise(ctx: &Context, tasks: &Tasks) -> Result<(), String> {
+pub fn write_noise(ctx: &Context, tasks: &Tasks) -> Result<(), WorkError> {
     // Made tasks have no input: only a list can hold noise.
     let Tasks::Listed(tasks) = tasks else { return Ok(()) };
     for task in tasks.iter() {

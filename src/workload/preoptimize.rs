@@ -12,36 +12,35 @@ use std::time::Instant;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
+use super::model::ModelError;
 use super::ort_lib;
 use crate::proc::{self, ChildFailure};
 
 /// Writes the optimised graph of the model at `model` to `out`; returns the seconds it took.
-pub fn preoptimize(ort: &ort_lib::Found, model: &Path, out: &Path) -> Result<f64, String> {
+pub fn preoptimize(ort: &ort_lib::Found, model: &Path, out: &Path) -> Result<f64, ModelError> {
     let start = Instant::now();
     proc::in_child(|| {
         ort_lib::load(ort)
+            .map_err(ModelError::from)
             .and_then(|_| optimize_here(model, out))
             .map(|_| String::new())
     })
     .map_err(|e| match e {
-        ChildFailure::Died(status) => format!("the optimising process {}", status.describe()),
-        other => other.to_string(),
+        ChildFailure::Died(status) => ModelError::OptimiserDied(status.describe()),
+        other => ModelError::Optimiser(other.to_string()),
     })?;
     match out.is_file() {
         true => Ok(start.elapsed().as_secs_f64()),
-        false => Err(format!("the optimising process wrote no {}", out.display())),
+        false => Err(ModelError::NotWritten(out.to_path_buf())),
     }
 }
 
-fn optimize_here(model: &Path, out: &Path) -> Result<(), String> {
+fn optimize_here(model: &Path, out: &Path) -> Result<(), ModelError> {
     let env = ort_lib::environment()?;
-    let e = |e: ort::Error<_>| format!("cannot optimise the model: {e}");
-    let name = out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or("the optimised model needs a UTF-8 file name")?;
+    let e = |e: ort::Error<_>| ModelError::Optimise(e.to_string());
+    let name = out.file_name().and_then(|n| n.to_str()).ok_or(ModelError::NotUtf8)?;
     Session::builder(&env)
-        .map_err(|e| format!("cannot create an ORT session builder: {e}"))?
+        .map_err(|e| ModelError::Builder(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(e)?
         .with_intra_threads(1)
@@ -60,6 +59,6 @@ fn optimize_here(model: &Path, out: &Path) -> Result<(), String> {
         )
         .map_err(e)?
         .commit_from_file(model)
-        .map_err(|e| format!("cannot optimise the model: {e}"))?;
+        .map_err(|e| ModelError::Optimise(e.to_string()))?;
     Ok(())
 }

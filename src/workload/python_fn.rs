@@ -3,6 +3,7 @@
 //! an optional `setup(config)` per worker whose result every call gets. Before any repetition
 //! the module is imported once in a throwaway interpreter; an exception there refuses the run.
 
+use super::{Refused, WorkError};
 use crate::tasks::Tasks;
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ impl Workload for PythonFn {
         Draws::Inputs
     }
 
-    fn runs_in(&self, python: bool) -> Result<(), String> {
+    fn runs_in(&self, python: bool) -> Result<(), Refused> {
         match python {
             true => Ok(()),
             false => Err("workload python runs under the py-* executors".into()),
@@ -134,7 +135,7 @@ impl Workload for PythonFn {
     }
 
     /// Imports the module (and finds the functions) once in a throwaway interpreter.
-    fn check(&self, settings: &Settings, python: Option<&Path>) -> Result<(), String> {
+    fn check(&self, settings: &Settings, python: Option<&Path>) -> Result<(), Refused> {
         let s: &PySettings = settings.get(self.name())?;
         let python = python.ok_or("workload python needs a Python interpreter")?;
         let probe = "import importlib, sys\n\
@@ -147,10 +148,13 @@ impl Workload for PythonFn {
             return Ok(());
         }
         let err = String::from_utf8_lossy(&out.stderr);
-        Err(format!(
-            "python.function: importing {} failed: {}",
-            s.functions.join(", "),
-            err.trim().lines().last().unwrap_or("")
+        Err(Refused::at(
+            "python.function",
+            format!(
+                "importing {} failed: {}",
+                s.functions.join(", "),
+                err.trim().lines().last().unwrap_or("")
+            ),
         ))
     }
 
@@ -158,7 +162,7 @@ impl Workload for PythonFn {
     /// `concurrent.interpreters`, or the 3.13 backport's), as py-interpreter's workers import
     /// them: a module that imports numpy, or any extension without subinterpreter support, is
     /// refused here by name instead of failing every task.
-    fn check_subinterpreter(&self, settings: &Settings, python: &Path) -> Result<(), String> {
+    fn check_subinterpreter(&self, settings: &Settings, python: &Path) -> Result<(), Refused> {
         let s: &PySettings = settings.get(self.name())?;
         let probe = r#"
 import sys
@@ -194,10 +198,13 @@ for entry in sys.argv[2:]:
         } else {
             why.to_string()
         };
-        Err(format!(
-            "python.function: module `{module}` cannot be loaded in a subinterpreter of {}, where executor \
-             \"py-interpreter\" runs it ({why}); run it on py-thread or py-process",
-            python.display()
+        Err(Refused::at(
+            "python.function",
+            format!(
+                "module `{module}` cannot be loaded in a subinterpreter of {}, where executor \
+                 \"py-interpreter\" runs it ({why}); run it on py-thread or py-process",
+                python.display()
+            ),
         ))
     }
 
@@ -217,11 +224,11 @@ for entry in sys.argv[2:]:
         files
     }
 
-    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), String> {
+    fn inputs(&self, ctx: &Context, tasks: &Tasks) -> Result<(), WorkError> {
         write_noise(ctx, tasks)
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let s: &PySettings = ctx.settings.get(self.name())?;
         let function = s
             .functions
@@ -240,7 +247,7 @@ for entry in sys.argv[2:]:
         ctx.settings.get::<PySettings>(self.name()).is_ok_and(|s| s.keep_stdout)
     }
 
-    fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, _ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         Err("workload python runs under the py-* executors".into())
     }
 }
@@ -248,7 +255,7 @@ for entry in sys.argv[2:]:
 impl PySettings {
     /// Runs `probe` (Python source) on `python` with the folders to put on `sys.path` (one
     /// argument, a line each) and then every `module:function` entry as arguments.
-    fn probe(&self, python: &Path, probe: &str) -> Result<std::process::Output, String> {
+    fn probe(&self, python: &Path, probe: &str) -> Result<std::process::Output, WorkError> {
         let paths: Vec<String> = self.path.iter().map(|p| p.display().to_string()).collect();
         std::process::Command::new(python)
             .arg("-c")
@@ -257,6 +264,6 @@ impl PySettings {
             .args(&self.functions)
             .args(&self.setup)
             .output()
-            .map_err(|e| format!("cannot run {}: {e}", python.display()))
+            .map_err(|e| WorkError::Said(format!("cannot run {}: {e}", python.display())))
     }
 }

@@ -1,6 +1,7 @@
 //! The resize workload: decode, resample to each target, encode (JPEG, PNG, lossless WebP, or
 //! each input's own format: the cell's `format`), save. Its settings are the `[resize]` section.
 
+use super::WorkError;
 use std::any::Any;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -97,7 +98,7 @@ impl Workload for Resize {
         Ok(Some(Box::new(parse(section)?)))
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let s: &ResizeSettings = ctx.settings.get(self.name())?;
         if s.save {
             let dir = &ctx.out_dir;
@@ -122,10 +123,12 @@ impl Workload for Resize {
             png_compression: s.png_compression,
             save: s.save,
         };
-        serde_json::to_value(job).map(Some).map_err(|e| e.to_string())
+        serde_json::to_value(job)
+            .map(Some)
+            .map_err(|e| WorkError::Said(e.to_string()))
     }
 
-    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         let settings: &ResizeSettings = ctx.settings.get(self.name())?;
         let out_dir = settings.save.then(|| ctx.out_dir.clone());
         if let Some(dir) = &out_dir {
@@ -331,7 +334,7 @@ struct State {
 }
 
 impl TaskState for State {
-    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, ctx: &Context, task: &Task, out: &mut TaskOutput) -> Result<(), WorkError> {
         let s = &self.settings;
         let (resizer, encoded, stages) = (&mut self.resizer, &mut self.encoded, &mut out.stages);
         let t = Instant::now();
@@ -344,7 +347,8 @@ impl TaskState for State {
                 return Err(format!(
                     "target {} gives {w}x{h}, larger than JPEG allows (65535)",
                     target.label()
-                ));
+                )
+                .into());
             }
             let t = Instant::now();
             let resized = resample(resizer, &px, w, h, s.filter)?;
@@ -380,7 +384,7 @@ fn encode(
     w: u32,
     h: u32,
     out: &mut Vec<u8>,
-) -> Result<Format, String> {
+) -> Result<Format, WorkError> {
     use image::ImageEncoder;
     let format = match format {
         Format::Same => match input {

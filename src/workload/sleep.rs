@@ -1,5 +1,6 @@
 //! The sleep workload: pure waiting, like I/O (`[sleep] ms` per task).
 
+use super::WorkError;
 use std::any::Any;
 use std::time::Duration;
 
@@ -45,18 +46,18 @@ impl Workload for Sleep {
         Ok(Some(Box::new(Nap(Duration::from_millis(ms)))))
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let nap = ctx.settings.get::<Nap>(self.name())?.0;
         Ok(Some(serde_json::json!({ "ms": nap.as_millis() as u64 })))
     }
 
-    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         Ok(Box::new(*ctx.settings.get::<Nap>(self.name())?))
     }
 }
 
 impl TaskState for Nap {
-    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut TaskOutput) -> Result<(), WorkError> {
         std::thread::sleep(self.0);
         Ok(())
     }

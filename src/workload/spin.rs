@@ -1,6 +1,7 @@
 //! The spin workload: pure CPU, a fixed count of dependent integer operations per task
 //! (`[spin] iterations`).
 
+use super::WorkError;
 use std::any::Any;
 
 use serde::Deserialize;
@@ -50,18 +51,18 @@ impl Workload for Spin {
         Ok(Some(Box::new(Iterations(n))))
     }
 
-    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, String> {
+    fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {
         let n = ctx.settings.get::<Iterations>(self.name())?.0;
         Ok(Some(serde_json::json!({ "iterations": n })))
     }
 
-    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, String> {
+    fn state(&self, ctx: &Context, _worker: usize) -> Result<Box<dyn TaskState>, WorkError> {
         Ok(Box::new(*ctx.settings.get::<Iterations>(self.name())?))
     }
 }
 
 impl TaskState for Iterations {
-    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut TaskOutput) -> Result<(), String> {
+    fn run(&mut self, _ctx: &Context, _task: &Task, _out: &mut TaskOutput) -> Result<(), WorkError> {
         spin(self.0);
         Ok(())
     }

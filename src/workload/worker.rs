@@ -1,6 +1,7 @@
 //! A worker's side of a task: its private state for each workload of its cell, and the record of
 //! what one task did.
 
+use super::WorkError;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -166,7 +167,7 @@ pub struct Worker {
 impl Worker {
     /// Builds a worker for `workload`'s tasks; with a model this creates the ORT session, so call
     /// it inside the worker (thread or forked process) that will use it.
-    pub fn new(ctx: &Context, workload: WorkloadKind, id: usize) -> Result<Worker, String> {
+    pub fn new(ctx: &Context, workload: WorkloadKind, id: usize) -> Result<Worker, WorkError> {
         let mut states = Vec::new();
         let mut session_s = 0.0;
         for part in workload.parts() {
@@ -192,7 +193,10 @@ impl Worker {
         let mut out = TaskOutput::default();
         let result = match self.states.iter_mut().find(|(k, _)| *k == task.kind) {
             Some((_, state)) => state.run(ctx, task, &mut out),
-            None => Err(format!("this worker has no state for {} tasks", task.kind)),
+            None => Err(WorkError::Said(format!(
+                "this worker has no state for {} tasks",
+                task.kind
+            ))),
         };
         TaskRecord {
             task: task.index,
@@ -201,7 +205,7 @@ impl Worker {
             source: task.input.source().to_string(),
             image: task.input.name(),
             worker: Some(self.id),
-            error: result.err().map(TaskFailure::Work),
+            error: result.err().map(|e| TaskFailure::Work(e.to_string())),
             ms: ms(start.elapsed()),
             counters: before.map(|b| {
                 let d = Usage::of_thread().since(b);

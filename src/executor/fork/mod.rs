@@ -18,6 +18,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::unistd::Pid;
 
+use crate::executor::PoolError;
 use crate::executor::{Job, PoolStats, TaskEvent};
 use crate::measure::{monotonic_ns, pss_kib};
 use crate::outcome::TaskFailure;
@@ -69,7 +70,7 @@ pub(super) fn watchdog(task_timeout: Duration) -> Duration {
 }
 
 /// Runs the job on `job.shape.processes` worker processes of `job.shape.threads` threads each.
-pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, String> {
+pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError> {
     let start = Instant::now();
     let mut pool = Pool::new(job);
     for _ in 0..job.shape.processes.get() {
@@ -85,7 +86,7 @@ pub(super) fn run(job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<Pool
             .take()
             .unwrap_or_else(|| "every worker died while starting".into());
         pool.shutdown();
-        return Err(format!("no worker process could start: {why}"));
+        return Err(format!("no worker process could start: {why}").into());
     }
     pool.stats.pool_start_s = start.elapsed().as_secs_f64();
 
@@ -160,7 +161,7 @@ impl Pool {
     }
 
     /// Forks one worker (refused unless this process is single-threaded: see [`proc::spawn`]).
-    fn spawn(&mut self, job: &Job) -> Result<(), String> {
+    fn spawn(&mut self, job: &Job) -> Result<(), PoolError> {
         let (parent_end, child_end) =
             socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
                 .map_err(|e| format!("socketpair failed: {e}"))?;
@@ -224,7 +225,7 @@ impl Pool {
 
     /// Waits for messages (or deaths, or a task's time limit) and handles them; returns how many
     /// tasks finished.
-    fn wait_events(&mut self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<usize, String> {
+    fn wait_events(&mut self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<usize, PoolError> {
         // Sleep only when no results ring holds anything, each reader having said it will: a
         // worker writing after that wakes it.
         let waiting = self.slots.iter().any(|s| !s.rings.results.going_to_sleep());
@@ -240,7 +241,7 @@ impl Pool {
             .collect();
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(format!("poll failed: {e}")),
+            Err(e) => return Err(format!("poll failed: {e}").into()),
         }
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);

@@ -9,6 +9,7 @@ use nix::sys::socket::{recv, MsgFlags};
 
 use super::worker::{FromWorker, MAX_MSG, WAKE};
 use super::{Gone, Pool};
+use crate::executor::PoolError;
 use crate::executor::TaskEvent;
 use crate::measure::monotonic_ns;
 
@@ -20,7 +21,9 @@ impl Pool {
             let msg = match recv(self.slots[i].sock.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
                 Ok(0) => return Some((None, None)),
                 Ok(len) if buf[..len] == *WAKE => continue,
-                Ok(len) => serde_json::from_slice::<FromWorker>(&buf[..len]).map_err(|e| e.to_string()),
+                Ok(len) => {
+                    serde_json::from_slice::<FromWorker>(&buf[..len]).map_err(|e| PoolError::Said(e.to_string()))
+                }
                 Err(Errno::EAGAIN) => return None,
                 // A worker that dies with wake-ups unread resets the socket; what it sent
                 // before is still there to read, then the end of file.
@@ -28,7 +31,7 @@ impl Pool {
                 Err(_) => return Some((None, None)),
             };
             if let Err(why) = self.handle(i, msg, on_event) {
-                return Some((Some(why), None));
+                return Some((Some(why.to_string()), None));
             }
         }
     }
@@ -57,10 +60,10 @@ impl Pool {
                     )
                 }
             }
-            let msg = postcard::from_bytes::<FromWorker>(&buf).map_err(|e| e.to_string());
+            let msg = postcard::from_bytes::<FromWorker>(&buf).map_err(|e| PoolError::Said(e.to_string()));
             match self.handle(i, msg, on_event) {
                 Ok(n) => finished += n,
-                Err(why) => return (finished, Some((Some(why), None))),
+                Err(why) => return (finished, Some((Some(why.to_string()), None))),
             }
         }
         (finished, None)
@@ -71,9 +74,9 @@ impl Pool {
     pub(super) fn handle(
         &mut self,
         i: usize,
-        msg: Result<FromWorker, String>,
+        msg: Result<FromWorker, PoolError>,
         on_event: &mut dyn FnMut(TaskEvent),
-    ) -> Result<usize, String> {
+    ) -> Result<usize, PoolError> {
         let slot = &mut self.slots[i];
         match msg {
             Ok(FromWorker::Ready { session_s, states }) => {
@@ -85,11 +88,11 @@ impl Pool {
             }
             Ok(FromWorker::InitFailed(why)) => {
                 self.init_error = Some(why.clone());
-                Err(format!("worker failed to start: {why}"))
+                Err(format!("worker failed to start: {why}").into())
             }
             Ok(FromWorker::Done(mut rec, started_ns)) => {
                 let Some(at) = slot.sent.iter().position(|s| s.task == rec.task) else {
-                    return Err(format!("worker {} sent a task it was not given", slot.id));
+                    return Err(format!("worker {} sent a task it was not given", slot.id).into());
                 };
                 slot.sent.remove(at);
                 slot.done += 1;
@@ -113,7 +116,7 @@ impl Pool {
                 on_event(TaskEvent::Finished(rec));
                 Ok(1)
             }
-            Err(e) => Err(format!("garbled message from worker {}: {e}", slot.id)),
+            Err(e) => Err(format!("garbled message from worker {}: {e}", slot.id).into()),
         }
     }
 }

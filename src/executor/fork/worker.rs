@@ -61,7 +61,7 @@ pub(super) fn worker_main(job: &Job, id: usize, sock: &OwnedFd, rings: &Rings) -
     let mut worker = match started {
         Ok(w) => w,
         Err(e) => {
-            out.send(&FromWorker::InitFailed(truncate(e, MAX_TEXT)));
+            out.send(&FromWorker::InitFailed(truncate(e.to_string(), MAX_TEXT)));
             return 1;
         }
     };
@@ -201,7 +201,7 @@ fn threaded_worker(job: &Job, id: usize, out: &Outbox) -> i32 {
                         w
                     }
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e));
+                        let _ = ready_tx.send(Err(e.to_string()));
                         return;
                     }
                 };
