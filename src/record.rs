@@ -40,8 +40,8 @@ pub struct RunMeta {
     pub paired: bool,
 }
 
-/// One row per (cell, repetition): the typed cell, the repetition, and what was measured. It
-/// reads as its measures (`row.wall_s`); runs.csv writes the cell flat, one column per axis
+/// One row per (cell, repetition): the typed cell, the repetition, and what was measured
+/// (`row.m.wall_s`); runs.csv writes the cell flat, one column per axis
 /// (`src/export/csv.rs`), and results.json writes it as an object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {
@@ -56,19 +56,6 @@ pub struct RunRow {
     pub seed: u64,
     #[serde(flatten)]
     pub m: Measured,
-}
-
-impl std::ops::Deref for RunRow {
-    type Target = Measured;
-    fn deref(&self) -> &Measured {
-        &self.m
-    }
-}
-
-impl std::ops::DerefMut for RunRow {
-    fn deref_mut(&mut self) -> &mut Measured {
-        &mut self.m
-    }
 }
 
 /// What one repetition measured: its runs.csv columns after the cell's, in order.
@@ -321,7 +308,7 @@ impl RunRow {
     /// The kind of machine it ran on: its Slurm partition and its hardware (`a: Intel ... / 2
     /// cores / 24 GiB`), or the hardware alone. Rows of two kinds are never compared.
     pub fn kind(&self) -> Option<String> {
-        match (&self.partition, &self.hardware) {
+        match (&self.m.partition, &self.m.hardware) {
             (Some(p), Some(h)) => Some(format!("{p}: {h}")),
             (Some(p), None) => Some(p.clone()),
             (None, h) => h.clone(),
@@ -340,7 +327,7 @@ impl RunRow {
     /// only these. A failed repetition's wall time (cut short, or inflated by a respawn) and
     /// throughput (its failed tasks count as zero) would bias every figure.
     pub fn is_whole(&self) -> bool {
-        self.error.is_none() && self.tasks_failed == 0 && self.wall_s > 0.0
+        self.m.error.is_none() && self.m.tasks_failed == 0 && self.m.wall_s > 0.0
     }
 
     /// Why it is not whole, by kind, for the per-cell count.
@@ -349,7 +336,8 @@ impl RunRow {
             return None;
         }
         Some(
-            self.error
+            self.m
+                .error
                 .as_ref()
                 .map_or(Kind::Other("no time measured".into()), Failure::kind),
         )

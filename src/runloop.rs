@@ -177,9 +177,9 @@ mod tests {
             .iter()
             .find(|r| r.cell.executor == ExecutorKind::named("process").unwrap() && !r.warmup && r.rep == 1)
             .unwrap();
-        assert_eq!((crashed.tasks, crashed.tasks_ok, crashed.tasks_failed), (6, 1, 5));
+        assert_eq!((crashed.m.tasks, crashed.m.tasks_ok, crashed.m.tasks_failed), (6, 1, 5));
         assert_eq!(
-            crashed.error,
+            crashed.m.error,
             Some(crate::outcome::Failure::Died(crate::proc::WaitStatus(libc::SIGKILL)))
         );
         let lost: Vec<_> = sink
@@ -195,9 +195,9 @@ mod tests {
             .as_deref()
             .unwrap()
             .starts_with("not run: the repetition process killed")));
-        for r in rows.iter().filter(|r| r.error.is_none()) {
-            assert_eq!(r.tasks_ok, 6);
-            assert!(r.throughput_tps > 0.0);
+        for r in rows.iter().filter(|r| r.m.error.is_none()) {
+            assert_eq!(r.m.tasks_ok, 6);
+            assert!(r.m.throughput_tps > 0.0);
         }
     }
 

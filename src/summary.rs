@@ -37,9 +37,11 @@ pub struct CellSummary {
 /// "3.13.5t (GIL off)": the version (`t` for a free-threaded build) and the GIL as a worker
 /// read it after its imports; a build with the GIL says "(GIL)".
 fn runtime(rows: &[&RunRow]) -> Option<String> {
-    let r = rows.iter().find(|r| r.python_version.is_some() && r.gil.is_some())?;
-    let (version, gil) = (r.python_version.as_deref()?, r.gil.as_deref()?);
-    Some(match (r.free_threaded == Some(true), gil) {
+    let r = rows
+        .iter()
+        .find(|r| r.m.python_version.is_some() && r.m.gil.is_some())?;
+    let (version, gil) = (r.m.python_version.as_deref()?, r.m.gil.as_deref()?);
+    Some(match (r.m.free_threaded == Some(true), gil) {
         (true, "disabled") => format!("{version}t (GIL off)"),
         (true, _) => format!("{version}t (GIL on)"),
         (false, _) => format!("{version} (GIL)"),
@@ -188,7 +190,7 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
 /// ratios when both ran in paired rounds, else the ratio of the two medians.
 fn speedup(base: &[&RunRow], rs: &[&RunRow], rounds: &[(usize, f64, f64)]) -> Option<Ratio> {
     let base_rounds: std::collections::HashMap<usize, f64> =
-        base.iter().filter_map(|b| b.round.map(|k| (k, b.wall_s))).collect();
+        base.iter().filter_map(|b| b.round.map(|k| (k, b.m.wall_s))).collect();
     if !rounds.is_empty() && !base_rounds.is_empty() {
         let ratios: Vec<f64> = rounds
             .iter()
@@ -196,7 +198,7 @@ fn speedup(base: &[&RunRow], rs: &[&RunRow], rounds: &[(usize, f64, f64)]) -> Op
             .collect();
         return paired_ratio(&ratios, crate::stats::TARGET);
     }
-    let walls = |rows: &[&RunRow]| -> Vec<f64> { rows.iter().map(|r| r.wall_s).collect() };
+    let walls = |rows: &[&RunRow]| -> Vec<f64> { rows.iter().map(|r| r.m.wall_s).collect() };
     ratio_of_medians(&walls(base), &walls(rs))
 }
 
@@ -211,19 +213,19 @@ pub fn kinds(rows: &[&RunRow]) -> Vec<String> {
 /// Statistics over whole repetitions `rs`; `baseline` holds the sequential cell's wall times.
 fn stats(rs: &[&RunRow], baseline: Option<&[&RunRow]>) -> Option<CellStats> {
     let first = rs.first()?;
-    let wall: Vec<f64> = rs.iter().map(|r| r.wall_s).collect();
+    let wall: Vec<f64> = rs.iter().map(|r| r.m.wall_s).collect();
     let wall_s = describe(&wall)?;
-    let tps: Vec<f64> = rs.iter().map(|r| r.throughput_tps).collect();
+    let tps: Vec<f64> = rs.iter().map(|r| r.m.throughput_tps).collect();
     let throughput_tps = describe(&tps)?;
     let med = |f: &dyn Fn(&RunRow) -> f64| median(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
     let rounds: Vec<(usize, f64, f64)> = rs
         .iter()
-        .filter_map(|r| r.round.map(|k| (k, r.throughput_tps, r.wall_s)))
+        .filter_map(|r| r.round.map(|k| (k, r.m.throughput_tps, r.m.wall_s)))
         .collect();
     let speedup = baseline.and_then(|b| speedup(b, rs, &rounds));
-    let per_task = |f: &dyn Fn(&RunRow) -> f64| med(&|r| f(r) / r.tasks_ok.max(1) as f64);
-    let other: Vec<f64> = rs.iter().filter_map(|r| r.other_cpu_s).collect();
-    let peaks: Vec<f64> = rs.iter().filter_map(|r| r.pss_peak_mib).collect();
+    let per_task = |f: &dyn Fn(&RunRow) -> f64| med(&|r| f(r) / r.m.tasks_ok.max(1) as f64);
+    let other: Vec<f64> = rs.iter().filter_map(|r| r.m.other_cpu_s).collect();
+    let peaks: Vec<f64> = rs.iter().filter_map(|r| r.m.pss_peak_mib).collect();
     Some(CellStats {
         wall_s,
         throughput_tps,
@@ -232,23 +234,23 @@ fn stats(rs: &[&RunRow], baseline: Option<&[&RunRow]>) -> Option<CellStats> {
         speedup,
         efficiency: speedup.map(|s| s.scale(1.0 / first.cell.workers() as f64)),
         outliers: outliers(&wall).into_iter().map(|i| rs[i].rep).collect(),
-        cpu_util_pct: med(&|r| r.cpu_util_pct),
-        cpu_s: med(&|r| r.user_s + r.sys_s),
-        peak_rss_mib: med(&|r| r.peak_rss_mib),
-        pss_mib: med(&|r| r.pss_mib),
+        cpu_util_pct: med(&|r| r.m.cpu_util_pct),
+        cpu_s: med(&|r| r.m.user_s + r.m.sys_s),
+        peak_rss_mib: med(&|r| r.m.peak_rss_mib),
+        pss_mib: med(&|r| r.m.pss_mib),
         pss_peak_mib: (!peaks.is_empty()).then(|| median(&peaks)),
         other_cpu_s: (!other.is_empty()).then(|| median(&other)),
-        noisy_reps: rs.iter().filter(|r| r.noisy).count(),
-        oversubscribed: first.oversubscribed,
+        noisy_reps: rs.iter().filter(|r| r.m.noisy).count(),
+        oversubscribed: first.m.oversubscribed,
         stage_ms: [
-            per_task(&|r| r.decode_ms),
-            per_task(&|r| r.resize_ms),
-            per_task(&|r| r.encode_ms),
-            per_task(&|r| r.save_ms),
-            per_task(&|r| r.preprocess_ms),
-            per_task(&|r| r.inference_ms),
-            med(&|r| r.wait_p50_ms.unwrap_or(0.0)),
-            per_task(&|r| r.ipc_ms),
+            per_task(&|r| r.m.decode_ms),
+            per_task(&|r| r.m.resize_ms),
+            per_task(&|r| r.m.encode_ms),
+            per_task(&|r| r.m.save_ms),
+            per_task(&|r| r.m.preprocess_ms),
+            per_task(&|r| r.m.inference_ms),
+            med(&|r| r.m.wait_p50_ms.unwrap_or(0.0)),
+            per_task(&|r| r.m.ipc_ms),
         ],
         parts: Parts::of(rs),
     })
@@ -314,7 +316,7 @@ mod tests {
     #[test]
     fn no_speedup_or_verdict_across_kinds_of_hardware() {
         let on = |mut r: RunRow, hw: &str| {
-            r.hardware = Some(hw.to_string());
+            r.m.hardware = Some(hw.to_string());
             r
         };
         let (seq, thread, process) = (

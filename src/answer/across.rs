@@ -196,9 +196,9 @@ mod tests {
                 let mut r = row(c, i, wall(c) * (1.0 + noise * u), None);
                 r.round = Some(i);
                 let ft = PYTHON.index_of(&c.values) == 1;
-                r.python_version = Some("3.13.5".into());
-                r.gil = Some(if ft { "disabled" } else { "enabled" }.into());
-                r.free_threaded = Some(ft);
+                r.m.python_version = Some("3.13.5".into());
+                r.m.gil = Some(if ft { "disabled" } else { "enabled" }.into());
+                r.m.free_threaded = Some(ft);
                 out.push(r);
             }
         }

@@ -69,13 +69,13 @@ pub fn by_kind(rows: &[RunRow], bound: &Bound) -> Option<ByKind> {
     if groups.len() < 2 {
         return None;
     }
-    let partitions: Vec<Option<&String>> = groups.values().map(|g| g[0].partition.as_ref()).collect();
+    let partitions: Vec<Option<&String>> = groups.values().map(|g| g[0].m.partition.as_ref()).collect();
     let unique = partitions.iter().all(Option::is_some)
         && (1..partitions.len()).all(|i| !partitions[..i].contains(&partitions[i]));
     let kinds: Vec<KindAnswer> = groups
         .iter()
         .map(|(kind, rows)| {
-            let label = match (unique, &rows[0].partition) {
+            let label = match (unique, &rows[0].m.partition) {
                 (true, Some(p)) => p.clone(),
                 _ => kind.clone(),
             };
@@ -86,7 +86,7 @@ pub fn by_kind(rows: &[RunRow], bound: &Bound) -> Option<ByKind> {
                 v.kind = Some(label.clone());
             }
             KindAnswer {
-                hardware: rows[0].hardware.clone(),
+                hardware: rows[0].m.hardware.clone(),
                 reps: rows.iter().filter(|r| !r.warmup).count(),
                 label,
                 cells,
@@ -193,8 +193,8 @@ mod tests {
     fn rows(kinds: &[(&str, f64)]) -> Vec<RunRow> {
         let on = |executor: &str, i: usize, wall: f64, partition: &str| {
             let mut r = row(&cell(ExecutorKind::named(executor).unwrap(), 2), i, wall, None);
-            r.partition = Some(partition.to_string());
-            r.hardware = Some("same".into());
+            r.m.partition = Some(partition.to_string());
+            r.m.hardware = Some("same".into());
             r
         };
         let mut out = Vec::new();

@@ -98,7 +98,7 @@ fn paired_rounds_give_the_median_of_per_round_ratios() {
     let u = verdicts(&summarize(&unpaired), &Bound::DEFAULT);
     assert_eq!(u[0].winner, None, "{:?}", u[0].ratio);
     // A round where one side failed is dropped, and named.
-    all[1].error = Some(crate::outcome::Failure::Other("a crash".into()));
+    all[1].m.error = Some(crate::outcome::Failure::Other("a crash".into()));
     let v = verdicts(&summarize(&all), &Bound::DEFAULT);
     assert_eq!((v[0].rounds, v[0].dropped), (5, 1));
     assert!(v[0].line().contains("1 rounds dropped"), "{}", v[0].line());
@@ -134,7 +134,7 @@ fn noisy_repetitions_are_named() {
         &SIX.map(|w| w * 1.3),
         &[],
     ));
-    all[7].noisy = true;
+    all[7].m.noisy = true;
     let v = verdicts(&summarize(&all), &Bound::DEFAULT);
     assert!(v[0].line().contains("process: 1 noisy repetitions"), "{}", v[0].line());
 }

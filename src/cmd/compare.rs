@@ -67,7 +67,7 @@ pub enum Movement {
 fn tps(rows: &[RunRow], cell: &Cell) -> Vec<f64> {
     rows.iter()
         .filter(|r| !r.warmup && r.cell == *cell && r.is_whole())
-        .map(|r| r.throughput_tps)
+        .map(|r| r.m.throughput_tps)
         .collect()
 }
 

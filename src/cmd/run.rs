@@ -281,8 +281,8 @@ fn exit_code(exp: &Experiment, dir: &Path, rows: &[RunRow], planned: usize) -> E
         );
         return ExitCode::Interrupted;
     }
-    let failed: usize = rows.iter().map(|r| r.tasks_failed).sum();
-    let rep_errors = rows.iter().filter(|r| r.error.is_some()).count();
+    let failed: usize = rows.iter().map(|r| r.m.tasks_failed).sum();
+    let rep_errors = rows.iter().filter(|r| r.m.error.is_some()).count();
     if failed > 0 || rep_errors > 0 {
         eprintln!(
             "runner: {failed} task(s) failed in {rep_errors} repetition(s); see {}",
@@ -359,14 +359,14 @@ fn python_facts(python: &Path) -> Result<PythonFound> {
 /// report.html and results.json; and a warning for noisy repetitions.
 fn summarise(dir: &Path, exp: &Experiment, rows: &[RunRow]) {
     super::report::write(dir, &exp.name, rows);
-    let leaked: usize = rows.iter().map(|r| r.leaked).sum();
+    let leaked: usize = rows.iter().map(|r| r.m.leaked).sum();
     if leaked > 0 {
         eprintln!(
             "runner: warning: command tasks left {leaked} process(es) running after their program ended, beside the \
              measured work; each was killed, and run.log names it with its task (tasks.csv: leaked)",
         );
     }
-    let noisy = rows.iter().filter(|r| r.noisy).count();
+    let noisy = rows.iter().filter(|r| r.m.noisy).count();
     if noisy > 0 {
         eprintln!(
             "runner: warning: in {noisy} repetition(s) other processes used more than {:.0} % of the machine (column other_cpu_s); \

@@ -41,8 +41,8 @@ impl TaskLog {
     /// The task rows a repetition leaves in tasks.csv.
     pub fn rows_of(self, run: &super::RunRow) -> usize {
         match self {
-            TaskLog::All => run.tasks,
-            TaskLog::Failed => run.tasks_failed,
+            TaskLog::All => run.m.tasks,
+            TaskLog::Failed => run.m.tasks_failed,
             TaskLog::None => 0,
         }
     }

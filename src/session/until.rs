@@ -133,7 +133,7 @@ impl Cost {
     fn walls(todo: &[(Cell, Rep)], rows: &[RunRow]) -> f64 {
         todo.iter()
             .map(|(c, _)| {
-                let mut w: Vec<f64> = rows.iter().filter(|r| r.cell == *c).map(|r| r.wall_s).collect();
+                let mut w: Vec<f64> = rows.iter().filter(|r| r.cell == *c).map(|r| r.m.wall_s).collect();
                 w.sort_by(f64::total_cmp);
                 w.get(w.len() / 2).copied().unwrap_or(0.0)
             })
@@ -142,7 +142,7 @@ impl Cost {
 
     fn of(&self, todo: &[(Cell, Rep)], rows: &[RunRow], elapsed: Duration) -> Duration {
         let overhead = self.overhead.unwrap_or_else(|| {
-            let walls: f64 = rows.iter().map(|r| r.wall_s).sum();
+            let walls: f64 = rows.iter().map(|r| r.m.wall_s).sum();
             (elapsed.as_secs_f64() / walls.max(1e-9)).clamp(1.0, 3.0)
         });
         Duration::from_secs_f64(Self::walls(todo, rows) * overhead)

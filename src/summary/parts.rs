@@ -36,19 +36,19 @@ impl Parts {
         let mean = |f: &dyn Fn(&RunRow) -> f64| rs.iter().map(|r| f(r)).sum::<f64>() / rs.len().max(1) as f64;
         let per_worker = |f: &dyn Fn(&RunRow) -> f64| mean(&|r| f(r) / 1e3 / r.cell.workers().max(1) as f64);
         Parts {
-            wall_s: mean(&|r| r.wall_s),
-            start_s: mean(&|r| r.pool_start_s + r.interpreter_s),
-            task_phase_s: mean(&|r| r.task_phase_s),
-            shutdown_s: mean(&|r| r.shutdown_s),
-            tasks_s: per_worker(&|r| r.tasks_ms),
-            ipc_s: per_worker(&|r| r.ipc_ms),
-            idle_s: per_worker(&|r| r.idle_ms),
-            tasks: mean(&|r| r.tasks_ok as f64),
+            wall_s: mean(&|r| r.m.wall_s),
+            start_s: mean(&|r| r.m.pool_start_s + r.m.interpreter_s),
+            task_phase_s: mean(&|r| r.m.task_phase_s),
+            shutdown_s: mean(&|r| r.m.shutdown_s),
+            tasks_s: per_worker(&|r| r.m.tasks_ms),
+            ipc_s: per_worker(&|r| r.m.ipc_ms),
+            idle_s: per_worker(&|r| r.m.idle_ms),
+            tasks: mean(&|r| r.m.tasks_ok as f64),
             counters: [
-                mean(&|r| r.minflt as f64),
-                mean(&|r| r.majflt as f64),
-                mean(&|r| r.nvcsw as f64),
-                mean(&|r| r.nivcsw as f64),
+                mean(&|r| r.m.minflt as f64),
+                mean(&|r| r.m.majflt as f64),
+                mean(&|r| r.m.nvcsw as f64),
+                mean(&|r| r.m.nivcsw as f64),
             ],
         }
     }
