@@ -11,8 +11,10 @@ the modules the job's workloads import (numpy, PIL: imported at the top, as a pr
 fork inherits them; nothing else imports them, so a subinterpreter can import this file). The
 protocol has descriptors of its own, open before any user code runs and closed across exec: the
 runner writes the job (JSON: executor, workers, settings, the task count), then the tasks (a JSON
-array of up to 256 a line, written as this file reads them, so that a million tasks are never
-held here at once) and, at the end, a line to let the pool shut down on fd 4 (JOB_IN), and reads JSON lines from fd 3 (TO_RUNNER). Standard input is
+array a line: a chunk of `chunksize` for a process pool, which hands the line to a worker
+unread, else up to 256; written as this file reads them, so that a million tasks are never held
+here at once) and, at the end, a line to let the pool shut down on fd 4 (JOB_IN), and reads
+JSON lines from fd 3 (TO_RUNNER). Standard input is
 /dev/null; fd 1 and sys.stdout are the user's output (discarded, or kept with `[python] stdout =
 "keep"`), so nothing a task prints, from Python, from C or from a program it starts, can reach
 the channel the runner reads. A worker process started by spawn or forkserver, which does not
@@ -505,18 +507,30 @@ def run_task(task, phase_start):
     rec = {"msg": "task", "task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
            "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end,
            "result": result, "child_peak_kib": _state.child_peak_kib}
+    del rec["end"]
     if _state.direct:
-        del rec["end"]
         rec["ipc_ms"] = 0.0
         emit(rec, _out)
         return None
-    return rec
+    # The line as the parent writes it, open for its ipc_ms: bytes cross the pool cheaper than a
+    # dict (no unpickling of a dict per task, nor encoding it again), and leave the parent's
+    # heap as flat at a million tasks as at a thousand.
+    return json.dumps(rec, ensure_ascii=False)[:-1].encode(), end
 
 
 def run_batch(tasks, phase_start):
     """A chunk of tasks, one message each way, as ProcessPoolExecutor.map(chunksize=n) sends
-    them: the records come back together when the last one ends (none: written already)."""
+    them (a process pool's as the runner's line, read here): the records come back together
+    when the last one ends, each as its line without the closing brace and the time it ended
+    (none: written already)."""
+    if isinstance(tasks, bytes):
+        tasks = json.loads(tasks)
     return [r for r in (run_task(t, phase_start) for t in tasks) if r is not None]
+
+
+def indices(chunk):
+    """The task indices of a chunk, a list of tasks or a line of them."""
+    return [t["index"] for t in (json.loads(chunk) if isinstance(chunk, bytes) else chunk)]
 
 
 # ---- the parent: pool start, the task phase, shutdown ----------------------------------------
@@ -532,7 +546,11 @@ _out = TO_RUNNER  # this process's descriptor of the runner's pipe (see protocol
 def emit(obj, fd=TO_RUNNER):
     """One line to the runner, written whole: records stay under PIPE_BUF (errors and labels
     are cut short), so one worker's line never lands inside another's."""
-    data = (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+    emit_line((json.dumps(obj, ensure_ascii=False) + "\n").encode(), fd)
+
+
+def emit_line(data, fd=TO_RUNNER):
+    """A line already encoded, written whole."""
     while data:
         data = data[os.write(fd, data):]
 
@@ -614,6 +632,16 @@ def streamed(runner, count):
         yield from batch
 
 
+def lines(runner, count, size):
+    """A process pool's chunks as the runner wrote them, a line of `size` tasks each (the last
+    may hold fewer), unread: this process makes no object per task."""
+    for _ in range(-(-count // size)):
+        line = runner.readline()
+        if not line:
+            raise RuntimeError(f"the runner's task lines ended before {count} tasks")
+        yield line
+
+
 def in_flight(workers):
     """Chunks submitted and not yet done: enough to keep every worker fed while this thread is
     busy, few enough that the pool holds a bounded number of tasks (Python 3.14's
@@ -621,13 +649,17 @@ def in_flight(workers):
     return 4 * workers + 4
 
 
-def task_phase(pool, mod, job, tasks, kind):
+def task_phase(pool, mod, job, runner, kind):
     """Every task once, in chunks of `chunksize`, with at most `in_flight` chunks submitted; each
     record as its chunk's result arrives."""
     from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
     phase = time.perf_counter()
     size = job.get("chunksize") or 1
-    chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
+    if kind == "py-thread":
+        tasks = streamed(runner, job["tasks"])
+        chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
+    else:
+        chunks = lines(runner, job["tasks"], size)
     # A result that arrives while this thread reads and submits the next chunks waits for it: its
     # ipc_ms includes that, as it included emitting other chunks' records before.
     futures, broken, failed = {}, None, None
@@ -640,10 +672,10 @@ def task_phase(pool, mod, job, tasks, kind):
                 futures[pool.submit(mod.run_batch, chunk, phase)] = chunk
             except Exception as e:  # broken before a result said so
                 broken = pool_broke(pool, e)
-                emit(dict(broken, tasks=[t["index"] for t in chunk]))
+                emit(dict(broken, tasks=indices(chunk)))
         if broken is not None:  # the rest never run; all are read, so the runner's writer ends
             for chunk in chunks:
-                emit(dict(broken, tasks=[t["index"] for t in chunk]))
+                emit(dict(broken, tasks=indices(chunk)))
         if not futures:
             return
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -655,14 +687,12 @@ def task_phase(pool, mod, job, tasks, kind):
                 failed = broken or failed or pool_broke(pool, e)
                 if isinstance(e, BrokenExecutor):
                     broken = failed
-                emit(dict(failed, tasks=[t["index"] for t in chunk]))
+                emit(dict(failed, tasks=indices(chunk)))
                 continue
-            for rec in recs:
+            for line, end in recs:
                 # The result's way back: from the task's end in the worker to here.
-                end = rec.pop("end", None)
-                if end is not None:
-                    rec["ipc_ms"] = 1e3 * (arrived - end) if kind != "py-thread" else 0.0
-                emit(rec)
+                ipc_ms = 1e3 * (arrived - end) if kind != "py-thread" else 0.0
+                emit_line(line + b', "ipc_ms": %r}\n' % ipc_ms)
 
 
 def pool_broke(pool, error):
@@ -698,7 +728,7 @@ def main():
     job = json.loads(runner.readline())
     st = os.fstat(TO_RUNNER)
     job["protocol"], job["main_pid"] = [st.st_dev, st.st_ino], os.getpid()
-    workers, tasks, kind = job["workers"], streamed(runner, job["tasks"]), job["executor"]
+    workers, kind = job["workers"], job["executor"]
     if kind == "py-sequential":  # the loop in this thread
         workers, pool, started = 1, None, (lambda: 1)
         build(job, 0)
@@ -717,10 +747,10 @@ def main():
           "python": states[0][3], "start_method": job.get("start_method_ran")})
     if pool is None:
         phase = time.perf_counter()
-        for t in tasks:
+        for t in streamed(runner, job["tasks"]):
             run_task(t, phase)
     else:
-        task_phase(pool, mod, job, tasks, kind)
+        task_phase(pool, mod, job, runner, kind)
     emit({"msg": "tasks_done"})
     # Recycled workers (max_tasks_per_child) are new processes: counted, and measured by pid.
     live = sorted(getattr(pool, "_processes", None) or {}) if kind == "py-process" else []

@@ -96,13 +96,24 @@ impl PyJobSpec {
 /// a handful of them however many tasks there are.
 const BATCH: usize = 256;
 
-/// The job's tasks as `pools.py` reads them after the job line: JSON arrays of up to [`BATCH`]
-/// tasks, a line each, made as they are written (the pipe makes the writer wait for Python).
+/// Tasks per line: a pool that takes chunks (py-process, py-interpreter) gets a line per chunk,
+/// which `pools.py` hands a worker as it came, making no object per task in the parent; the
+/// others a line per [`BATCH`].
+fn per_line(job: &Job) -> usize {
+    CHUNKSIZE
+        .of(&job.ctx.values)
+        .map_or(BATCH, |_| CHUNKSIZE.count_of(&job.ctx.values).max(1) as usize)
+}
+
+/// The job's tasks as `pools.py` reads them after the job line: JSON arrays of up to
+/// [`per_line`] tasks, a line each, made as they are written (the pipe makes the writer wait
+/// for Python).
 pub(super) fn task_lines(job: &Job) -> impl Iterator<Item = Result<Vec<u8>, PoolError>> + '_ {
     let mut tasks = job.tasks.iter().peekable();
+    let per_line = per_line(job);
     std::iter::from_fn(move || {
         tasks.peek()?;
-        let batch: Vec<PyTask> = tasks.by_ref().take(BATCH).map(|t| py_task(job, &t)).collect();
+        let batch: Vec<PyTask> = tasks.by_ref().take(per_line).map(|t| py_task(job, &t)).collect();
         Some(
             serde_json::to_vec(&batch)
                 .map(|mut line| {
