@@ -193,6 +193,11 @@ pub struct SlurmArgs {
     /// other jobs' load.
     #[arg(long)]
     pub share_nodes: bool,
+    /// Run the partitions' arrays one after another, each when the one before has ended, for
+    /// partitions whose nodes overlap or share machines: run at once, each would be measured
+    /// under the other's load.
+    #[arg(long)]
+    pub in_turn: bool,
     /// The job folder (scripts, logs, shards, merged results) is created under this folder
     /// instead of the experiment's `output.dir`.
     #[arg(long, value_name = "DIR")]

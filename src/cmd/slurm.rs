@@ -185,9 +185,13 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     println!("job folder: {}", dir.display());
     if !args.submit {
         println!("submit with:");
-        let mut ids = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
         for (i, (_, file)) in arrays.iter().enumerate() {
-            println!("  id{i}=$(sbatch --parsable {})", file.display());
+            let after = match ids.last() {
+                Some(last) if args.in_turn => format!("--dependency=afterany:{last} "),
+                _ => String::new(),
+            };
+            println!("  id{i}=$(sbatch --parsable {after}{})", file.display());
             ids.push(format!("${{id{i}%%;*}}"));
         }
         println!(
@@ -198,19 +202,28 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     slurm_config()?;
-    let mut ids = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     for (_, file) in &arrays {
-        ids.push(sbatch(&[file.as_os_str().to_owned()])?);
+        let mut sbatch_args: Vec<std::ffi::OsString> = Vec::new();
+        if let (true, Some(last)) = (args.in_turn, ids.last()) {
+            sbatch_args.push(format!("--dependency=afterany:{last}").into());
+        }
+        sbatch_args.push(file.as_os_str().to_owned());
+        ids.push(sbatch(&sbatch_args)?);
     }
     let merge_id = sbatch(&[
         format!("--dependency=afterany:{}", ids.join(":")).into(),
         "--kill-on-invalid-dep=yes".into(),
         merge.as_os_str().to_owned(),
     ])?;
-    for ((p, _), id) in arrays.iter().zip(&ids) {
+    for (i, ((p, _), id)) in arrays.iter().zip(&ids).enumerate() {
         let on = p.map_or(String::new(), |p| format!(" on partition {p}"));
         let plural = if job.shards == 1 { "" } else { "s" };
-        println!("submitted: array job {id} ({} shard{plural}){on}", job.shards);
+        let after = match (args.in_turn, i.checked_sub(1)) {
+            (true, Some(before)) => format!(", after job {} has ended", ids[before]),
+            _ => String::new(),
+        };
+        println!("submitted: array job {id} ({} shard{plural}){on}{after}", job.shards);
     }
     println!("submitted: merge job {merge_id}");
     println!("watch:     squeue -t all -j {},{merge_id}", ids.join(","));

@@ -297,8 +297,8 @@ fn two_partitions_answer_side_by_side_and_agree_within_their_bounds() {
     let _g = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let _alone = common::alone();
     let Some(cluster) = Cluster::up() else { return };
-    // Sleep tasks: their ratios hold however busy the cores are, and the two partitions' arrays
-    // run at once on this machine's two cores. The partitions come from the file.
+    // Sleep tasks: their ratios hold however busy the cores are. The two partitions' nodes are
+    // this machine, so their arrays run in turn (--in-turn). The partitions come from the file.
     let (d, file) = experiment(
         r#"name = "kinds"
 workload = "sleep"
@@ -313,7 +313,7 @@ ms = 20
 partitions = ["a", "b"]
 "#,
     );
-    let (job, arrays, merge) = submit_with(&cluster, &file, d.path(), &["--shards", "1"]);
+    let (job, arrays, merge) = submit_with(&cluster, &file, d.path(), &["--shards", "1", "--in-turn"]);
     let logs = job.join("logs");
     assert_eq!(arrays.len(), 2, "one array per partition: {arrays:?}");
     for a in &arrays {
@@ -332,7 +332,16 @@ partitions = ["a", "b"]
             "{on:?}"
         );
     }
-    assert!(merged.join("env-shard-a-1.json").is_file() && merged.join("env-shard-b-1.json").is_file());
+    let env = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(merged.join(name)).unwrap()).unwrap()
+    };
+    let (on_a, on_b) = (env("env-shard-a-1.json"), env("env-shard-b-1.json"));
+    assert!(
+        on_b["start_utc"].as_str().unwrap() >= on_a["end_utc"].as_str().unwrap(),
+        "in turn: b started {} before a ended {}",
+        on_b["start_utc"],
+        on_a["end_utc"]
+    );
     let summary = std::fs::read_to_string(merged.join("summary.md")).unwrap();
     assert!(
         summary.contains("## The answer, per kind of machine") && summary.contains("| comparison | a | b |"),
@@ -420,6 +429,24 @@ partitions = ["x"]
         stdout.contains("--dependency=afterany:${id0%%;*}:${id1%%;*}"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("id1=$(sbatch --parsable /"),
+        "at once by default: {stdout}"
+    );
+    // --in-turn: each partition's array waits for the one before it to end.
+    let turn = tempfile::tempdir().unwrap();
+    let out = runner()
+        .args(["slurm", file.to_str().unwrap(), "--shards", "2", "--in-turn"])
+        .args(["--partition", "a", "--partition", "b", "--out"])
+        .arg(turn.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("id1=$(sbatch --parsable --dependency=afterany:${id0%%;*} "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("id0=$(sbatch --parsable /"), "the first waits for none: {stdout}");
     // A name sbatch cannot take is refused before any file is written.
     let empty = tempfile::tempdir().unwrap();
     runner()
