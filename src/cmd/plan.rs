@@ -5,11 +5,11 @@ use crate::error::Result;
 
 use std::num::NonZeroUsize;
 
+use crate::axis::Kind;
 use crate::cli::PlanArgs;
 use crate::exit::ExitCode;
 use crate::experiment::Experiment;
 use crate::plan::{assign, schedule, tasks_per_repetition, Cell, Split};
-use crate::workload::{file_name, ClassifySettings};
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let (exp, cells) = super::load(&args.check.file, args.check.allow_large)?;
@@ -94,20 +94,19 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
         cells.len() * reps,
         total
     );
-    // What `-mK` in a cell id names.
-    if let Some(c) = exp
-        .settings
-        .get::<ClassifySettings>("classify")
-        .ok()
-        .filter(|c| c.models.len() > 1)
-    {
-        let names: Vec<String> = c
-            .models
+    // What a listed axis's part of a cell id (`-m2`, `-py2`) names: the path as the file gives it.
+    for (axis, values) in &exp.axes.values {
+        if !matches!(axis.kind, Kind::Paths { .. }) || values.len() < 2 {
+            continue;
+        }
+        let names: Vec<String> = values
             .iter()
-            .enumerate()
-            .map(|(i, m)| format!("m{} = {}", i + 1, file_name(m)))
+            .map(|&v| match (axis.id)(v) {
+                Some(part) => format!("{} = {}", part.trim_start_matches('-'), v.text()),
+                None => format!("{} (adds nothing to a cell id)", v.text()),
+            })
             .collect();
-        s += &format!("models: {} (m1 adds nothing to a cell id)\n", names.join(", "));
+        s += &format!("{}: {}\n", axis.key, names.join(", "));
     }
     s
 }

@@ -184,32 +184,48 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     std::fs::write(&merge, job.merge_script())?;
     println!("job folder: {}", dir.display());
     if !args.submit {
-        println!("submit with:");
-        let mut ids: Vec<String> = Vec::new();
-        for (i, (_, file)) in arrays.iter().enumerate() {
-            let after = match ids.last() {
-                Some(last) if args.in_turn => format!("--dependency=afterany:{last} "),
-                _ => String::new(),
-            };
-            println!("  id{i}=$(sbatch --parsable {after}{})", file.display());
-            ids.push(format!("${{id{i}%%;*}}"));
-        }
-        println!(
-            "  sbatch --dependency=afterany:{} --kill-on-invalid-dep=yes {}",
-            ids.join(":"),
-            merge.display()
-        );
+        print_how_to_submit(&arrays, &merge, args.in_turn);
         return Ok(ExitCode::Ok);
     }
     slurm_config()?;
+    submit(&job, &arrays, &merge, args.in_turn)?;
+    Ok(ExitCode::Ok)
+}
+
+/// An array's `--dependency`: with `--in-turn`, on the array before it (none for the first).
+fn after_previous(in_turn: bool, previous: Option<&String>) -> Option<String> {
+    previous
+        .filter(|_| in_turn)
+        .map(|id| format!("--dependency=afterany:{id}"))
+}
+
+/// Without `--submit`: the sbatch lines that submit the arrays and the merge after them.
+fn print_how_to_submit(arrays: &[(Option<&str>, PathBuf)], merge: &Path, in_turn: bool) {
+    println!("submit with:");
     let mut ids: Vec<String> = Vec::new();
-    for (_, file) in &arrays {
-        let mut sbatch_args: Vec<std::ffi::OsString> = Vec::new();
-        if let (true, Some(last)) = (args.in_turn, ids.last()) {
-            sbatch_args.push(format!("--dependency=afterany:{last}").into());
-        }
-        sbatch_args.push(file.as_os_str().to_owned());
-        ids.push(sbatch(&sbatch_args)?);
+    for (i, (_, file)) in arrays.iter().enumerate() {
+        let after = after_previous(in_turn, ids.last()).map_or(String::new(), |d| d + " ");
+        println!("  id{i}=$(sbatch --parsable {after}{})", file.display());
+        ids.push(format!("${{id{i}%%;*}}"));
+    }
+    println!(
+        "  sbatch --dependency=afterany:{} --kill-on-invalid-dep=yes {}",
+        ids.join(":"),
+        merge.display()
+    );
+}
+
+/// Submits the arrays (in turn, with `in_turn`) and the merge after all of them, and says how
+/// to watch them, where the results go and how to rerun a failed shard.
+fn submit(job: &SlurmJob, arrays: &[(Option<&str>, PathBuf)], merge: &Path, in_turn: bool) -> Result<()> {
+    let mut ids: Vec<String> = Vec::new();
+    for (_, file) in arrays {
+        let mut args: Vec<std::ffi::OsString> = after_previous(in_turn, ids.last())
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        args.push(file.as_os_str().to_owned());
+        ids.push(sbatch(&args)?);
     }
     let merge_id = sbatch(&[
         format!("--dependency=afterany:{}", ids.join(":")).into(),
@@ -219,7 +235,7 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     for (i, ((p, _), id)) in arrays.iter().zip(&ids).enumerate() {
         let on = p.map_or(String::new(), |p| format!(" on partition {p}"));
         let plural = if job.shards == 1 { "" } else { "s" };
-        let after = match (args.in_turn, i.checked_sub(1)) {
+        let after = match (in_turn, i.checked_sub(1)) {
             (true, Some(before)) => format!(", after job {} has ended", ids[before]),
             _ => String::new(),
         };
@@ -227,10 +243,10 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     }
     println!("submitted: merge job {merge_id}");
     println!("watch:     squeue -t all -j {},{merge_id}", ids.join(","));
-    println!("logs:      {}", dir.join("logs").display());
+    println!("logs:      {}", job.dir.join("logs").display());
     println!(
         "results:   {} (when job {merge_id} has completed)",
-        dir.join("merged").display()
+        job.dir.join("merged").display()
     );
     println!(
         "a failed shard I: sbatch --array=I {} (continues its folder), then sbatch {}",
@@ -241,7 +257,7 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
             .join(" or "),
         merge.display()
     );
-    Ok(ExitCode::Ok)
+    Ok(())
 }
 
 /// Refuses to run a Slurm client without a configuration: it would look the controller up

@@ -19,7 +19,7 @@ use crate::plan::{axes, Axes};
 use crate::pools::axes::PYTHON;
 use crate::pools::{ExecutorKind, ShapeKind};
 use crate::spec::{hex, Fields, Refused, Section, SpecError};
-use crate::workload::{ClassifySettings, ResizeSettings, Settings, WorkloadKind};
+use crate::workload::{Settings, WorkloadKind};
 
 /// Limits that guard against absurd experiments, and the flag that lifts them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -359,15 +359,9 @@ fn python(
     if !python {
         return Ok(Vec::new());
     }
-    let resize = settings.get::<ResizeSettings>("resize").map(|r| r.filter);
-    let classify = settings.get::<ClassifySettings>("classify").map(|c| c.filter);
-    for (key, filter) in [("resize.filter", resize), ("classify.filter", classify)] {
-        if filter == Ok(crate::workload::Filter::Mitchell) {
-            return cx.err(
-                key,
-                None,
-                "Pillow has no Mitchell filter, so the py-* executors cannot resample with it; choose another filter or drop them",
-            );
+    for w in WorkloadKind::all() {
+        if let Err(why) = w.get().python_settings(settings) {
+            return cx.err(why.key.unwrap_or(w.name()), None, why.message);
         }
     }
     given.map_or(Ok(Vec::new()), |v| {

@@ -13,7 +13,7 @@ use fast_image_resize::Resizer;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::image::{parse_filter, Filter};
+use super::image::{parse_filter, pillow_resamples, Filter};
 use super::model::{Model, ModelError};
 use super::preoptimize::preoptimize;
 use super::{
@@ -191,6 +191,12 @@ impl Workload for Classify {
     fn enter(&self, ctx: &Context, _tasks: &Tasks) -> Result<(), WorkError> {
         let models: &Models = ctx.settings.get(self.name())?;
         Ok(ort_lib::load(&models.get(model_of(ctx))?.ort).map(|_| ())?)
+    }
+
+    fn python_settings(&self, settings: &Settings) -> Result<(), Refused> {
+        settings
+            .get::<ClassifySettings>(self.name())
+            .map_or(Ok(()), |s| pillow_resamples(s.filter, "classify.filter"))
     }
 
     fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {

@@ -14,7 +14,7 @@ use toml::Spanned;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::{Fields, SpecError};
+use crate::spec::{Fields, Refused, SpecError};
 use crate::task::Input;
 
 /// A resampling filter, as Pillow names them.
@@ -91,6 +91,18 @@ pub fn parse_filter(cx: &Fields, key: &str, v: &Option<Spanned<String>>, default
                 format!("unknown filter `{}`; expected one of {}", v.get_ref(), Filter::NAMES),
             ),
         },
+    }
+}
+
+/// Whether Python's pools can resample with `filter` (the setting `key`): Pillow, which they
+/// resample with, has every filter but Mitchell's.
+pub fn pillow_resamples(filter: Filter, key: &'static str) -> Result<(), Refused> {
+    match filter {
+        Filter::Mitchell => Err(Refused::at(
+            key,
+            "Pillow has no Mitchell filter, so the py-* executors cannot resample with it; choose another filter or drop them",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -98,6 +98,12 @@ pub trait Workload: Sync {
         Ok(())
     }
 
+    /// Whether its settings can run on Python's pools (the experiment has a py-* executor);
+    /// `Err` names the key, and the experiment is refused at validation.
+    fn python_settings(&self, _settings: &Settings) -> Result<(), Refused> {
+        Ok(())
+    }
+
     /// What it needs of `python` to run in a subinterpreter (py-interpreter), checked before
     /// anything runs where a py-interpreter cell runs it; `Err` names what cannot load.
     fn check_subinterpreter(&self, _settings: &Settings, _python: &Path) -> Result<(), Refused> {

@@ -1,7 +1,7 @@
 //! The resize workload: decode, resample to each target, encode (JPEG, PNG, lossless WebP, or
 //! each input's own format: the cell's `format`), save. Its settings are the `[resize]` section.
 
-use super::WorkError;
+use super::{Refused, WorkError};
 use std::any::Any;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use fast_image_resize::Resizer;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::image::{load_input, parse_filter, resample, safe_stem, Filter};
+use super::image::{load_input, parse_filter, pillow_resamples, resample, safe_stem, Filter};
 use super::{Context, Draws, Settings, TaskOutput, TaskState, Workload};
 use crate::axis::{no_check, AxisDef, Kind, Role, Value};
 use crate::measure::ms;
@@ -96,6 +96,12 @@ impl Workload for Resize {
 
     fn settings(&self, section: &Section, _used: bool) -> Result<Option<Box<dyn Any + Send + Sync>>, SpecError> {
         Ok(Some(Box::new(parse(section)?)))
+    }
+
+    fn python_settings(&self, settings: &Settings) -> Result<(), Refused> {
+        settings
+            .get::<ResizeSettings>(self.name())
+            .map_or(Ok(()), |s| pillow_resamples(s.filter, "resize.filter"))
     }
 
     fn python(&self, ctx: &Context) -> Result<Option<serde_json::Value>, WorkError> {

@@ -446,7 +446,10 @@ partitions = ["x"]
         stdout.contains("id1=$(sbatch --parsable --dependency=afterany:${id0%%;*} "),
         "{stdout}"
     );
-    assert!(stdout.contains("id0=$(sbatch --parsable /"), "the first waits for none: {stdout}");
+    assert!(
+        stdout.contains("id0=$(sbatch --parsable /"),
+        "the first waits for none: {stdout}"
+    );
     // A name sbatch cannot take is refused before any file is written.
     let empty = tempfile::tempdir().unwrap();
     runner()
