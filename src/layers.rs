@@ -1,7 +1,7 @@
 //! The house's layering, checked over the source text. The leaves (the experiment file's
 //! helpers, the axis model, tasks) name no other part of the project; the pure core (the plan,
-//! validation, the exporters and the executor table) reads the leaves and never the modules that
-//! run or fork ([`crate::executor`], [`crate::isolate`], [`crate::runloop`], [`crate::session`],
+//! validation, the exporters, the executor table, the outcomes and records, the statistics and
+//! the answer) reads the leaves and never the modules that run or fork ([`crate::executor`], [`crate::isolate`], [`crate::runloop`], [`crate::session`],
 //! [`crate::cmd`]).
 
 use std::path::{Path, PathBuf};
@@ -37,7 +37,21 @@ mod tests {
 
     /// What each layer must not name, besides the engines.
     const RULES: &[(&[&str], &[&str])] = &[
-        (&["plan", "experiment", "export", "pools"], &[]),
+        (
+            &[
+                "plan",
+                "experiment",
+                "export",
+                "pools",
+                "outcome",
+                "record.rs",
+                "record",
+                "summary.rs",
+                "answer",
+                "stats",
+            ],
+            &[],
+        ),
         (
             &["spec", "axis", "task.rs", "tasks.rs"],
             &[

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::isolate::RepResult;
 use crate::measure::percentile;
+use crate::outcome::RepResult;
 use crate::outcome::{Failure, Kind};
 use crate::plan::{Cell, Rep, Shard};
 use crate::workload::{ModelId, Stages, TaskRecord, MODEL};

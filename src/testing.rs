@@ -3,7 +3,7 @@
 
 use std::num::NonZeroUsize;
 
-use crate::isolate::{Ended, RepMeasure, RepResult};
+use crate::outcome::{Ended, RepMeasure, RepResult};
 use crate::plan::{expand, Axes, Cell, Input, Rep, Task};
 use crate::pools::ExecutorKind;
 use crate::record::{RunMeta, RunRow};

@@ -27,9 +27,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::measure::{ms, Usage};
+use crate::measure::ms;
 use crate::outcome::TaskFailure;
 use crate::pools::{ExecutorKind, Shape};
 use crate::task::{Task, WorkloadKind};
@@ -85,65 +83,7 @@ pub struct Job {
     pub python: Option<Interpreter>,
 }
 
-/// What the pool itself cost, beside the tasks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PoolStats {
-    /// From the start until every worker is ready (sessions built).
-    pub pool_start_s: f64,
-    /// From the first dispatch until the last result.
-    pub task_phase_s: f64,
-    /// From the last result until every worker is gone.
-    pub shutdown_s: f64,
-    /// Longest session creation among the workers (0 without a model).
-    pub session_s: f64,
-    /// CPU time of reaped worker processes (process pool only; threads count in the parent).
-    pub children: Usage,
-    /// Sum of each worker process's own peak RSS, KiB.
-    pub children_peak_kib: u64,
-    pub workers_started: usize,
-    pub workers_lost: usize,
-    /// Process pool: tasks queued in a worker that died (or was killed) and sent again.
-    #[serde(default)]
-    pub tasks_requeued: usize,
-    /// Worker states built (one per thread of each worker; each holds its own ORT session when
-    /// the workload has a model).
-    #[serde(default)]
-    pub sessions: usize,
-    /// PSS summed over the pool's processes at the end of the task phase, KiB.
-    pub pss_kib: u64,
-    /// Process pool: PSS of the worker processes alone at the same moment, KiB.
-    pub workers_pss_kib: Option<u64>,
-    /// Python's pools: what only they have.
-    #[serde(default)]
-    pub python: Option<PythonPool>,
-}
-
-/// What only Python's pools report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PythonPool {
-    /// From the interpreter's start until it has imported its modules and reads its job (before
-    /// `pool_start_s`).
-    pub interpreter_s: f64,
-    /// What a worker runs on.
-    pub facts: Option<PythonFacts>,
-    /// py-process: the start method its workers started by.
-    pub start_method: Option<String>,
-}
-
-/// What a Python worker runs on, read inside it after its workloads' imports.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PythonFacts {
-    /// `3.13.0`
-    pub version: String,
-    /// `cpython`
-    pub implementation: String,
-    /// `enabled` or `disabled` (`sys._is_gil_enabled()`, where it exists; enabled without it).
-    pub gil: String,
-    /// A free-threaded build (`sysconfig`'s `Py_GIL_DISABLED`), whatever its GIL is set to.
-    #[serde(default)]
-    pub free_threaded: bool,
-}
+pub use crate::outcome::{PoolStats, PythonFacts, PythonPool};
 
 /// What an executor reports, on the calling thread, while it runs.
 #[derive(Debug)]

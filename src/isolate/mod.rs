@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
 use nix::unistd::{pipe2, Pid};
-use serde::{Deserialize, Serialize};
 
-use crate::executor::{Interpreter, Job, PoolStats, TaskEvent};
+use crate::executor::{Interpreter, Job, TaskEvent};
 use crate::interrupt;
 use crate::measure::{machine_busy_s, peak_rss_kib, reset_peak_rss, wait_for_idle, Usage};
 pub use crate::outcome::Failure;
@@ -36,100 +35,7 @@ pub trait RepRunner {
     fn run(&mut self, cell: &Cell, rep: Rep, tasks: Tasks, on_task: &mut dyn FnMut(TaskRecord)) -> RepResult;
 }
 
-/// Everything measured about one repetition, beside its tasks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RepMeasure {
-    /// Pool start, tasks and shutdown.
-    pub wall_s: f64,
-    pub pool: PoolStats,
-    /// CPU of the repetition's own process (all its threads) during `wall_s`.
-    pub parent: Usage,
-    /// CPU of every process the repetition's process reaped during `wall_s`: its worker
-    /// processes, an interpreter and its pool, and a command task's program (each counting
-    /// what it reaped in turn).
-    #[serde(default)]
-    pub descendants: Usage,
-    /// Peak RSS of the repetition's own process during the repetition, KiB.
-    pub parent_peak_kib: u64,
-}
-
-impl RepMeasure {
-    pub fn user_s(&self) -> f64 {
-        self.parent.user_s + self.descendants.user_s
-    }
-    pub fn sys_s(&self) -> f64 {
-        self.parent.sys_s + self.descendants.sys_s
-    }
-    /// The contention counters of the whole tree: the repetition process and every
-    /// descendant it reaped.
-    pub fn counters(&self) -> crate::measure::Usage {
-        self.parent.plus(self.descendants)
-    }
-    /// Peak RSS summed over the parent and every worker process, KiB.
-    pub fn peak_rss_kib(&self) -> u64 {
-        self.parent_peak_kib + self.pool.children_peak_kib
-    }
-}
-
-/// How one repetition ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Ended {
-    /// It ran to its end and sent its measure (its tasks' records say which failed).
-    Measured(RepMeasure),
-    /// It failed, with what it had measured when it got that far.
-    Failed {
-        failure: Failure,
-        measure: Option<RepMeasure>,
-    },
-    /// Stopped from outside (an interrupt) before it ended: not a result, leaves no row.
-    Cut,
-}
-
-/// The outcome of one repetition, and what the orchestrator saw of the machine meanwhile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RepResult {
-    pub ended: Ended,
-    /// CPU seconds other processes used on the machine while the repetition ran.
-    pub other_cpu_s: Option<f64>,
-    /// CPU seconds the orchestrator itself used while the repetition ran.
-    pub orchestrator_cpu_s: Option<f64>,
-    /// Peak PSS of the repetition's process tree, sampled by the orchestrator, KiB.
-    pub pss_peak_kib: Option<u64>,
-}
-
-impl RepResult {
-    pub fn of(ended: Ended) -> RepResult {
-        RepResult {
-            ended,
-            other_cpu_s: None,
-            orchestrator_cpu_s: None,
-            pss_peak_kib: None,
-        }
-    }
-
-    pub fn failed(failure: Failure) -> RepResult {
-        RepResult::of(Ended::Failed { failure, measure: None })
-    }
-
-    pub fn measure(&self) -> Option<&RepMeasure> {
-        match &self.ended {
-            Ended::Measured(m) | Ended::Failed { measure: Some(m), .. } => Some(m),
-            _ => None,
-        }
-    }
-
-    pub fn failure(&self) -> Option<&Failure> {
-        match &self.ended {
-            Ended::Failed { failure, .. } => Some(failure),
-            Ended::Cut => Some(&Failure::Interrupted),
-            Ended::Measured(_) => None,
-        }
-    }
-
-    pub fn is_cut(&self) -> bool {
-        self.ended == Ended::Cut
-    }
-}
+pub use crate::outcome::{Ended, RepMeasure, RepResult};
 
 /// The real runner: one forked process (and process group) per repetition.
 pub struct Isolated {

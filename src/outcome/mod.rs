@@ -5,6 +5,10 @@
 //! runner's own kinds are whole sentences matched exactly, so a work's message that merely
 //! mentions "timed out" stays that work's message.
 
+mod rep;
+
+pub use rep::{Ended, PoolStats, PythonFacts, PythonPool, RepMeasure, RepResult};
+
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
