@@ -43,20 +43,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let dir = session.dir.clone();
     // Every descendant that outlives its parent comes back here, to be reaped before we exit.
     crate::proc::become_subreaper();
-    let mut out = Exporters(vec![
-        Box::new(Kept {
-            log: exp.task_log,
-            inner: Csv::open(&dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?,
-        }),
-        Box::new(Kept {
-            log: exp.task_log,
-            inner: Log::open(&dir)?,
-        }),
-    ]);
-    if args.resume.is_none() {
-        std::fs::write(ResultsDir::at(&dir).experiment(), &exp.text)
-            .with_context(|| format!("cannot write into {}", dir.display()))?;
-    }
+    let mut out = streaming_outputs(&exp, &dir, args.resume.is_none())?;
     let prepared = match prepare(&mut exp, &args, &dir) {
         Ok(p) => p,
         Err(e) => {
@@ -116,6 +103,26 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(inputs_changed(&exp, &dir, &changed));
     }
     Ok(exit_code(&exp, &dir, &rows, all.len()))
+}
+
+/// The files rows stream into as repetitions end (runs.csv and tasks.csv, run.log), each
+/// seeing the task rows `[output] task_log` keeps; a new folder also gets experiment.toml.
+fn streaming_outputs(exp: &Experiment, dir: &Path, new: bool) -> Result<Exporters> {
+    let out = Exporters(vec![
+        Box::new(Kept {
+            log: exp.task_log,
+            inner: Csv::open(dir).with_context(|| format!("cannot create the results folder {}", dir.display()))?,
+        }),
+        Box::new(Kept {
+            log: exp.task_log,
+            inner: Log::open(dir)?,
+        }),
+    ]);
+    if new {
+        std::fs::write(ResultsDir::at(dir).experiment(), &exp.text)
+            .with_context(|| format!("cannot write into {}", dir.display()))?;
+    }
+    Ok(out)
 }
 
 /// What the run reads changed while it ran: says so, and how to go on once it is put back.
