@@ -114,22 +114,25 @@ pub(super) fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Ex
         task_timeout: cx.seconds("limits.task_timeout_s", &raw.limits.task_timeout_s)?,
         repetition_timeout: cx.seconds("limits.repetition_timeout_s", &raw.limits.repetition_timeout_s)?,
         wait_for_idle: cx.seconds("wait_for_idle_s", &raw.wait_for_idle_s)?,
-        equivalence: match &raw.equivalence {
-            None => super::DEFAULT_EQUIVALENCE,
-            Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => *v.get_ref(),
-            Some(v) => {
-                return cx.err(
-                    "equivalence",
-                    Some(v.span()),
-                    "must be a fraction between 0 and 1, e.g. 0.05 for ±5 %",
-                )
-            }
-        },
+        equivalence: equivalence(&cx, &raw)?,
         python,
         question,
         partitions: super::slurm::parse(&cx, &raw)?,
         file: file.clone(),
     })
+}
+
+/// `equivalence`: the band within which two pools count as the same, a fraction in (0, 1).
+fn equivalence(cx: &Fields, raw: &RawExperiment) -> Result<f64, SpecError> {
+    match &raw.equivalence {
+        None => Ok(super::DEFAULT_EQUIVALENCE),
+        Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() < 1.0 => Ok(*v.get_ref()),
+        Some(v) => cx.err(
+            "equivalence",
+            Some(v.span()),
+            "must be a fraction between 0 and 1, e.g. 0.05 for ±5 %",
+        ),
+    }
 }
 
 /// `python = "..."`, the interpreter axis's old name: what is left of `python` once the python

@@ -103,13 +103,7 @@ fn throughput(workload: WorkloadKind, cells: &[&CellSummary]) -> Result<String, 
             }
         })
         .draw()?;
-    let mut keys: Vec<String> = Vec::new();
-    for c in cells {
-        if !keys.contains(&series_key(c)) {
-            keys.push(series_key(c));
-        }
-    }
-    for key in keys {
+    for key in series_keys(cells) {
         let mut pts: Vec<&&CellSummary> = cells.iter().filter(|c| series_key(c) == key).collect();
         pts.sort_by_key(|c| c.cell.workers());
         let col = color(pts[0].cell.executor);
@@ -152,6 +146,17 @@ fn throughput(workload: WorkloadKind, cells: &[&CellSummary]) -> Result<String, 
     drop(chart);
     drop(root);
     Ok(svg)
+}
+
+/// Each series' key once, in the cells' order.
+fn series_keys(cells: &[&CellSummary]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for c in cells {
+        if !keys.contains(&series_key(c)) {
+            keys.push(series_key(c));
+        }
+    }
+    keys
 }
 
 fn short(c: &CellSummary) -> String {
