@@ -11,8 +11,8 @@ the modules the job's workloads import (numpy, PIL: imported at the top, as a pr
 fork inherits them; nothing else imports them, so a subinterpreter can import this file). The
 protocol has descriptors of its own, open before any user code runs and closed across exec: the
 runner writes the job (JSON: executor, workers, settings, the task count), then the tasks (a JSON
-array a line: a chunk of `chunksize` for a process pool, which hands the line to a worker
-unread, else up to 256; written as this file reads them, so that a million tasks are never held
+array a line: a chunk of `chunksize` for a pool that takes chunks, py-process and
+py-interpreter, which hands the line to a worker unread, else up to 256; written as this file reads them, so that a million tasks are never held
 here at once) and, at the end, a line to let the pool shut down on fd 4 (JOB_IN), and reads
 JSON lines from fd 3 (TO_RUNNER). Standard input is
 /dev/null; fd 1 and sys.stdout are the user's output (discarded, or kept with `[python] stdout =
@@ -505,9 +505,8 @@ def run_task(task, phase_start):
             error = f"{type(e).__name__}: {e}"[:500]
     end = time.perf_counter()
     rec = {"msg": "task", "task": task["index"], "worker": _state.index, "error": error, "ms": 1e3 * (end - start),
-           "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(), "end": end,
+           "wait_ms": 1e3 * (start - phase_start), "stages": stages, "top1": top1, "cpus": _cpus(),
            "result": result, "child_peak_kib": _state.child_peak_kib}
-    del rec["end"]
     if _state.direct:
         rec["ipc_ms"] = 0.0
         emit(rec, _out)
@@ -515,12 +514,12 @@ def run_task(task, phase_start):
     # The line as the parent writes it, open for its ipc_ms: bytes cross the pool cheaper than a
     # dict (no unpickling of a dict per task, nor encoding it again), and leave the parent's
     # heap as flat at a million tasks as at a thousand.
-    return json.dumps(rec, ensure_ascii=False)[:-1].encode(), end
+    return encoded(rec)[:-1], end
 
 
 def run_batch(tasks, phase_start):
     """A chunk of tasks, one message each way, as ProcessPoolExecutor.map(chunksize=n) sends
-    them (a process pool's as the runner's line, read here): the records come back together
+    them (a chunk pool's as the runner's line, read here): the records come back together
     when the last one ends, each as its line without the closing brace and the time it ended
     (none: written already)."""
     if isinstance(tasks, bytes):
@@ -543,14 +542,21 @@ class Counter:
 _out = TO_RUNNER  # this process's descriptor of the runner's pipe (see protocol_fd)
 
 
+def encoded(obj):
+    """`obj` as JSON in UTF-8. A lone surrogate (an exception's text about a file name that is
+    not UTF-8) becomes `?` instead of failing the encoding, and with it the task's record."""
+    return json.dumps(obj, ensure_ascii=False).encode(errors="replace")
+
+
 def emit(obj, fd=TO_RUNNER):
-    """One line to the runner, written whole: records stay under PIPE_BUF (errors and labels
-    are cut short), so one worker's line never lands inside another's."""
-    emit_line((json.dumps(obj, ensure_ascii=False) + "\n").encode(), fd)
+    """One line to the runner, written whole: a worker's own records stay under PIPE_BUF
+    (errors and labels are cut short), so one worker's line never lands inside another's."""
+    emit_line(encoded(obj) + b"\n", fd)
 
 
 def emit_line(data, fd=TO_RUNNER):
-    """A line already encoded, written whole."""
+    """A line already encoded, written whole (the parent writes a chunk pool's records so,
+    alone on the pipe)."""
     while data:
         data = data[os.write(fd, data):]
 
@@ -633,8 +639,8 @@ def streamed(runner, count):
 
 
 def lines(runner, count, size):
-    """A process pool's chunks as the runner wrote them, a line of `size` tasks each (the last
-    may hold fewer), unread: this process makes no object per task."""
+    """A chunk pool's chunks as the runner wrote them, a line of `size` tasks each (the last
+    may hold fewer), unread: this process parses no task."""
     for _ in range(-(-count // size)):
         line = runner.readline()
         if not line:
@@ -655,11 +661,11 @@ def task_phase(pool, mod, job, runner, kind):
     from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
     phase = time.perf_counter()
     size = job.get("chunksize") or 1
-    if kind == "py-thread":
+    if job["chunk_lines"]:
+        chunks = lines(runner, job["tasks"], size)
+    else:
         tasks = streamed(runner, job["tasks"])
         chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
-    else:
-        chunks = lines(runner, job["tasks"], size)
     # A result that arrives while this thread reads and submits the next chunks waits for it: its
     # ipc_ms includes that, as it included emitting other chunks' records before.
     futures, broken, failed = {}, None, None

@@ -3,7 +3,9 @@
 //!
 //! Deliberately not a `std::error::Error`: anyhow's `context` and `?` into an `anyhow::Error`
 //! need one, so they cannot take a bad-input error in and hand it back as a failure to run
-//! (exit 1 instead of 2). Context is added with [`Within::within`], which keeps the kind.
+//! (exit 1 instead of 2). Context is added with [`Within::within`], which keeps the kind. A
+//! [`SpecError`] is still a `std::error::Error` of its own: it reaches a command's result by `?`
+//! or `within`, never through anyhow (an anyhow error is always [`Error::Run`]).
 
 use std::fmt;
 

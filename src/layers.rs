@@ -47,6 +47,7 @@ mod tests {
                 "record.rs",
                 "record",
                 "summary.rs",
+                "summary",
                 "answer",
                 "stats",
             ],

@@ -6,7 +6,7 @@
 //! `task`, `tasks`, `pools` (what each executor is, and the pool axes: plain data); `home` (where a clone's or an installed copy's companions are); `measure`, `proc`,
 //! `interrupt`; `workload` and `executor` (the registries); `plan`
 //! (cells, schedule, draws, shards); `experiment` (the file parsed); `isolate` (one process
-//! per repetition) and `runloop`; `record`, `stats`, `summary`, `answer`; `export` (every file a run writes);
+//! per repetition) and `runloop`; `outcome` (how a repetition and a task ended, as data), `record`, `stats`, `summary`, `answer`; `export` (every file a run writes);
 //! `session` (a run's results folder, resume, rounds until decided); `envinfo`, `exit` and `error` (the exit codes, and the one error a command ends with), `cli` and `cmd` at the edge. No module imports one that imports it.
 
 // The docs are built with `--document-private-items` (scripts/test): they are for whoever

@@ -94,7 +94,8 @@ pub fn plan_table(exp: &Experiment, cells: &[Cell]) -> String {
         cells.len() * reps,
         total
     );
-    // What a listed axis's part of a cell id (`-m2`, `-py2`) names: the path as the file gives it.
+    // What a listed axis's part of a cell id (`-m2`, `-py2`) names: its value as the cell's
+    // column writes it.
     for (axis, values) in &exp.axes.values {
         if !matches!(axis.kind, Kind::Paths { .. }) || values.len() < 2 {
             continue;

@@ -1,7 +1,8 @@
 //! `runner slurm FILE --shards N [--partition P]... [--submit]`: a Slurm job array with one
 //! array task per shard (a whole node each, by default), one array per partition when several
-//! are named (each runs the whole matrix: a kind of machine), and a merge job that runs after
-//! every shard has ended, ok or not, and says which shard is missing or incomplete.
+//! are named (each runs the whole matrix: a kind of machine; at once, or in turn with
+//! `--in-turn`), and a merge job that runs after every shard has ended, ok or not, and says
+//! which shard is missing or incomplete.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -60,7 +60,9 @@ pub trait Executor: Sync {
     fn kind(&self) -> ExecutorKind;
 
     /// Runs every task of `job` exactly once and reports its events through `on_event` on the
-    /// calling thread. An `Err` means the pool could not run at all (every worker failed to start).
+    /// calling thread. An `Err` is the pool's own failure ([`PoolError`]: a worker that could
+    /// not start, a child that could not be forked or reaped, an interpreter that died or said
+    /// something out of protocol); the tasks' own failures are in their records.
     fn run(&self, job: &Job, on_event: &mut dyn FnMut(TaskEvent)) -> Result<PoolStats, PoolError>;
 
     /// How long a task may run before the supervisor stops the whole repetition. A pool that

@@ -1,6 +1,6 @@
 //! The job the py-* executors hand `python/pools.py` ([`PyJobSpec`]): the executor, its
 //! shape and axes, each workload's settings and the task count, as one JSON line; then the
-//! tasks, in lines of a batch each ([`task_lines`]), as Python reads them.
+//! tasks, in lines of a chunk or a batch each ([`task_lines`]), as Python reads them.
 
 use std::path::PathBuf;
 
@@ -24,6 +24,9 @@ pub(super) struct PyJobSpec {
     gil: Option<&'static str>,
     /// Tasks per message (py-process, py-interpreter; 1 otherwise).
     chunksize: u32,
+    /// The task lines are the chunks, `chunksize` tasks each, which `pools.py` hands a worker
+    /// unread ([`per_line`]); else batches it parses.
+    chunk_lines: bool,
     /// py-process replaces a worker after this many calls (0: never).
     max_tasks_per_child: u32,
     intra_op_threads: u32,
@@ -80,6 +83,7 @@ impl PyJobSpec {
             chunksize: CHUNKSIZE
                 .of(&job.ctx.values)
                 .map_or(1, |_| CHUNKSIZE.count_of(&job.ctx.values)),
+            chunk_lines: chunk_lines(job),
             max_tasks_per_child: MAX_TASKS_PER_CHILD
                 .of(&job.ctx.values)
                 .map_or(0, |_| MAX_TASKS_PER_CHILD.count_of(&job.ctx.values)),
@@ -100,9 +104,15 @@ const BATCH: usize = 256;
 /// which `pools.py` hands a worker as it came, making no object per task in the parent; the
 /// others a line per [`BATCH`].
 fn per_line(job: &Job) -> usize {
-    CHUNKSIZE
-        .of(&job.ctx.values)
-        .map_or(BATCH, |_| CHUNKSIZE.count_of(&job.ctx.values).max(1) as usize)
+    match chunk_lines(job) {
+        true => CHUNKSIZE.count_of(&job.ctx.values).max(1) as usize,
+        false => BATCH,
+    }
+}
+
+/// Whether the job's pool takes chunks: the one rule both sides of the task lines follow.
+fn chunk_lines(job: &Job) -> bool {
+    CHUNKSIZE.of(&job.ctx.values).is_some()
 }
 
 /// The job's tasks as `pools.py` reads them after the job line: JSON arrays of up to

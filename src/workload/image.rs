@@ -119,8 +119,8 @@ pub struct Pixels {
 pub enum ImageError {
     #[error("this task has no image")]
     NoImage,
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {io}", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
     #[error("{}: {error}", path.display())]
     In { path: PathBuf, error: Box<ImageError> },
     #[error("empty file (0 bytes)")]
@@ -167,9 +167,9 @@ pub fn load_input(input: &Input, max_pixels: u64) -> Result<Pixels, ImageError> 
 /// Decodes any supported format by its content (not its extension), refusing images larger
 /// than `max_pixels` before allocating for them.
 pub fn decode(path: &Path, max_pixels: u64) -> Result<Pixels, ImageError> {
-    let bytes = std::fs::read(path).map_err(|source| ImageError::Read {
+    let bytes = std::fs::read(path).map_err(|io| ImageError::Read {
         path: path.to_path_buf(),
-        source,
+        io,
     })?;
     decode_bytes(&bytes, max_pixels).map_err(|e| ImageError::In {
         path: path.to_path_buf(),

@@ -76,6 +76,53 @@ fn plugin(dir: &Path, name: &str, c: &str) -> std::path::PathBuf {
     lib
 }
 
+/// An exception whose text cannot be encoded as UTF-8 (a lone surrogate, as a file name that is
+/// not UTF-8 gives) fails its own task, in words, on the pools whose workers write their
+/// records (py-thread) and on those whose parent does (py-process, one chunk of both tasks):
+/// the other task of the chunk keeps its result, and the pool is not taken for broken.
+#[test]
+fn a_task_whose_error_text_is_not_utf8_fails_alone() {
+    for (executor, chunks) in [("py-thread", ""), ("py-process", "py_chunksize = 2\n")] {
+        let (out, _d, file) = python_experiment(
+            r#"def f(task):
+    if task['index'] == 1:
+        raise ValueError('bad \udcff name')
+    return 'ok'
+"#,
+            &format!(
+                r#"name = "surrogate"
+workload = "python"
+executor = "{executor}"
+workers = 1
+{chunks}inputs = 2
+sets = 1
+repetitions = 1
+warmup = 0
+[python]
+function = "bad:f"
+"#
+            ),
+        );
+        let run = runner().arg(&file).output().unwrap();
+        assert_eq!(
+            run.status.code(),
+            Some(3),
+            "{executor}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let dir = results_dir(out.path());
+        let runs = read_csv(&dir.join("runs.csv"));
+        assert_eq!(runs[0]["tasks_failed"], "1", "{executor}: {runs:?}");
+        let tasks = read_csv(&dir.join("tasks.csv"));
+        let failed: Vec<_> = tasks.iter().filter(|t| t["status"] != "ok").collect();
+        assert_eq!(failed.len(), 1, "{executor}: {tasks:?}");
+        assert!(
+            failed[0]["error"].contains("ValueError: bad ? name"),
+            "{executor}: {failed:?}"
+        );
+    }
+}
+
 #[test]
 fn text_from_a_function_a_plugin_and_a_command_is_escaped_in_tasks_csv_and_run_log() {
     // A Python function's result and a Python exception's message.
