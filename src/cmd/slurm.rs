@@ -184,6 +184,9 @@ pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     }
     std::fs::write(&merge, job.merge_script())?;
     println!("job folder: {}", dir.display());
+    if args.in_turn && arrays.len() < 2 {
+        eprintln!("runner: warning: --in-turn orders several partitions' arrays; with one array it changes nothing");
+    }
     if !args.submit {
         print_how_to_submit(&arrays, &merge, args.in_turn);
         return Ok(ExitCode::Ok);

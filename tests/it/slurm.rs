@@ -450,6 +450,23 @@ partitions = ["x"]
         stdout.contains("id0=$(sbatch --parsable /"),
         "the first waits for none: {stdout}"
     );
+    // With one array there is nothing to order: it says so.
+    let one = tempfile::tempdir().unwrap();
+    runner()
+        .args([
+            "slurm",
+            file.to_str().unwrap(),
+            "--shards",
+            "2",
+            "--in-turn",
+            "--partition",
+            "a",
+            "--out",
+        ])
+        .arg(one.path())
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("with one array it changes nothing"));
     // A name sbatch cannot take is refused before any file is written.
     let empty = tempfile::tempdir().unwrap();
     runner()
