@@ -101,10 +101,7 @@ impl Workload for Classify {
     }
 
     fn prepare(&self, settings: &mut Settings, env: &PrepareEnv) -> anyhow::Result<Prepared> {
-        let s: ClassifySettings = settings
-            .get::<ClassifySettings>(self.name())
-            .map_err(anyhow::Error::msg)?
-            .clone();
+        let s: ClassifySettings = settings.get::<ClassifySettings>(self.name())?.clone();
         let explicit = env.ort_lib.as_deref().or(s.ort_library.as_deref());
         let found = ort_lib::find(explicit, &env.search_roots)?;
         let version = ort_lib::probe(&found)?;

@@ -309,8 +309,11 @@ dir = "{}"
 /// Peak RSS (the kernel's) and PSS at the end of the task phase are read at fixed points, so
 /// both directions count; the PSS peak is sampled every 50 ms and a loaded machine can make a
 /// sample miss it, so of the peak only the direction that inheriting would move is asserted.
+/// Alone: PSS splits the pages the runner's binary and libraries share among every process
+/// mapping them, so other tests' runners beside it would move it by a MiB or more.
 #[test]
 fn a_cells_memory_does_not_depend_on_the_rest_of_the_experiment() {
+    let _alone = alone();
     let medians = |workloads: &str| -> BTreeMap<String, [f64; 3]> {
         let out = tempfile::tempdir().unwrap();
         let (_d, file) = experiment(&format!(
